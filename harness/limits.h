@@ -1,0 +1,52 @@
+/*
+ * limits.h - every limit smtpconform enforces, in one place.
+ *
+ * Owns the numbers: reply line and reply size caps, buffer maxima, the
+ * RFC 5321 section 4.5.3.2 timeouts and scenario-file bounds. Code elsewhere
+ * names these constants and never repeats a literal.
+ */
+#ifndef SMTPCONFORM_LIMITS_H
+#define SMTPCONFORM_LIMITS_H
+
+/* RFC 5321 4.5.3.1.5: a reply line is at most 512 octets including CRLF. */
+#define REPLY_LINE_MAX 512
+/* Past this many octets without LF the reader gives up on the reply:
+ * the line is reported as syntax.line-too-long and the reply is abandoned. */
+#define REPLY_LINE_HARD_MAX 4096
+/* Lines of one multiline reply kept in the result model (text of the rest is
+ * dropped, but they are still counted and checked). */
+#define REPLY_LINES_KEEP 64
+/* A reply with more lines than this is abandoned (syntax.too-many-lines). */
+#define REPLY_LINES_MAX 1000
+/* Bytes of one reply line's text kept for reports. */
+#define REPLY_TEXT_KEEP REPLY_LINE_HARD_MAX
+
+/* Per-connection input buffer: must hold at least one hard-max line. */
+#define SESSION_INBUF_SIZE (4 * REPLY_LINE_HARD_MAX)
+
+/* RFC 5321 4.5.3.1.4: a command line is at most 512 octets including CRLF. */
+#define COMMAND_LINE_MAX 512
+
+/* RFC 5321 4.5.3.2 client timeouts, in seconds. */
+#define TIMEOUT_GREETING_S 300   /* 4.5.3.2.1 initial 220 message */
+#define TIMEOUT_MAIL_S 300       /* 4.5.3.2.2 MAIL command */
+#define TIMEOUT_RCPT_S 300       /* 4.5.3.2.3 RCPT command */
+#define TIMEOUT_DATA_INIT_S 120  /* 4.5.3.2.4 DATA initiation */
+#define TIMEOUT_DATA_BLOCK_S 180 /* 4.5.3.2.5 data block */
+#define TIMEOUT_DATA_END_S 600   /* 4.5.3.2.6 DATA termination */
+#define TIMEOUT_OTHER_S 300      /* commands the RFC gives no figure for */
+/* Connecting (TCP handshake) when no --timeout is given. */
+#define TIMEOUT_CONNECT_S 30
+/* How long to wait for the server to close after "S: close" or at teardown. */
+#define TIMEOUT_CLOSE_S 10
+
+/* Scenario files. */
+#define SCENARIO_LINE_MAX 8192      /* one line of a .smtp file */
+#define SCENARIO_INCLUDE_DEPTH 8    /* nested @include */
+#define SCENARIO_FILE_MAX (1 << 20) /* bytes of one scenario file */
+#define SCENARIO_VARS_MAX 128       /* --var definitions */
+
+/* Concurrency: -j upper bound. */
+#define JOBS_MAX 256
+
+#endif

@@ -1,0 +1,37 @@
+/*
+ * report.h - rendering a run_result into text, JSON, JUnit XML and TAP 14,
+ * and writing reports atomically.
+ *
+ * Owns the formats' wording and layout. Every format is a pure function of
+ * the result model into a buffer; report_write() puts the buffer on stdout or
+ * into a file (temporary file, then rename). Does not run anything.
+ */
+#ifndef SMTPCONFORM_REPORT_H
+#define SMTPCONFORM_REPORT_H
+
+#include <stddef.h>
+
+#include "result.h"
+#include "util.h"
+
+enum report_format { REPORT_TEXT, REPORT_JSON, REPORT_JUNIT, REPORT_TAP };
+
+struct report_spec {
+	enum report_format format;
+	char *path; /* NULL: standard output */
+};
+
+/* "FORMAT[:PATH]". Returns 0, or -1 with a message naming the formats. */
+int report_parse_spec(const char *arg, struct report_spec *out, char *err, size_t errlen);
+void report_spec_free(struct report_spec *spec);
+
+void report_render_text(const struct run_result *run, struct buf *out);
+void report_render_json(const struct run_result *run, struct buf *out);
+void report_render_junit(const struct run_result *run, struct buf *out);
+void report_render_tap(const struct run_result *run, struct buf *out);
+
+/* Renders and writes. Returns 0, or -1 with "path: reason" in err. */
+int report_write(const struct run_result *run, const struct report_spec *spec,
+                 char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,93 @@
+/*
+ * result.h - the result model every report is rendered from.
+ *
+ * Owns: verdicts, violations, step/scenario/run results and their _free().
+ * The session engine fills it; reporters only read it. All strings are
+ * valid UTF-8 without control characters (wire bytes go through text_escape).
+ */
+#ifndef SMTPCONFORM_RESULT_H
+#define SMTPCONFORM_RESULT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum verdict {
+	VERDICT_PASS = 0,
+	VERDICT_WARN,   /* steps only: a warn-severity violation, no error */
+	VERDICT_FAIL,
+	VERDICT_SKIP,   /* scenarios only: a requirement was not met */
+	VERDICT_ERROR,  /* scenarios only: the harness could not run it */
+};
+const char *verdict_name(enum verdict v); /* "pass", "warn", ... */
+
+enum severity { SEV_ERROR = 0, SEV_WARN = 1 };
+const char *severity_name(enum severity s); /* "error", "warn" */
+
+struct violation {
+	char *rule;      /* stable rule id: "matrix.not-allowed" (docs/rules.md) */
+	enum severity severity;
+	char *message;   /* one line for people; names the allowed set where relevant */
+	char *ref;       /* "RFC 5321 4.3.2" */
+};
+
+struct step_result {
+	int line;            /* line of the S: in the scenario file */
+	char *file;          /* file of that line (differs for @include) */
+	char *sent;          /* escaped bytes sent for the command answered, "" for the greeting */
+	char *command;       /* "NOOP", "CONNECT", "DATA-END", ... */
+	char *expect;        /* the expectation as written: "250|251", "close" */
+	int has_reply;       /* 0: no reply (timeout, closed, or close expected) */
+	int code;            /* code of the first line, -1 if unreadable */
+	char **lines;        /* escaped reply lines without the line end */
+	size_t nlines;       /* lines kept */
+	size_t lines_total;  /* lines received, may exceed nlines */
+	enum verdict verdict;/* pass, warn or fail */
+	struct violation *violations;
+	size_t nviolations;
+};
+
+struct scenario_result {
+	char *id, *file, *title, *ref, *level;
+	char **tags;
+	size_t ntags;
+	enum verdict verdict; /* pass, fail, skip or error */
+	char *reason;         /* why skipped or errored; NULL otherwise */
+	int64_t duration_ms;
+	struct step_result *steps;
+	size_t nsteps;
+	char *transcript;     /* "C: ...\nS: ...\n" escaped wire log, may be "" */
+};
+
+struct run_summary {
+	size_t total, pass, fail, skip, error;
+};
+
+struct run_result {
+	char *tool_name;      /* "smtpconform" */
+	char *tool_version;
+	char *target;         /* as given with --target */
+	char *profile;
+	char *started;        /* ISO 8601 UTC, "2026-11-23T04:32:22Z" */
+	int64_t duration_ms;
+	int strict;
+	int interrupted;      /* 1 when SIGINT/SIGTERM cut the run short */
+	char *greeting;       /* capability probe: escaped greeting, or NULL */
+	char **ehlo_keywords; /* capability probe: EHLO keyword lines, or NULL */
+	size_t nehlo_keywords;
+	struct run_summary summary;
+	struct scenario_result *scenarios;
+	size_t nscenarios;
+};
+
+/* Appends a violation to a step (copies the strings). */
+void step_add_violation(struct step_result *st, const char *rule, enum severity sev,
+                        const char *ref, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* Step verdict from its violations: fail if any error (or any warn when strict). */
+enum verdict step_verdict(const struct step_result *st, int strict);
+void run_summarize(struct run_result *run);
+void step_result_free(struct step_result *st);
+void scenario_result_free(struct scenario_result *sr);
+void run_result_free(struct run_result *run);
+
+#endif

@@ -1,0 +1,101 @@
+/*
+ * scenario.h - scenario files (scenarios/ ** /*.smtp): parsing and discovery.
+ *
+ * Owns the in-memory form of a scenario: headers and an ordered list of steps
+ * (C:, R:, D: blocks, S: expectations, S: close), with @include expanded.
+ * Every error names path:line. Does not connect, expand variables at load
+ * time, or judge replies; see docs/scenario-format.md for the format.
+ */
+#ifndef SMTPCONFORM_SCENARIO_H
+#define SMTPCONFORM_SCENARIO_H
+
+#include <regex.h>
+#include <stddef.h>
+
+#include "vars.h"
+
+#define EXPECT_ALTS_MAX 16
+
+enum step_kind {
+	STEP_CMD,    /* C: a command line; CRLF is appended when sent */
+	STEP_RAW,    /* R: "bytes" sent as they are (escapes decoded) */
+	STEP_DATA,   /* a block of D: lines: dot-stuffed, CRLF each, then ".\r\n" */
+	STEP_EXPECT, /* S: one whole reply, matched against expect */
+	STEP_CLOSE,  /* S: close - the server closes the connection */
+};
+
+struct expect {
+	int any;                         /* "*": anything the matrix allows */
+	size_t nalts;                    /* alternatives, "250|251|2xx" */
+	char alts[EXPECT_ALTS_MAX][4];   /* 3 chars each, a digit or 'x' */
+	char *regex_src;                 /* "~ /re/" source, NULL when absent */
+	regex_t regex;                   /* compiled REG_EXTENDED|REG_NOSUB; valid iff regex_src */
+	char *source;                    /* the expectation as written, for reports */
+};
+
+struct step {
+	enum step_kind kind;
+	const char *file;   /* file the line came from (owned by scenario.files) */
+	int line;           /* 1-based line number; first D: line for a DATA block */
+	char *text;         /* C: unexpanded line; R: decoded bytes (text_len) */
+	size_t text_len;
+	char **data_lines;  /* D: lines, unexpanded, not yet dot-stuffed */
+	size_t ndata;
+	struct expect expect; /* STEP_EXPECT only */
+};
+
+struct scenario {
+	char *path;       /* as given */
+	char *id;         /* header "id", or derived from the path */
+	char *title;      /* header "title", or "" */
+	char *ref;        /* header "ref", or "" */
+	char *level;      /* "MUST", "SHOULD", "MAY", or "" */
+	char **tags;      /* header "tags", comma or space separated */
+	size_t ntags;
+	char **requires;  /* EHLO keywords, upper-cased */
+	size_t nrequires;
+	int timeout_s;    /* header "timeout", 0 when absent */
+	struct step *steps;
+	size_t nsteps;
+	char **files;     /* path of the file and of each included file */
+	size_t nfiles;
+};
+
+/*
+ * Loads one scenario. root is the directory the id is derived relative to
+ * ("scenarios/core/noop.smtp" under "scenarios" -> "core.noop"), or NULL to
+ * use the file's base name. Returns 0, or -1 with "path:line: message" in err.
+ */
+int scenario_load(const char *path, const char *root, struct scenario **out,
+                  char *err, size_t errlen);
+void scenario_free(struct scenario *s);
+
+/*
+ * Checks that every {name} in the scenario's C: and D: lines is defined in v.
+ * Returns 0, or -1 with "path:line: unknown variable {x} ..." in err.
+ */
+int scenario_check_vars(const struct scenario *s, const struct vars *v, char *err, size_t errlen);
+
+/*
+ * Matches a reply code against an expectation's code part (not its regex):
+ * 1 when it matches. A "*" expectation matches every code.
+ */
+int expect_code_matches(const struct expect *e, int code);
+
+/* A list of scenario file paths with the root each was found under. */
+struct scenario_list {
+	size_t n;
+	char **paths;
+	char **roots;   /* directory argument the file was found under, or NULL */
+};
+/*
+ * Expands FILE and DIR arguments: a directory is walked recursively for
+ * *.smtp files, skipping names that start with '_' or '.' (libraries of
+ * @include files). Sorted within each directory argument. Returns 0, or -1
+ * with "path: message" in err.
+ */
+int scenario_collect(char *const *args, size_t nargs, struct scenario_list *out,
+                     char *err, size_t errlen);
+void scenario_list_free(struct scenario_list *l);
+
+#endif

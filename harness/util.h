@@ -1,0 +1,68 @@
+/*
+ * util.h - memory wrappers, a growable byte buffer and text escaping.
+ *
+ * Owns: the one out-of-memory path (fatal), struct buf, and the escaping that
+ * turns wire bytes (control bytes, invalid UTF-8) into printable, valid UTF-8
+ * text for every report. Does not own: I/O, parsing.
+ */
+#ifndef SMTPCONFORM_UTIL_H
+#define SMTPCONFORM_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t nmemb, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* An impossible state: print where and abort. */
+#define BUG(msg) util_bug(__func__, __FILE__, __LINE__, (msg))
+void util_bug(const char *func, const char *file, int line, const char *msg)
+    __attribute__((noreturn));
+
+/* A growable byte buffer, always NUL-terminated (the NUL is not counted). */
+struct buf {
+	char *data;   /* NULL until the first append */
+	size_t len;   /* bytes used, excluding the terminating NUL */
+	size_t cap;   /* bytes allocated */
+};
+void buf_append(struct buf *b, const void *bytes, size_t n);
+void buf_puts(struct buf *b, const char *s);
+void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_reset(struct buf *b);
+/* Hands the data over to the caller (never NULL) and empties the buffer. */
+char *buf_steal(struct buf *b);
+void buf_free(struct buf *b);
+
+/*
+ * Appends bytes as printable, valid UTF-8 text: printable ASCII and valid
+ * UTF-8 sequences as they are, a backslash as "\\", CR LF TAB as "\r" "\n"
+ * "\t", every other byte (controls, DEL, invalid UTF-8) as "\xNN".
+ * The result contains no control characters and is safe in JSON and XML.
+ */
+void text_escape(struct buf *out, const void *bytes, size_t n);
+/* Same, returning a new string. */
+char *text_escape_dup(const void *bytes, size_t n);
+
+/*
+ * Parses C escapes (\r \n \t \0 \\ \" \xNN) in src[0..n) into out.
+ * Returns 0, or -1 with a message in err_out (caller-sized) on a bad escape.
+ */
+int text_unescape(struct buf *out, const char *src, size_t n, char *err_out, size_t err_len);
+
+/* Monotonic clock in milliseconds. */
+int64_t clock_ms(void);
+
+/*
+ * Writes data to path atomically: a temporary file in the same directory,
+ * fsync, then rename. Returns 0, or -1 with errno set.
+ */
+int file_write_atomic(const char *path, const void *data, size_t len);
+
+/* Reads a whole file, at most max bytes; -1 with errno (EFBIG if larger). */
+int file_read_all(const char *path, size_t max, struct buf *out);
+
+#endif

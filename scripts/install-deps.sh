@@ -1,0 +1,40 @@
+#!/bin/sh
+# install-deps.sh - install the Debian packages smtpconform needs, idempotently.
+#
+#   scripts/install-deps.sh build   compiler, pkg-config, libevent, jansson, OpenSSL
+#   scripts/install-deps.sh test    build + cmocka, clang, valgrind, postfix,
+#                                   python3-pytest, python3-pexpect, python3-aiosmtpd,
+#                                   libxml2-utils
+# Does nothing when every package is already installed. Needs root (apt-get)
+# only when something is missing.
+set -eu
+
+BUILD_PKGS="gcc make pkg-config python3 libevent-dev libjansson-dev libssl-dev"
+TEST_PKGS="$BUILD_PKGS clang libcmocka-dev valgrind postfix python3-pytest python3-pexpect python3-aiosmtpd libxml2-utils openssl"
+
+case "${1:-build}" in
+build) pkgs=$BUILD_PKGS ;;
+test) pkgs=$TEST_PKGS ;;
+*) echo "usage: $0 build|test" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $pkgs; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "missing Debian packages:$missing" >&2
+	echo "run as root: apt-get update && apt-get install -y$missing" >&2
+	exit 1
+fi
+echo "installing:$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+# Postfix asks how to configure itself; the tests write their own main.cf.
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
