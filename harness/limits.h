@@ -18,8 +18,8 @@
 #define REPLY_LINES_KEEP 64
 /* A reply with more lines than this is abandoned (syntax.too-many-lines). */
 #define REPLY_LINES_MAX 1000
-/* Bytes of one reply line's text kept for reports. */
-#define REPLY_TEXT_KEEP REPLY_LINE_HARD_MAX
+/* Bytes of one reply line's text kept for reports (the rest is cut). */
+#define REPLY_TEXT_KEEP 1024
 
 /* Per-connection input buffer: must hold at least one hard-max line. */
 #define SESSION_INBUF_SIZE (4 * REPLY_LINE_HARD_MAX)

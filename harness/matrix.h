@@ -1,7 +1,7 @@
 /*
  * matrix.h - the allowed-code matrix: which reply codes each command may get.
  *
- * The rows are data: fixtures/matrix/*.tsv, turned into build/gen/matrix_data.c
+ * The rows are data: the TSV files in fixtures/matrix/, turned into build/gen/matrix_data.c
  * by fixtures/gen_matrix.py at build time. This module only looks rows up and
  * prints them. Commands that are not verbs: "CONNECT" (the greeting),
  * "DATA-END" (the reply after <CRLF>.<CRLF>), "*" (rows any command may get)

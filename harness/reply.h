@@ -31,7 +31,7 @@ enum reply_flag {
 
 /* One parsed line, pointing into the caller's buffer. */
 struct reply_line {
-	int code;             /* 100..999 when 3 digits were read, else -1 */
+	int code;             /* 0..999 when exactly 3 digits start the line, else -1 */
 	char separator;       /* ' ', '-', or 0 when the line ends after the code;
 	                         any other byte is kept here and flagged */
 	const uint8_t *text;  /* after the separator, excluding the line end */

@@ -1,5 +1,5 @@
 /*
- * scenario.h - scenario files (scenarios/ ** /*.smtp): parsing and discovery.
+ * scenario.h - scenario files (scenarios/.../NAME.smtp): parsing and discovery.
  *
  * Owns the in-memory form of a scenario: headers and an ordered list of steps
  * (C:, R:, D: blocks, S: expectations, S: close), with @include expanded.

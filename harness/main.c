@@ -1,0 +1,467 @@
+/*
+ * main.c - the command line: run, check, matrix, help, version.
+ *
+ * Owns option parsing, exit codes and the order of a run (load every
+ * scenario, probe, run, write reports). Everything else is delegated.
+ *
+ * Exit codes: 0 all passed (skips allowed), 1 a scenario failed, 2 usage or
+ * scenario-file error, 3 target unreachable (or a scenario could not run),
+ * 130/143 interrupted by SIGINT/SIGTERM (reports are still written).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <linux/limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "limits.h"
+#include "matrix.h"
+#include "report.h"
+#include "result.h"
+#include "scenario.h"
+#include "session.h"
+#include "util.h"
+#include "vars.h"
+
+#ifndef SMTPCONFORM_VERSION
+#define SMTPCONFORM_VERSION "0.0.0"
+#endif
+
+enum exit_code {
+	EXIT_PASS = 0,
+	EXIT_FAIL = 1,
+	EXIT_USAGE = 2,
+	EXIT_UNREACHABLE = 3,
+};
+
+#define DEFAULT_PROFILE "rfc5321"
+#define DEFAULT_TARGET "localhost:25"
+#define DEFAULT_SCENARIOS "scenarios"
+
+static const char usage_text[] =
+    "usage: smtpconform COMMAND [options] [args]\n"
+    "\n"
+    "SMTP conformance test harness: replays scenarios against an SMTP server and\n"
+    "checks every reply against RFC 5321 reply syntax, the allowed-code matrix\n"
+    "and the scenario's expectations.\n"
+    "\n"
+    "commands:\n"
+    "  run [options] [FILE|DIR...]   run scenarios (default: the bundled scenarios/)\n"
+    "  check FILE|DIR...             lint scenario files without connecting\n"
+    "  matrix [--profile P]          print the allowed-code matrix\n"
+    "  help                          this text\n"
+    "  version                       print the version\n"
+    "\n"
+    "run options:\n"
+    "  -t, --target TARGET      HOST[:PORT] (default " DEFAULT_TARGET "), [IPv6]:PORT,\n"
+    "                           unix:/path/to/socket, or exec:COMMAND (a program\n"
+    "                           speaking SMTP on stdin/stdout, e.g. exec:'sendmail -bs')\n"
+    "      --var NAME=VALUE     set a scenario variable (repeatable); defaults:\n"
+    "                           domain=localhost client=smtpconform.example\n"
+    "                           sender=conform@smtpconform.example rcpt=postmaster@{domain}\n"
+    "      --profile P          matrix profile: rfc5321 (default) or rfc821\n"
+    "      --timeout SECONDS    deadline for each whole reply (default: RFC 5321\n"
+    "                           4.5.3.2: 5 min greeting/MAIL/RCPT, 2 min DATA, 10 min\n"
+    "                           end of data)\n"
+    "      --strict             warnings (non-standard but common replies) fail\n"
+    "  -j, --jobs N             run N scenarios at once (default 1, max 256)\n"
+    "      --report FMT[:PATH]  text (default, stdout), json, junit or tap; repeatable;\n"
+    "                           files are written atomically\n"
+    "  -v, --verbose            print each scenario's transcript on stderr (-vv: states)\n"
+    "  -q, --quiet              no progress line\n"
+    "\n"
+    "exit codes: 0 all passed (skips allowed), 1 a scenario failed, 2 usage or\n"
+    "scenario-file error, 3 target unreachable or a scenario could not run,\n"
+    "130/143 interrupted (partial reports are written and say so).\n"
+    "\n"
+    "Documentation: README.md, docs/scenario-format.md, docs/rules.md.\n";
+
+static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("smtpconform: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry 'smtpconform help'.\n", stderr);
+	exit(EXIT_USAGE);
+}
+
+static int parse_int(const char *arg, const char *opt, int lo, int hi)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(arg, &end, 10);
+	if (errno || !*arg || *end || v < lo || v > hi)
+		usage_error("%s %s: expected a whole number from %d to %d", opt, arg, lo, hi);
+	return (int)v;
+}
+
+static void check_profile(const char *profile)
+{
+	if (matrix_profile_known(profile))
+		return;
+	struct buf b = {0};
+	for (const char *const *p = matrix_profiles(); *p; p++)
+		buf_printf(&b, "%s%s", b.len ? ", " : "", *p);
+	usage_error("unknown profile '%s' (known: %s)", profile, b.data ? b.data : "none");
+}
+
+/* Loads every scenario named by args; prints every error. -1 on any error. */
+static int load_scenarios(char *const *args, size_t nargs, const struct vars *vars,
+                          struct scenario ***out, size_t *n_out)
+{
+	char err[1024];
+	struct scenario_list list;
+	if (scenario_collect(args, nargs, &list, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	if (list.n == 0) {
+		fprintf(stderr, "smtpconform: no scenario files (*.smtp) found\n");
+		scenario_list_free(&list);
+		return -1;
+	}
+	struct scenario **scs = xcalloc(list.n, sizeof(*scs));
+	size_t n = 0;
+	int bad = 0;
+	for (size_t i = 0; i < list.n; i++) {
+		struct scenario *sc = NULL;
+		if (scenario_load(list.paths[i], list.roots[i], &sc, err, sizeof(err)) < 0) {
+			fprintf(stderr, "%s\n", err);
+			bad = 1;
+			continue;
+		}
+		if (vars && scenario_check_vars(sc, vars, err, sizeof(err)) < 0) {
+			fprintf(stderr, "%s\n", err);
+			bad = 1;
+			scenario_free(sc);
+			continue;
+		}
+		scs[n++] = sc;
+	}
+	/* Two files with one id would make reports ambiguous. */
+	for (size_t i = 0; i < n && !bad; i++)
+		for (size_t j = i + 1; j < n; j++)
+			if (strcmp(scs[i]->id, scs[j]->id) == 0) {
+				fprintf(stderr, "%s: id '%s' is also used by %s\n", scs[j]->path, scs[j]->id,
+				        scs[i]->path);
+				bad = 1;
+			}
+	scenario_list_free(&list);
+	if (bad) {
+		for (size_t i = 0; i < n; i++)
+			scenario_free(scs[i]);
+		free(scs);
+		return -1;
+	}
+	*out = scs;
+	*n_out = n;
+	return 0;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"var", required_argument, NULL, 'V'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct vars vars;
+	vars_init_defaults(&vars);
+	int c;
+	char err[512];
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'V':
+			if (vars_set_arg(&vars, optarg, err, sizeof(err)) < 0)
+				usage_error("--var %s: %s", optarg, err);
+			break;
+		case 'h':
+			fputs("usage: smtpconform check [--var NAME=VALUE] FILE|DIR...\n"
+			      "Lints scenario files without connecting; errors are path:line: message.\n",
+			      stdout);
+			exit(EXIT_PASS);
+		default:
+			usage_error("check: unknown option");
+		}
+	}
+	if (optind >= argc)
+		usage_error("check needs FILE or DIR arguments");
+	struct scenario **scs;
+	size_t n;
+	int rc = load_scenarios(argv + optind, (size_t)(argc - optind), &vars, &scs, &n);
+	vars_free(&vars);
+	if (rc < 0)
+		return EXIT_USAGE;
+	printf("%zu scenario%s OK\n", n, n == 1 ? "" : "s");
+	for (size_t i = 0; i < n; i++)
+		scenario_free(scs[i]);
+	free(scs);
+	return EXIT_PASS;
+}
+
+static int cmd_matrix(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"profile", required_argument, NULL, 'p'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *profile = DEFAULT_PROFILE;
+	int c;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			profile = optarg;
+			break;
+		case 'h':
+			fputs("usage: smtpconform matrix [--profile rfc5321|rfc821]\n", stdout);
+			exit(EXIT_PASS);
+		default:
+			usage_error("matrix: unknown option");
+		}
+	}
+	if (optind < argc)
+		usage_error("matrix takes no arguments");
+	check_profile(profile);
+	matrix_print(stdout, profile);
+	return EXIT_PASS;
+}
+
+static char *iso8601_now(void)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	char s[32];
+	strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return xstrdup(s);
+}
+
+/* Where the bundled scenarios are when no FILE|DIR is given. */
+static const char *default_scenarios(void)
+{
+	struct stat st;
+	if (stat(DEFAULT_SCENARIOS, &st) == 0 && S_ISDIR(st.st_mode))
+		return DEFAULT_SCENARIOS;
+	static char path[PATH_MAX + 32];
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = 0;
+		char *slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = 0;
+			snprintf(path, sizeof(path), "%s/../scenarios", exe);
+			if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+				return path;
+		}
+	}
+	usage_error("no FILE or DIR given and no scenarios/ directory here; "
+	            "run from the smtpconform tree or name the scenarios");
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	enum { OPT_VAR = 256, OPT_PROFILE, OPT_TIMEOUT, OPT_STRICT, OPT_REPORT };
+	static const struct option longopts[] = {
+	    {"target", required_argument, NULL, 't'},
+	    {"var", required_argument, NULL, OPT_VAR},
+	    {"profile", required_argument, NULL, OPT_PROFILE},
+	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+	    {"strict", no_argument, NULL, OPT_STRICT},
+	    {"jobs", required_argument, NULL, 'j'},
+	    {"report", required_argument, NULL, OPT_REPORT},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *target_arg = DEFAULT_TARGET;
+	struct engine_options o;
+	memset(&o, 0, sizeof(o));
+	o.profile = DEFAULT_PROFILE;
+	o.jobs = 1;
+	int quiet = 0;
+	struct vars vars;
+	vars_init_defaults(&vars);
+	struct report_spec *specs = NULL;
+	size_t nspecs = 0;
+	char err[1024];
+	int c;
+	while ((c = getopt_long(argc, argv, "t:j:vqh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			target_arg = optarg;
+			break;
+		case OPT_VAR:
+			if (vars_set_arg(&vars, optarg, err, sizeof(err)) < 0)
+				usage_error("--var %s: %s", optarg, err);
+			break;
+		case OPT_PROFILE:
+			o.profile = optarg;
+			break;
+		case OPT_TIMEOUT:
+			o.timeout_s = parse_int(optarg, "--timeout", 1, 24 * 3600);
+			break;
+		case OPT_STRICT:
+			o.strict = 1;
+			break;
+		case 'j':
+			o.jobs = parse_int(optarg, "-j", 1, JOBS_MAX);
+			break;
+		case OPT_REPORT:
+			specs = xrealloc(specs, (nspecs + 1) * sizeof(*specs));
+			if (report_parse_spec(optarg, &specs[nspecs], err, sizeof(err)) < 0)
+				usage_error("--report %s: %s", optarg, err);
+			nspecs++;
+			break;
+		case 'v':
+			o.verbose++;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(EXIT_PASS);
+		default:
+			usage_error("run: unknown option");
+		}
+	}
+	check_profile(o.profile);
+	if (nspecs == 0) {
+		specs = xcalloc(1, sizeof(*specs));
+		report_parse_spec("text", &specs[0], err, sizeof(err));
+		nspecs = 1;
+	}
+	struct target target;
+	if (target_parse(target_arg, &target, err, sizeof(err)) < 0)
+		usage_error("%s", err);
+
+	char *default_arg[] = {(char *)default_scenarios(), NULL};
+	char *const *args = optind < argc ? argv + optind : default_arg;
+	size_t nargs = optind < argc ? (size_t)(argc - optind) : 1;
+	struct scenario **scs;
+	size_t n;
+	if (load_scenarios(args, nargs, &vars, &scs, &n) < 0)
+		return EXIT_USAGE;
+
+	o.target = &target;
+	o.vars = &vars;
+	o.progress = !quiet && isatty(STDERR_FILENO);
+
+	struct run_result run;
+	memset(&run, 0, sizeof(run));
+	run.tool_name = xstrdup("smtpconform");
+	run.tool_version = xstrdup(SMTPCONFORM_VERSION);
+	run.target = xstrdup(target.display);
+	run.profile = xstrdup(o.profile);
+	run.started = iso8601_now();
+	run.strict = o.strict;
+	run.scenarios = xcalloc(n, sizeof(*run.scenarios));
+	run.nscenarios = n;
+	int64_t t0 = clock_ms();
+
+	int code = EXIT_PASS;
+	int sig = 0;
+	struct probe probe;
+	memset(&probe, 0, sizeof(probe));
+	if (target_resolve(&target, err, sizeof(err)) < 0) {
+		probe.error = xstrdup(err);
+	} else {
+		engine_probe(&o, &probe);
+	}
+	if (probe.error) {
+		fprintf(stderr, "smtpconform: %s\n", probe.error);
+		for (size_t i = 0; i < n; i++) {
+			struct scenario_result *r = &run.scenarios[i];
+			r->id = xstrdup(scs[i]->id);
+			r->file = xstrdup(scs[i]->path);
+			r->title = xstrdup(scs[i]->title ? scs[i]->title : "");
+			r->ref = xstrdup(scs[i]->ref ? scs[i]->ref : "");
+			r->level = xstrdup(scs[i]->level ? scs[i]->level : "");
+			r->tags = xcalloc(1, sizeof(char *));
+			r->verdict = VERDICT_ERROR;
+			r->reason = xasprintf("target unreachable: %s", probe.error);
+			r->transcript = xstrdup("");
+		}
+		code = EXIT_UNREACHABLE;
+	} else {
+		run.greeting = probe.greeting ? xstrdup(probe.greeting) : NULL;
+		run.nehlo_keywords = probe.nkeywords;
+		run.ehlo_keywords = xcalloc(probe.nkeywords ? probe.nkeywords : 1, sizeof(char *));
+		for (size_t i = 0; i < probe.nkeywords; i++)
+			run.ehlo_keywords[i] = xstrdup(probe.keywords[i]);
+		sig = engine_run(&o, scs, n, &probe, run.scenarios);
+	}
+	run.duration_ms = clock_ms() - t0;
+	run.interrupted = sig != 0;
+	run_summarize(&run);
+	if (code == EXIT_PASS) {
+		if (sig)
+			code = 128 + sig;
+		else if (run.summary.fail)
+			code = EXIT_FAIL;
+		else if (run.summary.error)
+			code = EXIT_UNREACHABLE;
+	}
+	for (size_t i = 0; i < nspecs; i++) {
+		if (report_write(&run, &specs[i], err, sizeof(err)) < 0) {
+			fprintf(stderr, "smtpconform: cannot write report: %s\n", err);
+			if (code == EXIT_PASS)
+				code = EXIT_USAGE;
+		}
+	}
+	if (sig)
+		fprintf(stderr, "smtpconform: run interrupted by signal %d: reports are partial\n", sig);
+
+	for (size_t i = 0; i < nspecs; i++)
+		report_spec_free(&specs[i]);
+	free(specs);
+	probe_free(&probe);
+	run_result_free(&run);
+	for (size_t i = 0; i < n; i++)
+		scenario_free(scs[i]);
+	free(scs);
+	target_free(&target);
+	vars_free(&vars);
+	return code;
+}
+
+int main(int argc, char **argv)
+{
+	signal(SIGPIPE, SIG_IGN);
+	if (argc < 2) {
+		fputs(usage_text, stderr);
+		return EXIT_USAGE;
+	}
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+		fputs(usage_text, stdout);
+		return EXIT_PASS;
+	}
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
+		printf("smtpconform %s\n", SMTPCONFORM_VERSION);
+		return EXIT_PASS;
+	}
+	/* Subcommands parse their own options: argv[1] becomes argv[0]. */
+	argc--;
+	argv++;
+	if (strcmp(cmd, "run") == 0)
+		return cmd_run(argc, argv);
+	if (strcmp(cmd, "check") == 0)
+		return cmd_check(argc, argv);
+	if (strcmp(cmd, "matrix") == 0)
+		return cmd_matrix(argc, argv);
+	usage_error("unknown command '%s' (commands: run, check, matrix, help, version)", cmd);
+}

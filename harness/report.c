@@ -1,0 +1,104 @@
+/*
+ * report.c - "--report FORMAT[:PATH]" parsing and writing a rendered report
+ * to standard output or, atomically, to a file.
+ *
+ * The formats themselves live in report_text.c, report_json.c,
+ * report_junit.c and report_tap.c; this file only dispatches to them.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report.h"
+
+static const struct {
+	const char *name;
+	enum report_format format;
+	void (*render)(const struct run_result *run, struct buf *out);
+} report_formats[] = {
+	{ "text", REPORT_TEXT, report_render_text },
+	{ "json", REPORT_JSON, report_render_json },
+	{ "junit", REPORT_JUNIT, report_render_junit },
+	{ "tap", REPORT_TAP, report_render_tap },
+};
+#define REPORT_NFORMATS (sizeof(report_formats) / sizeof(report_formats[0]))
+#define REPORT_FORMAT_LIST "text, json, junit, tap"
+
+int report_parse_spec(const char *arg, struct report_spec *out, char *err, size_t errlen)
+{
+	const char *colon;
+	size_t namelen;
+
+	out->format = REPORT_TEXT;
+	out->path = NULL;
+	if (!arg) {
+		snprintf(err, errlen, "missing report format (expected %s)", REPORT_FORMAT_LIST);
+		return -1;
+	}
+	colon = strchr(arg, ':');
+	namelen = colon ? (size_t)(colon - arg) : strlen(arg);
+	for (size_t i = 0; i < REPORT_NFORMATS; i++) {
+		if (strlen(report_formats[i].name) != namelen ||
+		    memcmp(report_formats[i].name, arg, namelen) != 0)
+			continue;
+		if (colon && colon[1] == '\0') {
+			snprintf(err, errlen, "report '%s': empty path after ':'", arg);
+			return -1;
+		}
+		out->format = report_formats[i].format;
+		/* "FORMAT:-" is standard output, like no path at all. */
+		if (colon && strcmp(colon + 1, "-") != 0)
+			out->path = xstrdup(colon + 1);
+		return 0;
+	}
+	snprintf(err, errlen, "unknown report format '%.*s' (expected %s)",
+	         (int)(namelen > 64 ? 64 : namelen), arg, REPORT_FORMAT_LIST);
+	return -1;
+}
+
+void report_spec_free(struct report_spec *spec)
+{
+	if (!spec)
+		return;
+	free(spec->path);
+	spec->path = NULL;
+}
+
+static int write_stdout(const char *data, size_t len, char *err, size_t errlen)
+{
+	errno = 0;
+	if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0 || ferror(stdout)) {
+		snprintf(err, errlen, "standard output: %s", strerror(errno ? errno : EIO));
+		return -1;
+	}
+	return 0;
+}
+
+int report_write(const struct run_result *run, const struct report_spec *spec,
+                 char *err, size_t errlen)
+{
+	struct buf out = {0};
+	int rc = -1;
+	size_t i;
+
+	for (i = 0; i < REPORT_NFORMATS; i++)
+		if (report_formats[i].format == spec->format)
+			break;
+	if (i == REPORT_NFORMATS)
+		BUG("unknown report format");
+	report_formats[i].render(run, &out);
+
+	if (!spec->path) {
+		rc = write_stdout(out.data ? out.data : "", out.len, err, errlen);
+		goto out;
+	}
+	if (file_write_atomic(spec->path, out.data ? out.data : "", out.len) != 0) {
+		snprintf(err, errlen, "%s: %s", spec->path, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	buf_free(&out);
+	return rc;
+}

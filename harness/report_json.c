@@ -1,0 +1,188 @@
+/*
+ * report_json.c - the machine-readable report: the whole result model as
+ * one JSON document (docs/reports.md has the schema field by field).
+ *
+ * Built with jansson, keys in a fixed order, two-space indent, trailing
+ * newline. Does not write anywhere (report.c does).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "report.h"
+
+/*
+ * A JSON string for a model string, null for NULL. The model promises valid
+ * UTF-8; jansson refuses anything else, and then the bytes go through
+ * text_escape() so the report stays valid instead of losing the field.
+ */
+static json_t *jstr(const char *s)
+{
+	json_t *j;
+	char *escaped;
+
+	if (!s)
+		return json_null();
+	j = json_stringn(s, strlen(s));
+	if (j)
+		return j;
+	escaped = text_escape_dup(s, strlen(s));
+	j = json_stringn_nocheck(escaped, strlen(escaped));
+	free(escaped);
+	if (!j)
+		BUG("json_stringn_nocheck failed");
+	return j;
+}
+
+static json_t *jint(int64_t n)
+{
+	json_t *j = json_integer((json_int_t)n);
+
+	if (!j)
+		BUG("json_integer failed");
+	return j;
+}
+
+static json_t *jobj(void)
+{
+	json_t *j = json_object();
+
+	if (!j)
+		BUG("json_object failed");
+	return j;
+}
+
+static json_t *jarr(void)
+{
+	json_t *j = json_array();
+
+	if (!j)
+		BUG("json_array failed");
+	return j;
+}
+
+/* Sets a key the code names (never the peer); takes the value's reference. */
+static void set(json_t *obj, const char *key, json_t *value)
+{
+	if (json_object_set_new(obj, key, value) != 0)
+		BUG("json_object_set_new failed");
+}
+
+static void push(json_t *arr, json_t *value)
+{
+	if (json_array_append_new(arr, value) != 0)
+		BUG("json_array_append_new failed");
+}
+
+static json_t *strv(char *const *v, size_t n)
+{
+	json_t *arr = jarr();
+
+	for (size_t i = 0; i < n; i++)
+		push(arr, jstr(v[i]));
+	return arr;
+}
+
+static json_t *step_json(const struct step_result *st)
+{
+	json_t *step = jobj();
+	json_t *violations = jarr();
+
+	set(step, "line", jint(st->line));
+	set(step, "file", jstr(st->file));
+	set(step, "sent", jstr(st->sent));
+	set(step, "command", jstr(st->command));
+	set(step, "expect", jstr(st->expect));
+	if (st->has_reply) {
+		json_t *reply = jobj();
+
+		set(reply, "code", jint(st->code));
+		set(reply, "lines", strv(st->lines, st->nlines));
+		set(reply, "lines_total", jint((int64_t)st->lines_total));
+		set(step, "reply", reply);
+	} else {
+		set(step, "reply", json_null());
+	}
+	set(step, "verdict", jstr(verdict_name(st->verdict)));
+	for (size_t i = 0; i < st->nviolations; i++) {
+		const struct violation *v = &st->violations[i];
+		json_t *vj = jobj();
+
+		set(vj, "rule", jstr(v->rule));
+		set(vj, "severity", jstr(severity_name(v->severity)));
+		set(vj, "message", jstr(v->message));
+		set(vj, "ref", jstr(v->ref));
+		push(violations, vj);
+	}
+	set(step, "violations", violations);
+	return step;
+}
+
+static json_t *scenario_json(const struct scenario_result *sr)
+{
+	json_t *sc = jobj();
+	json_t *steps = jarr();
+
+	set(sc, "id", jstr(sr->id));
+	set(sc, "file", jstr(sr->file));
+	set(sc, "title", jstr(sr->title));
+	set(sc, "ref", jstr(sr->ref));
+	set(sc, "level", jstr(sr->level));
+	set(sc, "tags", strv(sr->tags, sr->ntags));
+	set(sc, "verdict", jstr(verdict_name(sr->verdict)));
+	if (sr->reason)
+		set(sc, "reason", jstr(sr->reason));
+	set(sc, "duration_ms", jint(sr->duration_ms));
+	for (size_t i = 0; i < sr->nsteps; i++)
+		push(steps, step_json(&sr->steps[i]));
+	set(sc, "steps", steps);
+	set(sc, "transcript", jstr(sr->transcript));
+	return sc;
+}
+
+static int append_to_buf(const char *bytes, size_t n, void *data)
+{
+	buf_append(data, bytes, n);
+	return 0;
+}
+
+void report_render_json(const struct run_result *run, struct buf *out)
+{
+	json_t *root = jobj();
+	json_t *tool = jobj();
+	json_t *summary = jobj();
+	json_t *scenarios = jarr();
+
+	set(tool, "name", jstr(run->tool_name));
+	set(tool, "version", jstr(run->tool_version));
+	set(root, "tool", tool);
+	set(root, "target", jstr(run->target));
+	set(root, "profile", jstr(run->profile));
+	set(root, "strict", json_boolean(run->strict));
+	set(root, "started", jstr(run->started));
+	set(root, "duration_ms", jint(run->duration_ms));
+	set(root, "interrupted", json_boolean(run->interrupted));
+	if (run->greeting) {
+		json_t *probe = jobj();
+
+		set(probe, "greeting", jstr(run->greeting));
+		set(probe, "ehlo_keywords", strv(run->ehlo_keywords, run->nehlo_keywords));
+		set(root, "probe", probe);
+	}
+	set(summary, "total", jint((int64_t)run->summary.total));
+	set(summary, "pass", jint((int64_t)run->summary.pass));
+	set(summary, "fail", jint((int64_t)run->summary.fail));
+	set(summary, "skip", jint((int64_t)run->summary.skip));
+	set(summary, "error", jint((int64_t)run->summary.error));
+	set(root, "summary", summary);
+	for (size_t i = 0; i < run->nscenarios; i++)
+		push(scenarios, scenario_json(&run->scenarios[i]));
+	set(root, "scenarios", scenarios);
+
+	if (json_dump_callback(root, append_to_buf, out,
+	                       JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0)
+		BUG("json_dump_callback failed");
+	buf_puts(out, "\n");
+	json_decref(root);
+}

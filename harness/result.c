@@ -1,0 +1,190 @@
+/*
+ * result.c - verdict and severity names, violations, step verdicts, the run
+ * summary and the _free() of every result object.
+ *
+ * Does not decide what is a violation (matrix, session) and does not render
+ * anything (report_*.c).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "result.h"
+#include "util.h"
+
+const char *verdict_name(enum verdict v)
+{
+	switch (v) {
+	case VERDICT_PASS: return "pass";
+	case VERDICT_WARN: return "warn";
+	case VERDICT_FAIL: return "fail";
+	case VERDICT_SKIP: return "skip";
+	case VERDICT_ERROR: return "error";
+	}
+	BUG("unknown verdict");
+}
+
+const char *severity_name(enum severity s)
+{
+	switch (s) {
+	case SEV_ERROR: return "error";
+	case SEV_WARN: return "warn";
+	}
+	BUG("unknown severity");
+}
+
+/* The message, formatted into a new string of the size it needs. */
+static char *format_message(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+static char *format_message(const char *fmt, va_list ap)
+{
+	va_list count_ap;
+	int n;
+	char *message;
+
+	va_copy(count_ap, ap);
+	n = vsnprintf(NULL, 0, fmt, count_ap);
+	va_end(count_ap);
+	if (n < 0)
+		BUG("vsnprintf failed on a violation message");
+	message = xmalloc((size_t)n + 1);
+	vsnprintf(message, (size_t)n + 1, fmt, ap);
+	return message;
+}
+
+void step_add_violation(struct step_result *st, const char *rule, enum severity sev,
+                        const char *ref, const char *fmt, ...)
+{
+	struct violation *v;
+	va_list ap;
+
+	st->violations = xrealloc(st->violations,
+	                          (st->nviolations + 1) * sizeof(*st->violations));
+	v = &st->violations[st->nviolations];
+	v->rule = xstrdup(rule ? rule : "");
+	v->severity = sev;
+	v->ref = xstrdup(ref ? ref : "");
+	va_start(ap, fmt);
+	v->message = format_message(fmt, ap);
+	va_end(ap);
+	st->nviolations++;
+}
+
+enum verdict step_verdict(const struct step_result *st, int strict)
+{
+	int warned = 0;
+
+	for (size_t i = 0; i < st->nviolations; i++) {
+		if (st->violations[i].severity == SEV_ERROR)
+			return VERDICT_FAIL;
+		warned = 1;
+	}
+	if (warned)
+		return strict ? VERDICT_FAIL : VERDICT_WARN;
+	return VERDICT_PASS;
+}
+
+void run_summarize(struct run_result *run)
+{
+	struct run_summary sum = {0};
+
+	for (size_t i = 0; i < run->nscenarios; i++) {
+		switch (run->scenarios[i].verdict) {
+		case VERDICT_PASS:
+		case VERDICT_WARN: /* not a scenario verdict; a pass with warnings */
+			sum.pass++;
+			break;
+		case VERDICT_FAIL:
+			sum.fail++;
+			break;
+		case VERDICT_SKIP:
+			sum.skip++;
+			break;
+		case VERDICT_ERROR:
+			sum.error++;
+			break;
+		}
+	}
+	sum.total = run->nscenarios;
+	run->summary = sum;
+}
+
+static void strv_free(char **v, size_t n)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void step_result_free(struct step_result *st)
+{
+	if (!st)
+		return;
+	free(st->file);
+	free(st->sent);
+	free(st->command);
+	free(st->expect);
+	strv_free(st->lines, st->nlines);
+	for (size_t i = 0; i < st->nviolations; i++) {
+		free(st->violations[i].rule);
+		free(st->violations[i].message);
+		free(st->violations[i].ref);
+	}
+	free(st->violations);
+	st->file = st->sent = st->command = st->expect = NULL;
+	st->lines = NULL;
+	st->nlines = 0;
+	st->violations = NULL;
+	st->nviolations = 0;
+}
+
+void scenario_result_free(struct scenario_result *sr)
+{
+	if (!sr)
+		return;
+	free(sr->id);
+	free(sr->file);
+	free(sr->title);
+	free(sr->ref);
+	free(sr->level);
+	strv_free(sr->tags, sr->ntags);
+	free(sr->reason);
+	if (sr->steps) {
+		for (size_t i = 0; i < sr->nsteps; i++)
+			step_result_free(&sr->steps[i]);
+		free(sr->steps);
+	}
+	free(sr->transcript);
+	sr->id = sr->file = sr->title = sr->ref = sr->level = NULL;
+	sr->tags = NULL;
+	sr->ntags = 0;
+	sr->reason = NULL;
+	sr->steps = NULL;
+	sr->nsteps = 0;
+	sr->transcript = NULL;
+}
+
+void run_result_free(struct run_result *run)
+{
+	if (!run)
+		return;
+	free(run->tool_name);
+	free(run->tool_version);
+	free(run->target);
+	free(run->profile);
+	free(run->started);
+	free(run->greeting);
+	strv_free(run->ehlo_keywords, run->nehlo_keywords);
+	if (run->scenarios) {
+		for (size_t i = 0; i < run->nscenarios; i++)
+			scenario_result_free(&run->scenarios[i]);
+		free(run->scenarios);
+	}
+	run->tool_name = run->tool_version = run->target = run->profile = NULL;
+	run->started = run->greeting = NULL;
+	run->ehlo_keywords = NULL;
+	run->nehlo_keywords = 0;
+	run->scenarios = NULL;
+	run->nscenarios = 0;
+}

@@ -1,0 +1,637 @@
+/*
+ * session.c - the session state machine: one scenario on one connection.
+ *
+ * A session walks its scenario's steps: C:, R: and D: steps are queued into
+ * one output buffer (a pipelined group); an S: step flushes the group, then
+ * reads one whole reply under a deadline and hands it to check_reply(); an
+ * S: close waits for the server to close. The first failed step ends the
+ * scenario. Scheduling many sessions is engine.c's job.
+ */
+#include "session_internal.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "limits.h"
+#include "util.h"
+
+/* Bytes of a D: block shown in a step's "sent" field. */
+#define SENT_DATA_SHOWN 256
+
+static const char *state_name(enum session_state st)
+{
+	switch (st) {
+	case SESSION_IDLE: return "idle";
+	case SESSION_CONNECTING: return "connecting";
+	case SESSION_WRITING: return "writing";
+	case SESSION_READING: return "reading";
+	case SESSION_AWAIT_CLOSE: return "await-close";
+	case SESSION_DONE: return "done";
+	}
+	return "?";
+}
+
+static void set_state(struct session *s, enum session_state next)
+{
+	if (s->opts->verbose >= 2)
+		fprintf(stderr, "[%s] %s -> %s\n", s->scenario->id, state_name(s->state),
+		        state_name(next));
+	s->state = next;
+}
+
+static void transcript(struct session *s, const char *prefix, const void *bytes, size_t n)
+{
+	buf_puts(&s->transcript, prefix);
+	text_escape(&s->transcript, bytes, n);
+	buf_puts(&s->transcript, "\n");
+}
+
+/* Timeout in seconds for the reply to a command (RFC 5321 4.5.3.2). */
+static int reply_timeout_s(const struct session *s, const char *verb)
+{
+	if (s->opts->timeout_s > 0)
+		return s->opts->timeout_s;
+	if (strcmp(verb, "CONNECT") == 0)
+		return TIMEOUT_GREETING_S;
+	if (strcmp(verb, "MAIL") == 0)
+		return TIMEOUT_MAIL_S;
+	if (strcmp(verb, "RCPT") == 0)
+		return TIMEOUT_RCPT_S;
+	if (strcmp(verb, "DATA") == 0)
+		return TIMEOUT_DATA_INIT_S;
+	if (strcmp(verb, "DATA-END") == 0)
+		return TIMEOUT_DATA_END_S;
+	return TIMEOUT_OTHER_S;
+}
+
+/* Arms the deadline: now + seconds, but never past the scenario's deadline. */
+static void arm_deadline(struct session *s, int seconds)
+{
+	int64_t deadline = clock_ms() + (int64_t)seconds * 1000;
+	if (s->scenario_deadline_ms && s->scenario_deadline_ms < deadline)
+		deadline = s->scenario_deadline_ms;
+	s->deadline_ms = deadline;
+	s->phase_started_ms = clock_ms();
+	int64_t left = deadline - clock_ms();
+	if (left < 0)
+		left = 0;
+	struct timeval tv = {.tv_sec = (time_t)(left / 1000), .tv_usec = (suseconds_t)(left % 1000) * 1000};
+	evtimer_add(s->ev_timer, &tv);
+}
+
+static void disarm_deadline(struct session *s)
+{
+	evtimer_del(s->ev_timer);
+	s->deadline_ms = 0;
+}
+
+static void update_interest(struct session *s)
+{
+	int want_read = s->conn.fd >= 0 && !s->eof && s->inlen < sizeof(s->inbuf) &&
+	                s->state != SESSION_CONNECTING && s->state != SESSION_DONE;
+	int want_write = s->conn.fd >= 0 &&
+	                 (s->state == SESSION_CONNECTING ||
+	                  (s->state == SESSION_WRITING && s->out_off < s->out.len));
+	if (s->conn.want & CONN_WANT_WRITE && s->state != SESSION_DONE && s->conn.fd >= 0)
+		want_write = 1;
+	if (want_read != s->reading_armed) {
+		if (want_read)
+			event_add(s->ev_read, NULL);
+		else
+			event_del(s->ev_read);
+		s->reading_armed = want_read;
+	}
+	if (want_write != s->writing_armed) {
+		if (want_write)
+			event_add(s->ev_write, NULL);
+		else
+			event_del(s->ev_write);
+		s->writing_armed = want_write;
+	}
+}
+
+/* A new step result for the current S: step, answering the head command. */
+static struct step_result *new_step(struct session *s, const struct step *step)
+{
+	struct scenario_result *r = s->result;
+	r->steps = xrealloc(r->steps, (r->nsteps + 1) * sizeof(*r->steps));
+	struct step_result *st = &r->steps[r->nsteps++];
+	memset(st, 0, sizeof(*st));
+	st->line = step->line;
+	st->file = xstrdup(step->file);
+	st->code = -1;
+	st->command = xstrdup(s->answering.verb);
+	st->sent = xstrdup(s->answering.sent ? s->answering.sent : "");
+	st->expect = xstrdup(step->kind == STEP_CLOSE ? "close" : step->expect.source);
+	return st;
+}
+
+static void finish(struct session *s, enum verdict verdict, const char *reason);
+
+/* Ends the scenario with a failed step carrying one violation. */
+static void fail_step(struct session *s, const char *rule, const char *ref, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void fail_step(struct session *s, const char *rule, const char *ref, const char *fmt, ...)
+{
+	const struct step *step = &s->scenario->steps[s->pc];
+	struct step_result *st = new_step(s, step);
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	step_add_violation(st, rule, SEV_ERROR, ref, "%s", msg);
+	st->verdict = VERDICT_FAIL;
+	finish(s, VERDICT_FAIL, NULL);
+}
+
+/* What has arrived of an unfinished reply, escaped, for messages. */
+static char *partial_reply(const struct session *s)
+{
+	struct buf b = {0};
+	for (size_t i = 0; i < s->reply->nkept; i++) {
+		if (s->reply->kept[i].code >= 0)
+			buf_printf(&b, "%03d", s->reply->kept[i].code);
+		if (s->reply->kept[i].separator)
+			text_escape(&b, &s->reply->kept[i].separator, 1);
+		text_escape(&b, s->reply->kept[i].text, s->reply->kept[i].text_len);
+		buf_puts(&b, "\\r\\n");
+	}
+	size_t shown = s->inlen < 200 ? s->inlen : 200;
+	text_escape(&b, s->inbuf, shown);
+	if (shown < s->inlen)
+		buf_printf(&b, "...(+%zu bytes)", s->inlen - shown);
+	return buf_steal(&b);
+}
+
+static void pending_push(struct session *s, const char *verb, char *sent_escaped)
+{
+	if (s->nqueue == s->capqueue) {
+		s->capqueue = s->capqueue ? s->capqueue * 2 : 8;
+		s->queue = xrealloc(s->queue, s->capqueue * sizeof(*s->queue));
+	}
+	struct pending *p = &s->queue[s->nqueue++];
+	snprintf(p->verb, sizeof(p->verb), "%s", verb);
+	p->sent = sent_escaped;
+}
+
+/* Takes the head of the queue as the command the next reply answers. */
+static void pending_pop(struct session *s)
+{
+	if (s->qhead < s->nqueue) {
+		free(s->answering.sent);
+		s->answering = s->queue[s->qhead];
+		s->queue[s->qhead].sent = NULL;
+		s->qhead++;
+		return;
+	}
+	/* Nothing queued: the greeting if nothing was sent, else the last
+	 * command again (an R: step may carry several commands). */
+	if (!s->sent_any)
+		snprintf(s->answering.verb, sizeof(s->answering.verb), "CONNECT");
+}
+
+/* The verb of a command line: its first word, upper-cased (VERB_MAX cut). */
+static void verb_of(const char *line, size_t len, char *out, size_t outlen)
+{
+	size_t i = 0;
+	while (i < len && i + 1 < outlen && line[i] != ' ' && line[i] != '\r' && line[i] != '\n' &&
+	       line[i] != '\t' && line[i] != ':') {
+		out[i] = (char)toupper((unsigned char)line[i]);
+		i++;
+	}
+	out[i] = 0;
+	if (i == 0)
+		snprintf(out, outlen, "%s", "UNKNOWN");
+}
+
+/* Queues one C:, R: or D: step into the output buffer. 0, or -1 on a
+ * variable error (scenario error). */
+static int queue_step(struct session *s, const struct step *step)
+{
+	char err[512];
+	struct buf line = {0};
+	char verb[VERB_MAX];
+	switch (step->kind) {
+	case STEP_CMD:
+		if (vars_expand(s->opts->vars, step->text, step->text_len, &line, err, sizeof(err)) < 0)
+			goto bad_var;
+		verb_of(line.data ? line.data : "", line.len, verb, sizeof(verb));
+		buf_append(&s->out, line.data ? line.data : "", line.len);
+		buf_append(&s->out, "\r\n", 2);
+		transcript(s, "C: ", line.data ? line.data : "", line.len);
+		pending_push(s, verb, text_escape_dup(line.data ? line.data : "", line.len));
+		break;
+	case STEP_RAW:
+		verb_of(step->text, step->text_len, verb, sizeof(verb));
+		buf_append(&s->out, step->text, step->text_len);
+		transcript(s, "R: ", step->text, step->text_len);
+		pending_push(s, verb, text_escape_dup(step->text, step->text_len));
+		break;
+	case STEP_DATA: {
+		size_t start = s->out.len;
+		for (size_t i = 0; i < step->ndata; i++) {
+			buf_reset(&line);
+			const char *d = step->data_lines[i];
+			if (vars_expand(s->opts->vars, d, strlen(d), &line, err, sizeof(err)) < 0)
+				goto bad_var;
+			/* RFC 5321 4.5.2: a line starting with '.' gets one more. */
+			if (line.len && line.data[0] == '.')
+				buf_append(&s->out, ".", 1);
+			buf_append(&s->out, line.data ? line.data : "", line.len);
+			buf_append(&s->out, "\r\n", 2);
+			transcript(s, "D: ", line.data ? line.data : "", line.len);
+		}
+		buf_append(&s->out, ".\r\n", 3);
+		transcript(s, "C: ", ".", 1);
+		size_t n = s->out.len - start;
+		struct buf sent = {0};
+		text_escape(&sent, s->out.data + start, n < SENT_DATA_SHOWN ? n : SENT_DATA_SHOWN);
+		if (n > SENT_DATA_SHOWN)
+			buf_printf(&sent, "...(%zu bytes in all)", n);
+		pending_push(s, "DATA-END", buf_steal(&sent));
+		break;
+	}
+	default:
+		BUG("not a sending step");
+	}
+	buf_free(&line);
+	return 0;
+bad_var:
+	buf_free(&line);
+	s->error_reason = xasprintf("%s:%d: %s", step->file, step->line, err);
+	return -1;
+}
+
+/* Reads what the transport has now into inbuf. Notes EOF and errors. */
+static void read_some(struct session *s)
+{
+	while (!s->eof && s->inlen < sizeof(s->inbuf)) {
+		long n = s->conn.ops->read(&s->conn, s->inbuf + s->inlen, sizeof(s->inbuf) - s->inlen);
+		if (n > 0) {
+			s->inlen += (size_t)n;
+			continue;
+		}
+		if (n == CONN_AGAIN)
+			return;
+		s->eof = 1;
+		if (n == CONN_ERROR)
+			s->read_error = s->conn.error ? s->conn.error : EIO;
+	}
+}
+
+static void advance(struct session *s);
+
+static void complete_reply(struct session *s)
+{
+	const struct step *step = &s->scenario->steps[s->pc];
+	disarm_deadline(s);
+	struct step_result *st = new_step(s, step);
+	check_reply(s->opts->profile, s->answering.verb, s->reply, &step->expect, s->opts->strict, st);
+	for (size_t i = 0; i < st->nlines; i++) {
+		buf_puts(&s->transcript, "S: ");
+		buf_puts(&s->transcript, st->lines[i]);
+		buf_puts(&s->transcript, "\n");
+	}
+	if (st->lines_total > st->nlines)
+		buf_printf(&s->transcript, "S: ...(%zu more lines)\n", st->lines_total - st->nlines);
+	if (st->verdict == VERDICT_FAIL && !s->keep_going) {
+		finish(s, VERDICT_FAIL, NULL);
+		return;
+	}
+	s->pc++;
+	advance(s);
+}
+
+/* Feeds inbuf to the reply reader; acts when the reply is whole or dead. */
+static void try_reply(struct session *s)
+{
+	long used = reply_feed(s->reply, s->inbuf, s->inlen);
+	if (used < 0) {
+		/* Abandoned (overlong line, too many lines): judge what we have. */
+		const struct step *step = &s->scenario->steps[s->pc];
+		disarm_deadline(s);
+		struct step_result *st = new_step(s, step);
+		check_reply(s->opts->profile, s->answering.verb, s->reply, NULL, s->opts->strict, st);
+		st->verdict = VERDICT_FAIL;
+		transcript(s, "S: ", s->inbuf, s->inlen < 200 ? s->inlen : 200);
+		buf_puts(&s->transcript, "-- reply abandoned\n");
+		finish(s, VERDICT_FAIL, NULL);
+		return;
+	}
+	if (used > 0) {
+		memmove(s->inbuf, s->inbuf + used, s->inlen - (size_t)used);
+		s->inlen -= (size_t)used;
+	}
+	if (s->reply->complete) {
+		complete_reply(s);
+		return;
+	}
+	if (s->eof) {
+		char *partial = partial_reply(s);
+		buf_printf(&s->transcript, "-- connection %s\n", s->read_error ? "reset" : "closed");
+		if (s->read_error)
+			fail_step(s, "connection.reset", "RFC 5321 4.2",
+			          "connection reset (%s) while waiting for the reply to %s; received: '%s'",
+			          strerror(s->read_error), s->answering.verb, partial);
+		else
+			fail_step(s, "connection.closed", "RFC 5321 4.2",
+			          "server closed the connection before a whole reply to %s; received: '%s'",
+			          s->answering.verb, partial);
+		free(partial);
+	}
+}
+
+/* Bytes before we send a new group, with every command answered: a reply
+ * nobody asked for (RFC 5321 4.2: exactly one reply per command). A 421 is
+ * the one unsolicited reply allowed (RFC 5321 3.8). */
+static void check_unsolicited(struct session *s)
+{
+	if (s->qhead < s->nqueue || s->inlen == 0 || s->result->nsteps == 0)
+		return;
+	if (s->inlen >= 3 && memcmp(s->inbuf, "421", 3) == 0)
+		return;
+	struct step_result *last = &s->result->steps[s->result->nsteps - 1];
+	struct buf b = {0};
+	text_escape(&b, s->inbuf, s->inlen < 200 ? s->inlen : 200);
+	step_add_violation(last, "syntax.unsolicited", SEV_ERROR, "RFC 5321 4.2",
+	                   "data after the reply to %s, before the next command: '%s'", last->command,
+	                   b.data ? b.data : "");
+	buf_free(&b);
+	transcript(s, "S: ", s->inbuf, s->inlen < 200 ? s->inlen : 200);
+	last->verdict = step_verdict(last, s->opts->strict);
+	s->inlen = 0;
+	if (last->verdict == VERDICT_FAIL && !s->keep_going)
+		finish(s, VERDICT_FAIL, NULL);
+}
+
+/* S: close: anything but end of file is a violation. */
+static void check_close(struct session *s)
+{
+	if (s->inlen > 0) {
+		char *got = text_escape_dup(s->inbuf, s->inlen < 200 ? s->inlen : 200);
+		transcript(s, "S: ", s->inbuf, s->inlen < 200 ? s->inlen : 200);
+		fail_step(s, "expect.close", "RFC 5321 4.1.1.10",
+		          "expected the server to close the connection after %s, got '%s'",
+		          s->answering.verb, got);
+		free(got);
+		return;
+	}
+	if (!s->eof)
+		return;
+	buf_puts(&s->transcript, "-- closed by server\n");
+	disarm_deadline(s);
+	struct step_result *st = new_step(s, &s->scenario->steps[s->pc]);
+	st->verdict = VERDICT_PASS;
+	s->pc++;
+	advance(s);
+}
+
+static void begin_expect(struct session *s, const struct step *step)
+{
+	pending_pop(s);
+	if (step->kind == STEP_CLOSE) {
+		set_state(s, SESSION_AWAIT_CLOSE);
+		arm_deadline(s, s->opts->timeout_s > 0 && s->opts->timeout_s < TIMEOUT_CLOSE_S
+		                    ? s->opts->timeout_s
+		                    : TIMEOUT_CLOSE_S);
+		update_interest(s);
+		check_close(s);
+		return;
+	}
+	reply_init(s->reply);
+	set_state(s, SESSION_READING);
+	arm_deadline(s, reply_timeout_s(s, s->answering.verb));
+	update_interest(s);
+	try_reply(s);
+}
+
+static void advance(struct session *s)
+{
+	const struct scenario *sc = s->scenario;
+	while (s->state != SESSION_DONE && s->pc < sc->nsteps) {
+		const struct step *step = &sc->steps[s->pc];
+		if (step->kind == STEP_CMD || step->kind == STEP_RAW || step->kind == STEP_DATA) {
+			if (queue_step(s, step) < 0) {
+				finish(s, VERDICT_ERROR, s->error_reason);
+				return;
+			}
+			s->pc++;
+			continue;
+		}
+		if (s->out_off < s->out.len) {
+			read_some(s);
+			check_unsolicited(s);
+			if (s->state == SESSION_DONE)
+				return;
+			s->sent_any = 1;
+			set_state(s, SESSION_WRITING);
+			arm_deadline(s, s->opts->timeout_s > 0 ? s->opts->timeout_s : TIMEOUT_DATA_BLOCK_S);
+			update_interest(s);
+			return; /* on_write continues */
+		}
+		begin_expect(s, step);
+		return;
+	}
+	if (s->state != SESSION_DONE)
+		finish(s, VERDICT_PASS, NULL);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct session *s = arg;
+	int64_t waited = (clock_ms() - s->phase_started_ms + 500) / 1000;
+	switch (s->state) {
+	case SESSION_CONNECTING:
+		finish(s, VERDICT_ERROR, "timed out connecting to the target");
+		return;
+	case SESSION_WRITING:
+		buf_puts(&s->transcript, "-- timeout sending\n");
+		fail_step(s, "timeout", "RFC 5321 4.5.3.2",
+		          "the server did not read our data within %lld s", (long long)waited);
+		return;
+	case SESSION_READING: {
+		char *partial = partial_reply(s);
+		buf_puts(&s->transcript, "-- timeout\n");
+		fail_step(s, "timeout", "RFC 5321 4.5.3.2",
+		          "no whole reply to %s within %d s; received: '%s'", s->answering.verb,
+		          reply_timeout_s(s, s->answering.verb), partial);
+		free(partial);
+		return;
+	}
+	case SESSION_AWAIT_CLOSE:
+		buf_puts(&s->transcript, "-- still open\n");
+		fail_step(s, "expect.close", "RFC 5321 4.1.1.10",
+		          "the server did not close the connection within %lld s after %s",
+		          (long long)waited, s->answering.verb);
+		return;
+	default:
+		return;
+	}
+}
+
+static void on_read(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct session *s = arg;
+	read_some(s);
+	if (s->state == SESSION_READING) {
+		try_reply(s);
+	} else if (s->state == SESSION_AWAIT_CLOSE) {
+		check_close(s);
+	}
+	if (s->state != SESSION_DONE)
+		update_interest(s);
+}
+
+static void on_write(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct session *s = arg;
+	if (s->state == SESSION_CONNECTING) {
+		char err[256];
+		if (conn_connect_finish(&s->conn, err, sizeof(err)) < 0) {
+			session_connect(s); /* next address, or error */
+			return;
+		}
+		session_connected(s);
+		return;
+	}
+	while (s->out_off < s->out.len) {
+		long n = s->conn.ops->write(&s->conn, s->out.data + s->out_off, s->out.len - s->out_off);
+		if (n > 0) {
+			s->out_off += (size_t)n;
+			continue;
+		}
+		if (n == CONN_AGAIN) {
+			update_interest(s);
+			return;
+		}
+		/* The server went away while we were sending: whatever it said
+		 * before closing is read when the next reply is expected. */
+		s->out_off = s->out.len;
+		break;
+	}
+	buf_reset(&s->out);
+	s->out_off = 0;
+	disarm_deadline(s);
+	set_state(s, SESSION_IDLE);
+	update_interest(s);
+	advance(s);
+}
+
+void session_connected(struct session *s)
+{
+	disarm_deadline(s);
+	set_state(s, SESSION_IDLE);
+	update_interest(s);
+	advance(s);
+}
+
+void session_connect(struct session *s)
+{
+	char err[512] = "";
+	/* Events belong to one fd: drop them before the next attempt closes it. */
+	if (s->ev_read)
+		event_free(s->ev_read);
+	if (s->ev_write)
+		event_free(s->ev_write);
+	s->ev_read = s->ev_write = NULL;
+	s->reading_armed = s->writing_armed = 0;
+	int rc = conn_connect_start(&s->conn, s->opts->target, err, sizeof(err));
+	if (rc < 0) {
+		s->unreachable = 1;
+		finish(s, VERDICT_ERROR, err);
+		return;
+	}
+	s->ev_read = event_new(s->base, s->conn.fd, EV_READ | EV_PERSIST, on_read, s);
+	s->ev_write = event_new(s->base, s->conn.fd, EV_WRITE | EV_PERSIST, on_write, s);
+	if (!s->ev_read || !s->ev_write)
+		BUG("event_new failed");
+	if (rc == 1) {
+		session_connected(s);
+		return;
+	}
+	set_state(s, SESSION_CONNECTING);
+	arm_deadline(s, s->opts->timeout_s > 0 ? s->opts->timeout_s : TIMEOUT_CONNECT_S);
+	update_interest(s);
+}
+
+void session_start(struct session *s)
+{
+	s->started_ms = clock_ms();
+	s->phase_started_ms = s->started_ms;
+	s->reply = xmalloc(sizeof(*s->reply));
+	conn_init(&s->conn);
+	s->ev_timer = evtimer_new(s->base, on_timer, s);
+	if (s->scenario->timeout_s > 0)
+		s->scenario_deadline_ms = s->started_ms + (int64_t)s->scenario->timeout_s * 1000;
+	s->state = SESSION_IDLE;
+	session_connect(s);
+}
+
+static void finish(struct session *s, enum verdict verdict, const char *reason)
+{
+	if (s->state == SESSION_DONE)
+		return;
+	set_state(s, SESSION_DONE);
+	struct scenario_result *r = s->result;
+	if (verdict != VERDICT_ERROR)
+		for (size_t i = 0; i < r->nsteps; i++)
+			if (r->steps[i].verdict == VERDICT_FAIL)
+				verdict = VERDICT_FAIL;
+	r->verdict = verdict;
+	if (reason && !r->reason)
+		r->reason = xstrdup(reason);
+	r->duration_ms = clock_ms() - s->started_ms;
+	r->transcript = buf_steal(&s->transcript);
+	session_release(s);
+	if (s->on_done)
+		s->on_done(s);
+}
+
+void session_abort(struct session *s, const char *reason)
+{
+	finish(s, VERDICT_ERROR, reason);
+}
+
+/* Frees the connection and events; the result stays. Safe to call twice. */
+void session_release(struct session *s)
+{
+	if (s->ev_read) {
+		event_free(s->ev_read);
+		s->ev_read = NULL;
+	}
+	if (s->ev_write) {
+		event_free(s->ev_write);
+		s->ev_write = NULL;
+	}
+	if (s->ev_timer) {
+		event_free(s->ev_timer);
+		s->ev_timer = NULL;
+	}
+	s->reading_armed = s->writing_armed = 0;
+	conn_close(&s->conn);
+	for (size_t i = s->qhead; i < s->nqueue; i++)
+		free(s->queue[i].sent);
+	free(s->queue);
+	s->queue = NULL;
+	s->nqueue = s->qhead = s->capqueue = 0;
+	free(s->answering.sent);
+	s->answering.sent = NULL;
+	free(s->reply);
+	s->reply = NULL;
+	buf_free(&s->out);
+	buf_free(&s->transcript);
+	free(s->error_reason);
+	s->error_reason = NULL;
+}

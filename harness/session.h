@@ -1,0 +1,55 @@
+/*
+ * session.h - one scenario on one connection, and the engine that runs many
+ * of them at once on one event loop (libevent).
+ *
+ * Owns: the session state machine (connect, send pipelined groups, read
+ * replies under a deadline, wait for close), the capability probe, the
+ * scheduler (-j), signals and progress. Judging a reply is check.c's job;
+ * rendering results is report.c's.
+ */
+#ifndef SMTPCONFORM_SESSION_H
+#define SMTPCONFORM_SESSION_H
+
+#include <stddef.h>
+
+#include "conn.h"
+#include "result.h"
+#include "scenario.h"
+#include "vars.h"
+
+struct engine_options {
+	const struct target *target;
+	const char *profile;     /* matrix profile */
+	const struct vars *vars;
+	int timeout_s;           /* --timeout; 0 = RFC 5321 4.5.3.2 defaults */
+	int strict;              /* warnings fail */
+	int jobs;                /* scenarios at once, >= 1 */
+	int verbose;             /* 1: transcripts on stderr; 2: state traces too */
+	int progress;            /* 1: a progress line on stderr */
+};
+
+/* What the capability probe learnt: one EHLO before the run. */
+struct probe {
+	int reached;          /* 1 when a connection was made */
+	char *error;          /* why the probe could not connect, or NULL */
+	char *greeting;       /* escaped greeting lines joined by "\n", or NULL */
+	int ehlo_code;        /* code of the EHLO reply, -1 if none */
+	char **keywords;      /* EHLO keyword lines ("SIZE 10240000"), upper-case verb */
+	size_t nkeywords;
+};
+
+/* Connects once, reads the greeting, sends EHLO {client} and QUIT. */
+void engine_probe(const struct engine_options *o, struct probe *out);
+void probe_free(struct probe *p);
+/* 1 when keyword (case-insensitive) is the first word of an EHLO line. */
+int probe_has_keyword(const struct probe *p, const char *keyword);
+
+/*
+ * Runs every scenario (skipping those whose requires the probe did not see)
+ * and fills results[i] for scenarios[i]. Returns 0, or the signal number that
+ * interrupted the run (results of scenarios not run say so).
+ */
+int engine_run(const struct engine_options *o, struct scenario *const *scenarios, size_t n,
+               const struct probe *probe, struct scenario_result *results);
+
+#endif

@@ -1,0 +1,78 @@
+/*
+ * session_internal.h - struct session, shared by session.c (the state
+ * machine of one connection) and engine.c (the scheduler). Not for other
+ * modules: they use session.h.
+ */
+#ifndef SMTPCONFORM_SESSION_INTERNAL_H
+#define SMTPCONFORM_SESSION_INTERNAL_H
+
+#include <event2/event.h>
+#include <stdint.h>
+
+#include "limits.h"
+#include "reply.h"
+#include "session.h"
+#include "util.h"
+
+/* Longest verb kept for matrix lookups ("STARTTLS", "DATA-END"). */
+#define VERB_MAX 32
+
+enum session_state {
+	SESSION_IDLE,        /* connected, between steps */
+	SESSION_CONNECTING,  /* TCP handshake under way */
+	SESSION_WRITING,     /* flushing a pipelined group */
+	SESSION_READING,     /* reading one reply for an S: step */
+	SESSION_AWAIT_CLOSE, /* S: close: waiting for end of file */
+	SESSION_DONE,        /* result filled, resources released */
+};
+
+/* A command sent whose reply has not been read yet. */
+struct pending {
+	char verb[VERB_MAX]; /* matrix command: verb, DATA-END, CONNECT */
+	char *sent;          /* escaped bytes sent, owned */
+};
+
+struct session {
+	struct event_base *base;
+	const struct engine_options *opts;
+	const struct scenario *scenario;
+	struct scenario_result *result;  /* filled in place, owned by the caller */
+	int keep_going;                  /* 1: do not stop at a failed step (probe) */
+	void (*on_done)(struct session *s);
+	void *owner;                     /* the engine */
+
+	enum session_state state;
+	struct conn conn;
+	struct event *ev_read, *ev_write, *ev_timer;
+	int reading_armed, writing_armed;
+
+	size_t pc;                       /* next step of scenario->steps */
+	struct buf out;                  /* the pipelined group being sent */
+	size_t out_off;                  /* bytes of out already written */
+	uint8_t inbuf[SESSION_INBUF_SIZE]; /* received, not yet consumed */
+	size_t inlen;
+	int eof;                         /* the server closed (or reset) */
+	int read_error;                  /* errno of a failed read, 0 for a clean EOF */
+	struct reply *reply;             /* reply being read (heap: it is large) */
+
+	struct pending *queue;           /* commands sent, replies not yet read */
+	size_t nqueue, qhead, capqueue;
+	struct pending answering;        /* command the current reply answers */
+	int sent_any;                    /* anything sent on this connection */
+
+	int64_t started_ms;
+	int64_t phase_started_ms;        /* when the current deadline was armed */
+	int64_t deadline_ms;
+	int64_t scenario_deadline_ms;    /* 0: none */
+	struct buf transcript;
+	char *error_reason;
+	int unreachable;                 /* could not connect at all */
+};
+
+void session_start(struct session *s);
+void session_connect(struct session *s);
+void session_connected(struct session *s);
+void session_abort(struct session *s, const char *reason);
+void session_release(struct session *s);
+
+#endif

@@ -1,0 +1,513 @@
+/*
+ * util.c - memory wrappers, struct buf, text escaping, clock and file helpers.
+ *
+ * Owns the one out-of-memory exit, the escaping of wire bytes into printable
+ * UTF-8 for reports (and its inverse for scenario files), and the atomic
+ * file write used for reports. Does not own any protocol logic.
+ */
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+/* First allocation of a struct buf. */
+#define BUF_INITIAL_CAP 64
+/* Bytes read at a time by file_read_all. */
+#define FILE_READ_CHUNK 65536
+
+/* The one out-of-memory path: a message and a clean exit, no abort/core. */
+static void __attribute__((noreturn)) oom(void)
+{
+	static const char msg[] = "smtpconform: out of memory\n";
+	ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
+	(void)ignored;
+	exit(EX_SOFTWARE);
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (p == NULL)
+		oom();
+	return p;
+}
+
+void *xcalloc(size_t nmemb, size_t size)
+{
+	void *p;
+
+	if (nmemb == 0 || size == 0)
+		nmemb = size = 1;
+	p = calloc(nmemb, size);
+	if (p == NULL)
+		oom();
+	return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+	if (q == NULL)
+		oom();
+	return q;
+}
+
+char *xstrdup(const char *s)
+{
+	return xstrndup(s, strlen(s));
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+	size_t len = strnlen(s, n);
+	char *p = xmalloc(len + 1);
+
+	memcpy(p, s, len);
+	p[len] = '\0';
+	return p;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	size_t size;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		BUG("vsnprintf failed");
+	size = (size_t)n + 1;
+	s = xmalloc(size);
+	va_start(ap, fmt);
+	n = vsnprintf(s, size, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= size)
+		BUG("vsnprintf changed its mind");
+	return s;
+}
+
+void util_bug(const char *func, const char *file, int line, const char *msg)
+{
+	fprintf(stderr, "smtpconform: BUG in %s() at %s:%d: %s\n", func, file, line,
+	        msg ? msg : "impossible state");
+	fflush(stderr);
+	abort();
+}
+
+/* ------------------------------------------------------------------ buf */
+
+/* Makes room for n more bytes plus the terminating NUL. */
+static void buf_reserve(struct buf *b, size_t n)
+{
+	size_t need, cap;
+
+	if (n > SIZE_MAX - b->len - 1)
+		oom();
+	need = b->len + n + 1;
+	if (b->data != NULL && need <= b->cap)
+		return;
+	cap = b->cap ? b->cap : BUF_INITIAL_CAP;
+	while (cap < need) {
+		if (cap > SIZE_MAX / 2) {
+			cap = need;
+			break;
+		}
+		cap *= 2;
+	}
+	b->data = xrealloc(b->data, cap);
+	b->cap = cap;
+	b->data[b->len] = '\0';
+}
+
+void buf_append(struct buf *b, const void *bytes, size_t n)
+{
+	buf_reserve(b, n);
+	if (n)
+		memcpy(b->data + b->len, bytes, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+void buf_puts(struct buf *b, const char *s)
+{
+	buf_append(b, s, strlen(s));
+}
+
+void buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	buf_reserve(b, 0);
+	va_start(ap, fmt);
+	n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		BUG("vsnprintf failed");
+	if ((size_t)n >= b->cap - b->len) {
+		buf_reserve(b, (size_t)n);
+		va_start(ap, fmt);
+		n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+		if (n < 0 || (size_t)n >= b->cap - b->len)
+			BUG("vsnprintf changed its mind");
+	}
+	b->len += (size_t)n;
+}
+
+void buf_reset(struct buf *b)
+{
+	b->len = 0;
+	if (b->data != NULL)
+		b->data[0] = '\0';
+}
+
+char *buf_steal(struct buf *b)
+{
+	char *data = b->data;
+
+	if (data == NULL)
+		data = xstrdup("");
+	b->data = NULL;
+	b->len = 0;
+	b->cap = 0;
+	return data;
+}
+
+void buf_free(struct buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = 0;
+	b->cap = 0;
+}
+
+/* ------------------------------------------------------------- escaping */
+
+/*
+ * Length of the well-formed UTF-8 sequence of 2-4 bytes at p (RFC 3629
+ * section 4: no overlongs, no surrogates, nothing above U+10FFFF), or 0.
+ */
+static size_t utf8_sequence_len(const uint8_t *p, size_t n)
+{
+	uint8_t lo = 0x80, hi = 0xbf;
+	size_t len, i;
+
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		len = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		len = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	if (p[0] == 0xe0)
+		lo = 0xa0; /* overlong below U+0800 */
+	else if (p[0] == 0xed)
+		hi = 0x9f; /* surrogates U+D800..U+DFFF */
+	else if (p[0] == 0xf0)
+		lo = 0x90; /* overlong below U+10000 */
+	else if (p[0] == 0xf4)
+		hi = 0x8f; /* above U+10FFFF */
+	if (n < len || p[1] < lo || p[1] > hi)
+		return 0;
+	for (i = 2; i < len; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return len;
+}
+
+/*
+ * Valid UTF-8 that the header still promises to keep out: the C1 controls
+ * U+0080..U+009F and the XML 1.0 non-characters U+FFFE and U+FFFF.
+ */
+static int utf8_is_unsafe(const uint8_t *p, size_t len)
+{
+	if (len == 2 && p[0] == 0xc2 && p[1] <= 0x9f)
+		return 1;
+	if (len == 3 && p[0] == 0xef && p[1] == 0xbf && (p[2] == 0xbe || p[2] == 0xbf))
+		return 1;
+	return 0;
+}
+
+static void escape_byte(struct buf *out, uint8_t c)
+{
+	static const char hex[] = "0123456789abcdef";
+	char esc[4] = { '\\', 'x', hex[c >> 4], hex[c & 0x0f] };
+
+	buf_append(out, esc, sizeof esc);
+}
+
+void text_escape(struct buf *out, const void *bytes, size_t n)
+{
+	const uint8_t *p = bytes;
+	size_t i = 0, run, seq;
+
+	buf_reserve(out, n);
+	while (i < n) {
+		/* Copy the longest run of bytes that stay as they are. */
+		run = i;
+		while (run < n && p[run] >= 0x20 && p[run] <= 0x7e && p[run] != '\\')
+			run++;
+		if (run > i) {
+			buf_append(out, p + i, run - i);
+			i = run;
+			continue;
+		}
+		switch (p[i]) {
+		case '\\':
+			buf_append(out, "\\\\", 2);
+			i++;
+			continue;
+		case '\r':
+			buf_append(out, "\\r", 2);
+			i++;
+			continue;
+		case '\n':
+			buf_append(out, "\\n", 2);
+			i++;
+			continue;
+		case '\t':
+			buf_append(out, "\\t", 2);
+			i++;
+			continue;
+		default:
+			break;
+		}
+		seq = p[i] >= 0x80 ? utf8_sequence_len(p + i, n - i) : 0;
+		if (seq && !utf8_is_unsafe(p + i, seq)) {
+			buf_append(out, p + i, seq);
+			i += seq;
+		} else if (seq) {
+			for (run = 0; run < seq; run++)
+				escape_byte(out, p[i + run]);
+			i += seq;
+		} else {
+			escape_byte(out, p[i]);
+			i++;
+		}
+	}
+}
+
+char *text_escape_dup(const void *bytes, size_t n)
+{
+	struct buf b = { 0 };
+
+	text_escape(&b, bytes, n);
+	return buf_steal(&b);
+}
+
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Writes "bad escape "<escaped src[at..at+n)>" at offset N: why" to err_out. */
+static void unescape_error(char *err_out, size_t err_len, const char *src, size_t at, size_t n,
+                           const char *why)
+{
+	char *shown;
+
+	if (err_out == NULL || err_len == 0)
+		return;
+	shown = text_escape_dup(src + at, n);
+	snprintf(err_out, err_len, "bad escape \"%s\" at offset %zu: %s", shown, at, why);
+	free(shown);
+}
+
+int text_unescape(struct buf *out, const char *src, size_t n, char *err_out, size_t err_len)
+{
+	size_t start_len = out->len;
+	size_t i = 0;
+	int hi, lo;
+	char c;
+
+	buf_reserve(out, n);
+	while (i < n) {
+		if (src[i] != '\\') {
+			buf_append(out, src + i, 1);
+			i++;
+			continue;
+		}
+		if (i + 1 >= n) {
+			unescape_error(err_out, err_len, src, i, 1, "backslash at end of text");
+			goto fail;
+		}
+		switch (src[i + 1]) {
+		case 'r': c = '\r'; break;
+		case 'n': c = '\n'; break;
+		case 't': c = '\t'; break;
+		case '0': c = '\0'; break;
+		case '\\': c = '\\'; break;
+		case '"': c = '"'; break;
+		case 'x':
+			hi = i + 2 < n ? hex_value(src[i + 2]) : -1;
+			lo = i + 3 < n ? hex_value(src[i + 3]) : -1;
+			if (hi < 0 || lo < 0) {
+				unescape_error(err_out, err_len, src, i, n - i < 4 ? n - i : 4,
+				               "\\x needs exactly two hex digits");
+				goto fail;
+			}
+			c = (char)(hi << 4 | lo);
+			buf_append(out, &c, 1);
+			i += 4;
+			continue;
+		default:
+			unescape_error(err_out, err_len, src, i, 2,
+			               "known escapes are \\r \\n \\t \\0 \\\\ \\\" \\xNN");
+			goto fail;
+		}
+		buf_append(out, &c, 1);
+		i += 2;
+	}
+	return 0;
+fail:
+	out->len = start_len;
+	out->data[out->len] = '\0';
+	return -1;
+}
+
+/* ---------------------------------------------------------- clock, files */
+
+int64_t clock_ms(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		BUG("clock_gettime(CLOCK_MONOTONIC) failed");
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Best effort: makes the rename itself durable. */
+static void fsync_parent_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	int fd;
+
+	if (slash == NULL)
+		dir = xstrdup(".");
+	else if (slash == path)
+		dir = xstrdup("/");
+	else
+		dir = xstrndup(path, (size_t)(slash - path));
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		(void)fsync(fd);
+		close(fd);
+	}
+	free(dir);
+}
+
+int file_write_atomic(const char *path, const void *data, size_t len)
+{
+	char *tmp = xasprintf("%s.tmpXXXXXX", path);
+	int fd, saved_errno, rc = -1;
+
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		saved_errno = errno;
+		free(tmp);
+		errno = saved_errno;
+		return -1;
+	}
+	if (write_all(fd, data, len) != 0)
+		goto out;
+	if (fsync(fd) != 0)
+		goto out;
+	if (fchmod(fd, 0644) != 0)
+		goto out;
+	if (close(fd) != 0) {
+		fd = -1;
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) != 0)
+		goto out;
+	fsync_parent_dir(path);
+	rc = 0;
+out:
+	saved_errno = errno;
+	if (fd >= 0)
+		close(fd);
+	if (rc != 0)
+		unlink(tmp);
+	free(tmp);
+	errno = saved_errno;
+	return rc;
+}
+
+int file_read_all(const char *path, size_t max, struct buf *out)
+{
+	size_t start_len = out->len, got, want;
+	int fd, saved_errno, rc = -1;
+	ssize_t n;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	buf_append(out, "", 0);
+	for (;;) {
+		/* Read at most one byte past max: enough to tell "too big". */
+		got = out->len - start_len;
+		want = max - got < FILE_READ_CHUNK ? max - got + 1 : FILE_READ_CHUNK;
+		buf_reserve(out, want);
+		n = read(fd, out->data + out->len, want);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto out;
+		if (n == 0)
+			break;
+		out->len += (size_t)n;
+		out->data[out->len] = '\0';
+		if (out->len - start_len > max) {
+			errno = EFBIG;
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	saved_errno = errno;
+	close(fd);
+	if (rc != 0) {
+		out->len = start_len;
+		out->data[out->len] = '\0';
+	}
+	errno = saved_errno;
+	return rc;
+}

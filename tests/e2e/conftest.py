@@ -1,0 +1,177 @@
+"""conftest.py - fixtures for the end-to-end tests: servers and the harness.
+
+Run with Debian's python, which has pytest and aiosmtpd from apt:
+
+    /usr/bin/python3 -m pytest tests/e2e -q
+
+Server fixtures are session-scoped where a server is stateless enough to be
+shared (Postfix, aiosmtpd); fixture servers (build/smtpfixture) are started
+per test through the `fixture_server` factory. Every server is stopped by the
+fixture that started it, on failure and on Ctrl-C too (SIGTERM is turned into
+KeyboardInterrupt so the same teardown runs); servers.stop_all() is a last
+resort at session end and at interpreter exit.
+"""
+
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import servers  # noqa: E402
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: takes more than a few seconds (run by default)")
+    config.addinivalue_line("markers", "postfix: needs a private Postfix instance (root)")
+
+    if hasattr(signal, "SIGTERM") and signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+        def on_sigterm(signum, frame):
+            raise KeyboardInterrupt("SIGTERM")
+        try:
+            signal.signal(signal.SIGTERM, on_sigterm)
+        except ValueError:  # not the main thread
+            pass
+
+
+def pytest_report_header(config):
+    exe = servers.binary_path("smtpconform")
+    fix = servers.binary_path("smtpfixture")
+    lines = [
+        "smtpconform: %s%s" % (exe, "" if exe.exists() else " (MISSING: build it first)"),
+        "smtpfixture: %s%s" % (fix, "" if fix.exists() else " (MISSING: build it first)"),
+    ]
+    if servers.under_valgrind():
+        lines.append("smtpconform runs under valgrind (SMTPCONFORM_VALGRIND=1)")
+    return lines
+
+
+def _servers_of(item):
+    """The servers a test uses: fixtures that are servers, tuples holding
+    one (core_run), and what the fixture_server factory started."""
+    found = []
+    for value in getattr(item, "funcargs", {}).values():
+        candidates = [value]
+        if isinstance(value, tuple):
+            candidates = list(value)
+        candidates += list(getattr(value, "started", []))
+        for c in candidates:
+            if isinstance(c, servers.Server) and c not in found:
+                found.append(c)
+    return found
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """On failure, append the tail of the logs of the servers the test used."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and call.when in ("setup", "call"):
+        for server in _servers_of(item):
+            text = server.log_text(lines=80)
+            if text:
+                report.sections.append(("%s log (%s)" % (server.name, server.target if
+                                                         server.port else "not listening"),
+                                        text))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session, exitstatus):
+    errors = servers.stop_all()
+    if errors:
+        sys.stderr.write("smtpconform e2e: errors stopping servers: %s\n" % errors)
+
+
+# ---------------------------------------------------------------------------
+# fixtures
+
+
+def start_or_error(server):
+    """Starts SERVER; returns None, or the ServerError's text (so that
+    pytest.fail is called outside the except block: no chained traceback)."""
+    try:
+        server.start()
+    except servers.ServerError as e:
+        return str(e)
+    return None
+
+
+@pytest.fixture(scope="session")
+def postfix_server(tmp_path_factory):
+    """A private Postfix instance for the whole session (see servers.py)."""
+    server = servers.PostfixServer(keep_dir=tmp_path_factory.mktemp("postfix"))
+    error = start_or_error(server)
+    if error:
+        pytest.fail("cannot start Postfix: %s" % error, pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+        leftover = server.processes()
+        assert not leftover, "postfix processes survive stop: %s" % leftover
+
+
+@pytest.fixture(scope="session")
+def aiosmtpd_server(tmp_path_factory):
+    server = servers.AiosmtpdServer(tmp_path_factory.mktemp("aiosmtpd"))
+    error = start_or_error(server)
+    if error:
+        pytest.fail("cannot start aiosmtpd: %s" % error, pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def aiosmtpd_server_v6(tmp_path_factory):
+    if not servers.ipv6_loopback_available():
+        pytest.skip("no IPv6 loopback (::1) on this machine")
+    server = servers.AiosmtpdServer(tmp_path_factory.mktemp("aiosmtpd6"), host="::1")
+    error = start_or_error(server)
+    if error:
+        pytest.fail("cannot start aiosmtpd on [::1]: %s" % error, pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def fixture_server(tmp_path):
+    """Factory: fixture_server("noop-251") starts build/smtpfixture with
+    fixtures/behaviours/noop-251.beh and returns the FixtureServer. Every
+    server started is stopped when the test ends."""
+    started = []
+
+    def start(behaviour):
+        server = servers.FixtureServer(behaviour, tmp_path / "fixture-logs")
+        started.append(server)
+        error = start_or_error(server)
+        if error:
+            pytest.fail("cannot start the fixture server: %s" % error, pytrace=False)
+        return server
+
+    start.started = started
+    try:
+        yield start
+    finally:
+        for server in reversed(started):
+            server.stop()
+
+
+@pytest.fixture
+def harness():
+    """servers.run_harness, as a fixture for symmetry with the servers."""
+    return servers.run_harness
+
+
+@pytest.fixture
+def scratch(tmp_path):
+    """A per-test directory for reports and scenario files."""
+    d = tmp_path / "scratch"
+    d.mkdir()
+    return d
+

@@ -1,0 +1,176 @@
+"""The smtpconform command line: help, version, usage errors (exit 2),
+scenario-file errors as path:line:, report formats and atomic report files,
+and the matrix command."""
+
+import json
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+
+import servers
+
+CORE = "scenarios/core"
+
+
+def version():
+    return (servers.REPO / "VERSION").read_text().strip()
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["help"], ["-h"]])
+def test_help(argv):
+    res = servers.run_harness(argv)
+    assert res.returncode == 0, res.describe()
+    assert "usage" in res.stdout.lower(), res.describe()
+    for cmd in ("run", "check", "matrix"):
+        assert cmd in res.stdout, res.describe()
+
+
+@pytest.mark.parametrize("cmd", ["run", "check", "matrix"])
+def test_subcommand_help(cmd):
+    res = servers.run_harness([cmd, "--help"])
+    assert res.returncode == 0, res.describe()
+    assert "usage" in res.stdout.lower(), res.describe()
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["version"]])
+def test_version(argv):
+    res = servers.run_harness(argv)
+    assert res.returncode == 0, res.describe()
+    assert version() in res.stdout, "version %s not printed\n%s" % (version(), res.describe())
+
+
+@pytest.mark.parametrize("argv", [
+    ["run", "--no-such-option", CORE],
+    ["check", "--no-such-option", CORE],
+    ["matrix", "--no-such-option"],
+    ["frobnicate"],
+    ["run", "-t", "127.0.0.1:1", "--timeout", "soon", CORE],
+    ["run", "-t", "127.0.0.1:1", "-j", "0", CORE],
+    ["run", "-t", "127.0.0.1:1", "--var", "no-equals-sign", CORE],
+    ["run", "-t", "127.0.0.1:1", "--profile", "rfc9999", CORE],
+    ["matrix", "--profile", "rfc9999"],
+    ["check"],
+])
+def test_usage_errors_exit_2(argv):
+    res = servers.run_harness(argv, timeout=60)
+    assert res.returncode == 2, "expected exit 2 (usage error)\n%s" % res.describe()
+    assert res.stderr.strip(), "no message on stderr\n%s" % res.describe()
+
+
+def test_unknown_option_names_it():
+    res = servers.run_harness(["run", "--no-such-option", CORE])
+    assert res.returncode == 2, res.describe()
+    assert "no-such-option" in res.stderr or "unknown option" in res.stderr.lower(), res.describe()
+
+
+BROKEN = "id: e2e.broken\ntitle: a scenario with an unknown line\nX: foo\nC: NOOP\nS: 250\n"
+
+
+@pytest.fixture
+def broken_scenario(scratch):
+    path = scratch / "broken.smtp"
+    path.write_text(BROKEN)
+    return path
+
+
+def test_check_reports_path_and_line(broken_scenario):
+    res = servers.run_harness(["check", broken_scenario])
+    assert res.returncode == 2, res.describe()
+    assert "%s:3:" % broken_scenario in res.stderr, res.describe()
+
+
+def test_check_directory_reports_path_and_line(broken_scenario):
+    res = servers.run_harness(["check", broken_scenario.parent])
+    assert res.returncode == 2, res.describe()
+    assert re.search(r"(^|\s|/)broken\.smtp:3:", res.stderr, re.M), res.describe()
+
+
+def test_run_reports_path_and_line(broken_scenario, aiosmtpd_server):
+    res = servers.run_harness(["run", "-t", aiosmtpd_server.target, "-q", broken_scenario])
+    assert res.returncode == 2, res.describe()
+    assert "%s:3:" % broken_scenario in res.stderr, res.describe()
+
+
+def test_check_bundled_scenarios():
+    res = servers.run_harness(["check", "scenarios/"])
+    assert res.returncode == 0, res.describe()
+    assert not res.stderr.strip(), res.describe()
+
+
+@pytest.mark.parametrize("spec", ["bogus", "bogus:out.x", "xml:out.xml"])
+def test_unknown_report_format_exits_2(spec, scratch):
+    res = servers.run_harness(["run", "-t", "127.0.0.1:%d" % servers.closed_port(),
+                               "--report", spec, CORE])
+    assert res.returncode == 2, res.describe()
+    assert res.stderr.strip(), res.describe()
+
+
+def test_text_report_on_stdout_by_default(aiosmtpd_server):
+    res = servers.run_harness(["run", "-t", aiosmtpd_server.target, "-q",
+                               "--var", "domain=%s" % aiosmtpd_server.hostname,
+                               "--timeout", "10", CORE])
+    assert res.returncode in (0, 1), res.describe()
+    assert res.stdout.strip(), "no text report on stdout\n%s" % res.describe()
+
+
+def test_reports_written_atomically(aiosmtpd_server, scratch):
+    out = scratch / "reports"
+    out.mkdir()
+    files = {"json": out / "r.json", "junit": out / "r.xml", "tap": out / "r.tap",
+             "text": out / "r.txt"}
+    args = ["run", "-t", aiosmtpd_server.target, "-q", "-j", "4", "--timeout", "10",
+            "--var", "domain=%s" % aiosmtpd_server.hostname]
+    for fmt, path in files.items():
+        args += ["--report", "%s:%s" % (fmt, path)]
+    res = servers.run_harness(args + [CORE])
+    assert res.returncode in (0, 1), res.describe()
+
+    left = sorted(p.name for p in out.iterdir())
+    assert left == sorted(p.name for p in files.values()), (
+        "report directory holds %s: temporary files left behind?" % left)
+    assert not list(scratch.rglob("*.tmp*")), list(scratch.rglob("*.tmp*"))
+
+    report = json.loads(files["json"].read_text())
+    total = report["summary"]["total"]
+    assert total == len(report["scenarios"]) > 0
+
+    root = ET.parse(files["junit"]).getroot()
+    cases = root.findall(".//testcase")
+    assert root.tag in ("testsuites", "testsuite"), root.tag
+    assert len(cases) == total, (len(cases), total)
+
+    tap = files["tap"].read_text().splitlines()
+    assert any(re.fullmatch(r"1\.\.%d" % total, line) for line in tap), tap[:5]
+    assert sum(1 for line in tap if re.match(r"(not )?ok \d+", line)) == total
+
+    assert files["text"].read_text().strip()
+
+
+def test_report_to_unwritable_path_fails(aiosmtpd_server, scratch):
+    bad = scratch / "no-such-dir" / "r.json"
+    res = servers.run_harness(["run", "-t", aiosmtpd_server.target, "-q", "--timeout", "10",
+                               "--report", "json:%s" % bad, CORE])
+    assert res.returncode != 0, res.describe()
+    assert not bad.exists()
+    assert "r.json" in res.stderr or "no-such-dir" in res.stderr, res.describe()
+
+
+def matrix_row(text, command):
+    """The block of `smtpconform matrix` output for COMMAND: its heading
+    line and the indented lines under it (or one "NOOP 250 ..." line)."""
+    block = []
+    for line in text.splitlines():
+        if block and (not line.strip() or not line[:1].isspace()):
+            break
+        if block or re.match(r"%s\b" % re.escape(command), line):
+            block.append(line)
+    return "\n".join(block)
+
+
+@pytest.mark.parametrize("profile", [None, "rfc5321", "rfc821"])
+def test_matrix_lists_noop_250(profile):
+    res = servers.run_harness(["matrix"] + (["--profile", profile] if profile else []))
+    assert res.returncode == 0, res.describe()
+    row = matrix_row(res.stdout, "NOOP")
+    assert re.search(r"\b250\b", row), "NOOP row %r lacks 250\n%s" % (row, res.describe())

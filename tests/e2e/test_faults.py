@@ -1,0 +1,123 @@
+"""Faulty servers: build/smtpfixture with one behaviour file each
+(fixtures/behaviours/*.beh). The core suite runs against each with
+--timeout 2; the run must fail (exit 1) with the expected rule on the
+expected command, and must finish in bounded time (a hang guard, not a
+benchmark). Servers that behave must give exit 0.
+"""
+
+import math
+import time
+
+import pytest
+
+import servers
+
+CORE = "scenarios/core"
+TIMEOUT = 2     # --timeout: per-reply deadline in seconds
+JOBS = 8        # scenarios at once
+
+# behaviour, rule id expected, command of the step that has it (None: any)
+FAULTS = [
+    ("noop-251", "matrix.not-allowed", "NOOP"),
+    ("vrfy-354", "matrix.not-allowed", "VRFY"),
+    ("quit-250", "matrix.not-allowed", "QUIT"),
+    ("multiline-mixed-codes", "syntax.multiline-code", "EHLO"),
+    ("bare-lf", "syntax.bare-lf", None),
+    ("long-line-2000", "syntax.line-too-long", "NOOP"),
+    ("no-greeting", "timeout", "CONNECT"),
+    ("drip", "timeout", "CONNECT"),
+    ("close-mid-reply", "connection.closed", "NOOP"),
+]
+
+# Behaviours under which every core scenario passes.
+CLEAN = ["reference", "split-bytes"]
+
+
+def core_scenario_count():
+    return sum(1 for p in (servers.REPO / CORE).rglob("*.smtp")
+               if not any(part.startswith(("_", ".")) for part in p.relative_to(servers.REPO / CORE).parts))
+
+
+def hang_guard():
+    """Seconds a whole run may take: every scenario waiting out one deadline
+    (JOBS at a time), plus slack. Scaled up under valgrind."""
+    waves = math.ceil(max(core_scenario_count(), 1) / JOBS)
+    return (max(30, waves * (TIMEOUT + 1) + 20)) * servers.slowdown()
+
+
+def run_core(target, report_path, jobs=JOBS):
+    args = ["run", "-t", target, "--timeout", str(TIMEOUT), "-j", str(jobs), "-q", CORE]
+    t0 = time.monotonic()
+    res = servers.run_harness(args, json_report=report_path, timeout=hang_guard() + 30)
+    elapsed = time.monotonic() - t0
+    guard = hang_guard()
+    assert elapsed < guard, "run took %.1fs (guard %.0fs)\n%s" % (elapsed, guard, res.describe())
+    if res.report is None:
+        pytest.fail("no JSON report written\n%s" % res.describe(), pytrace=False)
+    return res
+
+
+def assert_fixture_clean(server):
+    server.stop()
+    found = server.sanitizer_output()
+    assert not found, "sanitizer output in %s's log: %s\n%s" % (
+        server.name, found, server.log_text())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("behaviour,rule,command", FAULTS, ids=[f[0] for f in FAULTS])
+def test_fault_is_detected(behaviour, rule, command, fixture_server, tmp_path):
+    server = fixture_server(behaviour)
+    res = run_core(server.target, tmp_path / "report.json")
+    report = res.report
+
+    assert res.returncode == 1, "expected exit 1 (a scenario failed)\n%s\n%s" % (
+        res.describe(), servers.describe_scenarios(report))
+
+    hits = [(sc, st, v) for sc, st, v in servers.violations(report)
+            if v["rule"] == rule and (command is None or st.get("command") == command)]
+    assert hits, "no %s violation%s in the report; violations seen:\n%s\n\n%s" % (
+        rule, "" if command is None else " on " + command,
+        "\n".join(sorted({"%s on %s (%s)" % (v["rule"], st.get("command"), sc["id"])
+                          for sc, st, v in servers.violations(report)})) or "(none)",
+        servers.describe_scenarios(report))
+
+    for sc, st, v in hits:
+        assert v["severity"] == "error", v
+        assert v.get("message"), v
+        assert sc["verdict"] == "fail", sc["id"]
+        # A failed step ends its scenario: nothing is judged after it.
+        steps = sc["steps"]
+        idx = steps.index(st)
+        assert all(s["verdict"] != "fail" for s in steps[idx + 1:]), sc["id"]
+        if rule == "timeout":
+            # The deadline bounds the whole reply (also when bytes drip in).
+            slack_ms = 4000 * servers.slowdown()
+            assert sc["duration_ms"] < TIMEOUT * 1000 + slack_ms, (
+                "%s took %d ms with --timeout %d" % (sc["id"], sc["duration_ms"], TIMEOUT))
+
+    assert_fixture_clean(server)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("behaviour", CLEAN)
+def test_clean_server_passes(behaviour, fixture_server, tmp_path):
+    server = fixture_server(behaviour)
+    res = run_core(server.target, tmp_path / "report.json")
+    report = res.report
+    assert res.returncode == 0, "expected exit 0 against %s\n%s\n%s" % (
+        behaviour, res.describe(), servers.describe_scenarios(report))
+    s = report["summary"]
+    assert s["fail"] == 0 and s["error"] == 0 and s["total"] > 0, s
+    assert s["pass"] > 0, s
+    assert_fixture_clean(server)
+
+
+def test_unreachable_target_exits_3(tmp_path):
+    port = servers.closed_port()
+    res = run_core("127.0.0.1:%d" % port, tmp_path / "report.json")
+    assert res.returncode == 3, "expected exit 3 (target unreachable)\n%s" % res.describe()
+    report = res.report
+    assert report["summary"]["total"] > 0
+    assert report["summary"]["error"] == report["summary"]["total"], report["summary"]
+    assert res.stderr.strip(), "no diagnostic on stderr"

@@ -1,0 +1,186 @@
+/*
+ * test_check.c - one reply's verdict: syntax flags, matrix rows and the
+ * scenario's expectation become the right rule ids, and only those.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "unit.h"
+
+#include "check.h"
+#include "reply.h"
+#include "result.h"
+#include "scenario.h"
+
+/* Parses wire bytes into a reply; the whole input must be one reply. */
+static void parse(const char *wire, struct reply *r)
+{
+	reply_init(r);
+	long used = reply_feed(r, (const uint8_t *)wire, strlen(wire));
+	assert_int_equal(used, (long)strlen(wire));
+	assert_true(r->complete);
+}
+
+static void expect_codes(struct expect *e, const char *alts)
+{
+	memset(e, 0, sizeof(*e));
+	e->source = (char *)alts;
+	if (strcmp(alts, "*") == 0) {
+		e->any = 1;
+		return;
+	}
+	const char *p = alts;
+	while (*p) {
+		memcpy(e->alts[e->nalts++], p, 3);
+		p += 3;
+		if (*p == '|')
+			p++;
+	}
+}
+
+/* Runs check_reply and returns the comma-joined rule ids. */
+static char *rules_of(const char *profile, const char *cmd, const char *wire,
+                      const char *alts, int strict, enum verdict *verdict_out)
+{
+	static char out[512];
+	struct reply *r = malloc(sizeof(*r));
+	assert_non_null(r);
+	parse(wire, r);
+	struct expect e;
+	expect_codes(&e, alts);
+	struct step_result st;
+	memset(&st, 0, sizeof(st));
+	check_reply(profile, cmd, r, &e, strict, &st);
+	out[0] = 0;
+	for (size_t i = 0; i < st.nviolations; i++) {
+		if (i)
+			strcat(out, ",");
+		strcat(out, st.violations[i].rule);
+	}
+	if (verdict_out)
+		*verdict_out = st.verdict;
+	step_result_free(&st);
+	free(r);
+	return out;
+}
+
+struct case_row {
+	const char *cmd;
+	const char *wire;
+	const char *expect;
+	const char *rules;    /* expected rule ids, comma-joined, "" for none */
+	enum verdict verdict;
+};
+
+static const struct case_row cases[] = {
+    {"NOOP", "250 2.0.0 Ok\r\n", "250", "", VERDICT_PASS},
+    {"NOOP", "251 ok\r\n", "250", "matrix.not-allowed,expect.code", VERDICT_FAIL},
+    {"NOOP", "251 ok\r\n", "*", "matrix.not-allowed", VERDICT_FAIL},
+    {"VRFY", "354 go\r\n", "*", "matrix.not-allowed", VERDICT_FAIL},
+    {"QUIT", "250 bye\r\n", "221", "matrix.not-allowed,expect.code", VERDICT_FAIL},
+    {"NOOP", "200 ok\r\n", "2xx", "matrix.nonstandard", VERDICT_WARN},
+    {"RCPT", "251 forwarded\r\n", "250|251", "", VERDICT_PASS},
+    {"RCPT", "250 ok\r\n", "503", "expect.code", VERDICT_FAIL},
+    {"EHLO", "250-a\r\n251 b\r\n", "*", "syntax.multiline-code", VERDICT_FAIL},
+    {"NOOP", "250 ok\n", "250", "syntax.bare-lf", VERDICT_FAIL},
+    {"NOOP", "25x ok\r\n", "*", "syntax.code", VERDICT_FAIL},
+    {"NOOP", "25x ok\r\n", "250", "syntax.code,expect.code", VERDICT_FAIL},
+    {"CONNECT", "220 ready\r\n", "2xx", "", VERDICT_PASS},
+    {"DATA-END", "250 queued\r\n", "250", "", VERDICT_PASS},
+    {"DATA", "250 queued\r\n", "*", "matrix.not-allowed", VERDICT_FAIL},
+    {"FROB", "500 unknown\r\n", "500", "", VERDICT_PASS},
+};
+
+static void test_table(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		enum verdict v;
+		const char *got = rules_of("rfc5321", cases[i].cmd, cases[i].wire, cases[i].expect, 0, &v);
+		if (strcmp(got, cases[i].rules) != 0)
+			fail_msg("case %zu (%s %s): rules '%s', want '%s'", i, cases[i].cmd, cases[i].expect,
+			         got, cases[i].rules);
+		assert_int_equal(v, cases[i].verdict);
+	}
+}
+
+static void test_strict_turns_warn_into_fail(void **state)
+{
+	(void)state;
+	enum verdict v;
+	rules_of("rfc5321", "NOOP", "200 ok\r\n", "*", 1, &v);
+	assert_int_equal(v, VERDICT_FAIL);
+}
+
+static void test_regex(void **state)
+{
+	(void)state;
+	struct reply *r = malloc(sizeof(*r));
+	parse("250-first\r\n250 Second line\r\n", r);
+	struct expect e;
+	expect_codes(&e, "250");
+	e.regex_src = "^Second";
+	assert_int_equal(regcomp(&e.regex, "Second line$", REG_EXTENDED | REG_NOSUB), 0);
+	struct step_result st;
+	memset(&st, 0, sizeof(st));
+	check_reply("rfc5321", "NOOP", r, &e, 0, &st);
+	assert_int_equal(st.nviolations, 0);
+	assert_int_equal(st.nlines, 2);
+	assert_string_equal(st.lines[0], "250-first");
+	step_result_free(&st);
+	regfree(&e.regex);
+
+	assert_int_equal(regcomp(&e.regex, "^nomatch", REG_EXTENDED | REG_NOSUB), 0);
+	memset(&st, 0, sizeof(st));
+	check_reply("rfc5321", "NOOP", r, &e, 0, &st);
+	assert_int_equal(st.nviolations, 1);
+	assert_string_equal(st.violations[0].rule, "expect.text");
+	step_result_free(&st);
+	regfree(&e.regex);
+	free(r);
+}
+
+static void test_allowed_set_in_message(void **state)
+{
+	(void)state;
+	struct reply *r = malloc(sizeof(*r));
+	parse("251 ok\r\n", r);
+	struct step_result st;
+	memset(&st, 0, sizeof(st));
+	check_reply("rfc5321", "NOOP", r, NULL, 0, &st);
+	assert_int_equal(st.nviolations, 1);
+	assert_non_null(strstr(st.violations[0].message, "250"));
+	assert_non_null(strstr(st.violations[0].message, "allowed"));
+	assert_non_null(st.violations[0].ref);
+	step_result_free(&st);
+	free(r);
+}
+
+static void test_control_bytes_escaped(void **state)
+{
+	(void)state;
+	struct reply *r = malloc(sizeof(*r));
+	reply_init(r);
+	static const uint8_t wire[] = "250 a\x00\xff<b>\r\n";
+	reply_feed(r, wire, sizeof(wire) - 1);
+	assert_true(r->complete);
+	struct step_result st;
+	memset(&st, 0, sizeof(st));
+	check_reply("rfc5321", "NOOP", r, NULL, 0, &st);
+	assert_string_equal(st.lines[0], "250 a\\x00\\xff<b>");
+	step_result_free(&st);
+	free(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_table),
+	    cmocka_unit_test(test_strict_turns_warn_into_fail),
+	    cmocka_unit_test(test_regex),
+	    cmocka_unit_test(test_allowed_set_in_message),
+	    cmocka_unit_test(test_control_bytes_escaped),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

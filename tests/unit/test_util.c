@@ -1,0 +1,478 @@
+/*
+ * test_util.c - unit tests of harness/util.c.
+ *
+ * text_escape (tables of controls, valid and invalid UTF-8, and a seeded
+ * round trip through text_unescape), text_unescape errors, struct buf,
+ * xasprintf, clock_ms, file_write_atomic and file_read_all.
+ */
+#include "unit.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "util.h"
+
+#define IN(s) (s), (sizeof(s) - 1)
+
+/* ----------------------------------------------------------- text_escape */
+
+struct escape_case {
+	const char *name;
+	const char *in;
+	size_t len;
+	const char *out;
+};
+
+static const struct escape_case escape_cases[] = {
+	{ "empty", IN(""), "" },
+	{ "printable ascii", IN("250 OK ~!@#$%^&*()_+{}|:\"<>?`-=[];',./"),
+	  "250 OK ~!@#$%^&*()_+{}|:\"<>?`-=[];',./" },
+	{ "backslash", IN("a\\b"), "a\\\\b" },
+	{ "cr lf tab", IN("\r\n\t"), "\\r\\n\\t" },
+	{ "nul", IN("a\0b"), "a\\x00b" },
+	{ "controls", IN("\x01\x1b\x1f\x7f"), "\\x01\\x1b\\x1f\\x7f" },
+	{ "looks like an escape", IN("\\x41"), "\\\\x41" },
+	{ "2-byte utf-8", IN("caf\xc3\xa9"), "caf\xc3\xa9" },
+	{ "3-byte utf-8", IN("\xe2\x82\xac 5"), "\xe2\x82\xac 5" },
+	{ "4-byte utf-8", IN("\xf0\x9f\x98\x80"), "\xf0\x9f\x98\x80" },
+	{ "last code point", IN("\xf4\x8f\xbf\xbf"), "\xf4\x8f\xbf\xbf" },
+	{ "before surrogates", IN("\xed\x9f\xbf"), "\xed\x9f\xbf" },
+	{ "after surrogates", IN("\xee\x80\x80"), "\xee\x80\x80" },
+	{ "replacement char", IN("\xef\xbf\xbd"), "\xef\xbf\xbd" },
+	{ "lone continuation", IN("\x80"), "\\x80" },
+	{ "lone lead", IN("\xc3"), "\\xc3" },
+	{ "truncated 3-byte", IN("\xe2\x82" "A"), "\\xe2\\x82A" },
+	{ "truncated 4-byte at end", IN("\xf0\x9f\x98"), "\\xf0\\x9f\\x98" },
+	{ "overlong /", IN("\xc0\xaf"), "\\xc0\\xaf" },
+	{ "overlong 2-byte", IN("\xc1\xbf"), "\\xc1\\xbf" },
+	{ "overlong 3-byte", IN("\xe0\x80\xaf"), "\\xe0\\x80\\xaf" },
+	{ "overlong 4-byte", IN("\xf0\x80\x80\xaf"), "\\xf0\\x80\\x80\\xaf" },
+	{ "surrogate", IN("\xed\xa0\x80"), "\\xed\\xa0\\x80" },
+	{ "above U+10FFFF", IN("\xf4\x90\x80\x80"), "\\xf4\\x90\\x80\\x80" },
+	{ "f5 lead", IN("\xf5\x80\x80\x80"), "\\xf5\\x80\\x80\\x80" },
+	{ "ff", IN("\xff\xfe"), "\\xff\\xfe" },
+	{ "latin-1", IN("caf\xe9!"), "caf\\xe9!" },
+	{ "C1 control", IN("\xc2\x85"), "\\xc2\\x85" },
+	{ "U+00A0 is not C1", IN("\xc2\xa0"), "\xc2\xa0" },
+	{ "U+FFFE", IN("\xef\xbf\xbe"), "\\xef\\xbf\\xbe" },
+	{ "U+FFFF", IN("\xef\xbf\xbf"), "\\xef\\xbf\\xbf" },
+	{ "valid after invalid", IN("\xff\xc3\xa9"), "\\xff\xc3\xa9" },
+};
+
+static void test_escape_table(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof escape_cases / sizeof escape_cases[0]; i++) {
+		const struct escape_case *c = &escape_cases[i];
+		struct buf b = { 0 };
+		char *dup;
+
+		text_escape(&b, c->in, c->len);
+		if (strcmp(b.data, c->out) != 0)
+			print_error("case \"%s\"\n", c->name);
+		assert_string_equal(b.data, c->out);
+		assert_int_equal(b.len, strlen(c->out));
+		buf_free(&b);
+		dup = text_escape_dup(c->in, c->len);
+		assert_string_equal(dup, c->out);
+		free(dup);
+	}
+}
+
+/* Appends to what the buffer holds. */
+static void test_escape_appends(void **state)
+{
+	struct buf b = { 0 };
+
+	(void)state;
+	buf_puts(&b, "S: ");
+	text_escape(&b, "250\r\n", 5);
+	assert_string_equal(b.data, "S: 250\\r\\n");
+	buf_free(&b);
+}
+
+/* A tiny deterministic generator, so every run tests the same bytes. */
+static uint32_t rng_next(uint64_t *s)
+{
+	*s = *s * 6364136223846793005u + 1442695040888963407u; /* Knuth's MMIX LCG */
+	return (uint32_t)(*s >> 32);
+}
+
+/*
+ * Any bytes: the escape has no control byte and no DEL, and text_unescape
+ * gives the bytes back.
+ */
+static void test_escape_round_trip(void **state)
+{
+	static const uint8_t pool[] = { 0x00, 0x09, 0x0a, 0x0d, 0x1b, 0x20, 'a', '\\', '"', 0x7f,
+	                                0x80, 0x9f, 0xa0, 0xbf, 0xc2, 0xc3, 0xe0, 0xed, 0xef,
+	                                0xf0, 0xf4, 0xf5, 0xff };
+	uint64_t seed = 20240611;
+	uint8_t in[64];
+	struct buf esc = { 0 }, back = { 0 };
+	char err[128];
+	size_t round, i, n;
+
+	(void)state;
+	for (round = 0; round < 20000; round++) {
+		n = rng_next(&seed) % sizeof in;
+		for (i = 0; i < n; i++) {
+			uint32_t r = rng_next(&seed);
+			in[i] = r & 0x100 ? pool[(r >> 9) % sizeof pool] : (uint8_t)r;
+		}
+		buf_reset(&esc);
+		buf_reset(&back);
+		text_escape(&esc, in, n);
+		for (i = 0; i < esc.len; i++) {
+			uint8_t c = (uint8_t)esc.data[i];
+			if (c < 0x20 || c == 0x7f)
+				fail_msg("round %zu: control byte 0x%02x in the escape", round, c);
+		}
+		if (text_unescape(&back, esc.data, esc.len, err, sizeof err) != 0)
+			fail_msg("round %zu: %s", round, err);
+		assert_int_equal(back.len, n);
+		assert_memory_equal(back.data, in, n);
+	}
+	buf_free(&esc);
+	buf_free(&back);
+}
+
+/* --------------------------------------------------------- text_unescape */
+
+static void test_unescape_good(void **state)
+{
+	static const char src[] = "a\\r\\n\\t\\0\\\\\\\"\\x41\\xfF\\x00z";
+	static const char want[] = "a\r\n\t\0\\\"A\xff\0z";
+	struct buf b = { 0 };
+	char err[128] = "untouched";
+
+	(void)state;
+	assert_int_equal(text_unescape(&b, src, sizeof src - 1, err, sizeof err), 0);
+	assert_int_equal(b.len, sizeof want - 1);
+	assert_memory_equal(b.data, want, sizeof want - 1);
+	assert_int_equal(b.data[b.len], '\0');
+	assert_string_equal(err, "untouched");
+	/* Only n bytes are read; raw bytes pass through. */
+	buf_reset(&b);
+	assert_int_equal(text_unescape(&b, "ab\\q", 2, err, sizeof err), 0);
+	assert_string_equal(b.data, "ab");
+	buf_reset(&b);
+	assert_int_equal(text_unescape(&b, "caf\xc3\xa9\x01", 6, err, sizeof err), 0);
+	assert_string_equal(b.data, "caf\xc3\xa9\x01");
+	buf_free(&b);
+}
+
+static void test_unescape_errors(void **state)
+{
+	static const struct {
+		const char *src;
+		const char *names; /* the error message contains this */
+	} cases[] = {
+		{ "ab\\q", "\"\\\\q\" at offset 2" },
+		{ "\\a", "\"\\\\a\" at offset 0" },
+		{ "\\x4", "\"\\\\x4\" at offset 0" },
+		{ "x\\x4g", "\"\\\\x4g\" at offset 1" },
+		{ "\\xg1", "\"\\\\xg1\"" },
+		{ "\\x", "\"\\\\x\"" },
+		{ "end\\", "\"\\\\\" at offset 3" },
+		{ "\\\x01", "\"\\\\\\x01\"" },
+		{ "\\\xc3\xa9", "\"\\\\\\xc3\"" },
+	};
+	struct buf b = { 0 };
+	char err[160];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		buf_reset(&b);
+		buf_puts(&b, "kept");
+		err[0] = '\0';
+		assert_int_equal(text_unescape(&b, cases[i].src, strlen(cases[i].src), err, sizeof err),
+		                 -1);
+		if (strstr(err, cases[i].names) == NULL)
+			fail_msg("\"%s\" does not contain \"%s\"", err, cases[i].names);
+		/* The buffer is as it was. */
+		assert_string_equal(b.data, "kept");
+		assert_int_equal(b.len, 4);
+	}
+	/* No room for a message is fine. */
+	assert_int_equal(text_unescape(&b, "\\q", 2, NULL, 0), -1);
+	/* A short message buffer is cut, not overrun. */
+	assert_int_equal(text_unescape(&b, "\\q", 2, err, 8), -1);
+	assert_int_equal(strlen(err), 7);
+	buf_free(&b);
+}
+
+/* ------------------------------------------------------------------- buf */
+
+static void test_buf(void **state)
+{
+	struct buf b = { 0 };
+	char *s;
+	size_t i;
+
+	(void)state;
+	assert_null(b.data);
+	buf_append(&b, "", 0);
+	assert_non_null(b.data);
+	assert_string_equal(b.data, "");
+	buf_append(&b, "ab\0c", 4);
+	assert_int_equal(b.len, 4);
+	assert_memory_equal(b.data, "ab\0c\0", 5);
+	buf_reset(&b);
+	assert_int_equal(b.len, 0);
+	assert_string_equal(b.data, "");
+	for (i = 0; i < 1000; i++)
+		buf_puts(&b, "0123456789");
+	assert_int_equal(b.len, 10000);
+	assert_true(b.cap > b.len);
+	assert_int_equal(b.data[b.len], '\0');
+	buf_reset(&b);
+	buf_printf(&b, "%d-%s", 42, "x");
+	buf_printf(&b, "%0300d", 7); /* more than the room left */
+	assert_int_equal(b.len, 4 + 300);
+	assert_memory_equal(b.data, "42-x000", 7);
+	assert_int_equal(b.data[b.len - 1], '7');
+	assert_int_equal(b.data[b.len], '\0');
+	s = buf_steal(&b);
+	assert_null(b.data);
+	assert_int_equal(b.len, 0);
+	assert_int_equal(b.cap, 0);
+	assert_int_equal(strlen(s), 304);
+	free(s);
+	/* Stealing an empty buffer still gives a string. */
+	s = buf_steal(&b);
+	assert_non_null(s);
+	assert_string_equal(s, "");
+	free(s);
+	buf_free(&b);
+	buf_free(&b); /* twice is harmless */
+}
+
+static void test_xalloc(void **state)
+{
+	char *s;
+
+	(void)state;
+	s = xasprintf("%s %d %c", "250", 7, 'x');
+	assert_string_equal(s, "250 7 x");
+	free(s);
+	s = xasprintf("%s", "");
+	assert_string_equal(s, "");
+	free(s);
+	s = xstrndup("abcdef", 3);
+	assert_string_equal(s, "abc");
+	free(s);
+	s = xstrndup("ab", 10);
+	assert_string_equal(s, "ab");
+	free(s);
+	s = xstrdup("x");
+	assert_string_equal(s, "x");
+	free(s);
+	free(xmalloc(0));
+	free(xcalloc(0, 8));
+	s = xrealloc(NULL, 16);
+	s = xrealloc(s, 0);
+	free(s);
+}
+
+static void test_clock(void **state)
+{
+	struct timespec pause = { 0, 20 * 1000 * 1000 };
+	int64_t a, b;
+
+	(void)state;
+	a = clock_ms();
+	nanosleep(&pause, NULL);
+	b = clock_ms();
+	assert_true(a >= 0);
+	assert_true(b - a >= 19);
+	assert_true(b - a < 10000);
+}
+
+/* ----------------------------------------------------------------- files */
+
+static char tmpdir[64];
+
+static int make_tmpdir(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof tmpdir, "/tmp/smtpconform-test-util.XXXXXX");
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int remove_tmpdir(void **state)
+{
+	DIR *d = opendir(tmpdir);
+	struct dirent *e;
+	char path[512];
+
+	(void)state;
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof path, "%s/%s", tmpdir, e->d_name);
+		if (remove(path) != 0)
+			rmdir(path);
+	}
+	closedir(d);
+	return rmdir(tmpdir);
+}
+
+/* The names in tmpdir, sorted, joined by spaces. */
+static char *dir_listing(void)
+{
+	struct dirent **names;
+	struct buf b = { 0 };
+	int n, i;
+
+	n = scandir(tmpdir, &names, NULL, alphasort);
+	assert_true(n >= 0);
+	for (i = 0; i < n; i++) {
+		if (names[i]->d_name[0] != '.')
+			buf_printf(&b, "%s%s", b.len ? " " : "", names[i]->d_name);
+		free(names[i]);
+	}
+	free(names);
+	return buf_steal(&b);
+}
+
+static void test_file_write_atomic(void **state)
+{
+	char path[256], *listing;
+	struct buf got = { 0 };
+	struct stat st;
+	static const char report[] = "{\"verdict\": \"pass\"}\n\0binary";
+	mode_t old_umask;
+	int cwd;
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/report.json", tmpdir);
+	old_umask = umask(077);
+	assert_int_equal(file_write_atomic(path, report, sizeof report - 1), 0);
+	umask(old_umask);
+	assert_int_equal(file_read_all(path, 1024, &got), 0);
+	assert_int_equal(got.len, sizeof report - 1);
+	assert_memory_equal(got.data, report, sizeof report - 1);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0644);
+	listing = dir_listing();
+	assert_string_equal(listing, "report.json");
+	free(listing);
+
+	/* Replacing with shorter content leaves exactly the new bytes. */
+	assert_int_equal(file_write_atomic(path, "ok\n", 3), 0);
+	buf_reset(&got);
+	assert_int_equal(file_read_all(path, 1024, &got), 0);
+	assert_string_equal(got.data, "ok\n");
+	/* An empty file. */
+	assert_int_equal(file_write_atomic(path, "", 0), 0);
+	buf_reset(&got);
+	assert_int_equal(file_read_all(path, 1024, &got), 0);
+	assert_int_equal(got.len, 0);
+	assert_string_equal(got.data, "");
+	buf_free(&got);
+
+	/* "-" is a file name like any other here (relative: the temp file is in "."). */
+	cwd = open(".", O_RDONLY | O_DIRECTORY);
+	assert_true(cwd >= 0);
+	assert_int_equal(chdir(tmpdir), 0);
+	assert_int_equal(file_write_atomic("-", "dash", 4), 0);
+	assert_int_equal(fchdir(cwd), 0);
+	close(cwd);
+	listing = dir_listing();
+	assert_string_equal(listing, "- report.json");
+	free(listing);
+}
+
+static void test_file_write_atomic_errors(void **state)
+{
+	char path[256], *listing;
+
+	(void)state;
+	/* The directory does not exist: nothing is created. */
+	snprintf(path, sizeof path, "%s/missing/report.json", tmpdir);
+	errno = 0;
+	assert_int_equal(file_write_atomic(path, "x", 1), -1);
+	assert_int_equal(errno, ENOENT);
+
+	/* rename() fails (the target is a directory): the temporary file goes. */
+	snprintf(path, sizeof path, "%s/adir", tmpdir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof path, "%s/adir/inner", tmpdir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof path, "%s/adir", tmpdir);
+	errno = 0;
+	assert_int_equal(file_write_atomic(path, "x", 1), -1);
+	assert_true(errno == EISDIR || errno == ENOTEMPTY || errno == EEXIST);
+	listing = dir_listing();
+	assert_null(strstr(listing, ".tmp"));
+	free(listing);
+	snprintf(path, sizeof path, "%s/adir/inner", tmpdir);
+	assert_int_equal(rmdir(path), 0);
+	snprintf(path, sizeof path, "%s/adir", tmpdir);
+	assert_int_equal(rmdir(path), 0);
+}
+
+static void test_file_read_all(void **state)
+{
+	char path[256];
+	struct buf b = { 0 };
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/ten", tmpdir);
+	assert_int_equal(file_write_atomic(path, "0123456789", 10), 0);
+
+	assert_int_equal(file_read_all(path, 10, &b), 0); /* exactly max */
+	assert_string_equal(b.data, "0123456789");
+	buf_reset(&b);
+	buf_puts(&b, "before");
+	errno = 0;
+	assert_int_equal(file_read_all(path, 9, &b), -1);
+	assert_int_equal(errno, EFBIG);
+	assert_string_equal(b.data, "before"); /* untouched on error */
+	errno = 0;
+	assert_int_equal(file_read_all(path, 0, &b), -1);
+	assert_int_equal(errno, EFBIG);
+	/* It appends. */
+	assert_int_equal(file_read_all(path, SIZE_MAX, &b), 0);
+	assert_string_equal(b.data, "before0123456789");
+
+	snprintf(path, sizeof path, "%s/none", tmpdir);
+	errno = 0;
+	assert_int_equal(file_read_all(path, 10, &b), -1);
+	assert_int_equal(errno, ENOENT);
+	/* Not a regular file: read until EOF all the same. */
+	buf_reset(&b);
+	assert_int_equal(file_read_all("/dev/null", 10, &b), 0);
+	assert_int_equal(b.len, 0);
+	buf_free(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_escape_table),
+		cmocka_unit_test(test_escape_appends),
+		cmocka_unit_test(test_escape_round_trip),
+		cmocka_unit_test(test_unescape_good),
+		cmocka_unit_test(test_unescape_errors),
+		cmocka_unit_test(test_buf),
+		cmocka_unit_test(test_xalloc),
+		cmocka_unit_test(test_clock),
+		cmocka_unit_test(test_file_write_atomic),
+		cmocka_unit_test(test_file_write_atomic_errors),
+		cmocka_unit_test(test_file_read_all),
+	};
+
+	return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
+}
