@@ -13,7 +13,7 @@ VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 WARN := -Wall -Wextra -Werror -Wstrict-prototypes -Wshadow -Wformat=2
 CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) $(CFLAGS) \
-	-Iharness -I$(BUILD)/gen -DSMTPCONFORM_VERSION='"$(VERSION)"' \
+	-iquote harness -I$(BUILD)/gen -DSMTPCONFORM_VERSION='"$(VERSION)"' \
 	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -115,3 +115,17 @@ demo: deps
 clean:
 	rm -rf build build-asan build-ubsan build-fuzz
 	find reports -type f ! -name .gitignore ! -name README.md -delete 2>/dev/null || true
+
+# libFuzzer: FUZZ_SECONDS per harness; new inputs go to build-fuzz/corpus-*.
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -Werror -g -O1 \
+	-fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -iquote harness
+fuzz: deps-test
+	@mkdir -p build-fuzz/corpus-reply build-fuzz/corpus-scenario
+	clang $(FUZZ_CFLAGS) tests/fuzz/fuzz_reply.c harness/reply.c -o build-fuzz/fuzz_reply
+	clang $(FUZZ_CFLAGS) tests/fuzz/fuzz_scenario.c harness/scenario.c harness/vars.c harness/util.c \
+		-o build-fuzz/fuzz_scenario
+	build-fuzz/fuzz_reply -max_len=20000 -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+		build-fuzz/corpus-reply tests/fuzz/corpus/reply
+	build-fuzz/fuzz_scenario -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+		build-fuzz/corpus-scenario $(wildcard tests/fuzz/corpus/scenario)

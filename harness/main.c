@@ -10,7 +10,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <linux/limits.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "conn.h"
-#include "limits.h"
+#include "smtp_limits.h"
 #include "matrix.h"
 #include "report.h"
 #include "result.h"

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "limits.h"
+#include "smtp_limits.h"
 
 /* Syntax findings, a bit each. Each maps to one rule id (reply_flag_rule). */
 enum reply_flag {

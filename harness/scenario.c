@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include "limits.h"
+#include "smtp_limits.h"
 #include "scenario.h"
 #include "util.h"
 #include "vars.h"
@@ -40,9 +40,8 @@ static const char *const header_names[HDR_COUNT] = {
 };
 
 /*
- * Note: <limits.h> is not usable here: with -Iharness the project's
- * "limits.h" shadows it. The largest "timeout:" keeps seconds * 1000 in an
- * int32 so the session can compute milliseconds without overflow.
+ * The largest "timeout:" keeps seconds * 1000 in an int32 so the session can
+ * compute milliseconds without overflow.
  */
 #define TIMEOUT_HEADER_MAX_S (INT32_MAX / 1000)
 
@@ -189,7 +188,7 @@ static int is_regular_file(const char *path)
  */
 static int braces_check(const char *text, char *msg, size_t msglen)
 {
-	for (const char *c = text; (c = strchr(c, '{')) != NULL;) {
+	for (const char *c = strchr(text, '{'); c; c = strchr(c, '{')) {
 		if (c[1] == '{') {
 			c += 2;
 			continue;
@@ -500,7 +499,7 @@ static int line_raw(struct parser *p, struct source *src, char *value)
 	char why[256] = "";
 	if (text_unescape(&bytes, v + 1, i - 1, why, sizeof(why)) < 0) {
 		buf_free(&bytes);
-		return fail(p, src->path, src->line, "R: %s", why[0] ? why : "bad escape");
+		return fail(p, src->path, src->line, "R: %s", why[0] ? why : "bad escape in raw bytes");
 	}
 	if (bytes.len == 0) {
 		buf_free(&bytes);
@@ -973,8 +972,7 @@ static int walk_dir(struct walk *w, const char *dir, const struct stat *dir_st)
 	}
 	char **names = NULL;
 	size_t n = 0;
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL)
+	for (struct dirent *de = readdir(d); de; de = readdir(d))
 		if (de->d_name[0] != '_' && de->d_name[0] != '.')
 			list_push(&names, &n, xstrdup(de->d_name));
 	closedir(d);

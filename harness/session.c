@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "limits.h"
+#include "smtp_limits.h"
 #include "util.h"
 
 /* Bytes of a D: block shown in a step's "sent" field. */

@@ -9,7 +9,7 @@
 #include <event2/event.h>
 #include <stdint.h>
 
-#include "limits.h"
+#include "smtp_limits.h"
 #include "reply.h"
 #include "session.h"
 #include "util.h"

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/types.h>
 
-#include "limits.h"
+#include "smtp_limits.h"
 #include "util.h"
 #include "vars.h"
 

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "limits.h"
+#include "smtp_limits.h"
 #include "reply.h"
 
 #if defined(__has_feature)

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "limits.h"
+#include "smtp_limits.h"
 #include "reply.h"
 #include "util.h"
 

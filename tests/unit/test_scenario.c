@@ -15,7 +15,7 @@
 
 #include "unit.h"
 
-#include "limits.h"
+#include "smtp_limits.h"
 #include "scenario.h"
 #include "util.h"
 #include "vars.h"

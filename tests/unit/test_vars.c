@@ -10,7 +10,7 @@
 
 #include "unit.h"
 
-#include "limits.h"
+#include "smtp_limits.h"
 #include "util.h"
 #include "vars.h"
 

@@ -1,5 +1,5 @@
 /*
- * limits.h - every limit smtpconform enforces, in one place.
+ * smtp_limits.h - every limit smtpconform enforces, in one place.
  *
  * Owns the numbers: reply line and reply size caps, buffer maxima, the
  * RFC 5321 section 4.5.3.2 timeouts and scenario-file bounds. Code elsewhere
