@@ -87,7 +87,7 @@ check-scenarios: $(BUILD)/smtpconform
 	$(BUILD)/smtpconform check scenarios/
 
 e2e: all
-	SMTPCONFORM_BUILD=$(BUILD) $(PYTHON) -m pytest -q tests/e2e $(PYTEST_ARGS)
+	SMTPCONFORM_BUILD=$(BUILD) SMTPFIXTURE_BIN=$(BUILD)/smtpfixture $(PYTHON) -m pytest -q tests/fixtures tests/e2e $(PYTEST_ARGS)
 
 test: deps-test
 	@$(MAKE) --no-print-directory all

@@ -386,9 +386,26 @@ class SubprocessServer(Server):
         except (OSError, ValueError):
             pass
 
+    def exited_early(self):
+        """None while running (or stopped by stop()); else the exit status
+        of a server that exited by itself (negative: killed by a signal)."""
+        if self.proc is None:
+            return None
+        if self.running:
+            return self.proc.poll()
+        return self._early_status
+
+    _early_status = None
+
     def stop(self):
-        """SIGTERM, then SIGKILL after 5 s. Idempotent."""
+        """SIGTERM, then SIGKILL after 5 s. Idempotent. A server that had
+        already exited by itself is noted in its log and exited_early()."""
         if self.proc is not None:
+            if self.running and self.proc.poll() is not None:
+                self._early_status = self.proc.returncode
+                if self._log is not None:
+                    self._log.write(("smtpconform-e2e: %s had exited by itself, status %s\n"
+                                     % (self.name, self.proc.returncode)).encode())
             if self.proc.poll() is None:
                 self.proc.send_signal(signal.SIGTERM)
                 try:

@@ -45,11 +45,16 @@ def hang_guard():
     return (max(30, waves * (TIMEOUT + 1) + 20)) * servers.slowdown()
 
 
-def run_core(target, report_path, jobs=JOBS):
+def run_core(target, report_path, jobs=JOBS, server=None):
     args = ["run", "-t", target, "--timeout", str(TIMEOUT), "-j", str(jobs), "-q", CORE]
     t0 = time.monotonic()
     res = servers.run_harness(args, json_report=report_path, timeout=hang_guard() + 30)
     elapsed = time.monotonic() - t0
+    if server is not None and server.exited_early() is not None:
+        pytest.fail("the fixture server %s exited during the run with status %s (a fixture "
+                    "bug, not a harness verdict)\n%s\n--- fixture log ---\n%s"
+                    % (server.name, server.exited_early(), res.describe(), server.log_text()),
+                    pytrace=False)
     guard = hang_guard()
     assert elapsed < guard, "run took %.1fs (guard %.0fs)\n%s" % (elapsed, guard, res.describe())
     if res.report is None:
@@ -59,6 +64,8 @@ def run_core(target, report_path, jobs=JOBS):
 
 def assert_fixture_clean(server):
     server.stop()
+    assert server.exited_early() is None, "%s exited by itself with status %s\n%s" % (
+        server.name, server.exited_early(), server.log_text())
     found = server.sanitizer_output()
     assert not found, "sanitizer output in %s's log: %s\n%s" % (
         server.name, found, server.log_text())
@@ -68,7 +75,7 @@ def assert_fixture_clean(server):
 @pytest.mark.parametrize("behaviour,rule,command", FAULTS, ids=[f[0] for f in FAULTS])
 def test_fault_is_detected(behaviour, rule, command, fixture_server, tmp_path):
     server = fixture_server(behaviour)
-    res = run_core(server.target, tmp_path / "report.json")
+    res = run_core(server.target, tmp_path / "report.json", server=server)
     report = res.report
 
     assert res.returncode == 1, "expected exit 1 (a scenario failed)\n%s\n%s" % (
@@ -103,7 +110,7 @@ def test_fault_is_detected(behaviour, rule, command, fixture_server, tmp_path):
 @pytest.mark.parametrize("behaviour", CLEAN)
 def test_clean_server_passes(behaviour, fixture_server, tmp_path):
     server = fixture_server(behaviour)
-    res = run_core(server.target, tmp_path / "report.json")
+    res = run_core(server.target, tmp_path / "report.json", server=server)
     report = res.report
     assert res.returncode == 0, "expected exit 0 against %s\n%s\n%s" % (
         behaviour, res.describe(), servers.describe_scenarios(report))
