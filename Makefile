@@ -59,11 +59,13 @@ $(BUILD)/obj/matrix_data.o: $(BUILD)/gen/matrix_data.c harness/matrix.h
 
 $(BUILD)/obj/%.o: harness/%.c $(wildcard harness/*.h) | $(BUILD)/gen/matrix_data.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	@echo "  CC      $<"
+	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILD)/obj/fixture/%.o: fixtures/server/%.c $(wildcard harness/*.h fixtures/server/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Ifixtures/server -c -o $@ $<
+	@echo "  CC      $<"
+	@$(CC) $(ALL_CFLAGS) -Ifixtures/server -c -o $@ $<
 
 $(BUILD)/libharness.a: $(LIB_OBJ)
 	@rm -f $@

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "conn.h"
 #include "smtp_limits.h"
 #include "matrix.h"
@@ -60,6 +61,9 @@ static const char usage_text[] =
     "  version                       print the version\n"
     "\n"
     "run options:\n"
+    "  -c, --config FILE        a target profile (targets/*.conf): key = value lines\n"
+    "                           for target, profile, timeout, jobs, strict, report and\n"
+    "                           var.NAME; options on the command line win\n"
     "  -t, --target TARGET      HOST[:PORT] (default " DEFAULT_TARGET "), [IPv6]:PORT,\n"
     "                           unix:/path/to/socket, or exec:COMMAND (a program\n"
     "                           speaking SMTP on stdin/stdout, e.g. exec:'sendmail -bs')\n"
@@ -270,11 +274,66 @@ static const char *default_scenarios(void)
 	            "run from the smtpconform tree or name the scenarios");
 }
 
+/* The value of -c/--config, looked up before the other options so that
+ * the command line can override the file. */
+static const char *find_config_arg(int argc, char **argv)
+{
+	const char *path = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc)
+			path = argv[++i];
+		else if (strncmp(argv[i], "--config=", 9) == 0)
+			path = argv[i] + 9;
+		else if (strncmp(argv[i], "-c", 2) == 0 && argv[i][2])
+			path = argv[i] + 2;
+	}
+	return path;
+}
+
+/* Settings of a target profile; the command line parsed later wins. */
+static void apply_config(const char *path, const char **target_arg, struct engine_options *o,
+                         struct vars *vars, struct report_spec **specs, size_t *nspecs)
+{
+	struct config cfg;
+	char err[1024];
+	if (config_load(path, &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "smtpconform: %s\n", err);
+		exit(EXIT_USAGE);
+	}
+	for (size_t i = 0; i < cfg.n; i++) {
+		const struct config_entry *e = &cfg.entries[i];
+		char where[PATH_MAX + 32];
+		snprintf(where, sizeof(where), "%s:%d", path, e->line);
+		if (strcmp(e->key, "target") == 0) {
+			*target_arg = xstrdup(e->value); /* lives for the run */
+		} else if (strcmp(e->key, "profile") == 0) {
+			o->profile = xstrdup(e->value);
+		} else if (strcmp(e->key, "timeout") == 0) {
+			o->timeout_s = parse_int(e->value, where, 1, 24 * 3600);
+		} else if (strcmp(e->key, "jobs") == 0) {
+			o->jobs = parse_int(e->value, where, 1, JOBS_MAX);
+		} else if (strcmp(e->key, "strict") == 0) {
+			o->strict = parse_int(e->value, where, 0, 1);
+		} else if (strcmp(e->key, "report") == 0) {
+			*specs = xrealloc(*specs, (*nspecs + 1) * sizeof(**specs));
+			if (report_parse_spec(e->value, &(*specs)[*nspecs], err, sizeof(err)) < 0)
+				usage_error("%s: report %s: %s", where, e->value, err);
+			(*nspecs)++;
+		} else if (strncmp(e->key, "var.", 4) == 0) {
+			vars_set(vars, e->key + 4, e->value);
+		}
+	}
+	config_free(&cfg);
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	enum { OPT_VAR = 256, OPT_PROFILE, OPT_TIMEOUT, OPT_STRICT, OPT_REPORT };
 	static const struct option longopts[] = {
 	    {"target", required_argument, NULL, 't'},
+	    {"config", required_argument, NULL, 'c'},
 	    {"var", required_argument, NULL, OPT_VAR},
 	    {"profile", required_argument, NULL, OPT_PROFILE},
 	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
@@ -297,12 +356,18 @@ static int cmd_run(int argc, char **argv)
 	struct report_spec *specs = NULL;
 	size_t nspecs = 0;
 	char err[1024];
+	const char *config_path = find_config_arg(argc, argv);
+	if (config_path)
+		apply_config(config_path, &target_arg, &o, &vars, &specs, &nspecs);
+	size_t config_specs = nspecs;
 	int c;
-	while ((c = getopt_long(argc, argv, "t:j:vqh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:c:j:vqh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			target_arg = optarg;
 			break;
+		case 'c':
+			break; /* applied above */
 		case OPT_VAR:
 			if (vars_set_arg(&vars, optarg, err, sizeof(err)) < 0)
 				usage_error("--var %s: %s", optarg, err);
@@ -320,6 +385,12 @@ static int cmd_run(int argc, char **argv)
 			o.jobs = parse_int(optarg, "-j", 1, JOBS_MAX);
 			break;
 		case OPT_REPORT:
+			/* --report replaces the profile's reports. */
+			for (size_t k = 0; k < config_specs; k++)
+				report_spec_free(&specs[k]);
+			memmove(specs, specs + config_specs, (nspecs - config_specs) * sizeof(*specs));
+			nspecs -= config_specs;
+			config_specs = 0;
 			specs = xrealloc(specs, (nspecs + 1) * sizeof(*specs));
 			if (report_parse_spec(optarg, &specs[nspecs], err, sizeof(err)) < 0)
 				usage_error("--report %s: %s", optarg, err);
