@@ -424,8 +424,14 @@ static int cmd_run(int argc, char **argv)
 	size_t nargs = optind < argc ? (size_t)(argc - optind) : 1;
 	struct scenario **scs;
 	size_t n;
-	if (load_scenarios(args, nargs, &vars, &scs, &n) < 0)
+	if (load_scenarios(args, nargs, &vars, &scs, &n) < 0) {
+		for (size_t i = 0; i < nspecs; i++)
+			report_spec_free(&specs[i]);
+		free(specs);
+		target_free(&target);
+		vars_free(&vars);
 		return EXIT_USAGE;
+	}
 
 	o.target = &target;
 	o.vars = &vars;

@@ -29,6 +29,7 @@ import ctypes
 import json
 import os
 import re
+import selectors
 import shutil
 import signal
 import socket
@@ -218,13 +219,17 @@ def pids_with_env(name, value):
     return found
 
 
+try:
+    _LIBC = ctypes.CDLL(None, use_errno=True)
+except OSError:
+    _LIBC = None
+
+
 def _set_pdeathsig():
-    """preexec_fn: SIGTERM the child when the test process dies (Linux)."""
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
+    """preexec_fn: SIGTERM the child when the test process dies (Linux).
+    libc is loaded beforehand: the child only makes the one call."""
+    if _LIBC is not None:
+        _LIBC.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def tail(path, lines=200):
@@ -359,7 +364,6 @@ class SubprocessServer(Server):
     def _read_ready_line(self, deadline):
         fd = self.proc.stdout.fileno()
         buf = b""
-        import selectors
         with selectors.DefaultSelector() as sel:
             sel.register(fd, selectors.EVENT_READ)
             while b"\n" not in buf:

@@ -27,6 +27,8 @@ FAULTS = [
     ("no-greeting", "timeout", "CONNECT"),
     ("drip", "timeout", "CONNECT"),
     ("close-mid-reply", "connection.closed", "NOOP"),
+    ("rcpt-before-mail-accepted", "expect.code", "RCPT"),
+    ("greeting-554", "expect.code", "CONNECT"),
 ]
 
 # Behaviours under which every core scenario passes.
@@ -128,3 +130,15 @@ def test_unreachable_target_exits_3(tmp_path):
     assert report["summary"]["total"] > 0
     assert report["summary"]["error"] == report["summary"]["total"], report["summary"]
     assert res.stderr.strip(), "no diagnostic on stderr"
+
+
+def test_every_behaviour_is_covered():
+    """Each fixtures/behaviours/*.beh is exercised here: a new behaviour file
+    needs an entry in FAULTS (rule and command it must produce) or CLEAN."""
+    on_disk = {p.stem for p in servers.BEHAVIOURS_DIR.glob("*.beh")}
+    listed = {f[0] for f in FAULTS} | set(CLEAN)
+    assert on_disk, "no behaviour files in %s" % servers.BEHAVIOURS_DIR
+    assert not on_disk - listed, "behaviours without a test in test_faults.py: %s" % sorted(
+        on_disk - listed)
+    assert not listed - on_disk, "test_faults.py names missing behaviours: %s" % sorted(
+        listed - on_disk)
