@@ -41,6 +41,7 @@ help:
 	@echo "make ubsan      unit + end-to-end tests under UndefinedBehaviorSanitizer"
 	@echo "make valgrind   end-to-end tests with the harness under valgrind"
 	@echo "make fuzz       libFuzzer run of the reply and scenario parsers (clang)"
+	@echo "make bench      speed and memory figures (reply reader, whole runs, -j scaling)"
 	@echo "make clean      remove build/ and generated reports"
 
 deps:
@@ -131,3 +132,7 @@ fuzz: deps-test
 		build-fuzz/corpus-reply tests/fuzz/corpus/reply
 	build-fuzz/fuzz_scenario -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 		build-fuzz/corpus-scenario $(wildcard tests/fuzz/corpus/scenario)
+
+# Figures for speed and memory (printed, never asserted).
+bench: all
+	SMTPCONFORM_BUILD=$(BUILD) $(PYTHON) tests/bench/bench.py

@@ -70,6 +70,7 @@ static const char usage_text[] =
     "      --var NAME=VALUE     set a scenario variable (repeatable); defaults:\n"
     "                           domain=localhost client=smtpconform.example\n"
     "                           sender=conform@smtpconform.example rcpt=postmaster@{domain}\n"
+    "                           foreign_domain=example.net relay_rcpt=relay-test@{foreign_domain}\n"
     "      --profile P          matrix profile: rfc5321 (default) or rfc821\n"
     "      --timeout SECONDS    deadline for each whole reply (default: RFC 5321\n"
     "                           4.5.3.2: 5 min greeting/MAIL/RCPT, 2 min DATA, 10 min\n"
@@ -386,11 +387,13 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case OPT_REPORT:
 			/* --report replaces the profile's reports. */
-			for (size_t k = 0; k < config_specs; k++)
-				report_spec_free(&specs[k]);
-			memmove(specs, specs + config_specs, (nspecs - config_specs) * sizeof(*specs));
-			nspecs -= config_specs;
-			config_specs = 0;
+			if (config_specs > 0) {
+				for (size_t k = 0; k < config_specs; k++)
+					report_spec_free(&specs[k]);
+				memmove(specs, specs + config_specs, (nspecs - config_specs) * sizeof(*specs));
+				nspecs -= config_specs;
+				config_specs = 0;
+			}
 			specs = xrealloc(specs, (nspecs + 1) * sizeof(*specs));
 			if (report_parse_spec(optarg, &specs[nspecs], err, sizeof(err)) < 0)
 				usage_error("--report %s: %s", optarg, err);

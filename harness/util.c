@@ -433,8 +433,26 @@ static void fsync_parent_dir(const char *path)
 	free(dir);
 }
 
+/* A device, FIFO or socket (/dev/stdout, /dev/null, a pipe) is written in
+ * place: renaming a file over it would replace the device node. */
+static int write_in_place(const char *path, const void *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int rc = write_all(fd, data, len);
+	int saved_errno = errno;
+	if (close(fd) != 0 && rc == 0)
+		return -1;
+	errno = saved_errno;
+	return rc;
+}
+
 int file_write_atomic(const char *path, const void *data, size_t len)
 {
+	struct stat st;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+		return write_in_place(path, data, len);
 	char *tmp = xasprintf("%s.tmpXXXXXX", path);
 	int fd, saved_errno, rc = -1;
 

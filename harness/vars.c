@@ -52,6 +52,10 @@ void vars_init_defaults(struct vars *v)
 	vars_set(v, "client", "smtpconform.example");
 	vars_set(v, "sender", "conform@smtpconform.example");
 	vars_set(v, "rcpt", "postmaster@{domain}");
+	/* A domain the server does not serve (RFC 2606 reserves example.net),
+	 * for relay-control scenarios. */
+	vars_set(v, "foreign_domain", "example.net");
+	vars_set(v, "relay_rcpt", "relay-test@{foreign_domain}");
 }
 
 void vars_set(struct vars *v, const char *name, const char *value)

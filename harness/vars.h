@@ -18,7 +18,8 @@ struct vars {
 };
 
 /* Fills the defaults: domain=localhost, client=smtpconform.example,
- * sender=conform@smtpconform.example, rcpt=postmaster@{domain}. */
+ * sender=conform@smtpconform.example, rcpt=postmaster@{domain},
+ * foreign_domain=example.net, relay_rcpt=relay-test@{foreign_domain}. */
 void vars_init_defaults(struct vars *v);
 /* "name=value": adds or replaces. Returns 0, or -1 with a message. */
 int vars_set_arg(struct vars *v, const char *arg, char *err, size_t errlen);

@@ -458,6 +458,16 @@ static void test_file_read_all(void **state)
 	buf_free(&b);
 }
 
+/* A report to /dev/null or /dev/stdout must not replace the device node. */
+static void test_file_write_atomic_device(void **state)
+{
+	(void)state;
+	struct stat st;
+	assert_int_equal(file_write_atomic("/dev/null", "x\n", 2), 0);
+	assert_int_equal(stat("/dev/null", &st), 0);
+	assert_true(S_ISCHR(st.st_mode));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -469,7 +479,8 @@ int main(void)
 		cmocka_unit_test(test_buf),
 		cmocka_unit_test(test_xalloc),
 		cmocka_unit_test(test_clock),
-		cmocka_unit_test(test_file_write_atomic),
+		cmocka_unit_test(test_file_write_atomic_device),
+	    cmocka_unit_test(test_file_write_atomic),
 		cmocka_unit_test(test_file_write_atomic_errors),
 		cmocka_unit_test(test_file_read_all),
 	};

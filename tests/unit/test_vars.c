@@ -38,11 +38,13 @@ static void test_defaults(void **state)
 	char out[ERR_MAX];
 	memset(&v, 0xAA, sizeof(v)); /* vars_init_defaults takes uninitialised storage */
 	vars_init_defaults(&v);
-	assert_int_equal(v.n, 4);
+	assert_int_equal(v.n, 6);
 	assert_string_equal(vars_get(&v, "domain"), "localhost");
 	assert_string_equal(vars_get(&v, "client"), "smtpconform.example");
 	assert_string_equal(vars_get(&v, "sender"), "conform@smtpconform.example");
 	assert_string_equal(vars_get(&v, "rcpt"), "postmaster@{domain}");
+	assert_string_equal(vars_get(&v, "foreign_domain"), "example.net");
+	assert_string_equal(vars_get(&v, "relay_rcpt"), "relay-test@{foreign_domain}");
 	assert_null(vars_get(&v, "nope"));
 	assert_null(vars_get(&v, "Domain")); /* names are case-sensitive */
 	assert_int_equal(expand(&v, "RCPT TO:<{rcpt}>", out, sizeof(out)), 0);
@@ -52,7 +54,7 @@ static void test_defaults(void **state)
 	assert_int_equal(vars_set_arg(&v, "domain=example.org", err, sizeof(err)), 0);
 	assert_int_equal(expand(&v, "RCPT TO:<{rcpt}>", out, sizeof(out)), 0);
 	assert_string_equal(out, "RCPT TO:<postmaster@example.org>");
-	assert_int_equal(v.n, 4);
+	assert_int_equal(v.n, 6);
 	vars_free(&v);
 	assert_int_equal(v.n, 0);
 	assert_null(v.names);
@@ -98,7 +100,7 @@ static void test_set_arg(void **state)
 		else
 			assert_string_equal(err, cases[i].value);
 	}
-	assert_int_equal(v.n, 4 + 5); /* user, a.b-c_D9, empty, eq, sp; client replaced */
+	assert_int_equal(v.n, 6 + 5); /* user, a.b-c_D9, empty, eq, sp; client replaced */
 	vars_free(&v);
 }
 
