@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -247,9 +248,9 @@ static void step_free(struct step *st)
 }
 
 /*
- * Parses an expectation (already trimmed, not "close"):
- *   codes [ "~" "/" regex "/" ]     codes = "*" / code *("|" code)
- *   code = %x32-35 2(DIGIT / "x")
+ * Parses an expectation (already trimmed, not "close" alone):
+ *   codes [ "~" "/" regex "/" ]     codes = "*" / alt *("|" alt)
+ *   alt = code / "close"            code = %x32-35 2(DIGIT / "x")
  * Returns 0, or -1 with a message (no path) in msg.
  */
 static int expect_parse(const char *text, struct expect *e, char *msg, size_t msglen)
@@ -267,6 +268,15 @@ static int expect_parse(const char *text, struct expect *e, char *msg, size_t ms
 			while (*c && !is_space(*c) && *c != '|' && *c != '~')
 				c++;
 			size_t len = (size_t)(c - tok);
+			if (len == 5 && strncasecmp(tok, "close", 5) == 0) {
+				e->close_ok = 1;
+				while (is_space(*c))
+					c++;
+				if (*c != '|')
+					break;
+				c++;
+				continue;
+			}
 			int ok = len == 3 && tok[0] >= '2' && tok[0] <= '5';
 			for (size_t i = 1; ok && i < 3; i++)
 				ok = is_digit(tok[i]) || tok[i] == 'x' || tok[i] == 'X';
@@ -292,6 +302,11 @@ static int expect_parse(const char *text, struct expect *e, char *msg, size_t ms
 				break;
 			c++;
 		}
+	}
+	if (!e->any && e->nalts == 0) {
+		snprintf(msg, msglen, "expectation \"%s\" has no reply code; to expect only a close, "
+		         "write S: close", text);
+		return -1;
 	}
 	while (is_space(*c))
 		c++;

@@ -26,6 +26,8 @@ enum step_kind {
 
 struct expect {
 	int any;                         /* "*": anything the matrix allows */
+	int close_ok;                    /* "close" among the alternatives ("5xx|close"): the
+	                                    server may close instead; the scenario then ends */
 	size_t nalts;                    /* alternatives, "250|251|2xx" */
 	char alts[EXPECT_ALTS_MAX][4];   /* 3 chars each, a digit or 'x' */
 	char *regex_src;                 /* "~ /re/" source, NULL when absent */

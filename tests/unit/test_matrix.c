@@ -169,7 +169,7 @@ static const struct spot spots[] = {
 	{"rfc821", "SAML", 553, NOT_ALLOWED},
 	{"rfc821", "VRFY", 251, ALLOWED},
 	{"rfc821", "VRFY", 553, ALLOWED},
-	{"rfc821", "VRFY", 252, NOT_ALLOWED}, /* 252 arrived with RFC 1123/2821 */
+	{"rfc821", "VRFY", 252, WARN}, /* 252 arrived with RFC 2821: allowed, flagged */
 	{"rfc821", "EXPN", 250, ALLOWED},
 	{"rfc821", "EXPN", 550, ALLOWED},
 	{"rfc821", "EXPN", 251, NOT_ALLOWED},
