@@ -1,7 +1,7 @@
 # smtpconform - build, test and demo targets. `make help` lists them.
 
 CC ?= cc
-PKGS := libevent jansson
+PKGS := libevent jansson openssl
 # Debian's python3 carries pytest/aiosmtpd from apt; fall back to PATH's.
 PYTHON ?= $(shell for p in /usr/bin/python3 python3; do \
 	  if $$p -c 'import pytest, pexpect, aiosmtpd' 2>/dev/null; then echo $$p; exit; fi; done; \
@@ -49,6 +49,7 @@ deps:
 
 deps-test:
 	@scripts/install-deps.sh test
+	@scripts/install-third-mta.sh
 
 $(BUILD)/gen/matrix_data.c: fixtures/gen_matrix.py $(MATRIX_TSV)
 	@mkdir -p $(dir $@)
@@ -136,3 +137,22 @@ fuzz: deps-test
 # Figures for speed and memory (printed, never asserted).
 bench: all
 	SMTPCONFORM_BUILD=$(BUILD) $(PYTHON) tests/bench/bench.py
+
+# Mutation self-test (docs/selftest.md): fixtures/gen_mutants.py writes one
+# behaviour table per mutant under $(BUILD)/mutants/; tests/selftest/selftest.py
+# runs the bundled suite against the reference and every mutant and prints the
+# score. selftest-fast is the slice `make test` runs (every family, command and
+# kind); both also check the golden reports and the self-test's own tests.
+.PHONY: selftest-fast
+SELFTEST_ARGS ?=
+selftest: all
+	$(GENPY) fixtures/gen_mutants.py --out $(BUILD)/mutants
+	$(GENPY) tests/selftest/selftest.py --build $(BUILD) --mutants $(BUILD)/mutants \
+		--summary $(BUILD)/selftest/summary.json $(SELFTEST_ARGS)
+	SMTPCONFORM_BUILD=$(BUILD) $(PYTHON) -m pytest -q tests/selftest tests/golden $(PYTEST_ARGS)
+
+selftest-fast: all
+	$(GENPY) fixtures/gen_mutants.py --out $(BUILD)/mutants
+	$(GENPY) tests/selftest/selftest.py --fast --build $(BUILD) --mutants $(BUILD)/mutants \
+		--summary $(BUILD)/selftest/summary-fast.json $(SELFTEST_ARGS)
+	SMTPCONFORM_BUILD=$(BUILD) $(PYTHON) -m pytest -q tests/selftest tests/golden $(PYTEST_ARGS)

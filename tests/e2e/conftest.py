@@ -5,11 +5,11 @@ Run with Debian's python, which has pytest and aiosmtpd from apt:
     /usr/bin/python3 -m pytest tests/e2e -q
 
 Server fixtures are session-scoped where a server is stateless enough to be
-shared (Postfix, aiosmtpd); fixture servers (build/smtpfixture) are started
-per test through the `fixture_server` factory. Every server is stopped by the
-fixture that started it, on failure and on Ctrl-C too (SIGTERM is turned into
-KeyboardInterrupt so the same teardown runs); servers.stop_all() is a last
-resort at session end and at interpreter exit.
+shared (Postfix, OpenSMTPD, aiosmtpd); fixture servers (build/smtpfixture)
+are started per test through the `fixture_server` factory. Every server is
+stopped by the fixture that started it, on failure and on Ctrl-C too (SIGTERM
+is turned into KeyboardInterrupt so the same teardown runs);
+servers.stop_all() is a last resort at session end and at interpreter exit.
 """
 
 import signal
@@ -111,6 +111,22 @@ def postfix_server(tmp_path_factory):
         server.stop()
         leftover = server.processes()
         assert not leftover, "postfix processes survive stop: %s" % leftover
+
+
+@pytest.fixture(scope="session")
+def opensmtpd_server(tmp_path_factory):
+    """A private OpenSMTPD instance for the whole session (see servers.py;
+    installed by scripts/install-third-mta.sh, which `make deps-test` runs)."""
+    server = servers.OpensmtpdServer(keep_dir=tmp_path_factory.mktemp("opensmtpd"))
+    error = start_or_error(server)
+    if error:
+        pytest.fail("cannot start OpenSMTPD: %s" % error, pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+        leftover = server.processes()
+        assert not leftover, "opensmtpd processes survive stop: %s" % leftover
 
 
 @pytest.fixture(scope="session")

@@ -7,21 +7,31 @@ Servers (all listen on loopback only, on ports picked at run time):
                   directories, started as root with `postfix -c DIR start`,
                   stopped with `postfix -c DIR stop` plus a check that no
                   process of the instance survives.
+  OpensmtpdServer a private OpenSMTPD (Debian's .deb unpacked into
+                  build/opensmtpd by scripts/install-third-mta.sh): `smtpd
+                  -d -f CONF` in the foreground, as root, in its own mount
+                  namespace (own spool, control socket, resolv.conf),
+                  stopped with SIGTERM plus a check that no process of the
+                  instance survives.
   AiosmtpdServer  tests/e2e/aiosmtpd_server.py under Debian's python3.
   FixtureServer   build/smtpfixture --listen 127.0.0.1:0 --behaviour FILE.
 
 Every server registers itself while running; stop_all() (called from an
-atexit hook and from conftest.py) stops whatever is still up. Postfix
-instances whose owning test process died (SIGKILL, crash) are found and
-stopped by the next PostfixServer.start() (sweep_stale_postfix()).
+atexit hook and from conftest.py) stops whatever is still up. Postfix and
+OpenSMTPD instances whose owning test process died (SIGKILL, crash) are
+found and stopped by the next start() (sweep_stale_postfix(),
+sweep_stale_opensmtpd()).
 
 Environment:
   SMTPCONFORM_BUILD     directory of smtpconform and smtpfixture (default
                         "build", relative to the repository root)
   SMTPCONFORM_VALGRIND  1: run smtpconform under valgrind; exit 99 = errors
-  SMTPCONFORM_E2E_TMP   where Postfix instance directories go (default /tmp;
-                        must be traversable by the postfix user)
-  SMTPCONFORM_E2E_KEEP  1: keep Postfix instance directories after stopping
+  SMTPCONFORM_E2E_TMP   where Postfix and OpenSMTPD instance directories go
+                        (default /tmp; must be traversable by the postfix user)
+  SMTPCONFORM_E2E_KEEP  1: keep Postfix and OpenSMTPD instance directories
+                        after stopping
+  SMTPCONFORM_OPENSMTPD_PREFIX  where install-third-mta.sh unpacked OpenSMTPD
+                        (default build/opensmtpd, relative to the repository)
 """
 
 import atexit
@@ -733,6 +743,372 @@ class PostfixServer(Server):
             return tail(self.maillog, lines)
         kept = self.keep_dir / "postfix-maillog" if self.keep_dir else None
         return tail(kept, lines) if kept else ""
+
+
+# ---------------------------------------------------------------------------
+# OpenSMTPD
+
+OPENSMTPD_TEMPLATES = E2E_DIR / "opensmtpd"
+OPENSMTPD_INSTANCE_PREFIX = "smtpconform-opensmtpd-"
+OPENSMTPD_INSTALL = "scripts/install-third-mta.sh"
+# Paths compiled into Debian's smtpd. Each instance runs in a private mount
+# namespace with its own directories bind-mounted over them (and over /run,
+# for the control socket /var/run/smtpd.sock), so instances never share a
+# spool or a socket and nothing outside the instance directory is written.
+# The install script creates these (empty) mount points.
+OPENSMTPD_MOUNT_POINTS = ("/var/spool/smtpd", "/var/lib/opensmtpd/empty",
+                          "/usr/libexec/opensmtpd")
+OPENSMTPD_USERS = ("opensmtpd", "opensmtpq")
+
+# Run by /bin/sh inside the new mount namespace: $1 instance dir, $2 prefix.
+# resolv.conf first: if /etc/resolv.conf were a symlink into /run, the
+# mount over /run would hide its target afterwards.
+_OPENSMTPD_NS_SCRIPT = r"""set -e
+mount --bind "$1/conf/resolv.conf" /etc/resolv.conf
+mount --bind "$1/spool" /var/spool/smtpd
+mount --bind "$1/run" /run
+mount --bind "$2/usr/libexec/opensmtpd" /usr/libexec/opensmtpd
+exec "$2/usr/sbin/smtpd" -d -f "$1/conf/smtpd.conf"
+"""
+
+
+def opensmtpd_prefix():
+    """Where scripts/install-third-mta.sh unpacked Debian's opensmtpd .deb
+    ($SMTPCONFORM_OPENSMTPD_PREFIX, default build/opensmtpd)."""
+    p = os.environ.get("SMTPCONFORM_OPENSMTPD_PREFIX")
+    return Path(p) if p else REPO / "build" / "opensmtpd"
+
+
+def opensmtpd_pids(instance_dir):
+    """Live processes of the OpenSMTPD instance in INSTANCE_DIR: those in a
+    mount namespace where INSTANCE_DIR/spool is mounted on /var/spool/smtpd.
+    (smtpd's children overwrite their environment and command line with
+    setproctitle, so neither identifies them; their mount namespace does.)"""
+    needle = ("/%s/spool /var/spool/smtpd " % Path(instance_dir).name).encode()
+    try:
+        own = os.readlink("/proc/self/ns/mnt")
+    except OSError:
+        own = None
+    ours = {}   # namespace -> does its mount table have our spool?
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        pid = int(entry)
+        try:
+            ns = os.readlink("/proc/%d/ns/mnt" % pid)
+            if ns == own:
+                continue
+            if ns not in ours:
+                with open("/proc/%d/mountinfo" % pid, "rb") as f:
+                    ours[ns] = needle in f.read()
+        except OSError:
+            continue
+        if ours[ns] and not _proc_is_zombie(pid):
+            found.append(pid)
+    return found
+
+
+def _opensmtpd_kill(instance_dir, grace=10.0):
+    """SIGTERM, then SIGKILL, every live process of the instance. Returns
+    the pids that needed SIGKILL."""
+    for pid in opensmtpd_pids(instance_dir):
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and opensmtpd_pids(instance_dir):
+        time.sleep(0.05)
+    left = opensmtpd_pids(instance_dir)
+    for pid in left:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and opensmtpd_pids(instance_dir):
+        time.sleep(0.05)
+    still = opensmtpd_pids(instance_dir)
+    if still:
+        raise ServerError("opensmtpd processes %s of %s survive SIGKILL" % (still, instance_dir))
+    return left
+
+
+def sweep_stale_opensmtpd(root=None):
+    """Stops and removes OpenSMTPD instance directories whose owning test
+    process is gone (SIGKILLed run); other live runs' instances are left
+    alone. Returns the directories removed."""
+    root = Path(root) if root else postfix_tmp_root()
+    removed = []
+    for d in sorted(root.glob(OPENSMTPD_INSTANCE_PREFIX + "*")):
+        if not d.is_dir() or (d / "kept").exists():
+            continue
+        try:
+            pid_s, start_s = (d / "owner").read_text().split()
+            alive = _proc_starttime(int(pid_s)) == start_s
+        except (OSError, ValueError):
+            alive = time.time() - d.stat().st_mtime < 600
+        if alive:
+            continue
+        try:
+            _opensmtpd_kill(d)
+        except ServerError:
+            continue
+        shutil.rmtree(d, ignore_errors=True)
+        removed.append(d)
+    return removed
+
+
+class OpensmtpdServer(Server):
+    """A private OpenSMTPD (Debian's opensmtpd .deb, unpacked by
+    scripts/install-third-mta.sh) on 127.0.0.1 and [::1] when available.
+
+    `smtpd -d -f CONF` runs in the foreground as root inside
+    `unshare --mount`, with the instance's spool/, run/ and resolv.conf
+    bind-mounted over the paths compiled into smtpd; it drops privileges to
+    the opensmtpd/opensmtpq users itself. keep_dir: where the log and the
+    configuration are copied when the instance stops.
+    """
+
+    name = "opensmtpd"
+    hostname = "opensmtpd.smtpconform.test"
+
+    def __init__(self, keep_dir=None, ipv6=None, prefix=None):
+        super().__init__("127.0.0.1")
+        self.keep_dir = Path(keep_dir) if keep_dir else None
+        self.ipv6 = ipv6_loopback_available() if ipv6 is None else ipv6
+        self.prefix = Path(prefix) if prefix else opensmtpd_prefix()
+        self.smtpd = self.prefix / "usr" / "sbin" / "smtpd"
+        self.port6 = None
+        self.instance_dir = None
+        self.config_dir = None
+        self.log_path = None
+        self.proc = None
+        self._log = None
+        self.version = None
+        self.stop_seconds = None
+
+    @property
+    def target6(self):
+        return format_target("::1", self.port6) if self.port6 else None
+
+    def _check_installed(self):
+        import pwd
+        hint = "run %s as root (make deps-test)" % OPENSMTPD_INSTALL
+        if os.geteuid() != 0:
+            raise ServerError("a private OpenSMTPD instance needs root (mount namespace, "
+                              "smtpd drops privileges itself)")
+        if not os.access(self.smtpd, os.X_OK):
+            raise ServerError("%s does not exist: %s" % (self.smtpd, hint))
+        for user in OPENSMTPD_USERS:
+            try:
+                pwd.getpwnam(user)
+            except KeyError:
+                raise ServerError("no %r user: %s" % (user, hint))
+        for d in OPENSMTPD_MOUNT_POINTS:
+            if not os.path.isdir(d):
+                raise ServerError("mount point %s does not exist: %s" % (d, hint))
+        if shutil.which("unshare", path="/usr/bin:/bin") is None:
+            raise ServerError("unshare(1) (util-linux) is not installed")
+        try:
+            self.version = (self.prefix / ".installed").read_text().strip()
+        except OSError:
+            self.version = None
+
+    def _prepare_dirs(self):
+        root = postfix_tmp_root()
+        sweep_stale_opensmtpd(root)
+        self.instance_dir = Path(tempfile.mkdtemp(prefix=OPENSMTPD_INSTANCE_PREFIX,
+                                                  dir=str(root)))
+        os.chmod(self.instance_dir, 0o755)
+        (self.instance_dir / "owner").write_text(
+            "%d %s\n" % (os.getpid(), _proc_starttime(os.getpid())))
+        self.config_dir = self.instance_dir / "conf"
+        self.config_dir.mkdir(mode=0o755)
+        (self.instance_dir / "run").mkdir(mode=0o755)
+        self.log_path = self.instance_dir / "smtpd.log"
+
+    def _write_config(self):
+        import pwd
+        nobody = pwd.getpwnam("nobody")
+        listeners = ["listen on 127.0.0.1 port %d hostname %s" % (self.port, self.hostname)]
+        if self.port6:
+            listeners.append("listen on ::1 port %d hostname %s" % (self.port6, self.hostname))
+        subst = {
+            "CONFIG_DIR": str(self.config_dir),
+            "INSTANCE_DIR": str(self.instance_dir),
+            "MYHOSTNAME": self.hostname,
+            "LISTENERS": "\n".join(listeners),
+            "NOBODY_UID": str(nobody.pw_uid),
+            "NOBODY_GID": str(nobody.pw_gid),
+        }
+        for name in ("smtpd.conf", "domains", "recipients", "userbase", "resolv.conf"):
+            src = OPENSMTPD_TEMPLATES / (name + ".in")
+            if not src.exists():
+                src = OPENSMTPD_TEMPLATES / name
+            text = src.read_text()
+            for key, value in subst.items():
+                text = text.replace("@%s@" % key, value)
+            left = re.findall(r"@[A-Z_]+@", text)
+            if left:
+                raise ServerError("unfilled placeholders %s in %s" % (left, src.name))
+            (self.config_dir / name).write_text(text)
+        # smtpd insists on a spool directory of mode 0711; a fresh one per
+        # attempt, so a failed start leaves nothing behind for the next. Its
+        # subdirectories are made here with the owners and modes smtpd
+        # gives them: otherwise the parent's purge task may look for purge/
+        # before the queue process has created it ("warn: purge_task:
+        # opendir: No such file or directory").
+        queue_user = pwd.getpwnam("opensmtpq")
+        spool = self.instance_dir / "spool"
+        shutil.rmtree(spool, ignore_errors=True)
+        spool.mkdir()
+        os.chmod(spool, 0o711)
+        for sub in ("incoming", "purge", "queue", "temporary"):
+            (spool / sub).mkdir()
+            os.chmod(spool / sub, 0o700)
+            os.chown(spool / sub, queue_user.pw_uid, 0)
+        (spool / "offline").mkdir()
+        os.chmod(spool / "offline", 0o770)
+        os.chown(spool / "offline", 0, queue_user.pw_gid)
+
+    def _env(self):
+        return {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"}
+
+    def _config_check(self):
+        res = subprocess.run([str(self.smtpd), "-n", "-f", str(self.config_dir / "smtpd.conf")],
+                             stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                             env=self._env(), timeout=30)
+        out = (res.stdout + res.stderr).strip()
+        if res.returncode != 0 or "configuration OK" not in out:
+            raise ServerError("smtpd -n (config check) failed (%d): %s" % (res.returncode, out))
+
+    def start(self, attempts=3):
+        t0 = time.monotonic()
+        self._check_installed()
+        self._prepare_dirs()
+        self.running = True
+        _register(self)
+        try:
+            for attempt in range(attempts):
+                self.port = free_port("127.0.0.1")
+                self.port6 = free_port("::1") if self.ipv6 else None
+                self._write_config()
+                self._config_check()
+                if self._log is None:
+                    self._log = open(self.log_path, "ab", buffering=0)
+                argv = ["unshare", "--mount", "--propagation", "private", "--",
+                        "/bin/sh", "-c", _OPENSMTPD_NS_SCRIPT, "smtpconform-opensmtpd",
+                        str(self.instance_dir), str(self.prefix)]
+                self._log.write(("$ %s -d -f %s (ports %s, %s)\n"
+                                 % (self.smtpd, self.config_dir / "smtpd.conf",
+                                    self.port, self.port6)).encode())
+                self.proc = subprocess.Popen(
+                    argv, cwd="/", stdin=subprocess.DEVNULL, stdout=self._log,
+                    stderr=subprocess.STDOUT, env=self._env(), preexec_fn=_set_pdeathsig)
+                try:
+                    self.greeting = self._wait_for_greeting("127.0.0.1", self.port)
+                    if self.port6:
+                        self._wait_for_greeting("::1", self.port6)
+                    break
+                except ServerError as e:
+                    self._stop_processes(grace=5)
+                    log = self.log_text()
+                    if "Address already in use" in log and attempt + 1 < attempts:
+                        self._log.write(b"smtpconform-e2e: port taken, retrying\n")
+                        continue
+                    raise ServerError("%s\n--- opensmtpd log ---\n%s" % (e, log))
+        except BaseException:
+            self.stop()
+            raise
+        self.start_seconds = time.monotonic() - t0
+        return self
+
+    def _wait_for_greeting(self, host, port, timeout=30.0):
+        """wait_for_greeting() in short rounds, so that a smtpd that exited
+        (port taken: "bind: Address already in use") is noticed at once even
+        when whatever holds the port accepts connections and says nothing."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return wait_for_greeting(host, port, timeout=2.0, proc=self.proc)
+            except ServerError:
+                if self.proc.poll() is not None or time.monotonic() >= deadline:
+                    raise
+
+    def processes(self):
+        if self.instance_dir is None:
+            return []
+        return opensmtpd_pids(self.instance_dir)
+
+    def log_warnings(self):
+        """smtpd's own complaints in its log ("warn: ...", "fatal: ...",
+        "smtpd: ..."); session lines (which quote refused commands and
+        their replies) do not count."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except (OSError, AttributeError, TypeError):
+            return []
+        return [line for line in text.splitlines()
+                if re.match(r"(warn|fatal|smtpd|unshare|mount): ", line)]
+
+    def _stop_processes(self, grace=10.0):
+        """SIGTERM the smtpd parent (it stops its children), wait, then make
+        sure no process of the instance survives. Returns SIGKILLed pids."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(grace)
+            except subprocess.TimeoutExpired:
+                pass
+        killed = _opensmtpd_kill(self.instance_dir, grace=grace)
+        if self.proc is not None:
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        return killed
+
+    def stop(self):
+        """Stops smtpd and its children; keeps the log and the config in
+        keep_dir; removes the instance directory. Idempotent."""
+        if self.instance_dir is None:
+            _unregister(self)
+            return
+        t0 = time.monotonic()
+        killed = self._stop_processes()
+        self.stop_seconds = time.monotonic() - t0
+        if self._log is not None:
+            if killed:
+                self._log.write(("smtpconform-e2e: had to kill %s after SIGTERM\n"
+                                 % killed).encode())
+            self._log.close()
+            self._log = None
+        if self.keep_dir is not None and self.instance_dir.exists():
+            try:
+                self.keep_dir.mkdir(parents=True, exist_ok=True)
+                for src in [self.log_path] + sorted(self.config_dir.glob("*")):
+                    if src.is_file():
+                        shutil.copy(src, self.keep_dir / ("opensmtpd-" + src.name))
+            except OSError:
+                pass
+        if self.instance_dir.exists():
+            if env_flag("SMTPCONFORM_E2E_KEEP"):
+                (self.instance_dir / "kept").write_text("SMTPCONFORM_E2E_KEEP\n")
+            else:
+                shutil.rmtree(self.instance_dir, ignore_errors=True)
+        self.running = False
+        _unregister(self)
+
+    def log_text(self, lines=200):
+        if self.log_path is None:
+            return ""
+        if self.log_path.exists():
+            return tail(self.log_path, lines)
+        kept = self.keep_dir / "opensmtpd-smtpd.log" if self.keep_dir else None
+        return tail(kept, lines) if kept and kept.exists() else ""
 
 
 # ---------------------------------------------------------------------------

@@ -1,12 +1,14 @@
 """The bundled core suite against real SMTP servers: a private Postfix
-instance and aiosmtpd, both on loopback (see servers.py).
+instance, a private OpenSMTPD instance and aiosmtpd, all on loopback (see
+servers.py).
 
-Every core scenario must pass (or skip) on both servers, except the known
+Every core scenario must pass (or skip) on every server, except the known
 deviations listed below. A deviation that starts passing is reported too,
 so the list cannot go stale. The replies the harness recorded are also
 cross-checked against what Python's smtplib reads from the same server.
 """
 
+import os
 import re
 import smtplib
 
@@ -25,6 +27,55 @@ CLIENT = "smtpconform.example"
 KNOWN_DEVIATIONS = {
     "postfix": {
     },
+    "opensmtpd": {
+        # OpenSMTPD answers any second HELO/EHLO with 503 "Already
+        # identified", whether or not a transaction is open.
+        "core.ehlo.repeat": {
+            "rule": "expect.code",
+            "command": "EHLO",
+            "transcript": (
+                "C: EHLO smtpconform.example\n"
+                "S: 250-opensmtpd.smtpconform.test Hello smtpconform.example [127.0.0.1], "
+                "pleased to meet you\n"
+                "S: 250-8BITMIME\n"
+                "S: 250-ENHANCEDSTATUSCODES\n"
+                "S: 250-SIZE 36700160\n"
+                "S: 250-DSN\n"
+                "S: 250 HELP\n"
+                "C: EHLO smtpconform.example\n"
+                "S: 503 5.5.1 Invalid command: Already identified"),
+            "rfc": ("RFC 5321 4.1.4 (Order of Commands): \"An EHLO command MAY be issued "
+                    "by a client later in the session.\" ... \"If the EHLO command is not "
+                    "acceptable to the SMTP server, 501, 500, 502, or 550 failure replies "
+                    "MUST be returned as appropriate.\" - 503 is not one of them (nor in "
+                    "4.3.2's EHLO list: \"S: 250  E: 504 ..., 550, 502\")."),
+        },
+        "core.ehlo.reset": {
+            "rule": "expect.code",
+            "command": "EHLO",
+            "transcript": (
+                "C: MAIL FROM:<conform@smtpconform.example>\n"
+                "S: 250 2.0.0 Ok\n"
+                "C: EHLO smtpconform.example\n"
+                "S: 503 5.5.1 Invalid command: Already identified"),
+            "rfc": ("RFC 5321 4.1.4: \"A mail transaction may be aborted by the RSET, a "
+                    "new EHLO, or the QUIT command.\" A later EHLO that is acceptable "
+                    "\"MUST clear all buffers and reset the state exactly as if a RSET "
+                    "command had been issued\"; one that is not acceptable gets \"501, "
+                    "500, 502, or 550 failure replies\" - never 503 (same refusal as "
+                    "core.ehlo.repeat, here with a transaction open)."),
+        },
+        "core.noop.argument": {
+            "rule": "expect.code",
+            "command": "NOOP",
+            "transcript": (
+                "C: NOOP smtpconform\n"
+                "S: 500 5.5.4 Invalid command arguments: command does not accept arguments."),
+            "rfc": ("RFC 5321 4.1.1.9 (NOOP): \"If a parameter string is specified, "
+                    "servers SHOULD ignore it.\"  Syntax: noop = \"NOOP\" [ SP String ] "
+                    "CRLF; 4.3.2 lists only \"NOOP  S: 250\"."),
+        },
+    },
     "aiosmtpd": {
         "core.help.basic": {
             "rule": "matrix.not-allowed",
@@ -42,6 +93,7 @@ KNOWN_DEVIATIONS = {
 
 SERVER_FIXTURES = {
     "postfix": "postfix_server",
+    "opensmtpd": "opensmtpd_server",
     "aiosmtpd": "aiosmtpd_server",
 }
 
@@ -205,12 +257,14 @@ def test_replies_match_smtplib(core_run):
 @pytest.mark.parametrize("name", sorted(SERVER_FIXTURES))
 def test_ipv6_target(name, request, tmp_path):
     """The [::1]:PORT target form reaches an IPv6 listener (aiosmtpd bound to
-    ::1 only; Postfix's second listener) with the same verdicts as IPv4."""
+    ::1 only; Postfix's and OpenSMTPD's second listener) with the same
+    verdicts as IPv4."""
     if name == "aiosmtpd":
         server = request.getfixturevalue("aiosmtpd_server_v6")
         target = server.target
     else:
-        server = request.getfixturevalue("postfix_server")
+        # Postfix and OpenSMTPD: a second listener of the same instance.
+        server = request.getfixturevalue(SERVER_FIXTURES[name])
         if not server.port6:
             pytest.skip("no IPv6 loopback (::1) on this machine")
         target = server.target6
@@ -270,3 +324,59 @@ def test_postfix_second_instance_and_stale_sweep(postfix_server, tmp_path):
     finally:
         second.stop()
     assert second.processes() == []
+
+
+def _listening_addresses(pids):
+    """(address, port) of the TCP sockets in LISTEN state that PIDS hold
+    (from /proc/net/tcp and tcp6, matched by socket inode)."""
+    inodes = set()
+    for pid in pids:
+        try:
+            fds = os.listdir("/proc/%d/fd" % pid)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                link = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+            except OSError:
+                continue
+            if link.startswith("socket:["):
+                inodes.add(link[8:-1])
+    found = []
+    for table, loopback in (("/proc/net/tcp", "0100007F"),
+                            ("/proc/net/tcp6", "00000000000000000000000001000000")):
+        try:
+            lines = open(table).read().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if len(fields) > 9 and fields[3] == "0A" and fields[9] in inodes:
+                addr, port = fields[1].split(":")
+                found.append(("::1" if table.endswith("6") and addr == loopback else
+                              "127.0.0.1" if addr == loopback else addr, int(port, 16)))
+    return sorted(found)
+
+
+def test_opensmtpd_instance_is_private(opensmtpd_server):
+    """The OpenSMTPD instance listens on its loopback ports only, runs in
+    its own mount namespace (the host's /var/spool/smtpd stays empty),
+    relays nothing and accepts mail for its local recipients only."""
+    srv = opensmtpd_server
+    assert srv.host == "127.0.0.1"
+    assert srv.log_warnings() == [], "\n".join(srv.log_warnings())
+    with smtplib.SMTP(srv.host, srv.port, timeout=10) as s:
+        s.ehlo(CLIENT)
+        assert s.mail("conform@smtpconform.example")[0] == 250
+        code, msg = s.rcpt("someone@example.org")
+        assert code == 550 and b"Invalid recipient" in msg, (code, msg)
+        assert s.rcpt("postmaster@%s" % srv.hostname)[0] == 250
+        assert s.rcpt("root@localhost")[0] == 250
+        assert s.rcpt("nobody@localhost")[0] == 550
+    pids = srv.processes()
+    # The parent and its klondike, control, lookup, pony express, queue and
+    # scheduler processes.
+    assert srv.proc.pid in pids and len(pids) >= 7, pids
+    expected = [("127.0.0.1", srv.port)] + ([("::1", srv.port6)] if srv.port6 else [])
+    assert _listening_addresses(pids) == sorted(expected)
+    assert os.listdir("/var/spool/smtpd") == []
