@@ -40,6 +40,7 @@ help:
 	@echo "make asan       unit + end-to-end tests under AddressSanitizer"
 	@echo "make ubsan      unit + end-to-end tests under UndefinedBehaviorSanitizer"
 	@echo "make valgrind   end-to-end tests with the harness under valgrind"
+	@echo "make selftest   mutation self-test: every generated mutant server must be caught"
 	@echo "make fuzz       libFuzzer run of the reply and scenario parsers (clang)"
 	@echo "make bench      speed and memory figures (reply reader, whole runs, -j scaling)"
 	@echo "make clean      remove build/ and generated reports"
@@ -98,6 +99,7 @@ test: deps-test
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory check-scenarios
 	@$(MAKE) --no-print-directory e2e
+	@$(MAKE) --no-print-directory selftest-fast
 
 asan: deps-test
 	$(MAKE) --no-print-directory BUILD=build-asan CC=clang \

@@ -133,10 +133,14 @@ static struct step_result *new_step(struct session *s, const struct step *step)
 
 static void finish(struct session *s, enum verdict verdict, const char *reason);
 
-/* Ends the scenario with a failed step carrying one violation. */
-static void fail_step(struct session *s, const char *rule, const char *ref, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void fail_step(struct session *s, const char *rule, const char *ref, const char *fmt, ...)
+/* Ends the scenario with a failed step carrying one violation, then one
+ * syntax violation per flag in syntax_flags (what arrived of a reply that
+ * was given up on; 0 for none). */
+static void fail_step_flags(struct session *s, unsigned syntax_flags, const char *rule,
+                            const char *ref, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void fail_step_flags(struct session *s, unsigned syntax_flags, const char *rule,
+                            const char *ref, const char *fmt, ...)
 {
 	const struct step *step = &s->scenario->steps[s->pc];
 	struct step_result *st = new_step(s, step);
@@ -146,8 +150,30 @@ static void fail_step(struct session *s, const char *rule, const char *ref, cons
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	step_add_violation(st, rule, SEV_ERROR, ref, "%s", msg);
+	for (unsigned bit = 0; bit < REPLY_FLAG_COUNT; bit++) {
+		unsigned flag = 1u << bit;
+		if (syntax_flags & flag)
+			step_add_violation(st, reply_flag_rule(flag), SEV_ERROR, reply_flag_ref(flag), "%s",
+			                   reply_flag_message(flag));
+	}
 	st->verdict = VERDICT_FAIL;
 	finish(s, VERDICT_FAIL, NULL);
+}
+
+#define fail_step(s, ...) fail_step_flags((s), 0, __VA_ARGS__)
+
+/* Syntax flags of a reply that will not be completed (deadline, close,
+ * reset): those of its whole lines, and a bare CR in the unterminated rest.
+ * Nothing more will arrive, so a CR at the very end is not followed by LF
+ * either: a server ending its lines with CR alone never ends a reply, and
+ * this names why. */
+static unsigned partial_flags(const struct session *s)
+{
+	unsigned flags = s->reply ? s->reply->flags : 0;
+	for (size_t i = 0; i < s->inlen; i++)
+		if (s->inbuf[i] == '\r' && (i + 1 == s->inlen || s->inbuf[i + 1] != '\n'))
+			flags |= REPLY_F_BARE_CR;
+	return flags;
 }
 
 /* What has arrived of an unfinished reply, escaped, for messages. */
@@ -287,12 +313,37 @@ static void read_some(struct session *s)
 
 static void advance(struct session *s);
 
+/* RFC 5321 3.1: a server that greets with 554 "MUST still wait for the
+ * client to send a QUIT ... and SHOULD respond to any intervening commands
+ * with "503 bad sequence of commands"". A session-level rule: the matrix has
+ * no state, and its rows for most verbs allow 250. 421 stays allowed (the
+ * server may shut down at any time, 3.8); QUIT's reply is the matrix's. */
+static void check_after_554(struct session *s, struct step_result *st)
+{
+	const struct scenario_result *r = s->result;
+	if (!st->has_reply || st->code < 0 || st->code == 503 || st->code == 421 ||
+	    strcmp(st->command, "CONNECT") == 0 || strcmp(st->command, "QUIT") == 0)
+		return;
+	const struct step_result *greeting = NULL;
+	for (size_t i = 0; i + 1 < r->nsteps && !greeting; i++)
+		if (strcmp(r->steps[i].command, "CONNECT") == 0)
+			greeting = &r->steps[i];
+	if (!greeting || !greeting->has_reply || greeting->code != 554)
+		return;
+	step_add_violation(st, "sequence.after-554", SEV_ERROR, "RFC 5321 3.1",
+	                   "the server greeted with 554 (no service): %s should get 503 (bad sequence "
+	                   "of commands) until QUIT, got %03d",
+	                   st->command, st->code);
+	st->verdict = step_verdict(st, s->opts->strict);
+}
+
 static void complete_reply(struct session *s)
 {
 	const struct step *step = &s->scenario->steps[s->pc];
 	disarm_deadline(s);
 	struct step_result *st = new_step(s, step);
 	check_reply(s->opts->profile, s->answering.verb, s->reply, &step->expect, s->opts->strict, st);
+	check_after_554(s, st);
 	for (size_t i = 0; i < st->nlines; i++) {
 		buf_puts(&s->transcript, "S: ");
 		buf_puts(&s->transcript, st->lines[i]);
@@ -335,14 +386,15 @@ static void try_reply(struct session *s)
 	if (s->eof) {
 		char *partial = partial_reply(s);
 		buf_printf(&s->transcript, "-- connection %s\n", s->read_error ? "reset" : "closed");
+		unsigned flags = partial_flags(s);
 		if (s->read_error)
-			fail_step(s, "connection.reset", "RFC 5321 4.2",
-			          "connection reset (%s) while waiting for the reply to %s; received: '%s'",
-			          strerror(s->read_error), s->answering.verb, partial);
+			fail_step_flags(s, flags, "connection.reset", "RFC 5321 4.2",
+			                "connection reset (%s) while waiting for the reply to %s; received: '%s'",
+			                strerror(s->read_error), s->answering.verb, partial);
 		else
-			fail_step(s, "connection.closed", "RFC 5321 4.2",
-			          "server closed the connection before a whole reply to %s; received: '%s'",
-			          s->answering.verb, partial);
+			fail_step_flags(s, flags, "connection.closed", "RFC 5321 4.2",
+			                "server closed the connection before a whole reply to %s; received: '%s'",
+			                s->answering.verb, partial);
 		free(partial);
 	}
 }
@@ -417,6 +469,15 @@ static void advance(struct session *s)
 	while (s->state != SESSION_DONE && s->pc < sc->nsteps) {
 		const struct step *step = &sc->steps[s->pc];
 		if (step->kind == STEP_CMD || step->kind == STEP_RAW || step->kind == STEP_DATA) {
+			if (s->out.len == 0) {
+				/* A new group, before its commands are queued: every
+				 * command sent so far has had its reply, so bytes that
+				 * are here already answer nothing. */
+				read_some(s);
+				check_unsolicited(s);
+				if (s->state == SESSION_DONE)
+					return;
+			}
 			if (queue_step(s, step) < 0) {
 				finish(s, VERDICT_ERROR, s->error_reason);
 				return;
@@ -425,10 +486,6 @@ static void advance(struct session *s)
 			continue;
 		}
 		if (s->out_off < s->out.len) {
-			read_some(s);
-			check_unsolicited(s);
-			if (s->state == SESSION_DONE)
-				return;
 			s->sent_any = 1;
 			set_state(s, SESSION_WRITING);
 			arm_deadline(s, s->opts->timeout_s > 0 ? s->opts->timeout_s : TIMEOUT_DATA_BLOCK_S);
@@ -438,6 +495,11 @@ static void advance(struct session *s)
 		begin_expect(s, step);
 		return;
 	}
+	if (s->state == SESSION_DONE)
+		return;
+	/* After the last step: what has already arrived answers nothing either. */
+	read_some(s);
+	check_unsolicited(s);
 	if (s->state != SESSION_DONE)
 		finish(s, VERDICT_PASS, NULL);
 }
@@ -460,9 +522,9 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	case SESSION_READING: {
 		char *partial = partial_reply(s);
 		buf_puts(&s->transcript, "-- timeout\n");
-		fail_step(s, "timeout", "RFC 5321 4.5.3.2",
-		          "no whole reply to %s within %d s; received: '%s'", s->answering.verb,
-		          reply_timeout_s(s, s->answering.verb), partial);
+		fail_step_flags(s, partial_flags(s), "timeout", "RFC 5321 4.5.3.2",
+		                "no whole reply to %s within %d s; received: '%s'", s->answering.verb,
+		                reply_timeout_s(s, s->answering.verb), partial);
 		free(partial);
 		return;
 	}
@@ -500,6 +562,15 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
 	if (s->state == SESSION_CONNECTING) {
 		char err[256];
 		if (conn_connect_finish(&s->conn, err, sizeof(err)) < 0) {
+			if (s->conn.error == ECONNRESET || s->conn.error == EPIPE) {
+				/* The handshake was done (a refusal is ECONNREFUSED) and
+				 * the server reset the connection before we looked: the
+				 * server was reached, the first reply reports the reset. */
+				s->eof = 1;
+				s->read_error = s->conn.error;
+				session_connected(s);
+				return;
+			}
 			session_connect(s); /* next address, or error */
 			return;
 		}

@@ -28,6 +28,7 @@ import json
 import os
 import re
 import selectors
+import shutil
 import signal
 import subprocess
 import sys
@@ -49,6 +50,9 @@ FAMILIES = gen_mutants.FAMILIES
 SLOW_KINDS = {"drip", "delayed", "silent", "dash-last", "bare-cr-eol", "no-greeting",
               "no-close", "after-quit"}
 READY_TIMEOUT = 10.0
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+DEFAULTS = {"timeout": gen_mutants.DEFAULT_TIMEOUT, "profile": "rfc5321", "scenarios": "scenarios"}
+FIRST_WAVE = 3          # scenarios tried first per mutant (see SelfTest.judge)
 
 
 class SetupError(Exception):
@@ -79,6 +83,25 @@ def read_equivalent(path):
 
 # --------------------------------------------------------------- processes
 
+# Every fixture server still running, so that an interrupted run stops them.
+_LIVE = set()
+_LIVE_LOCK = threading.Lock()
+# util-linux setpriv: the server gets SIGTERM if the thread that started it
+# dies (a runner killed with SIGKILL leaves no server behind).
+_SETPRIV = shutil.which("setpriv")
+
+
+_STOPPING = threading.Event()
+
+
+def stop_all_fixtures():
+    _STOPPING.set()
+    with _LIVE_LOCK:
+        live = list(_LIVE)
+    for fx in live:
+        fx.stop()
+
+
 class Fixture:
     """One smtpfixture on 127.0.0.1, port 0; always stopped by stop()."""
 
@@ -87,8 +110,13 @@ class Fixture:
         if behaviour:
             argv += ["--behaviour", behaviour]
         self.argv = argv
-        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        if _STOPPING.is_set():
+            raise SetupError("interrupted")
+        launch = [_SETPRIV, "--pdeathsig", "TERM", "--"] + argv if _SETPRIV else argv
+        self.proc = subprocess.Popen(launch, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE)
+        with _LIVE_LOCK:
+            _LIVE.add(self)
         self.port = None
         try:
             line = self._ready_line()
@@ -134,6 +162,8 @@ class Fixture:
 
     def stop(self):
         """SIGTERM, then SIGKILL: only this process (its children follow it)."""
+        with _LIVE_LOCK:
+            _LIVE.discard(self)
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -148,10 +178,10 @@ class Fixture:
                 pass
 
 
-def run_harness(binary, target, scenarios, timeout, jobs, report_json, guard):
+def run_harness(binary, target, scenarios, timeout, jobs, report_json, guard, profile="rfc5321"):
     """smtpconform run; returns (exit status, parsed JSON report or None, stderr)."""
-    argv = [binary, "run", "-t", target, "--timeout", str(timeout), "-j", str(jobs), "-q",
-            "--report", "json:%s" % report_json] + list(scenarios)
+    argv = [binary, "run", "-t", target, "--profile", profile, "--timeout", str(timeout),
+            "-j", str(jobs), "-q", "--report", "json:%s" % report_json] + list(scenarios)
     try:
         proc = subprocess.run(argv, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, timeout=guard)
@@ -168,11 +198,12 @@ def run_harness(binary, target, scenarios, timeout, jobs, report_json, guard):
 
 # --------------------------------------------------------------- judging
 
-def failed_rules(report):
-    """{(rule, step command)} of error violations on failed steps of failed scenarios."""
+def failed_rules(report, ignore=()):
+    """{(rule, step command)} of error violations on failed steps of failed
+    scenarios, except those of the scenarios in ignore (ids)."""
     out = set()
     for sc in (report or {}).get("scenarios", []):
-        if sc.get("verdict") != "fail":
+        if sc.get("verdict") != "fail" or sc.get("id") in ignore:
             continue
         for st in sc.get("steps") or []:
             if st.get("verdict") != "fail":
@@ -193,6 +224,20 @@ def scenario_outcomes(report):
                 rules += ["%s@%s" % (v["rule"], st.get("command"))
                           for v in st.get("violations") or []]
         out.append((sc.get("id"), sc.get("verdict"), rules))
+    return out
+
+
+def killing_files(report, expect, ignore=()):
+    """Files of the scenarios whose failed step carries an expected rule."""
+    out = set()
+    for sc in (report or {}).get("scenarios", []):
+        if sc.get("verdict") != "fail" or sc.get("id") in ignore:
+            continue
+        one = {(v["rule"], st.get("command")) for st in sc.get("steps") or []
+               if st.get("verdict") == "fail"
+               for v in st.get("violations") or [] if v.get("severity") == "error"}
+        if matches(expect, one):
+            out.add(os.path.relpath(os.path.join(ROOT, sc["file"]), ROOT))
     return out
 
 
@@ -221,20 +266,49 @@ class SelfTest:
             raise SetupError("%s is missing: run fixtures/gen_mutants.py (make selftest does)"
                              % manifest)
         self.mutants = gen_mutants.read_manifest(manifest)
+        params = gen_mutants.read_params(self.mutant_dir)
+        if args.scenarios is not None:
+            args.scenarios = os.path.relpath(os.path.join(ROOT, args.scenarios), ROOT)
+        for key in ("timeout", "profile", "scenarios"):
+            if getattr(args, key) is None:
+                setattr(args, key, params.get(key, DEFAULTS[key]))
+            elif key in params and params[key] != getattr(args, key):
+                raise SetupError("the mutants were generated with %s %s, not %s: run "
+                                 "fixtures/gen_mutants.py --%s %s" % (
+                                     key, params[key], getattr(args, key), key,
+                                     getattr(args, key)))
         self.equivalent = read_equivalent(args.equivalent)
         self.scenarios_root = args.scenarios
         self.suite = gen_mutants.scan_suite(os.path.join(ROOT, args.scenarios))
         rows = matrix_tsv.load(sorted(
             os.path.join(ROOT, "fixtures", "matrix", f)
             for f in os.listdir(os.path.join(ROOT, "fixtures", "matrix")) if f.endswith(".tsv")))
+        self.profile_commands = [c for c in matrix_tsv.commands(rows, args.profile)
+                                 if c != matrix_tsv.STAR]
         self.by_command = {}
         for sc in self.suite:
             for verb in sc.commands:
                 mc = gen_mutants.matrix_command(rows, args.profile, verb)
                 self.by_command.setdefault(mc, []).append(sc)
         self.tmp = tempfile.mkdtemp(prefix="smtpconform-selftest-")
+        # A snapshot of the binaries: a rebuild during the run (make in
+        # another shell) must not change or break them halfway.
+        for name in ("conform", "fixture"):
+            src = getattr(self, name)
+            dst = os.path.join(self.tmp, os.path.basename(src))
+            shutil.copy2(src, dst)
+            setattr(self, name, dst)
         self.lock = threading.Lock()
+        self.killers = {}            # (family, kind, command) -> {scenario file: kills}
+        self.reference_failures = set()
+        self.reference_failure_files = set()
         self.done = 0
+
+    def cleanup(self):
+        if self.args.keep:
+            print("selftest: work directory kept: %s" % self.tmp, file=sys.stderr)
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
     def rel(self, path):
         return os.path.relpath(path, ROOT)
@@ -259,7 +333,7 @@ class SelfTest:
             report_path = os.path.join(self.tmp, "%s.json" % tag)
             rc, report, err = run_harness(self.conform, fx.target, scenarios, self.args.timeout,
                                           self.args.harness_jobs, report_path,
-                                          self.guard(len(scenarios)))
+                                          self.guard(len(scenarios)), self.args.profile)
             elapsed = time.monotonic() - t0
         finally:
             fx.stop()
@@ -278,40 +352,83 @@ class SelfTest:
         outcomes = scenario_outcomes(report)
         bad = [o for o in outcomes if o[1] in ("fail", "error")]
         skipped = [o for o in outcomes if o[1] == "skip"]
-        ok = report is not None and rc == 0 and not bad and outcomes
+        ok = (report is not None and rc == 0 and not bad and outcomes
+              and not any(mk in err for mk in SANITIZER_MARKERS))
         return {"ok": bool(ok), "exit": rc, "scenarios": len(outcomes), "failed": bad,
                 "skipped": [o[0] for o in skipped], "stderr": err.strip(), "seconds": elapsed}
 
     # mutants --------------------------------------------------------------
 
+    def first_wave(self, m, scenarios):
+        """The scenarios tried first: those that killed mutants of the same
+        family, kind and command before, else the shortest ones that pass
+        against the reference. None: run them all at once."""
+        if m["expect"] == "pass" or len(scenarios) <= FIRST_WAVE:
+            return None
+        group = (m["family"], m["kind"], m["command"])
+        with self.lock:
+            known = sorted(self.killers.get(group, {}).items(), key=lambda kv: (-kv[1], kv[0]))
+        wave = [path for path, _ in known if path in scenarios][:FIRST_WAVE]
+        if not wave:
+            steps = {self.rel(sc.path): sc.nsteps for sc in self.suite}
+            usable = [p for p in scenarios if p not in self.reference_failure_files]
+            wave = sorted(usable, key=lambda p: (steps.get(p, 0), p))[:FIRST_WAVE]
+        return wave or None
+
     def judge(self, m):
+        """Runs one mutant. Killed when some scenario fails with an expected
+        rule. To save time the scenarios go in two waves: a few likely
+        killers first, the rest only if those did not kill it; a survivor
+        has always been run against every scenario that exercises the
+        command, so the verdict is the one a single run of all would give."""
         scenarios = self.scenarios_for(m["command"])
         res = {"id": m["id"], "family": m["family"], "kind": m["kind"], "command": m["command"],
                "expect": m["expect"], "scenarios": scenarios,
-               "equivalent": self.equivalent.get(m["id"])}
+               "equivalent": self.equivalent.get(m["id"]), "outcomes": [], "seconds": 0.0,
+               "runs": 0}
         if not scenarios:
-            res.update(status="survived", why="no scenario exercises %s" % m["command"],
-                       outcomes=[], seconds=0.0)
+            res.update(status="survived", why="no scenario exercises %s" % m["command"])
             return res
         beh = os.path.join(self.mutant_dir, m["file"])
-        try:
-            rc, report, err, elapsed = self.run_one(beh, scenarios, m["id"])
-        except SetupError as e:
-            res.update(status="error", why=str(e), outcomes=[], seconds=0.0)
-            return res
-        res["seconds"] = elapsed
-        res["outcomes"] = scenario_outcomes(report)
-        if report is None or rc not in (0, 1):
-            res.update(status="error", why="smtpconform exit %s: %s" % (rc, err.strip()[-500:]))
-            return res
+        first = self.first_wave(m, scenarios)
+        waves = [first, [p for p in scenarios if p not in first]] if first else [scenarios]
+        outcomes, seen = [], set()
+        for wave in waves:
+            try:
+                rc, report, err, elapsed = self.run_one(beh, wave, "%s.%d" % (m["id"], res["runs"]))
+            except (SetupError, OSError) as e:
+                res.update(status="error", why=str(e))
+                return res
+            res["runs"] += 1
+            res["seconds"] += elapsed
+            outcomes += scenario_outcomes(report)
+            found = [mk for mk in SANITIZER_MARKERS if mk in err]
+            if found:
+                res.update(status="error", outcomes=outcomes,
+                           why="sanitizer output %s: %s" % (found, err.strip()[-1500:]))
+                return res
+            if report is None or rc not in (0, 1):
+                res.update(status="error", outcomes=outcomes,
+                           why="smtpconform exit %s: %s" % (rc, err.strip()[-500:]))
+                return res
+            if m["expect"] == "pass":
+                continue
+            # a scenario that fails against the reference too says nothing about the mutant
+            seen |= failed_rules(report, self.reference_failures)
+            killers = killing_files(report, m["expect"], self.reference_failures)
+            if killers:
+                with self.lock:
+                    counts = self.killers.setdefault((m["family"], m["kind"], m["command"]), {})
+                    for path in killers:
+                        counts[path] = counts.get(path, 0) + 1
+                break
+        res["outcomes"] = outcomes
         if m["expect"] == "pass":
-            bad = [o for o in res["outcomes"] if o[1] in ("fail", "error")]
-            res.update(status="passed" if rc == 0 and not bad else "control-failed",
-                       why="" if not bad else "; ".join("%s %s %s" % (i, v, ",".join(r))
-                                                        for i, v, r in bad))
-            return res
-        seen = failed_rules(report)
-        if matches(m["expect"], seen):
+            bad = [o for o in outcomes if o[1] in ("fail", "error")
+                   and o[0] not in self.reference_failures]
+            res.update(status="control-failed" if bad else "passed",
+                       why="; ".join("%s %s %s" % (i, v, ",".join(r)) for i, v, r in bad))
+        elif matches(m["expect"], seen):
             res.update(status="killed", why="")
         elif seen:
             res.update(status="survived", why="failed, but not with %s (seen: %s)" % (
@@ -340,31 +457,43 @@ class SelfTest:
             selected = [m for m in selected if pat.search(m["id"])]
         ids = {m["id"] for m in self.mutants}
         unknown_equivalent = sorted(set(self.equivalent) - ids)
+        with_code = {m["command"] for m in self.mutants if m["family"] == "code"}
+        self.uncovered = [c for c in self.profile_commands if c not in with_code]
         ref = self.reference()
-        # slow (deadline-bound) mutants first, so that they overlap with the rest
-        order = sorted(selected, key=lambda m: (m["kind"] not in SLOW_KINDS and
-                                                m["family"] != "sequencing"))
-        self.total = len(order)
+        self.reference_failures = {o[0] for o in ref["failed"]}
+        self.reference_failure_files = {self.rel(sc.path) for sc in self.suite
+                                        if sc.id in self.reference_failures}
+        # Mutants whose detection waits for a deadline mostly sleep: they get
+        # their own, wider pool, so that they overlap with the CPU-bound rest.
+        slow = [m for m in selected if m["kind"] in SLOW_KINDS]
+        quick = [m for m in selected if m["kind"] not in SLOW_KINDS]
+        self.total = len(selected)
         results = []
-        with concurrent.futures.ThreadPoolExecutor(max_workers=self.args.jobs) as pool:
-            for res in pool.map(self.judge, order):
-                self.progress(res)
-                results.append(res)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=self.args.slow_jobs) as spool, \
+                concurrent.futures.ThreadPoolExecutor(max_workers=self.args.jobs) as qpool:
+            futures = [spool.submit(self.judge, m) for m in slow]
+            futures += [qpool.submit(self.judge, m) for m in quick]
+            try:
+                for fut in concurrent.futures.as_completed(futures):
+                    res = fut.result()
+                    self.progress(res)
+                    results.append(res)
+            except BaseException:
+                for fut in futures:
+                    fut.cancel()
+                stop_all_fixtures()
+                raise
         if sys.stderr.isatty() and not self.args.verbose:
             sys.stderr.write("\r\033[K")
         wall = time.monotonic() - t0
         order_ix = {m["id"]: i for i, m in enumerate(self.mutants)}
         results.sort(key=lambda r: order_ix[r["id"]])
-        try:
-            os.rmdir(self.tmp)
-        except OSError:
-            pass
-        return ref, results, wall, unknown_equivalent
+        return ref, results, wall, unknown_equivalent, self.uncovered
 
 
 # --------------------------------------------------------------- report
 
-def summarize(ref, results, wall, unknown_equivalent, args):
+def summarize(ref, results, wall, unknown_equivalent, uncovered, args):
     fams = {f: {"mutants": 0, "equivalent": 0, "killed": 0, "survived": 0, "controls": 0,
                 "controls_passed": 0, "errors": 0} for f in FAMILIES}
     survivors, stale, control_bad, errors, equivalents = [], [], [], [], []
@@ -395,15 +524,24 @@ def summarize(ref, results, wall, unknown_equivalent, args):
         else:
             f["survived"] += 1
             survivors.append(r)
-    total = {k: sum(f[k] for f in fams.values()) for k in next(iter(fams.values()))}
+    for r in results:
+        f = fams[r["family"]]
+        f["runs"] = f.get("runs", 0) + r.get("runs", 0)
+        f["sessions"] = f.get("sessions", 0) + len(r.get("outcomes") or [])
+        f["seconds"] = round(f.get("seconds", 0.0) + r.get("seconds", 0.0), 2)
+    total = {k: sum(f.get(k, 0) for f in fams.values()) for k in next(iter(fams.values()))}
+    slowest = sorted(results, key=lambda r: -r.get("seconds", 0.0))[:10]
     ok = (ref["ok"] and not survivors and not stale and not control_bad and not errors
-          and not unknown_equivalent)
+          and not unknown_equivalent and not uncovered)
     return {"ok": ok, "fast": bool(args.fast), "wall_seconds": round(wall, 2),
-            "jobs": args.jobs, "harness_jobs": args.harness_jobs, "timeout": args.timeout,
+            "slowest": [{"id": r["id"], "seconds": round(r.get("seconds", 0.0), 2),
+                         "runs": r.get("runs", 0)} for r in slowest],
+            "jobs": args.jobs, "slow_jobs": args.slow_jobs, "harness_jobs": args.harness_jobs, "timeout": args.timeout,
             "reference": ref, "families": fams, "total": total,
             "survivors": survivors, "stale_equivalent": stale, "controls_failed": control_bad,
             "errors": errors, "equivalent": equivalents,
-            "unknown_equivalent": unknown_equivalent}
+            "unknown_equivalent": unknown_equivalent, "uncovered_commands": uncovered,
+            "profile": args.profile}
 
 
 def score(killed, considered):
@@ -437,6 +575,10 @@ def print_summary(s, out=sys.stdout):
       % (t["killed"], considered, score(t["killed"], considered)))
     w("controls (conformant variations that must pass): %d / %d passed\n"
       % (t["controls_passed"], t["controls"]))
+    if s["uncovered_commands"]:
+        w("NOT COVERED: no scenario exercises %s (profile %s), so the code family has no "
+          "mutant for %s\n" % (", ".join(s["uncovered_commands"]), s["profile"],
+                               "it" if len(s["uncovered_commands"]) == 1 else "them"))
     if s["equivalent"]:
         w("\nequivalent mutants (fixtures/mutants/equivalent.tsv, run and confirmed undetected):\n")
         for r in s["equivalent"]:
@@ -455,13 +597,31 @@ def print_summary(s, out=sys.stdout):
         for r in s["survivors"]:
             w("  %s [%s] expected %s: %s\n" % (r["id"], r["family"],
                                              ", ".join("%s@%s" % e for e in r["expect"]), r["why"]))
-            w("    should have been caught by: %s\n"
-              % (", ".join(r["scenarios"]) or "(no scenario exercises %s)" % r["command"]))
-            for i, v, rules in r.get("outcomes", [])[:12]:
-                w("      %s %s %s\n" % (v, i, " ".join(rules)))
-    w("\nwall time: %.1f s (%d mutants, %d at a time, smtpconform -j %d --timeout %d)\n"
-      % (s["wall_seconds"], t["mutants"] + t["controls"], s["jobs"], s["harness_jobs"],
-         s["timeout"]))
+            sc = r["scenarios"]
+            if sc:
+                w("    should have been caught by one of the %d scenario(s) exercising %s: %s%s\n"
+                  % (len(sc), r["command"], ", ".join(sc[:6]),
+                     " (+%d more, all in the JSON summary)" % (len(sc) - 6) if len(sc) > 6 else ""))
+            else:
+                w("    no scenario exercises %s: add one to scenarios/\n" % r["command"])
+            ref_bad = {o[0] for o in s["reference"]["failed"]}
+            outs = r.get("outcomes") or []
+            counts = {}
+            for _, v, _ in outs:
+                counts[v] = counts.get(v, 0) + 1
+            if outs:
+                w("    outcomes: %s\n" % ", ".join("%d %s" % (n, v) for v, n in sorted(counts.items())))
+            for i, v, rules in [o for o in outs if o[1] != "pass"][:8]:
+                w("      %s %s %s%s\n" % (v, i, " ".join(rules),
+                                         " (fails on the reference too: ignored)"
+                                         if i in ref_bad else ""))
+    w("\nwall time: %.1f s for %d mutants (%d at a time, %d of the deadline-bound ones; "
+      "smtpconform -j %d --timeout %d)\n"
+      % (s["wall_seconds"], t["mutants"] + t["controls"], s["jobs"], s["slow_jobs"],
+         s["harness_jobs"], s["timeout"]))
+    w("work: %d smtpconform runs, %d scenario sessions; run time summed per family: %s\n"
+      % (t.get("runs", 0), t.get("sessions", 0),
+         ", ".join("%s %.0f s" % (fam, f.get("seconds", 0)) for fam, f in s["families"].items())))
     w("result: %s\n" % ("PASS" if s["ok"] else "FAIL"))
 
 
@@ -469,27 +629,44 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description="mutation self-test of the bundled suite")
     ap.add_argument("--build", default="build", help="directory of smtpconform and smtpfixture")
     ap.add_argument("--mutants", default="build/mutants", help="output of fixtures/gen_mutants.py")
-    ap.add_argument("--scenarios", default="scenarios", help="the bundled suite (relative to the repo)")
+    ap.add_argument("--scenarios", help="the bundled suite, relative to the repository (default: "
+                    "what the mutants were generated from, scenarios/)")
     ap.add_argument("--equivalent", default=EQUIVALENT)
-    ap.add_argument("--profile", default="rfc5321")
+    ap.add_argument("--profile", help="matrix profile (default: the mutants', rfc5321)")
     ap.add_argument("--fast", action="store_true", help="only the fast slice (manifest fast=1)")
     ap.add_argument("--only", metavar="REGEX", help="only mutants whose id matches")
     ap.add_argument("-j", "--jobs", type=int, default=max(4, 4 * (os.cpu_count() or 1)),
                     help="mutants at once (each with its own smtpfixture)")
+    ap.add_argument("--slow-jobs", type=int, default=24,
+                    help="deadline-bound mutants at once (they mostly wait)")
     ap.add_argument("--harness-jobs", type=int, default=32, help="smtpconform -j")
-    ap.add_argument("--timeout", type=int, default=gen_mutants.DEFAULT_TIMEOUT,
-                    help="smtpconform --timeout (must match gen_mutants.py --timeout)")
+    ap.add_argument("--timeout", type=int,
+                    help="smtpconform --timeout (default: the one the mutants were generated for)")
     ap.add_argument("--summary", help="write the JSON summary here")
-    ap.add_argument("--keep", action="store_true", help="keep every JSON report (in $TMPDIR)")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the work directory (binaries, every JSON report) in $TMPDIR")
     ap.add_argument("-v", "--verbose", action="store_true", help="one line per mutant")
     args = ap.parse_args(argv)
+
+    def on_sigterm(signum, frame):
+        raise KeyboardInterrupt("SIGTERM")
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, on_sigterm)
+    st = None
     try:
         st = SelfTest(args)
-        ref, results, wall, unknown = st.run()
+        ref, results, wall, unknown, uncovered = st.run()
     except SetupError as e:
         print("selftest: %s" % e, file=sys.stderr)
         return 2
-    s = summarize(ref, results, wall, unknown, args)
+    except KeyboardInterrupt:
+        print("selftest: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        stop_all_fixtures()
+        if st is not None:
+            st.cleanup()
+    s = summarize(ref, results, wall, unknown, uncovered, args)
     print_summary(s)
     if args.summary:
         os.makedirs(os.path.dirname(os.path.abspath(args.summary)), exist_ok=True)
