@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "matrix.h"
 #include "util.h"
@@ -105,4 +106,119 @@ void check_reply(const char *profile, const char *command, const struct reply *r
 	check_matrix(profile, command, r, st);
 	check_expect(e, r, st);
 	st->verdict = step_verdict(st, strict);
+}
+
+/* Length of "class.subject.detail" at the start of text, or 0 when absent. */
+static size_t enhanced_code_len(const uint8_t *t, size_t n, char *class_out)
+{
+	size_t i = 0;
+	if (n < 5 || (t[0] != '2' && t[0] != '4' && t[0] != '5') || t[1] != '.')
+		return 0;
+	*class_out = (char)t[0];
+	i = 2;
+	for (int part = 0; part < 2; part++) {
+		size_t start = i;
+		while (i < n && i - start < 4 && t[i] >= '0' && t[i] <= '9')
+			i++;
+		if (i == start || i - start > 3)
+			return 0;
+		if (part == 0) {
+			if (i >= n || t[i] != '.')
+				return 0;
+			i++;
+		}
+	}
+	/* The code is followed by SP, or ends the line. */
+	if (i < n && t[i] != ' ')
+		return 0;
+	return i;
+}
+
+void check_enhanced_status(const struct reply *r, int strict, struct step_result *st)
+{
+	int first = r->code / 100;
+	if (r->code < 200 || first == 3 || first > 5 || r->nkept == 0)
+		return;
+	const struct reply_kept_line *l0 = &r->kept[0];
+	char cls = 0;
+	size_t len0 = enhanced_code_len(l0->text, l0->text_len, &cls);
+	if (!len0) {
+		step_add_violation(st, "enhancedstatuscodes.missing", SEV_ERROR, "RFC 2034 3",
+		                   "ENHANCEDSTATUSCODES was advertised, but the %03d reply to %s does not "
+		                   "start with a status code (class.subject.detail, RFC 3463)",
+		                   r->code, st->command ? st->command : "?");
+		st->verdict = step_verdict(st, strict);
+		return;
+	}
+	if (cls - '0' != first)
+		step_add_violation(st, "enhancedstatuscodes.class", SEV_ERROR, "RFC 3463 2",
+		                   "status code class %c does not match the reply code %03d", cls, r->code);
+	for (size_t i = 1; i < r->nkept; i++) {
+		const struct reply_kept_line *l = &r->kept[i];
+		char c2 = 0;
+		size_t len = enhanced_code_len(l->text, l->text_len, &c2);
+		if (len != len0 || memcmp(l->text, l0->text, len0) != 0) {
+			step_add_violation(st, "enhancedstatuscodes.missing", SEV_ERROR, "RFC 2034 3",
+			                   "line %zu of the %03d reply does not repeat the status code %.*s",
+			                   i + 1, r->code, (int)len0, (const char *)l0->text);
+			break;
+		}
+	}
+	st->verdict = step_verdict(st, strict);
+}
+
+static int is_alnum(uint8_t c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+void check_ehlo_keywords(const struct reply *r, int strict, struct step_result *st)
+{
+	if (r->code != 250)
+		return;
+	for (size_t i = 1; i < r->nkept; i++) {
+		const uint8_t *t = r->kept[i].text;
+		size_t n = r->kept[i].text_len, k = 0;
+		int ok = n > 0 && is_alnum(t[0]);
+		while (ok && k < n && t[k] != ' ') {
+			ok = is_alnum(t[k]) || t[k] == '-';
+			k++;
+		}
+		/* Parameters: SP-separated runs of %d33-126. */
+		while (ok && k < n) {
+			if (t[k] != ' ' || k + 1 >= n || t[k + 1] == ' ') {
+				ok = 0;
+				break;
+			}
+			k++;
+			while (k < n && t[k] != ' ') {
+				ok = t[k] >= 33 && t[k] <= 126;
+				if (!ok)
+					break;
+				k++;
+			}
+		}
+		if (!ok) {
+			char *line = text_escape_dup(t, n);
+			step_add_violation(st, "ehlo.keyword-syntax", SEV_ERROR, "RFC 5321 4.1.1.1",
+			                   "EHLO line %zu '%s' is not ehlo-keyword *(SP ehlo-param)", i + 1,
+			                   line);
+			free(line);
+		}
+	}
+	st->verdict = step_verdict(st, strict);
+}
+
+int check_ehlo_lists(const struct reply *r, const char *keyword)
+{
+	size_t kn = strlen(keyword);
+	if (r->code != 250)
+		return 0;
+	for (size_t i = 1; i < r->nkept; i++) {
+		const struct reply_kept_line *l = &r->kept[i];
+		if (l->text_len >= kn && strncasecmp((const char *)l->text, keyword, kn) == 0 &&
+		    (l->text_len == kn || l->text[kn] == ' '))
+			return 1;
+	}
+	return 0;
 }

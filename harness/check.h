@@ -26,4 +26,23 @@ void check_reply(const char *profile, const char *command, const struct reply *r
  * what an expectation's "~ /regex/" is matched against. Caller frees. */
 char *check_reply_text(const struct reply *r);
 
+/*
+ * RFC 2034 (ENHANCEDSTATUSCODES), once the EHLO reply listed it: every line
+ * of a 2xx, 4xx or 5xx reply starts with class.subject.detail SP (RFC 3463
+ * 2: class 2, 4 or 5, subject and detail of 1-3 digits), the same on every
+ * line, and the class equals the reply's first digit. Rule ids
+ * enhancedstatuscodes.missing and enhancedstatuscodes.class.
+ */
+void check_enhanced_status(const struct reply *r, int strict, struct step_result *st);
+
+/*
+ * RFC 5321 4.1.1.1: the lines after the first of a 250 EHLO reply are
+ * ehlo-keyword *(SP ehlo-param), keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT
+ * / "-"), param = 1*(%d33-126). Rule id ehlo.keyword-syntax.
+ */
+void check_ehlo_keywords(const struct reply *r, int strict, struct step_result *st);
+
+/* 1 when a 250 EHLO reply lists keyword (case-insensitive). */
+int check_ehlo_lists(const struct reply *r, const char *keyword);
+
 #endif

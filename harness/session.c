@@ -254,7 +254,12 @@ static int queue_step(struct session *s, const struct step *step)
 		pending_push(s, verb, text_escape_dup(line.data ? line.data : "", line.len));
 		break;
 	case STEP_RAW:
-		verb_of(step->text, step->text_len, verb, sizeof(verb));
+		/* Raw bytes right after DATA got 354 are message content: their
+		 * reply is the end-of-data reply. */
+		if (s->data_state == DATA_ACCEPTED)
+			snprintf(verb, sizeof(verb), "DATA-END");
+		else
+			verb_of(step->text, step->text_len, verb, sizeof(verb));
 		buf_append(&s->out, step->text, step->text_len);
 		transcript(s, "R: ", step->text, step->text_len);
 		pending_push(s, verb, text_escape_dup(step->text, step->text_len));
@@ -337,6 +342,27 @@ static void check_after_554(struct session *s, struct step_result *st)
 	st->verdict = step_verdict(st, s->opts->strict);
 }
 
+/* Checks that depend on what this session has seen: EHLO keyword syntax
+ * and ENHANCEDSTATUSCODES once advertised. Also tracks DATA's outcome. */
+static void session_checks(struct session *s, struct step_result *st)
+{
+	const char *verb = s->answering.verb;
+	int is_ehlo = strcmp(verb, "EHLO") == 0, is_helo = strcmp(verb, "HELO") == 0;
+	if (is_ehlo && s->reply->code == 250) {
+		check_ehlo_keywords(s->reply, s->opts->strict, st);
+		s->enhanced_codes = check_ehlo_lists(s->reply, "ENHANCEDSTATUSCODES");
+	} else if (is_helo && s->reply->code == 250) {
+		s->enhanced_codes = 0; /* HELO starts a session without extensions */
+	} else if (s->enhanced_codes && !is_ehlo && !is_helo && strcmp(verb, "CONNECT") != 0) {
+		check_enhanced_status(s->reply, s->opts->strict, st);
+	}
+	if (strcmp(verb, "DATA") == 0)
+		s->data_state = s->reply->code >= 300 && s->reply->code < 400 ? DATA_ACCEPTED
+		                                                                : DATA_REFUSED;
+	else
+		s->data_state = DATA_NONE;
+}
+
 static void complete_reply(struct session *s)
 {
 	const struct step *step = &s->scenario->steps[s->pc];
@@ -344,6 +370,7 @@ static void complete_reply(struct session *s)
 	struct step_result *st = new_step(s, step);
 	check_reply(s->opts->profile, s->answering.verb, s->reply, &step->expect, s->opts->strict, st);
 	check_after_554(s, st);
+	session_checks(s, st);
 	for (size_t i = 0; i < st->nlines; i++) {
 		buf_puts(&s->transcript, "S: ");
 		buf_puts(&s->transcript, st->lines[i]);
@@ -381,6 +408,17 @@ static void try_reply(struct session *s)
 	}
 	if (s->reply->complete) {
 		complete_reply(s);
+		return;
+	}
+	if (s->eof && s->inlen == 0 && s->reply->nlines == 0 &&
+	    s->scenario->steps[s->pc].expect.close_ok) {
+		/* "S: 5xx|close": closing is one of the answers allowed; nothing
+		 * after it can run, so the scenario ends here. */
+		disarm_deadline(s);
+		struct step_result *st = new_step(s, &s->scenario->steps[s->pc]);
+		st->verdict = VERDICT_PASS;
+		buf_puts(&s->transcript, "-- closed by server (allowed here)\n");
+		finish(s, VERDICT_PASS, NULL);
 		return;
 	}
 	if (s->eof) {
@@ -478,10 +516,22 @@ static void advance(struct session *s)
 				if (s->state == SESSION_DONE)
 					return;
 			}
+			if (step->kind != STEP_CMD && s->data_state == DATA_REFUSED) {
+				/* DATA was refused: its content is not sent, and the S:
+				 * for the end-of-data reply has nothing to read (RFC 5321
+				 * 3.3 lets a server refuse DATA or fail it after 354). */
+				buf_printf(&s->transcript, "-- message content not sent: DATA was refused\n");
+				s->data_state = DATA_NONE;
+				s->pc++;
+				if (s->pc < sc->nsteps && sc->steps[s->pc].kind == STEP_EXPECT)
+					s->pc++;
+				continue;
+			}
 			if (queue_step(s, step) < 0) {
 				finish(s, VERDICT_ERROR, s->error_reason);
 				return;
 			}
+			s->data_state = DATA_NONE;
 			s->pc++;
 			continue;
 		}

@@ -59,6 +59,12 @@ struct session {
 	size_t nqueue, qhead, capqueue;
 	struct pending answering;        /* command the current reply answers */
 	int sent_any;                    /* anything sent on this connection */
+	int enhanced_codes;              /* the last EHLO reply listed ENHANCEDSTATUSCODES */
+	enum {
+		DATA_NONE,                   /* the last reply did not answer DATA */
+		DATA_ACCEPTED,               /* DATA just got 3xx: the next R:/D: is content */
+		DATA_REFUSED,                /* DATA just got no 3xx: content is not sent */
+	} data_state;
 
 	int64_t started_ms;
 	int64_t phase_started_ms;        /* when the current deadline was armed */

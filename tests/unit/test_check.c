@@ -173,6 +173,73 @@ static void test_control_bytes_escaped(void **state)
 	free(r);
 }
 
+/* Rule ids from check_enhanced_status / check_ehlo_keywords, comma-joined. */
+static const char *ext_rules(const char *wire, int ehlo)
+{
+	static char out[256];
+	struct reply *r = malloc(sizeof(*r));
+	parse(wire, r);
+	struct step_result st;
+	memset(&st, 0, sizeof(st));
+	st.command = "RCPT";
+	if (ehlo)
+		check_ehlo_keywords(r, 0, &st);
+	else
+		check_enhanced_status(r, 0, &st);
+	out[0] = 0;
+	for (size_t i = 0; i < st.nviolations; i++) {
+		if (i)
+			strcat(out, ",");
+		strcat(out, st.violations[i].rule);
+	}
+	st.command = NULL;
+	step_result_free(&st);
+	free(r);
+	return out;
+}
+
+static void test_enhanced_status(void **state)
+{
+	(void)state;
+	static const char *const table[][2] = {
+	    {"250 2.1.5 Ok\r\n", ""},
+	    {"550 5.7.1 Relay access denied\r\n", ""},
+	    {"250 2.0.0\r\n", ""},
+	    {"452 4.5.3 Too many recipients\r\n", ""},
+	    {"550 Invalid recipient\r\n", "enhancedstatuscodes.missing"},
+	    {"550 4.7.1 wrong class\r\n", "enhancedstatuscodes.class"},
+	    {"550 5.1234.1 subject too long\r\n", "enhancedstatuscodes.missing"},
+	    {"550 5.1.1x glued\r\n", "enhancedstatuscodes.missing"},
+	    {"250-2.0.0 a\r\n250 b\r\n", "enhancedstatuscodes.missing"},
+	    {"250-2.0.0 a\r\n250 2.0.0 b\r\n", ""},
+	    {"354 go ahead\r\n", ""}, /* 3xx carries no status code */
+	};
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		const char *got = ext_rules(table[i][0], 0);
+		if (strcmp(got, table[i][1]) != 0)
+			fail_msg("'%s': rules '%s', want '%s'", table[i][0], got, table[i][1]);
+	}
+}
+
+static void test_ehlo_keywords(void **state)
+{
+	(void)state;
+	assert_string_equal(ext_rules("250-mx.example\r\n250-PIPELINING\r\n250-SIZE 1000\r\n"
+	                              "250 AUTH PLAIN LOGIN\r\n", 1), "");
+	assert_string_equal(ext_rules("250-mx.example\r\n250 AUTH=PLAIN LOGIN\r\n", 1),
+	                    "ehlo.keyword-syntax");
+	assert_string_equal(ext_rules("250-mx.example\r\n250 -BAD\r\n", 1), "ehlo.keyword-syntax");
+	assert_string_equal(ext_rules("250-mx.example\r\n250 SIZE  1000\r\n", 1),
+	                    "ehlo.keyword-syntax");
+	assert_string_equal(ext_rules("250 mx.example only a greeting line\r\n", 1), "");
+	struct reply *r = malloc(sizeof(*r));
+	parse("250-mx\r\n250-ENHANCEDSTATUSCODES\r\n250 SIZE\r\n", r);
+	assert_true(check_ehlo_lists(r, "enhancedstatuscodes"));
+	assert_true(check_ehlo_lists(r, "SIZE"));
+	assert_false(check_ehlo_lists(r, "SIZ"));
+	free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -181,6 +248,8 @@ int main(void)
 	    cmocka_unit_test(test_regex),
 	    cmocka_unit_test(test_allowed_set_in_message),
 	    cmocka_unit_test(test_control_bytes_escaped),
+	    cmocka_unit_test(test_enhanced_status),
+	    cmocka_unit_test(test_ehlo_keywords),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
