@@ -15,7 +15,8 @@
 #include "util.h"
 
 static const char *const known_keys[] = {
-    "target", "profile", "timeout", "jobs", "strict", "report", NULL,
+    "target", "profile", "timeout", "jobs", "strict", "report",
+    "tls", "tls-verify", "ca-file", "tls-min-version", "sni", NULL,
 };
 
 static int key_known(const char *key)
@@ -104,7 +105,7 @@ int config_load(const char *path, struct config *out, char *err, size_t errlen)
 		if (!key_known(key)) {
 			snprintf(err, errlen,
 			         "%s:%d: unknown key '%s' (known: target, profile, timeout, jobs, strict, "
-			         "report, var.NAME)",
+			         "report, tls, tls-verify, ca-file, tls-min-version, sni, var.NAME)",
 			         path, lineno, key);
 			goto fail;
 		}

@@ -126,6 +126,7 @@ void target_free(struct target *t)
 
 static long plain_read(struct conn *c, void *buf, size_t len)
 {
+	c->want = 0;
 	ssize_t n = read(c->fd, buf, len);
 	if (n > 0)
 		return (long)n;
@@ -141,6 +142,7 @@ static long plain_read(struct conn *c, void *buf, size_t len)
 
 static long plain_write(struct conn *c, const void *buf, size_t len)
 {
+	c->want = 0;
 	ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
 	if (n < 0 && errno == ENOTSOCK)
 		n = write(c->fd, buf, len);

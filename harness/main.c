@@ -28,6 +28,7 @@
 #include "result.h"
 #include "scenario.h"
 #include "session.h"
+#include "tls.h"
 #include "util.h"
 #include "vars.h"
 
@@ -79,6 +80,14 @@ static const char usage_text[] =
     "  -j, --jobs N             run N scenarios at once (default 1, max 256)\n"
     "      --report FMT[:PATH]  text (default, stdout), json, junit or tap; repeatable;\n"
     "                           files are written atomically\n"
+    "      --tls MODE           none (default; STARTTLS is a scenario step) or implicit\n"
+    "                           (TLS from the first byte, RFC 8314, e.g. port 465)\n"
+    "      --tls-verify on|off  verify the server certificate and name (default on;\n"
+    "                           off for self-signed lab servers: the reports say so)\n"
+    "      --ca-file FILE       CA bundle (PEM) to verify against (default: system's)\n"
+    "      --tls-min-version V  TLSv1, TLSv1.1, TLSv1.2 (default) or TLSv1.3\n"
+    "      --sni NAME           server name to send and verify (default: the target's\n"
+    "                           host when it is a name)\n"
     "  -v, --verbose            print each scenario's transcript on stderr (-vv: states)\n"
     "  -q, --quiet              no progress line\n"
     "\n"
@@ -295,7 +304,8 @@ static const char *find_config_arg(int argc, char **argv)
 
 /* Settings of a target profile; the command line parsed later wins. */
 static void apply_config(const char *path, const char **target_arg, struct engine_options *o,
-                         struct vars *vars, struct report_spec **specs, size_t *nspecs)
+                         struct vars *vars, struct report_spec **specs, size_t *nspecs,
+                         struct tls_options *tls, const char **tls_mode)
 {
 	struct config cfg;
 	char err[1024];
@@ -324,6 +334,23 @@ static void apply_config(const char *path, const char **target_arg, struct engin
 			(*nspecs)++;
 		} else if (strncmp(e->key, "var.", 4) == 0) {
 			vars_set(vars, e->key + 4, e->value);
+		} else if (strcmp(e->key, "tls") == 0) {
+			if (strcmp(e->value, "none") != 0 && strcmp(e->value, "implicit") != 0)
+				usage_error("%s: tls %s: expected none or implicit", where, e->value);
+			*tls_mode = xstrdup(e->value);
+		} else if (strcmp(e->key, "tls-verify") == 0) {
+			if (strcmp(e->value, "on") != 0 && strcmp(e->value, "off") != 0)
+				usage_error("%s: tls-verify %s: expected on or off", where, e->value);
+			tls->verify = strcmp(e->value, "on") == 0;
+		} else if (strcmp(e->key, "ca-file") == 0) {
+			tls->ca_file = xstrdup(e->value);
+		} else if (strcmp(e->key, "tls-min-version") == 0) {
+			if (!tls_version_known(e->value))
+				usage_error("%s: tls-min-version %s: expected TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3",
+				            where, e->value);
+			tls->min_version = xstrdup(e->value);
+		} else if (strcmp(e->key, "sni") == 0) {
+			tls->sni = xstrdup(e->value);
 		}
 	}
 	config_free(&cfg);
@@ -331,7 +358,10 @@ static void apply_config(const char *path, const char **target_arg, struct engin
 
 static int cmd_run(int argc, char **argv)
 {
-	enum { OPT_VAR = 256, OPT_PROFILE, OPT_TIMEOUT, OPT_STRICT, OPT_REPORT };
+	enum {
+		OPT_VAR = 256, OPT_PROFILE, OPT_TIMEOUT, OPT_STRICT, OPT_REPORT, OPT_TLS,
+		OPT_TLS_VERIFY, OPT_CA_FILE, OPT_TLS_MIN, OPT_SNI,
+	};
 	static const struct option longopts[] = {
 	    {"target", required_argument, NULL, 't'},
 	    {"config", required_argument, NULL, 'c'},
@@ -341,6 +371,11 @@ static int cmd_run(int argc, char **argv)
 	    {"strict", no_argument, NULL, OPT_STRICT},
 	    {"jobs", required_argument, NULL, 'j'},
 	    {"report", required_argument, NULL, OPT_REPORT},
+	    {"tls", required_argument, NULL, OPT_TLS},
+	    {"tls-verify", required_argument, NULL, OPT_TLS_VERIFY},
+	    {"ca-file", required_argument, NULL, OPT_CA_FILE},
+	    {"tls-min-version", required_argument, NULL, OPT_TLS_MIN},
+	    {"sni", required_argument, NULL, OPT_SNI},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
@@ -357,9 +392,11 @@ static int cmd_run(int argc, char **argv)
 	struct report_spec *specs = NULL;
 	size_t nspecs = 0;
 	char err[1024];
+	struct tls_options tls = {.verify = 1, .min_version = "TLSv1.2"};
+	const char *tls_mode = "none";
 	const char *config_path = find_config_arg(argc, argv);
 	if (config_path)
-		apply_config(config_path, &target_arg, &o, &vars, &specs, &nspecs);
+		apply_config(config_path, &target_arg, &o, &vars, &specs, &nspecs, &tls, &tls_mode);
 	size_t config_specs = nspecs;
 	int c;
 	while ((c = getopt_long(argc, argv, "t:c:j:vqh", longopts, NULL)) != -1) {
@@ -399,6 +436,29 @@ static int cmd_run(int argc, char **argv)
 				usage_error("--report %s: %s", optarg, err);
 			nspecs++;
 			break;
+		case OPT_TLS:
+			if (strcmp(optarg, "none") != 0 && strcmp(optarg, "implicit") != 0)
+				usage_error("--tls %s: expected none or implicit (STARTTLS is a scenario step)",
+				            optarg);
+			tls_mode = optarg;
+			break;
+		case OPT_TLS_VERIFY:
+			if (strcmp(optarg, "on") != 0 && strcmp(optarg, "off") != 0)
+				usage_error("--tls-verify %s: expected on or off", optarg);
+			tls.verify = strcmp(optarg, "on") == 0;
+			break;
+		case OPT_CA_FILE:
+			tls.ca_file = optarg;
+			break;
+		case OPT_TLS_MIN:
+			if (!tls_version_known(optarg))
+				usage_error("--tls-min-version %s: expected TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3",
+				            optarg);
+			tls.min_version = optarg;
+			break;
+		case OPT_SNI:
+			tls.sni = optarg;
+			break;
 		case 'v':
 			o.verbose++;
 			break;
@@ -421,6 +481,14 @@ static int cmd_run(int argc, char **argv)
 	struct target target;
 	if (target_parse(target_arg, &target, err, sizeof(err)) < 0)
 		usage_error("%s", err);
+	/* SNI and name verification default to the target's name (not an IP). */
+	if (!tls.sni && target.kind == TARGET_TCP && strspn(target.host, "0123456789.") != strlen(target.host) &&
+	    !strchr(target.host, ':'))
+		tls.sni = target.host;
+	if (tls_setup(&tls, err, sizeof(err)) < 0)
+		usage_error("TLS: %s", err);
+	o.tls_ready = 1;
+	o.tls_implicit = strcmp(tls_mode, "implicit") == 0;
 
 	char *default_arg[] = {(char *)default_scenarios(), NULL};
 	char *const *args = optind < argc ? argv + optind : default_arg;
@@ -433,6 +501,7 @@ static int cmd_run(int argc, char **argv)
 		free(specs);
 		target_free(&target);
 		vars_free(&vars);
+		tls_teardown();
 		return EXIT_USAGE;
 	}
 
@@ -448,6 +517,8 @@ static int cmd_run(int argc, char **argv)
 	run.profile = xstrdup(o.profile);
 	run.started = iso8601_now();
 	run.strict = o.strict;
+	run.tls_mode = o.tls_implicit ? xstrdup("implicit") : NULL;
+	run.tls_verify = tls.verify;
 	run.scenarios = xcalloc(n, sizeof(*run.scenarios));
 	run.nscenarios = n;
 	int64_t t0 = clock_ms();
@@ -515,6 +586,7 @@ static int cmd_run(int argc, char **argv)
 	free(scs);
 	target_free(&target);
 	vars_free(&vars);
+	tls_teardown();
 	return code;
 }
 

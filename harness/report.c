@@ -102,3 +102,13 @@ out:
 	buf_free(&out);
 	return rc;
 }
+
+int report_used_tls(const struct run_result *run)
+{
+	if (run->tls_mode)
+		return 1;
+	for (size_t i = 0; i < run->nscenarios; i++)
+		if (run->scenarios[i].tls.protocol)
+			return 1;
+	return 0;
+}

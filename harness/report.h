@@ -21,6 +21,9 @@ struct report_spec {
 	char *path; /* NULL: standard output */
 };
 
+/* 1 when the run used TLS: implicit mode, or a scenario upgraded with STARTTLS. */
+int report_used_tls(const struct run_result *run);
+
 /* "FORMAT[:PATH]". Returns 0, or -1 with a message naming the formats. */
 int report_parse_spec(const char *arg, struct report_spec *out, char *err, size_t errlen);
 void report_spec_free(struct report_spec *spec);

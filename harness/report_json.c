@@ -137,6 +137,15 @@ static json_t *scenario_json(const struct scenario_result *sr)
 	for (size_t i = 0; i < sr->nsteps; i++)
 		push(steps, step_json(&sr->steps[i]));
 	set(sc, "steps", steps);
+	if (sr->tls.protocol) {
+		json_t *tls = jobj();
+
+		set(tls, "protocol", jstr(sr->tls.protocol));
+		set(tls, "cipher", jstr(sr->tls.cipher));
+		set(tls, "subject", sr->tls.subject ? jstr(sr->tls.subject) : json_null());
+		set(tls, "verified", json_boolean(sr->tls.verified));
+		set(sc, "tls", tls);
+	}
 	set(sc, "transcript", jstr(sr->transcript));
 	return sc;
 }
@@ -163,6 +172,13 @@ void report_render_json(const struct run_result *run, struct buf *out)
 	set(root, "started", jstr(run->started));
 	set(root, "duration_ms", jint(run->duration_ms));
 	set(root, "interrupted", json_boolean(run->interrupted));
+	if (report_used_tls(run)) {
+		json_t *tls = jobj();
+
+		set(tls, "mode", jstr(run->tls_mode ? run->tls_mode : "starttls"));
+		set(tls, "verify", json_boolean(run->tls_verify));
+		set(root, "tls", tls);
+	}
 	if (run->greeting) {
 		json_t *probe = jobj();
 

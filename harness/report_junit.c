@@ -315,6 +315,18 @@ void report_render_junit(const struct run_result *run, struct buf *out)
 	property(out, "profile", run->profile);
 	property(out, "strict", run->strict ? "true" : "false");
 	property(out, "interrupted", run->interrupted ? "true" : "false");
+	if (report_used_tls(run)) {
+		property(out, "tls.mode", run->tls_mode ? run->tls_mode : "starttls");
+		property(out, "tls.verify", run->tls_verify ? "on" : "off");
+		for (size_t i = 0; i < run->nscenarios; i++)
+			if (run->scenarios[i].tls.protocol) {
+				property(out, "tls.protocol", run->scenarios[i].tls.protocol);
+				property(out, "tls.cipher", run->scenarios[i].tls.cipher);
+				if (run->scenarios[i].tls.subject)
+					property(out, "tls.subject", run->scenarios[i].tls.subject);
+				break;
+			}
+	}
 	if (run->greeting) {
 		property(out, "probe.greeting", run->greeting);
 		for (size_t i = 0; i < run->nehlo_keywords; i++)

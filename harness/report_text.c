@@ -164,6 +164,25 @@ void report_render_text(const struct run_result *run, struct buf *out)
 		put_text(out, run->greeting);
 		buf_puts(out, "\n");
 	}
+	if (report_used_tls(run)) {
+		const struct scenario_result *first = NULL;
+		for (size_t i = 0; i < run->nscenarios && !first; i++)
+			if (run->scenarios[i].tls.protocol)
+				first = &run->scenarios[i];
+		buf_printf(out, "tls: %s, certificate verification %s", run->tls_mode ? run->tls_mode : "starttls",
+		           run->tls_verify ? "on" : "OFF (--tls-verify=off)");
+		if (first) {
+			buf_puts(out, "; ");
+			put_text(out, first->tls.protocol);
+			buf_puts(out, " ");
+			put_text(out, first->tls.cipher);
+			if (first->tls.subject) {
+				buf_puts(out, ", peer ");
+				put_text(out, first->tls.subject);
+			}
+		}
+		buf_puts(out, "\n");
+	}
 	buf_puts(out, "\n");
 
 	for (size_t i = 0; i < run->nscenarios; i++)

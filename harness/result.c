@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "result.h"
 #include "util.h"
@@ -143,6 +144,10 @@ void scenario_result_free(struct scenario_result *sr)
 {
 	if (!sr)
 		return;
+	free(sr->tls.protocol);
+	free(sr->tls.cipher);
+	free(sr->tls.subject);
+	memset(&sr->tls, 0, sizeof(sr->tls));
 	free(sr->id);
 	free(sr->file);
 	free(sr->title);
@@ -169,6 +174,8 @@ void run_result_free(struct run_result *run)
 {
 	if (!run)
 		return;
+	free(run->tls_mode);
+	run->tls_mode = NULL;
 	free(run->tool_name);
 	free(run->tool_version);
 	free(run->target);

@@ -56,6 +56,12 @@ struct scenario_result {
 	struct step_result *steps;
 	size_t nsteps;
 	char *transcript;     /* "C: ...\nS: ...\n" escaped wire log, may be "" */
+	struct {
+		char *protocol;   /* "TLSv1.3" as OpenSSL names it; NULL: no TLS */
+		char *cipher;
+		char *subject;    /* peer certificate subject, or NULL */
+		int verified;     /* 1: chain and name verified */
+	} tls;
 };
 
 struct run_summary {
@@ -71,6 +77,8 @@ struct run_result {
 	int64_t duration_ms;
 	int strict;
 	int interrupted;      /* 1 when SIGINT/SIGTERM cut the run short */
+	char *tls_mode;       /* "none", "starttls" (a scenario step) or "implicit" */
+	int tls_verify;       /* 0: --tls-verify=off (the reports say so) */
 	char *greeting;       /* capability probe: escaped greeting, or NULL */
 	char **ehlo_keywords; /* capability probe: EHLO keyword lines, or NULL */
 	size_t nehlo_keywords;

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "tls.h"
 #include "smtp_limits.h"
 #include "util.h"
 
@@ -31,6 +32,8 @@ static const char *state_name(enum session_state st)
 	case SESSION_WRITING: return "writing";
 	case SESSION_READING: return "reading";
 	case SESSION_AWAIT_CLOSE: return "await-close";
+	case SESSION_HANDSHAKE: return "handshake";
+	case SESSION_TLS_GRACE: return "tls-grace";
 	case SESSION_DONE: return "done";
 	}
 	return "?";
@@ -93,7 +96,9 @@ static void disarm_deadline(struct session *s)
 static void update_interest(struct session *s)
 {
 	int want_read = s->conn.fd >= 0 && !s->eof && s->inlen < sizeof(s->inbuf) &&
-	                s->state != SESSION_CONNECTING && s->state != SESSION_DONE;
+	                s->state != SESSION_CONNECTING && s->state != SESSION_DONE &&
+	                s->state != SESSION_TLS_GRACE &&
+	                (s->state != SESSION_HANDSHAKE || (s->conn.want & CONN_WANT_READ));
 	int want_write = s->conn.fd >= 0 &&
 	                 (s->state == SESSION_CONNECTING ||
 	                  (s->state == SESSION_WRITING && s->out_off < s->out.len));
@@ -342,6 +347,8 @@ static void check_after_554(struct session *s, struct step_result *st)
 	st->verdict = step_verdict(st, s->opts->strict);
 }
 
+static void start_tls(struct session *s, size_t step_index);
+
 /* Checks that depend on what this session has seen: EHLO keyword syntax
  * and ENHANCEDSTATUSCODES once advertised. Also tracks DATA's outcome. */
 static void session_checks(struct session *s, struct step_result *st)
@@ -383,6 +390,11 @@ static void complete_reply(struct session *s)
 		return;
 	}
 	s->pc++;
+	if (strcmp(s->answering.verb, "STARTTLS") == 0 && s->reply->code == 220 &&
+	    s->conn.ops == &conn_plain_ops && s->opts->tls_ready) {
+		start_tls(s, s->result->nsteps - 1);
+		return;
+	}
 	advance(s);
 }
 
@@ -501,6 +513,125 @@ static void begin_expect(struct session *s, const struct step *step)
 	try_reply(s);
 }
 
+
+/* Records what a report shows of the TLS session (first handshake only). */
+static void record_tls(struct session *s)
+{
+	struct tls_info info;
+	tls_info_get(&s->conn, &info);
+	struct scenario_result *r = s->result;
+	if (!r->tls.protocol) {
+		r->tls.protocol = info.protocol;
+		r->tls.cipher = info.cipher;
+		r->tls.subject = info.subject;
+		r->tls.verified = info.verified;
+		info.protocol = info.cipher = info.subject = NULL;
+	}
+	buf_printf(&s->transcript, "-- TLS established: %s, %s%s%s\n", r->tls.protocol,
+	           r->tls.cipher, r->tls.subject ? ", peer " : "", r->tls.subject ? r->tls.subject : "");
+	tls_info_free(&info);
+}
+
+/* The handshake is done: the server must forget what it knew (RFC 3207
+ * 4.2), and so does the session: EHLO keywords, commands sent before. */
+static void tls_established(struct session *s)
+{
+	disarm_deadline(s);
+	record_tls(s);
+	s->enhanced_codes = 0;
+	s->data_state = DATA_NONE;
+	s->injected = 0;
+	for (size_t i = s->qhead; i < s->nqueue; i++) {
+		free(s->queue[i].sent);
+		s->queue[i].sent = NULL;
+		s->injected++;
+	}
+	s->qhead = s->nqueue;
+	if (s->injected) {
+		/* Replies to those commands, from a server that kept them across
+		 * the handshake (CVE-2011-0411), arrive right away: wait briefly. */
+		set_state(s, SESSION_TLS_GRACE);
+		struct timeval tv = {.tv_sec = 0, .tv_usec = STARTTLS_INJECTION_GRACE_MS * 1000};
+		evtimer_add(s->ev_timer, &tv);
+		update_interest(s);
+		return;
+	}
+	set_state(s, SESSION_IDLE);
+	update_interest(s);
+	advance(s);
+}
+
+static void drive_handshake(struct session *s)
+{
+	char err[512];
+	int rc = tls_handshake(&s->conn, err, sizeof(err));
+	if (rc == 1) {
+		tls_established(s);
+		return;
+	}
+	if (rc == 0) {
+		update_interest(s);
+		return;
+	}
+	buf_printf(&s->transcript, "-- TLS handshake failed: %s\n", err);
+	if (s->pc >= s->scenario->nsteps)
+		s->pc = s->scenario->nsteps - 1;
+	fail_step(s, "tls.handshake", s->opts->tls_implicit ? "RFC 8314 3.3" : "RFC 3207 4",
+	          "TLS handshake failed: %s", err);
+}
+
+/* Starts TLS on the connection. step_index: the result of the 220 to
+ * STARTTLS, or (size_t)-1 for implicit TLS. */
+static void start_tls(struct session *s, size_t step_index)
+{
+	char err[512];
+	s->starttls_index = step_index;
+	if (step_index != (size_t)-1 && s->inlen > 0) {
+		/* The server spoke in plaintext after its 220 (RFC 3207 4: the
+		 * client begins the handshake next). */
+		struct step_result *st = &s->result->steps[step_index];
+		char *got = text_escape_dup(s->inbuf, s->inlen < 200 ? s->inlen : 200);
+		step_add_violation(st, "syntax.unsolicited", SEV_ERROR, "RFC 3207 4",
+		                   "plaintext data after the 220 to STARTTLS: '%s'", got);
+		free(got);
+		st->verdict = step_verdict(st, s->opts->strict);
+		s->inlen = 0;
+		if (st->verdict == VERDICT_FAIL && !s->keep_going) {
+			finish(s, VERDICT_FAIL, NULL);
+			return;
+		}
+	}
+	if (tls_attach(&s->conn, err, sizeof(err)) < 0) {
+		finish(s, VERDICT_ERROR, err);
+		return;
+	}
+	set_state(s, SESSION_HANDSHAKE);
+	arm_deadline(s, s->opts->timeout_s > 0 ? s->opts->timeout_s : TIMEOUT_OTHER_S);
+	drive_handshake(s);
+}
+
+/* The grace period after a handshake that discarded pipelined commands. */
+static void end_tls_grace(struct session *s)
+{
+	read_some(s);
+	if (s->inlen > 0 && s->starttls_index != (size_t)-1) {
+		struct step_result *st = &s->result->steps[s->starttls_index];
+		char *got = text_escape_dup(s->inbuf, s->inlen < 200 ? s->inlen : 200);
+		transcript(s, "S: ", s->inbuf, s->inlen < 200 ? s->inlen : 200);
+		step_add_violation(st, "starttls.injection", SEV_ERROR, "RFC 3207 4.2",
+		                   "%zu command(s) sent in plaintext after STARTTLS were answered after "
+		                   "the handshake: '%s'", s->injected, got);
+		free(got);
+		st->verdict = VERDICT_FAIL;
+		s->inlen = 0;
+		finish(s, VERDICT_FAIL, NULL);
+		return;
+	}
+	set_state(s, SESSION_IDLE);
+	update_interest(s);
+	advance(s);
+}
+
 static void advance(struct session *s)
 {
 	const struct scenario *sc = s->scenario;
@@ -578,6 +709,16 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 		free(partial);
 		return;
 	}
+	case SESSION_HANDSHAKE:
+		buf_puts(&s->transcript, "-- TLS handshake timeout\n");
+		if (s->pc >= s->scenario->nsteps)
+			s->pc = s->scenario->nsteps - 1;
+		fail_step(s, "tls.handshake", s->opts->tls_implicit ? "RFC 8314 3.3" : "RFC 3207 4",
+		          "the TLS handshake did not complete within %lld s", (long long)waited);
+		return;
+	case SESSION_TLS_GRACE:
+		end_tls_grace(s);
+		return;
 	case SESSION_AWAIT_CLOSE:
 		buf_puts(&s->transcript, "-- still open\n");
 		fail_step(s, "expect.close", "RFC 5321 4.1.1.10",
@@ -594,6 +735,10 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct session *s = arg;
+	if (s->state == SESSION_HANDSHAKE) {
+		drive_handshake(s);
+		return;
+	}
 	read_some(s);
 	if (s->state == SESSION_READING) {
 		try_reply(s);
@@ -609,6 +754,15 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct session *s = arg;
+	if (s->state == SESSION_HANDSHAKE) {
+		drive_handshake(s);
+		return;
+	}
+	if (s->state == SESSION_READING || s->state == SESSION_AWAIT_CLOSE) {
+		/* A TLS read that needs to write first (renegotiation). */
+		on_read(fd, what, arg);
+		return;
+	}
 	if (s->state == SESSION_CONNECTING) {
 		char err[256];
 		if (conn_connect_finish(&s->conn, err, sizeof(err)) < 0) {
@@ -655,6 +809,10 @@ void session_connected(struct session *s)
 	disarm_deadline(s);
 	set_state(s, SESSION_IDLE);
 	update_interest(s);
+	if (s->opts->tls_implicit && !s->eof) {
+		start_tls(s, (size_t)-1); /* RFC 8314: TLS before the greeting */
+		return;
+	}
 	advance(s);
 }
 

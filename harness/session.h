@@ -26,6 +26,8 @@ struct engine_options {
 	int jobs;                /* scenarios at once, >= 1 */
 	int verbose;             /* 1: transcripts on stderr; 2: state traces too */
 	int progress;            /* 1: a progress line on stderr */
+	int tls_implicit;        /* 1: TLS from the first byte (RFC 8314); tls_setup() done */
+	int tls_ready;           /* 1: tls_setup() done, STARTTLS may upgrade */
 };
 
 /* What the capability probe learnt: one EHLO before the run. */

@@ -23,6 +23,9 @@ enum session_state {
 	SESSION_WRITING,     /* flushing a pipelined group */
 	SESSION_READING,     /* reading one reply for an S: step */
 	SESSION_AWAIT_CLOSE, /* S: close: waiting for end of file */
+	SESSION_HANDSHAKE,   /* TLS handshake (after 220 to STARTTLS, or implicit TLS) */
+	SESSION_TLS_GRACE,   /* after STARTTLS with commands pipelined behind it:
+	                        waiting briefly for replies a vulnerable server sends */
 	SESSION_DONE,        /* result filled, resources released */
 };
 
@@ -60,6 +63,9 @@ struct session {
 	struct pending answering;        /* command the current reply answers */
 	int sent_any;                    /* anything sent on this connection */
 	int enhanced_codes;              /* the last EHLO reply listed ENHANCEDSTATUSCODES */
+	size_t injected;                 /* commands sent after STARTTLS in its group,
+	                                    discarded at the handshake (RFC 3207 4.2) */
+	size_t starttls_index;           /* result index of the 220 that started TLS */
 	enum {
 		DATA_NONE,                   /* the last reply did not answer DATA */
 		DATA_ACCEPTED,               /* DATA just got 3xx: the next R:/D: is content */

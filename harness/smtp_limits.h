@@ -40,6 +40,11 @@
 /* How long to wait for the server to close after "S: close" or at teardown. */
 #define TIMEOUT_CLOSE_S 10
 
+/* After a STARTTLS handshake that discarded commands pipelined behind
+ * STARTTLS: how long to wait for replies a vulnerable server sends to them
+ * (CVE-2011-0411 class), in milliseconds. */
+#define STARTTLS_INJECTION_GRACE_MS 300
+
 /* Scenario files. */
 #define SCENARIO_LINE_MAX 8192      /* one line of a .smtp file */
 #define SCENARIO_INCLUDE_DEPTH 8    /* nested @include */
