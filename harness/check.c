@@ -41,8 +41,10 @@ static void copy_reply(const struct reply *r, struct step_result *st)
 	st->lines_total = r->nlines;
 	st->nlines = r->nkept;
 	st->lines = xcalloc(r->nkept ? r->nkept : 1, sizeof(char *));
-	for (size_t i = 0; i < r->nkept; i++)
+	for (size_t i = 0; i < r->nkept; i++) {
 		st->lines[i] = kept_line_escaped(&r->kept[i]);
+		redact(st->lines[i]); /* a server echoing a secret never puts it in a record */
+	}
 }
 
 static void check_syntax(const struct reply *r, struct step_result *st)

@@ -16,7 +16,8 @@
 
 static const char *const known_keys[] = {
     "target", "profile", "timeout", "jobs", "strict", "report",
-    "tls", "tls-verify", "ca-file", "tls-min-version", "sni", NULL,
+    "tls", "tls-verify", "ca-file", "tls-min-version", "sni",
+    "auth-user", "auth-password-env", "auth-password-file", NULL,
 };
 
 static int key_known(const char *key)
@@ -105,7 +106,8 @@ int config_load(const char *path, struct config *out, char *err, size_t errlen)
 		if (!key_known(key)) {
 			snprintf(err, errlen,
 			         "%s:%d: unknown key '%s' (known: target, profile, timeout, jobs, strict, "
-			         "report, tls, tls-verify, ca-file, tls-min-version, sni, var.NAME)",
+			         "report, tls, tls-verify, ca-file, tls-min-version, sni, auth-user, "
+			         "auth-password-env, auth-password-file, var.NAME)",
 			         path, lineno, key);
 			goto fail;
 		}

@@ -82,6 +82,19 @@ static void start_next(struct engine *e)
 		struct scenario_result *r = &e->results[i];
 		fill_result_header(r, sc);
 		const char *missing = missing_requirement(e, sc);
+		int needs_auth = 0;
+		for (size_t k = 0; k < sc->nsteps; k++)
+			if (sc->steps[k].kind == STEP_AUTH)
+				needs_auth = 1;
+		if (!missing && needs_auth && !e->opts->auth_user) {
+			r->verdict = VERDICT_SKIP;
+			r->transcript = xstrdup("");
+			r->reason = xstrdup("AUTH scenario: no credentials given (--auth-user, and the password "
+			                    "in SMTPCONFORM_PASSWORD)");
+			e->done++;
+			progress(e, sc->id);
+			continue;
+		}
 		if (missing) {
 			r->verdict = VERDICT_SKIP;
 			r->transcript = xstrdup("");

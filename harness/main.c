@@ -88,6 +88,10 @@ static const char usage_text[] =
     "      --tls-min-version V  TLSv1, TLSv1.1, TLSv1.2 (default) or TLSv1.3\n"
     "      --sni NAME           server name to send and verify (default: the target's\n"
     "                           host when it is a name)\n"
+    "      --auth-user USER     run the AUTH scenarios (A: steps) as USER; the password\n"
+    "                           comes from SMTPCONFORM_PASSWORD, never the command line\n"
+    "      --auth-password-env NAME   take the password from $NAME instead\n"
+    "      --auth-password-file PATH  or from the first line of PATH\n"
     "  -v, --verbose            print each scenario's transcript on stderr (-vv: states)\n"
     "  -q, --quiet              no progress line\n"
     "\n"
@@ -284,6 +288,46 @@ static const char *default_scenarios(void)
 	            "run from the smtpconform tree or name the scenarios");
 }
 
+/* Where the AUTH password comes from: never the command line itself. */
+struct auth_args {
+	const char *user;
+	const char *env;  /* environment variable holding the password */
+	const char *file; /* or a file whose first line is the password */
+};
+
+/* The password, or NULL with a message; registered for redaction. */
+static char *load_password(const struct auth_args *a, char *err, size_t errlen)
+{
+	char *pw = NULL;
+	if (a->file) {
+		struct buf b = {0};
+		if (file_read_all(a->file, 4096, &b) < 0) {
+			snprintf(err, errlen, "--auth-password-file %s: %s", a->file, strerror(errno));
+			buf_free(&b);
+			return NULL;
+		}
+		pw = buf_steal(&b);
+		pw[strcspn(pw, "\r\n")] = 0;
+	} else {
+		const char *v = getenv(a->env);
+		if (!v) {
+			snprintf(err, errlen,
+			         "--auth-user needs a password: set %s (or use --auth-password-env NAME or "
+			         "--auth-password-file PATH)",
+			         a->env);
+			return NULL;
+		}
+		pw = xstrdup(v);
+	}
+	if (!*pw) {
+		snprintf(err, errlen, "the AUTH password is empty");
+		free(pw);
+		return NULL;
+	}
+	redact_register(pw, strlen(pw));
+	return pw;
+}
+
 /* The value of -c/--config, looked up before the other options so that
  * the command line can override the file. */
 static const char *find_config_arg(int argc, char **argv)
@@ -305,7 +349,7 @@ static const char *find_config_arg(int argc, char **argv)
 /* Settings of a target profile; the command line parsed later wins. */
 static void apply_config(const char *path, const char **target_arg, struct engine_options *o,
                          struct vars *vars, struct report_spec **specs, size_t *nspecs,
-                         struct tls_options *tls, const char **tls_mode)
+                         struct tls_options *tls, const char **tls_mode, struct auth_args *auth)
 {
 	struct config cfg;
 	char err[1024];
@@ -351,6 +395,14 @@ static void apply_config(const char *path, const char **target_arg, struct engin
 			tls->min_version = xstrdup(e->value);
 		} else if (strcmp(e->key, "sni") == 0) {
 			tls->sni = xstrdup(e->value);
+		} else if (strcmp(e->key, "auth-user") == 0) {
+			auth->user = xstrdup(e->value);
+		} else if (strcmp(e->key, "auth-password-env") == 0) {
+			auth->env = xstrdup(e->value);
+			auth->file = NULL;
+		} else if (strcmp(e->key, "auth-password-file") == 0) {
+			auth->file = xstrdup(e->value);
+			auth->env = NULL;
 		}
 	}
 	config_free(&cfg);
@@ -360,7 +412,8 @@ static int cmd_run(int argc, char **argv)
 {
 	enum {
 		OPT_VAR = 256, OPT_PROFILE, OPT_TIMEOUT, OPT_STRICT, OPT_REPORT, OPT_TLS,
-		OPT_TLS_VERIFY, OPT_CA_FILE, OPT_TLS_MIN, OPT_SNI,
+		OPT_TLS_VERIFY, OPT_CA_FILE, OPT_TLS_MIN, OPT_SNI, OPT_AUTH_USER, OPT_AUTH_ENV,
+		OPT_AUTH_FILE,
 	};
 	static const struct option longopts[] = {
 	    {"target", required_argument, NULL, 't'},
@@ -376,6 +429,9 @@ static int cmd_run(int argc, char **argv)
 	    {"ca-file", required_argument, NULL, OPT_CA_FILE},
 	    {"tls-min-version", required_argument, NULL, OPT_TLS_MIN},
 	    {"sni", required_argument, NULL, OPT_SNI},
+	    {"auth-user", required_argument, NULL, OPT_AUTH_USER},
+	    {"auth-password-env", required_argument, NULL, OPT_AUTH_ENV},
+	    {"auth-password-file", required_argument, NULL, OPT_AUTH_FILE},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
@@ -394,9 +450,10 @@ static int cmd_run(int argc, char **argv)
 	char err[1024];
 	struct tls_options tls = {.verify = 1, .min_version = "TLSv1.2"};
 	const char *tls_mode = "none";
+	struct auth_args auth = {.env = "SMTPCONFORM_PASSWORD"};
 	const char *config_path = find_config_arg(argc, argv);
 	if (config_path)
-		apply_config(config_path, &target_arg, &o, &vars, &specs, &nspecs, &tls, &tls_mode);
+		apply_config(config_path, &target_arg, &o, &vars, &specs, &nspecs, &tls, &tls_mode, &auth);
 	size_t config_specs = nspecs;
 	int c;
 	while ((c = getopt_long(argc, argv, "t:c:j:vqh", longopts, NULL)) != -1) {
@@ -459,6 +516,17 @@ static int cmd_run(int argc, char **argv)
 		case OPT_SNI:
 			tls.sni = optarg;
 			break;
+		case OPT_AUTH_USER:
+			auth.user = optarg;
+			break;
+		case OPT_AUTH_ENV:
+			auth.env = optarg;
+			auth.file = NULL;
+			break;
+		case OPT_AUTH_FILE:
+			auth.file = optarg;
+			auth.env = NULL;
+			break;
 		case 'v':
 			o.verbose++;
 			break;
@@ -487,6 +555,14 @@ static int cmd_run(int argc, char **argv)
 		tls.sni = target.host;
 	if (tls_setup(&tls, err, sizeof(err)) < 0)
 		usage_error("TLS: %s", err);
+	char *auth_password = NULL;
+	if (auth.user) {
+		auth_password = load_password(&auth, err, sizeof(err));
+		if (!auth_password)
+			usage_error("%s", err);
+		o.auth_user = auth.user;
+		o.auth_password = auth_password;
+	}
 	o.tls_ready = 1;
 	o.tls_implicit = strcmp(tls_mode, "implicit") == 0;
 
@@ -587,6 +663,10 @@ static int cmd_run(int argc, char **argv)
 	target_free(&target);
 	vars_free(&vars);
 	tls_teardown();
+	if (auth_password) {
+		memset(auth_password, 0, strlen(auth_password));
+		free(auth_password);
+	}
 	return code;
 }
 

@@ -67,6 +67,7 @@ void step_add_violation(struct step_result *st, const char *rule, enum severity 
 	va_start(ap, fmt);
 	v->message = format_message(fmt, ap);
 	va_end(ap);
+	redact(v->message); /* messages quote server text */
 	st->nviolations++;
 }
 

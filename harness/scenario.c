@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "sasl.h"
 #include "smtp_limits.h"
 #include "scenario.h"
 #include "util.h"
@@ -547,6 +548,33 @@ static int line_data(struct parser *p, struct source *src, const char *text)
 	return 0;
 }
 
+/* A: MECH [noir] [wrong] [cancel] */
+static int line_auth(struct parser *p, struct source *src, char *value)
+{
+	struct step st = {.kind = STEP_AUTH, .file = src->path, .line = src->line};
+	char *save = NULL;
+	char *mech = strtok_r(value, " \t", &save);
+	if (!mech || sasl_mech_parse(mech) < 0)
+		return fail(p, src->path, src->line,
+		            "A: needs a mechanism: PLAIN, LOGIN, CRAM-MD5 or SCRAM-SHA-256, got \"%s\"",
+		            mech ? mech : "");
+	for (char *opt = strtok_r(NULL, " \t", &save); opt; opt = strtok_r(NULL, " \t", &save)) {
+		if (strcmp(opt, "noir") == 0)
+			st.auth_noir = 1;
+		else if (strcmp(opt, "wrong") == 0)
+			st.auth_wrong = 1;
+		else if (strcmp(opt, "cancel") == 0)
+			st.auth_cancel = 1;
+		else
+			return fail(p, src->path, src->line,
+			            "A: unknown option \"%s\" (noir, wrong, cancel)", opt);
+	}
+	st.text = xstrdup(sasl_mech_name((enum sasl_mech)sasl_mech_parse(mech)));
+	st.text_len = strlen(st.text);
+	step_push(p, &st);
+	return 0;
+}
+
 static int line_expect(struct parser *p, struct source *src, char *value)
 {
 	char *v = trim(value);
@@ -668,9 +696,9 @@ static int parse_line(struct parser *p, struct source *src, char *line)
 	}
 	if (k == 0 || line[k] != ':')
 		return fail(p, src->path, src->line,
-		            "unknown line; expected C:, S:, D:, R:, @include or a header (key: value)");
+		            "unknown line; expected C:, S:, D:, R:, A:, @include or a header (key: value)");
 	char *value = line + k + 1;
-	if (k == 1 && (line[0] == 'C' || line[0] == 'S' || line[0] == 'R')) {
+	if (k == 1 && (line[0] == 'C' || line[0] == 'S' || line[0] == 'R' || line[0] == 'A')) {
 		p->seen_step = 1;
 		if (*value == ' ')
 			value++;
@@ -678,11 +706,13 @@ static int parse_line(struct parser *p, struct source *src, char *line)
 			return line_command(p, src, value);
 		if (line[0] == 'R')
 			return line_raw(p, src, value);
+		if (line[0] == 'A')
+			return line_auth(p, src, value);
 		return line_expect(p, src, value);
 	}
 	if (k == 1)
 		return fail(p, src->path, src->line,
-		            "unknown line; expected C:, S:, D:, R:, @include or a header (key: value)");
+		            "unknown line; expected C:, S:, D:, R:, A:, @include or a header (key: value)");
 	line[k] = '\0';
 	return line_header(p, src, line, value);
 }
@@ -828,11 +858,15 @@ static int lint(struct parser *p)
 		}
 	}
 	const struct step *last = &s->steps[s->nsteps - 1];
-	if (last->kind == STEP_CMD || last->kind == STEP_RAW || last->kind == STEP_DATA)
+	if (last->kind == STEP_CMD || last->kind == STEP_RAW || last->kind == STEP_DATA ||
+	    last->kind == STEP_AUTH)
 		return fail(p, last->file, last->line,
 		            "the scenario ends with a %s line whose reply nothing checks (add S: "
 		            "<code>, S: * or S: close)",
-		            last->kind == STEP_CMD ? "C:" : last->kind == STEP_RAW ? "R:" : "D:");
+		            last->kind == STEP_CMD   ? "C:"
+		            : last->kind == STEP_RAW ? "R:"
+		            : last->kind == STEP_AUTH ? "A:"
+		                                      : "D:");
 	return 0;
 }
 

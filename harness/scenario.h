@@ -22,6 +22,8 @@ enum step_kind {
 	STEP_DATA,   /* a block of D: lines: dot-stuffed, CRLF each, then ".\r\n" */
 	STEP_EXPECT, /* S: one whole reply, matched against expect */
 	STEP_CLOSE,  /* S: close - the server closes the connection */
+	STEP_AUTH,   /* A: MECH [noir] [wrong] [cancel] - a whole SASL exchange (RFC 4954)
+	                with the run's credentials; the next S: takes the final reply */
 };
 
 struct expect {
@@ -39,11 +41,15 @@ struct step {
 	enum step_kind kind;
 	const char *file;   /* file the line came from (owned by scenario.files) */
 	int line;           /* 1-based line number; first D: line for a DATA block */
-	char *text;         /* C: unexpanded line; R: decoded bytes (text_len) */
+	char *text;         /* C: unexpanded line; R: decoded bytes (text_len);
+	                       A: the mechanism, upper-case */
 	size_t text_len;
 	char **data_lines;  /* D: lines, unexpanded, not yet dot-stuffed */
 	size_t ndata;
 	struct expect expect; /* STEP_EXPECT only */
+	int auth_noir;      /* A: no initial response: AUTH MECH, then answer the 334 */
+	int auth_wrong;     /* A: a wrong password (a 535 test) */
+	int auth_cancel;    /* A: answer the first 334 with "*" (RFC 4954 4: 501) */
 };
 
 struct scenario {

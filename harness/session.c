@@ -18,6 +18,8 @@
 
 #include "check.h"
 #include "tls.h"
+
+#include <openssl/crypto.h>
 #include "smtp_limits.h"
 #include "util.h"
 
@@ -49,9 +51,12 @@ static void set_state(struct session *s, enum session_state next)
 
 static void transcript(struct session *s, const char *prefix, const void *bytes, size_t n)
 {
+	size_t start = s->transcript.len;
 	buf_puts(&s->transcript, prefix);
 	text_escape(&s->transcript, bytes, n);
 	buf_puts(&s->transcript, "\n");
+	redact(s->transcript.data + start);
+	s->transcript.len = start + strlen(s->transcript.data + start);
 }
 
 /* Timeout in seconds for the reply to a command (RFC 5321 4.5.3.2). */
@@ -293,6 +298,32 @@ static int queue_step(struct session *s, const struct step *step)
 		pending_push(s, "DATA-END", buf_steal(&sent));
 		break;
 	}
+	case STEP_AUTH: {
+		/* The exchange's bytes hold secrets: the records say what was
+		 * done, never what was sent. */
+		enum sasl_mech mech = (enum sasl_mech)sasl_mech_parse(step->text);
+		free(s->auth_password);
+		s->auth_password = xasprintf("%s%s", s->opts->auth_password ? s->opts->auth_password : "",
+		                             step->auth_wrong ? "-wrong-smtpconform" : "");
+		sasl_free(&s->sasl);
+		sasl_init(&s->sasl, mech, s->opts->auth_user ? s->opts->auth_user : "", s->auth_password,
+		          NULL);
+		s->auth = step;
+		buf_printf(&s->out, "AUTH %s", step->text);
+		struct buf ir = {0};
+		int has_ir = !step->auth_noir && !step->auth_cancel && sasl_initial(&s->sasl, &ir);
+		if (has_ir) {
+			buf_puts(&s->out, " ");
+			buf_append(&s->out, ir.data, ir.len);
+			OPENSSL_cleanse(ir.data, ir.len);
+		}
+		buf_free(&ir);
+		buf_puts(&s->out, "\r\n");
+		char *shown = xasprintf("AUTH %s%s", step->text, has_ir ? " <initial response redacted>" : "");
+		transcript(s, "C: ", shown, strlen(shown));
+		pending_push(s, "AUTH", shown);
+		break;
+	}
 	default:
 		BUG("not a sending step");
 	}
@@ -370,10 +401,79 @@ static void session_checks(struct session *s, struct step_result *st)
 		s->data_state = DATA_NONE;
 }
 
+/* A 334 during an A: step: judge it, answer it, and read the next reply
+ * for the same S: step. 0 when the exchange goes on. */
+static int auth_continue(struct session *s, const struct step *step)
+{
+	struct step_result *st = new_step(s, step);
+	free(st->expect);
+	st->expect = xstrdup("334 (SASL challenge)");
+	check_reply(s->opts->profile, "AUTH", s->reply, NULL, s->opts->strict, st);
+	session_checks(s, st);
+	for (size_t i = 0; i < st->nlines; i++) {
+		buf_puts(&s->transcript, "S: ");
+		buf_puts(&s->transcript, st->lines[i]);
+		buf_puts(&s->transcript, "\n");
+	}
+	if (st->verdict == VERDICT_FAIL && !s->keep_going) {
+		finish(s, VERDICT_FAIL, NULL);
+		return -1;
+	}
+	struct buf resp = {0};
+	if (s->auth->auth_cancel) {
+		buf_puts(&resp, "*");
+	} else {
+		char err[512];
+		char *challenge = s->reply->nkept
+		                      ? xstrndup((const char *)s->reply->kept[0].text, s->reply->kept[0].text_len)
+		                      : xstrdup("");
+		/* The challenge is the text after "334 ", trimmed. */
+		char *c = challenge;
+		while (*c == ' ')
+			c++;
+		size_t cl = strlen(c);
+		while (cl && c[cl - 1] == ' ')
+			c[--cl] = 0;
+		int rc = sasl_respond(&s->sasl, c, &resp, err, sizeof(err));
+		free(challenge);
+		if (rc < 0) {
+			step_add_violation(st, strstr(err, "signature") ? "auth.server-signature" : "auth.challenge",
+			                   SEV_ERROR, strstr(err, "signature") ? "RFC 5802 5" : "RFC 4954 4",
+			                   "%s", err);
+			st->verdict = VERDICT_FAIL;
+			buf_free(&resp);
+			finish(s, VERDICT_FAIL, NULL);
+			return -1;
+		}
+	}
+	buf_append(&s->out, resp.data ? resp.data : "", resp.len);
+	buf_puts(&s->out, "\r\n");
+	if (resp.data)
+		OPENSSL_cleanse(resp.data, resp.len);
+	buf_free(&resp);
+	transcript(s, "C: ", s->auth->auth_cancel ? "*" : "<SASL response redacted>",
+	           s->auth->auth_cancel ? 1 : 24);
+	free(s->answering.sent);
+	s->answering.sent = xstrdup(s->auth->auth_cancel ? "*" : "<SASL response redacted>");
+	disarm_deadline(s);
+	set_state(s, SESSION_IDLE);
+	advance(s); /* flushes the response, then reads again for this S: step */
+	return 0;
+}
+
 static void complete_reply(struct session *s)
 {
 	const struct step *step = &s->scenario->steps[s->pc];
 	disarm_deadline(s);
+	if (s->auth && s->reply->code == 334 && strcmp(s->answering.verb, "AUTH") == 0) {
+		auth_continue(s, step);
+		return;
+	}
+	if (strcmp(s->answering.verb, "AUTH") == 0) {
+		s->auth = NULL; /* the exchange is over */
+		sasl_free(&s->sasl);
+		memset(&s->sasl, 0, sizeof(s->sasl));
+	}
 	struct step_result *st = new_step(s, step);
 	check_reply(s->opts->profile, s->answering.verb, s->reply, &step->expect, s->opts->strict, st);
 	check_after_554(s, st);
@@ -637,7 +737,8 @@ static void advance(struct session *s)
 	const struct scenario *sc = s->scenario;
 	while (s->state != SESSION_DONE && s->pc < sc->nsteps) {
 		const struct step *step = &sc->steps[s->pc];
-		if (step->kind == STEP_CMD || step->kind == STEP_RAW || step->kind == STEP_DATA) {
+		if (step->kind == STEP_CMD || step->kind == STEP_RAW || step->kind == STEP_DATA ||
+		    step->kind == STEP_AUTH) {
 			if (s->out.len == 0) {
 				/* A new group, before its commands are queued: every
 				 * command sent so far has had its reply, so bytes that
@@ -647,7 +748,8 @@ static void advance(struct session *s)
 				if (s->state == SESSION_DONE)
 					return;
 			}
-			if (step->kind != STEP_CMD && s->data_state == DATA_REFUSED) {
+			if ((step->kind == STEP_RAW || step->kind == STEP_DATA) &&
+			    s->data_state == DATA_REFUSED) {
 				/* DATA was refused: its content is not sent, and the S:
 				 * for the end-of-data reply has nothing to read (RFC 5321
 				 * 3.3 lets a server refuse DATA or fail it after 354). */
@@ -909,6 +1011,14 @@ void session_release(struct session *s)
 	s->answering.sent = NULL;
 	free(s->reply);
 	s->reply = NULL;
+	sasl_free(&s->sasl);
+	memset(&s->sasl, 0, sizeof(s->sasl));
+	if (s->auth_password) {
+		OPENSSL_cleanse(s->auth_password, strlen(s->auth_password));
+		free(s->auth_password);
+		s->auth_password = NULL;
+	}
+	s->auth = NULL;
 	buf_free(&s->out);
 	buf_free(&s->transcript);
 	free(s->error_reason);

@@ -28,6 +28,8 @@ struct engine_options {
 	int progress;            /* 1: a progress line on stderr */
 	int tls_implicit;        /* 1: TLS from the first byte (RFC 8314); tls_setup() done */
 	int tls_ready;           /* 1: tls_setup() done, STARTTLS may upgrade */
+	const char *auth_user;   /* --auth-user, NULL: AUTH scenarios are skipped */
+	const char *auth_password; /* never recorded anywhere (redact_register'd) */
 };
 
 /* What the capability probe learnt: one EHLO before the run. */

@@ -11,6 +11,7 @@
 
 #include "smtp_limits.h"
 #include "reply.h"
+#include "sasl.h"
 #include "session.h"
 #include "util.h"
 
@@ -66,6 +67,9 @@ struct session {
 	size_t injected;                 /* commands sent after STARTTLS in its group,
 	                                    discarded at the handshake (RFC 3207 4.2) */
 	size_t starttls_index;           /* result index of the 220 that started TLS */
+	const struct step *auth;         /* the A: step whose exchange is under way, or NULL */
+	struct sasl sasl;                /* its state (holds the password: never recorded) */
+	char *auth_password;             /* the password used (wrong on purpose for "wrong") */
 	enum {
 		DATA_NONE,                   /* the last reply did not answer DATA */
 		DATA_ACCEPTED,               /* DATA just got 3xx: the next R:/D: is content */

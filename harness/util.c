@@ -529,3 +529,81 @@ out:
 	errno = saved_errno;
 	return rc;
 }
+
+#define REDACT_MAX 16
+static char *redact_list[REDACT_MAX];
+static size_t redact_n;
+
+static void redact_add(char *s)
+{
+	if (!s || strlen(s) < 4 || redact_n == REDACT_MAX) {
+		free(s);
+		return;
+	}
+	redact_list[redact_n++] = s;
+}
+
+void redact_register(const void *secret, size_t n)
+{
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *p = secret;
+	if (n == 0)
+		return;
+	redact_add(xstrndup(secret, n));
+	redact_add(text_escape_dup(secret, n));
+	struct buf hex = {0}, hexu = {0}, enc = {0};
+	for (size_t i = 0; i < n; i++) {
+		buf_printf(&hex, "%02x", p[i]);
+		buf_printf(&hexu, "%02X", p[i]);
+	}
+	/* Base64 of the secret, and of it at each offset mod 3 inside a longer
+	 * blob (as in PLAIN's "\0user\0pass"): the stable middle part. */
+	for (size_t shift = 0; shift < 3; shift++) {
+		buf_reset(&enc);
+		unsigned char *tmp = xmalloc(n + shift);
+		memset(tmp, 0, shift);
+		memcpy(tmp + shift, p, n);
+		size_t len = n + shift;
+		for (size_t i = 0; i + 2 < len + 2; i += 3) {
+			if (i >= len)
+				break;
+			unsigned v = (unsigned)tmp[i] << 16 | (i + 1 < len ? (unsigned)tmp[i + 1] << 8 : 0) |
+			             (i + 2 < len ? tmp[i + 2] : 0);
+			char q[4] = {b64[(v >> 18) & 63], b64[(v >> 12) & 63],
+			             i + 1 < len ? b64[(v >> 6) & 63] : '=', i + 2 < len ? b64[v & 63] : '='};
+			buf_append(&enc, q, 4);
+		}
+		free(tmp);
+		/* Drop the characters that depend on bytes around the secret. */
+		size_t skip = shift ? 4 : 0, keep_end = enc.len >= 4 ? enc.len - 4 : 0;
+		if (shift == 0 && n % 3 == 0)
+			keep_end = enc.len;
+		if (keep_end > skip + 4)
+			redact_add(xstrndup(enc.data + skip, keep_end - skip));
+		else if (shift == 0)
+			redact_add(xstrndup(enc.data, enc.len));
+	}
+	redact_add(buf_steal(&hex));
+	redact_add(buf_steal(&hexu));
+	buf_free(&enc);
+}
+
+void redact(char *s)
+{
+	static const char mark[] = "<redacted>";
+	if (!s)
+		return;
+	for (size_t k = 0; k < redact_n; k++) {
+		size_t n = strlen(redact_list[k]);
+		char *hit;
+		while ((hit = strstr(s, redact_list[k])) != NULL) {
+			/* "<redacted>" where it fits, else as many '*' as the secret. */
+			size_t m = n >= sizeof(mark) - 1 ? sizeof(mark) - 1 : n;
+			if (m == sizeof(mark) - 1)
+				memcpy(hit, mark, m);
+			else
+				memset(hit, '*', m);
+			memmove(hit + m, hit + n, strlen(hit + n) + 1);
+		}
+	}
+}

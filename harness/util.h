@@ -66,3 +66,12 @@ int file_write_atomic(const char *path, const void *data, size_t len);
 int file_read_all(const char *path, size_t max, struct buf *out);
 
 #endif
+
+/*
+ * Secrets that must never reach a record (reports, transcripts, logs).
+ * redact_register() adds a secret and its encodings (escaped text, base64,
+ * hex); redact() replaces each occurrence in s with "<redacted>", in place
+ * (the result is never longer). Registered once per run, before sessions.
+ */
+void redact_register(const void *secret, size_t n);
+void redact(char *s);

@@ -468,6 +468,30 @@ static void test_file_write_atomic_device(void **state)
 	assert_true(S_ISCHR(st.st_mode));
 }
 
+/* Secrets never reach a record, in clear, escaped, base64 or hex. */
+static void test_redact(void **state)
+{
+	(void)state;
+	static const char secret[] = "Tr0ub4dor&3-secret";
+	redact_register(secret, strlen(secret));
+	char s1[] = "250 ok Tr0ub4dor&3-secret and VHIwdWI0ZG9yJjMtc2VjcmV0 and "
+	            "5472307562346, 54723075623464f722633 2d736563726574";
+	redact(s1);
+	assert_null(strstr(s1, "Tr0ub4dor"));
+	assert_null(strstr(s1, "VHIwdWI0ZG9yJjMtc2VjcmV0"));
+	/* base64 of "\0conform\0" + secret, as AUTH PLAIN sends it */
+	char s2[] = "AGNvbmZvcm0AVHIwdWI0ZG9yJjMtc2VjcmV0";
+	redact(s2);
+	assert_null(strstr(s2, "VHIwdWI0ZG9yJjMtc2VjcmV0"));
+	char s3[] = "hex 547230756234646f7226332d736563726574 HEX 547230756234646F7226332D736563726574";
+	redact(s3);
+	assert_null(strstr(s3, "547230756234646f7226332d736563726574"));
+	assert_null(strstr(s3, "547230756234646F7226332D736563726574"));
+	char s4[] = "nothing to hide here";
+	redact(s4);
+	assert_string_equal(s4, "nothing to hide here");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -480,6 +504,7 @@ int main(void)
 		cmocka_unit_test(test_xalloc),
 		cmocka_unit_test(test_clock),
 		cmocka_unit_test(test_file_write_atomic_device),
+		cmocka_unit_test(test_redact),
 	    cmocka_unit_test(test_file_write_atomic),
 		cmocka_unit_test(test_file_write_atomic_errors),
 		cmocka_unit_test(test_file_read_all),
