@@ -258,12 +258,31 @@ void engine_probe(const struct engine_options *o, struct probe *out)
 	event_base_free(e.base);
 }
 
+/* 1 when word (case-insensitive) is one of the space-separated words of list. */
+static int has_word(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+	for (const char *w = list; w && *w;) {
+		while (*w == ' ')
+			w++;
+		size_t len = strcspn(w, " ");
+		if (len == n && strncasecmp(w, word, n) == 0)
+			return 1;
+		w += len;
+	}
+	return 0;
+}
+
 int probe_has_keyword(const struct probe *p, const char *keyword)
 {
-	size_t n = strlen(keyword);
+	/* "AUTH=LOGIN": the AUTH line lists LOGIN among its parameters. */
+	const char *eq = strchr(keyword, '=');
+	size_t n = eq ? (size_t)(eq - keyword) : strlen(keyword);
 	for (size_t i = 0; i < p->nkeywords; i++) {
 		const char *kw = p->keywords[i];
-		if (strncasecmp(kw, keyword, n) == 0 && (kw[n] == 0 || kw[n] == ' ' || kw[n] == '='))
+		if (strncasecmp(kw, keyword, n) != 0 || (kw[n] != 0 && kw[n] != ' ' && kw[n] != '='))
+			continue;
+		if (!eq || (kw[n] && has_word(kw + n + 1, eq + 1)))
 			return 1;
 	}
 	return 0;

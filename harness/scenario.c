@@ -440,15 +440,22 @@ static int line_header(struct parser *p, struct source *src, const char *key, ch
 		for (char *tok = strtok_r(value, ", \t", &save); tok;
 		     tok = strtok_r(NULL, ", \t", &save)) {
 			if (h == HDR_REQUIRES) {
+				/* KEYWORD, or KEYWORD=PARAM (a parameter on its line). */
 				int ok = is_alpha(*tok) || is_digit(*tok);
+				int seen_eq = 0;
 				for (char *c = tok; *c; c++) {
-					ok = ok && (is_alpha(*c) || is_digit(*c) || *c == '-');
+					if (*c == '=' && !seen_eq && c > tok && c[1]) {
+						seen_eq = 1;
+						continue;
+					}
+					ok = ok && (is_alpha(*c) || is_digit(*c) || *c == '-' ||
+					            (seen_eq && *c > 32 && *c < 127 && *c != '='));
 					*c = to_upper(*c);
 				}
 				if (!ok) {
 					list_free(list, n);
 					return fail(p, src->path, src->line,
-					            "requires: \"%s\" is not an EHLO keyword (letters, digits "
+					            "requires: \"%s\" is not an EHLO keyword or KEYWORD=PARAM (letters, digits "
 					            "and '-', e.g. PIPELINING, 8BITMIME)",
 					            tok);
 				}
