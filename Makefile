@@ -41,6 +41,7 @@ help:
 	@echo "make ubsan      unit + end-to-end tests under UndefinedBehaviorSanitizer"
 	@echo "make valgrind   end-to-end tests with the harness under valgrind"
 	@echo "make selftest   mutation self-test: every generated mutant server must be caught"
+	@echo "make conformance  whole suite vs Postfix/aiosmtpd/OpenSMTPD, writes docs/conformance.md"
 	@echo "make fuzz       libFuzzer run of the reply and scenario parsers (clang)"
 	@echo "make bench      speed and memory figures (reply reader, whole runs, -j scaling)"
 	@echo "make clean      remove build/ and generated reports"
@@ -158,3 +159,16 @@ selftest-fast: all
 	$(GENPY) tests/selftest/selftest.py --fast --build $(BUILD) --mutants $(BUILD)/mutants \
 		--summary $(BUILD)/selftest/summary-fast.json $(SELFTEST_ARGS)
 	SMTPCONFORM_BUILD=$(BUILD) $(PYTHON) -m pytest -q tests/selftest tests/golden $(PYTEST_ARGS)
+
+# The whole bundled suite against the real servers of the e2e tests (Postfix,
+# aiosmtpd, OpenSMTPD; root, `make deps-test` installs them): one run each,
+# reports/conformance-SERVER.json, then docs/conformance.md from the scenario
+# headers, those reports and the deviations recorded in tests/e2e/expected/
+# (re-recorded with tests/e2e/update_expected.py, see tests/e2e/README.md).
+.PHONY: conformance
+CONFORMANCE_SERVERS := postfix aiosmtpd opensmtpd
+conformance: all
+	SMTPCONFORM_BUILD=$(BUILD) $(PYTHON) tests/e2e/conformance_run.py --out-dir reports \
+		$(foreach s,$(CONFORMANCE_SERVERS),--server $(s))
+	$(GENPY) scripts/gen_conformance.py --out docs/conformance.md --expected tests/e2e/expected \
+		$(foreach s,$(CONFORMANCE_SERVERS),--report $(s)=reports/conformance-$(s).json) scenarios

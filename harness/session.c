@@ -137,7 +137,9 @@ static struct step_result *new_step(struct session *s, const struct step *step)
 	st->code = -1;
 	st->command = xstrdup(s->answering.verb);
 	st->sent = xstrdup(s->answering.sent ? s->answering.sent : "");
-	st->expect = xstrdup(step->kind == STEP_CLOSE ? "close" : step->expect.source);
+	st->expect = xstrdup(step->kind == STEP_CLOSE ? "close"
+	                     : step->kind == STEP_EXPECT && step->expect.source ? step->expect.source
+	                                                                          : "");
 	return st;
 }
 
@@ -661,6 +663,16 @@ static void tls_established(struct session *s)
 	advance(s);
 }
 
+/* Points pc at the step a handshake failure belongs to: the S: that took
+ * the 220 to STARTTLS (already passed), or the greeting's S: (implicit). */
+static void tls_failure_step(struct session *s)
+{
+	if (s->starttls_index != (size_t)-1 && s->pc > 0)
+		s->pc--;
+	if (s->pc >= s->scenario->nsteps)
+		s->pc = s->scenario->nsteps - 1;
+}
+
 static void drive_handshake(struct session *s)
 {
 	char err[512];
@@ -674,8 +686,7 @@ static void drive_handshake(struct session *s)
 		return;
 	}
 	buf_printf(&s->transcript, "-- TLS handshake failed: %s\n", err);
-	if (s->pc >= s->scenario->nsteps)
-		s->pc = s->scenario->nsteps - 1;
+	tls_failure_step(s);
 	fail_step(s, "tls.handshake", s->opts->tls_implicit ? "RFC 8314 3.3" : "RFC 3207 4",
 	          "TLS handshake failed: %s", err);
 }
@@ -701,6 +712,8 @@ static void start_tls(struct session *s, size_t step_index)
 			return;
 		}
 	}
+	if (step_index == (size_t)-1)
+		snprintf(s->answering.verb, sizeof(s->answering.verb), "CONNECT");
 	if (tls_attach(&s->conn, err, sizeof(err)) < 0) {
 		finish(s, VERDICT_ERROR, err);
 		return;
@@ -813,8 +826,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	}
 	case SESSION_HANDSHAKE:
 		buf_puts(&s->transcript, "-- TLS handshake timeout\n");
-		if (s->pc >= s->scenario->nsteps)
-			s->pc = s->scenario->nsteps - 1;
+		tls_failure_step(s);
 		fail_step(s, "tls.handshake", s->opts->tls_implicit ? "RFC 8314 3.3" : "RFC 3207 4",
 		          "the TLS handshake did not complete within %lld s", (long long)waited);
 		return;

@@ -3,14 +3,21 @@
 
     scripts/gen_conformance.py --out docs/conformance.md \
         --report postfix=reports/conformance-postfix.json \
-        --report aiosmtpd=reports/conformance-aiosmtpd.json [scenarios/]
+        --report aiosmtpd=reports/conformance-aiosmtpd.json \
+        --report opensmtpd=reports/conformance-opensmtpd.json \
+        [--expected tests/e2e/expected] [scenarios/]
 
-Two tables, both generated, never written by hand:
+Everything in the output is generated, never written by hand:
 1. what the suite checks: scenarios per RFC section and level (from each
-   scenario's ref: and level: headers);
-2. what each real server got: the summary per server, then every scenario
-   that did not pass on some server, with the rule that failed.
-Stdlib only; deterministic output for the same inputs.
+   scenario's ref: and level: headers), and per directory;
+2. what each real server got (from the JSON reports): the summary per
+   server, every scenario that did not pass on some server with the rule
+   that failed, the skip reasons;
+3. with --expected, per server the recorded deviations of
+   tests/e2e/expected/SERVER.json: why, and the RFC text violated; a
+   verdict in a report that differs from the recorded one is flagged.
+Stdlib only; the output depends only on the inputs (no dates, ports or
+durations), so regenerating from the same runs gives the same file.
 """
 import argparse
 import json
@@ -21,6 +28,7 @@ from collections import defaultdict
 
 HEADER_RE = re.compile(r"^([A-Za-z]+):\s*(.*)$")
 STEP_RE = re.compile(r"^(C|S|D|R):|^@include\b")
+LEVELS = ("MUST", "SHOULD", "MAY")
 
 
 def read_headers(path):
@@ -29,7 +37,7 @@ def read_headers(path):
     with open(path, encoding="utf-8", errors="replace") as f:
         for line in f:
             line = line.rstrip("\r\n")
-            if not line.strip() or line.startswith("#"):
+            if not line.strip() or line.lstrip().startswith("#"):
                 continue
             if STEP_RE.match(line):
                 break
@@ -40,7 +48,7 @@ def read_headers(path):
 
 
 def collect(root):
-    """(id, headers) of every scenario under root, sorted by path."""
+    """(id, headers, directory) of every scenario under root, sorted by path."""
     out = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith(("_", ".")))
@@ -49,38 +57,214 @@ def collect(root):
                 path = os.path.join(dirpath, name)
                 h = read_headers(path)
                 rel = os.path.relpath(path, root)[:-5].replace(os.sep, ".")
-                out.append((h.get("id", rel), h))
+                top = os.path.relpath(dirpath, root).split(os.sep)[0]
+                out.append((h.get("id", rel), h, "" if top == "." else top))
     return out
 
 
 def rfc_key(ref):
-    """'RFC 5321 4.1.1.1' -> ('RFC 5321', '4.1.1.1'); sections sort numerically."""
+    """'RFC 5321 4.1.1.1, 4.1.4' -> ('RFC 5321', '4.1.1.1'): the first section
+    of the first RFC named; sections sort numerically."""
     m = re.match(r"\s*(RFC\s*\d+)\s*(.*)", ref or "")
     if not m:
         return ("(no RFC)", ref or "")
     return (re.sub(r"\s+", " ", m.group(1)), m.group(2).split(",")[0].split(";")[0].strip())
 
 
+def rfc_sort(rfc):
+    m = re.search(r"\d+", rfc)
+    return (int(m.group()) if m else 1 << 30, rfc)
+
+
 def section_sort(sec):
-    return [int(p) if p.isdigit() else p for p in re.split(r"[.\s]", sec) if p]
+    return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"[.\s]", sec) if p]
 
 
-def md_escape(s):
-    return (s or "").replace("|", "\\|").replace("\n", " ")
+def md(s):
+    """Plain text for Markdown, on one line: backslashes, "*", "<" and "|"
+    escaped (so "<CRLF>" is not taken for an HTML tag, "1*20DIGIT" not for
+    emphasis, and a pipe does not end a table cell)."""
+    s = (s or "").replace("\n", " ")
+    return re.sub(r"([\\*<|`])", r"\\\1", s)
+
+
+def code(s):
+    """Inline code that survives backticks in the text."""
+    s = (s or "").replace("\n", " ")
+    fence = "``" if "`" in s else "`"
+    pad = " " if s.startswith("`") or s.endswith("`") else ""
+    return "%s%s%s%s%s" % (fence, pad, s, pad, fence)
+
+
+def errors_of(sc):
+    return [(v.get("rule"), st.get("command"))
+            for st in sc.get("steps") or []
+            for v in st.get("violations") or [] if v.get("severity") == "error"]
 
 
 def first_failure(sc):
-    for st in sc.get("steps") or []:
-        for v in st.get("violations") or []:
-            if v.get("severity") == "error":
-                return "%s on %s" % (v["rule"], st.get("command", "?"))
+    found = errors_of(sc)
+    if found:
+        return "%s on %s" % found[0]
     return sc.get("reason") or ""
+
+
+def same_failure(entry, sc):
+    wanted = [(entry.get("rule"), entry.get("command"))]
+    wanted += [(a.get("rule"), a.get("command")) for a in entry.get("also") or []]
+    found = set(errors_of(sc))
+    return any(w in found for w in wanted)
+
+
+def load_expected(directory, name):
+    if not directory:
+        return None
+    path = os.path.join(directory, "%s.json" % name)
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def suite_tables(scenarios):
+    lines = []
+    by_section = defaultdict(lambda: defaultdict(int))
+    by_dir = defaultdict(lambda: defaultdict(int))
+    for _, h, top in scenarios:
+        level = (h.get("level") or "-").upper()
+        by_section[rfc_key(h.get("ref"))][level] += 1
+        by_dir[top][level] += 1
+    totals = defaultdict(int)
+    for _, h, _ in scenarios:
+        totals[(h.get("level") or "-").upper()] += 1
+
+    lines += ["## What the suite checks", "",
+              "%d scenarios (%s). Every reply is also checked against the reply-code matrix "
+              "and the reply syntax rules (docs/rules.md), whatever the scenario expects." % (
+                  len(scenarios), ", ".join("%d %s" % (totals[lv], lv) for lv in LEVELS)), "",
+              "### By RFC section and requirement level", "",
+              "The section is the first one a scenario's `ref:` header names.", "",
+              "| RFC | section | MUST | SHOULD | MAY | total |", "|---|---|---|---|---|---|"]
+    for (rfc, sec) in sorted(by_section, key=lambda k: (rfc_sort(k[0]), section_sort(k[1]))):
+        c = by_section[(rfc, sec)]
+        lines.append("| %s | %s | %d | %d | %d | %d |" % (rfc, md(sec) or "-", c["MUST"],
+                     c["SHOULD"], c["MAY"], sum(c.values())))
+    lines += ["", "### By directory", "",
+              "| directory | MUST | SHOULD | MAY | total |", "|---|---|---|---|---|"]
+    for top in sorted(by_dir):
+        c = by_dir[top]
+        lines.append("| `%s/` | %d | %d | %d | %d |" % (top or ".", c["MUST"], c["SHOULD"], c["MAY"],
+                                                        sum(c.values())))
+    lines.append("")
+    return lines
+
+
+def results_tables(scenarios, reports, expected_dir):
+    levels = {i: (h.get("level") or "") for i, h, _ in scenarios}
+    lines = ["## Results per server", "",
+             "Each server ran the whole suite once (`make conformance`: "
+             "`smtpconform run --timeout 5 -j 8 --var domain=HOSTNAME scenarios`, profile "
+             "rfc5321, the server set up as in tests/e2e/README.md). "
+             "Failing scenarios by the level of the requirement they test:", "",
+             "| server | software | total | pass | fail | skip | error | fail: MUST | SHOULD | MAY |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for name, r in reports:
+        s = r["summary"]
+        exp = load_expected(expected_dir, name) or {}
+        by_level = defaultdict(int)
+        for sc in r["scenarios"]:
+            if sc["verdict"] == "fail":
+                by_level[(sc.get("level") or levels.get(sc["id"]) or "-").upper()] += 1
+        lines.append("| %s | %s | %d | %d | %d | %d | %d | %d | %d | %d |" % (
+            name, md(exp.get("software") or "-"), s["total"], s["pass"], s["fail"], s["skip"],
+            s["error"], by_level["MUST"], by_level["SHOULD"], by_level["MAY"]))
+    lines.append("")
+    if any(r.get("interrupted") for _, r in reports):
+        lines += ["**Some runs were interrupted: their results are partial.**", ""]
+
+    verdicts = {}
+    for name, r in reports:
+        for sc in r["scenarios"]:
+            verdicts[(sc["id"], name)] = sc
+    ids = sorted({i for (i, _) in verdicts})
+    not_passed = [i for i in ids
+                  if any(verdicts.get((i, n), {}).get("verdict") in ("fail", "error")
+                         for n, _ in reports)]
+    lines += ["### Scenarios that did not pass on some server", "",
+              "%d scenarios. A cell gives the verdict, and for a failure the first rule "
+              "violated and the command it answered (rule ids: docs/rules.md)." % len(not_passed), "",
+              "| scenario | level | " + " | ".join(n for n, _ in reports) + " |",
+              "|---|---|" + "---|" * len(reports)]
+    for i in not_passed:
+        cells = []
+        for n, _ in reports:
+            sc = verdicts.get((i, n))
+            if not sc:
+                cells.append("-")
+            elif sc["verdict"] in ("fail", "error"):
+                cells.append("**%s**: %s" % (sc["verdict"], md(first_failure(sc))))
+            else:
+                cells.append(sc["verdict"])
+        lines.append("| `%s` | %s | %s |" % (i, levels.get(i, ""), " | ".join(cells)))
+    lines.append("")
+
+    lines += ["### Skipped scenarios", "",
+              "A scenario that needs an extension the server does not offer (`requires:`) is "
+              "skipped.", "", "| server | skipped | why |", "|---|---|---|"]
+    for name, r in reports:
+        reasons = defaultdict(int)
+        for sc in r["scenarios"]:
+            if sc["verdict"] == "skip":
+                reasons[sc.get("reason") or "?"] += 1
+        for reason in sorted(reasons, key=lambda x: (-reasons[x], x)):
+            lines.append("| %s | %d | %s |" % (name, reasons[reason], md(reason)))
+    lines.append("")
+    return lines
+
+
+def deviation_sections(scenarios, reports, expected_dir):
+    levels = {i: (h.get("level") or "") for i, h, _ in scenarios}
+    lines = []
+    for name, r in reports:
+        exp = load_expected(expected_dir, name)
+        if exp is None:
+            continue
+        recorded = exp.get("scenarios", {})
+        seen = {sc["id"]: sc for sc in r["scenarios"]}
+        fails = sorted(sid for sid, e in recorded.items() if e.get("verdict") in ("fail", "error"))
+        lines += ["### Deviations of %s" % name, "",
+                  "%d recorded in `tests/e2e/expected/%s.json` (%s): what the server did, why it "
+                  "is a deviation, and the text it violates." % (
+                      len(fails), name, md(exp.get("software") or "version not recorded")), ""]
+        off = []
+        for sid, sc in sorted(seen.items()):
+            e = recorded.get(sid)
+            want = e.get("verdict") if e else "pass"
+            if sc["verdict"] != want:
+                off.append("`%s` (recorded %s, this run %s)" % (sid, want, sc["verdict"]))
+            elif e and want in ("fail", "error") and not same_failure(e, sc):
+                off.append("`%s` (recorded %s on %s, this run %s)" % (
+                    sid, e.get("rule"), e.get("command"), first_failure(sc)))
+        if off:
+            lines += ["**This run differs from the recorded verdicts:** " + "; ".join(off) + ".", ""]
+        for sid in fails:
+            e = recorded[sid]
+            lines.append("- `%s` (%s): %s on %s. %s" % (
+                sid, levels.get(sid) or "-", code(e.get("rule")), e.get("command"),
+                md((e.get("why") or "").strip())))
+            rfc = (e.get("rfc") or "").strip()
+            if rfc:
+                lines.append("  > %s" % md(rfc))
+        lines.append("")
+    return lines
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", required=True)
     ap.add_argument("--report", action="append", default=[], metavar="NAME=PATH")
+    ap.add_argument("--expected", metavar="DIR",
+                    help="directory of the recorded deviations (tests/e2e/expected)")
     ap.add_argument("suite", nargs="?", default="scenarios")
     args = ap.parse_args()
 
@@ -93,62 +277,16 @@ def main():
         with open(path, encoding="utf-8") as f:
             reports.append((name, json.load(f)))
 
-    by_section = defaultdict(lambda: defaultdict(int))
-    for _, h in scenarios:
-        rfc, sec = rfc_key(h.get("ref"))
-        by_section[(rfc, sec)][(h.get("level") or "-").upper()] += 1
-
     lines = ["# Conformance: what the suite checks and what real servers got", "",
              "Generated by `scripts/gen_conformance.py` (`make conformance`) from the",
-             "scenario headers and the JSON reports of runs against real servers.",
-             "Do not edit by hand.", "",
-             "## What the suite checks", "",
-             "%d scenarios. Per RFC section, by requirement level:" % len(scenarios), "",
-             "| RFC | section | MUST | SHOULD | MAY | total |", "|---|---|---|---|---|---|"]
-    for (rfc, sec) in sorted(by_section, key=lambda k: (k[0], section_sort(k[1]))):
-        c = by_section[(rfc, sec)]
-        lines.append("| %s | %s | %d | %d | %d | %d |" % (rfc, md_escape(sec) or "-", c["MUST"],
-                     c["SHOULD"], c["MAY"], sum(c.values())))
-    lines.append("")
-
+             "scenario headers, the JSON reports of runs against real servers and the",
+             "recorded deviations in `tests/e2e/expected/`. Do not edit by hand.", ""]
+    lines += suite_tables(scenarios)
     if reports:
-        lines += ["## Results per server", "",
-                  "| server | greeting | profile | total | pass | fail | skip | error |",
-                  "|---|---|---|---|---|---|---|---|"]
-        for name, r in reports:
-            s = r["summary"]
-            greet = (r.get("probe") or {}).get("greeting") or ""
-            lines.append("| %s | %s | %s | %d | %d | %d | %d | %d |" % (
-                name, md_escape(greet.split("\n")[0])[:60], r.get("profile", ""), s["total"],
-                s["pass"], s["fail"], s["skip"], s["error"]))
-        lines.append("")
-        verdicts = {}
-        for name, r in reports:
-            for sc in r["scenarios"]:
-                verdicts[(sc["id"], name)] = sc
-        ids = sorted({i for (i, _) in verdicts})
-        not_passed = [i for i in ids
-                      if any(verdicts.get((i, n), {}).get("verdict") in ("fail", "error")
-                             for n, _ in reports)]
-        lines += ["### Scenarios that did not pass on some server", "",
-                  "Each is a recorded deviation of that server (see tests/e2e/expected/).", "",
-                  "| scenario | level | " + " | ".join(n for n, _ in reports) + " |",
-                  "|---|---|" + "---|" * len(reports)]
-        levels = {i: (h.get("level") or "") for i, h in scenarios}
-        for i in not_passed:
-            cells = []
-            for n, _ in reports:
-                sc = verdicts.get((i, n))
-                if not sc:
-                    cells.append("-")
-                elif sc["verdict"] in ("fail", "error"):
-                    cells.append("**%s**: %s" % (sc["verdict"], md_escape(first_failure(sc))))
-                else:
-                    cells.append(sc["verdict"])
-            lines.append("| %s | %s | %s |" % (i, levels.get(i, ""), " | ".join(cells)))
-        lines.append("")
+        lines += results_tables(scenarios, reports, args.expected)
+        lines += deviation_sections(scenarios, reports, args.expected)
 
-    text = "\n".join(lines)
+    text = "\n".join(lines).rstrip("\n") + "\n"
     tmp = args.out + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
         f.write(text)

@@ -14,19 +14,46 @@ race between choosing a port and binding it), then prints exactly one line
 on stdout, like build/smtpfixture does, and serves until SIGTERM or SIGINT.
 
 Mail handling: RCPT is accepted for the domains given with --domain (and the
-server's own --hostname), refused with 550 5.7.1 for any other domain (no
-relaying), and with 550 5.1.1 for a local part not in --user when --user is
-given. Accepted messages are counted and discarded; nothing is delivered.
+server's own --hostname) and for <Postmaster> without a domain (RFC 5321
+4.5.1), refused with 550 5.7.1 for any other domain (no relaying), and with
+550 5.1.1 for a local part not in --user when --user is given. Accepted
+messages are counted and discarded; nothing is delivered.
+
+TLS (certificate and key: --tls-cert, --tls-key):
+  default              STARTTLS offered (RFC 3207); aiosmtpd resets the
+                       session after the handshake and discards plaintext
+                       pipelined after STARTTLS
+  --require-starttls   every command but NOOP, EHLO, STARTTLS and QUIT gets
+                       530 before STARTTLS
+  --implicit-tls       TLS from the first byte instead (RFC 8314); no STARTTLS
+
+AUTH (RFC 4954), with --auth: one account, --auth-user (default "conform"),
+whose password is the value of the environment variable
+SMTPCONFORM_TEST_PASSWORD (never on the command line, where ps shows it).
+Mechanisms: PLAIN and LOGIN (built into aiosmtpd 1.4.3) and CRAM-MD5 (RFC
+2195, implemented here: aiosmtpd has none); --auth-mechanism (repeatable)
+keeps only those named. Over a plaintext connection AUTH is neither
+advertised nor accepted (538 5.7.11) unless --auth-allow-plaintext
+(aiosmtpd's auth_require_tls=False); --auth-required makes MAIL, RCPT,
+DATA, VRFY and the like answer 530 5.7.0 until AUTH succeeded. A wrong
+password gets 535 5.7.8.
 """
 
 import argparse
 import asyncio
+import hmac
+import os
+import secrets
 import signal
 import socket
 import ssl
 import sys
+import time
 
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, AuthResult
+
+PASSWORD_ENV = "SMTPCONFORM_TEST_PASSWORD"
+ALL_MECHANISMS = ("PLAIN", "LOGIN", "CRAM-MD5")
 
 
 class DiscardHandler:
@@ -38,6 +65,11 @@ class DiscardHandler:
         self.messages = 0
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.lower() == "postmaster":
+            # "RCPT TO:<Postmaster>" without a domain MUST be accepted
+            # (RFC 5321 4.5.1, 2.3.5; "Postmaster" is case-insensitive).
+            envelope.rcpt_tos.append(address)
+            return "250 2.1.5 Ok"
         local, sep, domain = address.rpartition("@")
         if not sep or domain.lower() not in self.domains:
             return "550 5.7.1 <%s>: Relay access denied" % address
@@ -49,6 +81,61 @@ class DiscardHandler:
     async def handle_DATA(self, server, session, envelope):
         self.messages += 1
         return "250 2.0.0 Ok: discarded"
+
+
+class Account:
+    """The one AUTH account: checks PLAIN/LOGIN credentials (aiosmtpd's
+    authenticator interface) and implements CRAM-MD5 (aiosmtpd calls a
+    handler's auth_CRAM__MD5 for the mechanism "CRAM-MD5")."""
+
+    def __init__(self, user, password, hostname):
+        self.user = user.encode()
+        self.password = password.encode()
+        self.hostname = hostname
+
+    def __call__(self, server, session, envelope, mechanism, auth_data):
+        ok = (hmac.compare_digest(auth_data.login, self.user)
+              and hmac.compare_digest(auth_data.password, self.password))
+        return AuthResult(success=ok, handled=False, auth_data=auth_data)
+
+    async def auth_CRAM__MD5(self, server, args):
+        if len(args) != 1:
+            # RFC 2195: no initial response.
+            await server.push("501 5.5.2 CRAM-MD5 takes no initial response")
+            return AuthResult(success=False, handled=True)
+        challenge = "<%d.%d@%s>" % (secrets.randbits(48), int(time.time()), self.hostname)
+        response = await server.challenge_auth(challenge)
+        if not isinstance(response, bytes):  # '*' or bad base64: already answered 501
+            return AuthResult(success=False, handled=True)
+        user, sep, digest = response.rpartition(b" ")
+        expected = hmac.new(self.password, challenge.encode(), "md5").hexdigest().encode()
+        ok = (bool(sep) and hmac.compare_digest(user, self.user)
+              and hmac.compare_digest(digest.lower(), expected))
+        return AuthResult(success=ok, handled=False, auth_data=user if ok else None)
+
+
+class Handler(DiscardHandler):
+    """DiscardHandler plus, with an account, the CRAM-MD5 mechanism."""
+
+    def __init__(self, domains, users, account=None, mechanisms=ALL_MECHANISMS):
+        super().__init__(domains, users)
+        if account is not None and "CRAM-MD5" in mechanisms:
+            self.auth_CRAM__MD5 = account.auth_CRAM__MD5
+
+
+class TestSMTP(SMTP):
+    """aiosmtpd's SMTP, plus: with implicit TLS (the listening socket
+    wraps every connection), the session counts as TLS-protected, so AUTH is
+    offered when auth_require_tls holds (aiosmtpd 1.4.3 only knows STARTTLS)."""
+
+    def __init__(self, *args, implicit_tls=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._implicit_tls = implicit_tls
+
+    def connection_made(self, transport):
+        super().connection_made(transport)
+        if self._implicit_tls and transport.get_extra_info("ssl_object") is not None:
+            self._tls_protocol = True  # read only as a flag once STARTTLS is impossible
 
 
 def parse_listen(value):
@@ -79,16 +166,55 @@ def main():
     ap.add_argument("--smtputf8", action="store_true", help="announce SMTPUTF8")
     ap.add_argument("--tls-cert", help="PEM certificate: offer STARTTLS")
     ap.add_argument("--tls-key", help="PEM key for --tls-cert")
+    ap.add_argument("--require-starttls", action="store_true",
+                    help="530 for commands before STARTTLS (needs --tls-cert)")
+    ap.add_argument("--implicit-tls", action="store_true",
+                    help="TLS from the first byte instead of STARTTLS (needs --tls-cert)")
+    ap.add_argument("--auth", action="store_true",
+                    help="offer AUTH; the password is in $%s" % PASSWORD_ENV)
+    ap.add_argument("--auth-user", default="conform", help="the AUTH account (default conform)")
+    ap.add_argument("--auth-mechanism", action="append", choices=ALL_MECHANISMS, default=[],
+                    help="offer only these mechanisms (repeatable; default all: %s)"
+                    % " ".join(ALL_MECHANISMS))
+    ap.add_argument("--auth-allow-plaintext", action="store_true",
+                    help="offer and accept AUTH without TLS (auth_require_tls=False)")
+    ap.add_argument("--auth-required", action="store_true",
+                    help="530 for MAIL, RCPT, DATA... until AUTH succeeded")
     args = ap.parse_args()
+
+    if (args.tls_cert is None) != (args.tls_key is None):
+        ap.error("--tls-cert and --tls-key go together")
+    if (args.require_starttls or args.implicit_tls) and not args.tls_cert:
+        ap.error("--require-starttls and --implicit-tls need --tls-cert and --tls-key")
+    if args.require_starttls and args.implicit_tls:
+        ap.error("--require-starttls and --implicit-tls exclude each other")
+    if (args.auth_mechanism or args.auth_allow_plaintext or args.auth_required) and not args.auth:
+        ap.error("--auth-mechanism, --auth-allow-plaintext and --auth-required need --auth")
 
     host, port = args.listen
     domains = (args.domain or ["localhost"]) + [args.hostname]
-    handler = DiscardHandler(domains, args.user)
+
+    account = None
+    mechanisms = tuple(args.auth_mechanism) or ALL_MECHANISMS
+    if args.auth:
+        password = os.environ.get(PASSWORD_ENV)
+        if not password:
+            ap.error("--auth: the environment variable %s is not set" % PASSWORD_ENV)
+        account = Account(args.auth_user, password, args.hostname)
+    handler = Handler(domains, args.user, account, mechanisms)
 
     tls_context = None
     if args.tls_cert:
         tls_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         tls_context.load_cert_chain(args.tls_cert, args.tls_key)
+
+    auth_kwargs = {}  # without --auth: aiosmtpd's defaults, as before
+    if account is not None:
+        auth_kwargs = dict(authenticator=account,
+                           auth_require_tls=not args.auth_allow_plaintext,
+                           auth_required=args.auth_required,
+                           auth_exclude_mechanism=[m for m in ALL_MECHANISMS
+                                                   if m not in mechanisms])
 
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -98,12 +224,16 @@ def main():
     sock.setblocking(False)
 
     def factory():
-        return SMTP(handler, hostname=args.hostname, ident="aiosmtpd smtpconform-e2e",
-                    enable_SMTPUTF8=args.smtputf8, tls_context=tls_context)
+        return TestSMTP(handler, hostname=args.hostname, ident="aiosmtpd smtpconform-e2e",
+                        enable_SMTPUTF8=args.smtputf8,
+                        tls_context=None if args.implicit_tls else tls_context,
+                        require_starttls=args.require_starttls,
+                        implicit_tls=args.implicit_tls, **auth_kwargs)
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    server = loop.run_until_complete(loop.create_server(factory, sock=sock))
+    server = loop.run_until_complete(loop.create_server(
+        factory, sock=sock, ssl=tls_context if args.implicit_tls else None))
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)

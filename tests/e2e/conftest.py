@@ -21,6 +21,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import servers  # noqa: E402
+import tls  # noqa: E402
 
 
 def pytest_configure(config):
@@ -156,18 +157,109 @@ def aiosmtpd_server_v6(tmp_path_factory):
 
 
 @pytest.fixture
-def fixture_server(tmp_path):
+def fixture_server(tmp_path, request):
     """Factory: fixture_server("noop-251") starts build/smtpfixture with
     fixtures/behaviours/noop-251.beh and returns the FixtureServer. Every
-    server started is stopped when the test ends."""
+    server started is stopped when the test ends.
+
+    fixture_server("starttls-injection", tls=True) also gives it the
+    session's certificate (tls_pki): STARTTLS is offered; implicit_tls=True
+    makes it TLS from the first byte (.tls_target). .ca_file is the CA."""
     started = []
 
-    def start(behaviour):
-        server = servers.FixtureServer(behaviour, tmp_path / "fixture-logs")
+    def start(behaviour, tls=False, implicit_tls=False):
+        kwargs = {}
+        if tls or implicit_tls:
+            pki = request.getfixturevalue("tls_pki")
+            kwargs = dict(cert=pki.cert_file, key=pki.key_file, ca_file=pki.ca_file,
+                          implicit_tls=implicit_tls)
+        server = servers.FixtureServer(behaviour, tmp_path / "fixture-logs", **kwargs)
         started.append(server)
         error = start_or_error(server)
         if error:
             pytest.fail("cannot start the fixture server: %s" % error, pytrace=False)
+        return server
+
+    start.started = started
+    try:
+        yield start
+    finally:
+        for server in reversed(started):
+            server.stop()
+
+
+# ---------------------------------------------------------------------------
+# TLS and AUTH servers (issue 5)
+
+
+@pytest.fixture(scope="session")
+def tls_pki(tmp_path_factory):
+    """The session's throw-away CA and server certificate (tests/e2e/tls.py):
+    .ca_file, .cert_file, .key_file, .wrong_name_cert_file,
+    .wrong_name_key_file, .other_ca_file, .client_context()."""
+    try:
+        return tls.make_pki(tmp_path_factory.mktemp("tls"))
+    except tls.PKIError as e:
+        pytest.fail("cannot make the test certificates: %s" % e, pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def postfix_tls_server(tmp_path_factory, tls_pki):
+    """A second private Postfix instance with TLS: STARTTLS offered on
+    .target/.target6 (smtpd_tls_security_level = may), implicit TLS (wrapper
+    mode, RFC 8314) on .tls_target/.tls_target6; certificate from tls_pki,
+    verifiable with .ca_file for postfix.smtpconform.test, localhost,
+    127.0.0.1 and ::1. No AUTH (Postfix would need a SASL server)."""
+    server = servers.PostfixServer(keep_dir=tmp_path_factory.mktemp("postfix-tls"), tls=True,
+                                   cert=tls_pki.cert_file, key=tls_pki.key_file,
+                                   ca_file=tls_pki.ca_file)
+    error = start_or_error(server)
+    if error:
+        pytest.fail("cannot start Postfix with TLS: %s" % error, pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+        leftover = server.processes()
+        assert not leftover, "postfix processes survive stop: %s" % leftover
+
+
+@pytest.fixture(scope="session")
+def aiosmtpd_auth_server(tmp_path_factory, tls_pki):
+    """aiosmtpd with STARTTLS and AUTH PLAIN, LOGIN and CRAM-MD5 for
+    .auth_user ("conform") / .auth_password, offered and accepted only after
+    STARTTLS (auth_require_tls; 538 5.7.11 before). .target, .ca_file;
+    .auth_env is the environment the harness needs for the password
+    (SMTPCONFORM_TEST_PASSWORD)."""
+    server = servers.AiosmtpdServer(tmp_path_factory.mktemp("aiosmtpd-auth"),
+                                    cert=tls_pki.cert_file, key=tls_pki.key_file,
+                                    ca_file=tls_pki.ca_file, auth=True)
+    error = start_or_error(server)
+    if error:
+        pytest.fail("cannot start aiosmtpd with AUTH: %s" % error, pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def aiosmtpd_factory(tmp_path, tls_pki):
+    """Factory for other aiosmtpd set-ups, stopped when the test ends:
+    aiosmtpd_factory(tls=True, implicit_tls=False, require_starttls=False,
+    auth=False, auth_mechanisms=None, auth_require_tls=True,
+    auth_required=False) -> AiosmtpdServer (tls=True: the tls_pki
+    certificate; see servers.AiosmtpdServer)."""
+    started = []
+
+    def start(tls=True, **kwargs):
+        if tls or kwargs.get("implicit_tls") or kwargs.get("require_starttls"):
+            kwargs.update(cert=tls_pki.cert_file, key=tls_pki.key_file, ca_file=tls_pki.ca_file)
+        server = servers.AiosmtpdServer(tmp_path / ("aiosmtpd-%d" % len(started)), **kwargs)
+        started.append(server)
+        error = start_or_error(server)
+        if error:
+            pytest.fail("cannot start aiosmtpd: %s" % error, pytrace=False)
         return server
 
     start.started = started

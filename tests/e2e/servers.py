@@ -13,8 +13,15 @@ Servers (all listen on loopback only, on ports picked at run time):
                   namespace (own spool, control socket, resolv.conf),
                   stopped with SIGTERM plus a check that no process of the
                   instance survives.
-  AiosmtpdServer  tests/e2e/aiosmtpd_server.py under Debian's python3.
-  FixtureServer   build/smtpfixture --listen 127.0.0.1:0 --behaviour FILE.
+  AiosmtpdServer  tests/e2e/aiosmtpd_server.py under Debian's python3
+                  (optionally STARTTLS or implicit TLS, and AUTH).
+  FixtureServer   build/smtpfixture --listen 127.0.0.1:0 --behaviour FILE
+                  (optionally --tls-cert/--tls-key [--implicit-tls]).
+
+TLS: PostfixServer, AiosmtpdServer and FixtureServer take cert=, key= and
+ca_file= (PEM paths, e.g. from tls.make_pki()) and expose .ca_file; the
+implicit-TLS port (RFC 8314) is .tls_target. AUTH (AiosmtpdServer only):
+.auth_user, .auth_password, .auth_env.
 
 Every server registers itself while running; stop_all() (called from an
 atexit hook and from conftest.py) stops whatever is still up. Postfix and
@@ -193,6 +200,41 @@ def wait_for_greeting(host, port, timeout=20.0, proc=None):
                       % (format_target(host, port), timeout, last))
 
 
+def wait_for_tls_greeting(host, port, timeout=20.0, proc=None, context=None):
+    """wait_for_greeting() for an implicit-TLS port (RFC 8314): the TLS
+    handshake first (CONTEXT, default: no verification), then the 220."""
+    import ssl
+    if context is None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    deadline = time.monotonic() + timeout
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    last = None
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise ServerError("server exited with %s before greeting" % proc.returncode)
+        try:
+            with socket.socket(family, socket.SOCK_STREAM) as raw:
+                raw.settimeout(2)
+                raw.connect((host, port))
+                with context.wrap_socket(raw, server_hostname=host) as s:
+                    greeting = read_reply(s, min(deadline, time.monotonic() + 10))
+                    if not greeting.startswith(b"220"):
+                        raise ServerError("unexpected greeting %r" % greeting)
+                    s.sendall(b"QUIT\r\n")
+                    try:
+                        read_reply(s, time.monotonic() + 2)
+                    except (OSError, ConnectionError):
+                        pass
+                    return greeting.decode("utf-8", "replace")
+        except (OSError, ConnectionError) as e:
+            last = e
+            time.sleep(0.05)
+    raise ServerError("no TLS greeting from %s within %.0fs: %s"
+                      % (format_target(host, port), timeout, last))
+
+
 def _proc_starttime(pid):
     try:
         with open("/proc/%d/stat" % pid) as f:
@@ -330,6 +372,7 @@ class Server:
 class SubprocessServer(Server):
     ready_timeout = 20.0
     wait_greeting = True
+    env = None  # the child's environment; None: inherit ours
 
     def __init__(self, argv, log_dir, host="127.0.0.1"):
         super().__init__(host)
@@ -347,7 +390,7 @@ class SubprocessServer(Server):
         self._log.write(("$ %s\n" % " ".join(self.argv)).encode())
         self.proc = subprocess.Popen(
             self.argv, cwd=str(REPO), stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=self._log,
+            stdout=subprocess.PIPE, stderr=self._log, env=self.env,
             preexec_fn=_set_pdeathsig)
         self.running = True
         _register(self)
@@ -447,15 +490,95 @@ class SubprocessServer(Server):
         return tail(self.log_path, lines) if self.log_path.exists() else ""
 
 
+AUTH_PASSWORD_ENV = "SMTPCONFORM_TEST_PASSWORD"
+AUTH_MECHANISMS = ("PLAIN", "LOGIN", "CRAM-MD5")
+
+
 class AiosmtpdServer(SubprocessServer):
+    """tests/e2e/aiosmtpd_server.py. Without keyword arguments: the plain
+    server (no TLS, no AUTH).
+
+    cert=, key= (PEM): STARTTLS offered; require_starttls=True: 530 before
+    it; implicit_tls=True: TLS from the first byte instead (RFC 8314), and
+    .tls_target is then the same port as .target. ca_file= is recorded for
+    tests (the CA that signed cert).
+    auth=True: AUTH for one account, .auth_user (default "conform") with
+    .auth_password (default: $SMTPCONFORM_TEST_PASSWORD, else a random one
+    for this server), given to the server in its environment; .auth_env is
+    {"SMTPCONFORM_TEST_PASSWORD": password}, for run_harness(env=...).
+    auth_mechanisms: subset of PLAIN, LOGIN, CRAM-MD5 (default all three).
+    auth_require_tls=True (aiosmtpd's default): AUTH only over TLS (538
+    5.7.11 before); auth_required=True: 530 for mail commands before AUTH.
+    """
+
     name = "aiosmtpd"
     hostname = "aiosmtpd.smtpconform.test"
 
-    def __init__(self, log_dir, host="127.0.0.1", extra_args=()):
+    def __init__(self, log_dir, host="127.0.0.1", extra_args=(), cert=None, key=None,
+                 ca_file=None, implicit_tls=False, require_starttls=False, auth=False,
+                 auth_user="conform", auth_password=None, auth_mechanisms=None,
+                 auth_require_tls=True, auth_required=False):
         argv = [SERVER_PYTHON, E2E_DIR / "aiosmtpd_server.py",
                 "--listen", format_target(host, 0),
                 "--hostname", self.hostname, "--domain", "localhost"] + list(extra_args)
+        if (cert is None) != (key is None):
+            raise ValueError("cert= and key= go together")
+        if (implicit_tls or require_starttls) and cert is None:
+            raise ValueError("implicit_tls and require_starttls need cert= and key=")
+        self.cert_file = Path(cert) if cert else None
+        self.key_file = Path(key) if key else None
+        self.ca_file = Path(ca_file) if ca_file else None
+        self.implicit_tls = bool(implicit_tls)
+        self.tls_mode = None if cert is None else "implicit" if implicit_tls else "starttls"
+        if cert is not None:
+            argv += ["--tls-cert", cert, "--tls-key", key]
+        if implicit_tls:
+            argv.append("--implicit-tls")
+        if require_starttls:
+            argv.append("--require-starttls")
+        self.auth = bool(auth)
+        self.auth_user = auth_user if auth else None
+        self.auth_password = None
+        self.auth_mechanisms = ()
+        if auth:
+            import secrets
+            self.auth_password = (auth_password or os.environ.get(AUTH_PASSWORD_ENV)
+                                  or secrets.token_urlsafe(18))
+            self.auth_mechanisms = tuple(auth_mechanisms or AUTH_MECHANISMS)
+            argv += ["--auth", "--auth-user", auth_user]
+            if auth_mechanisms:
+                for m in auth_mechanisms:
+                    argv += ["--auth-mechanism", m]
+            if not auth_require_tls:
+                argv.append("--auth-allow-plaintext")
+            if auth_required:
+                argv.append("--auth-required")
+            self.env = dict(os.environ, **{AUTH_PASSWORD_ENV: self.auth_password})
+        self.auth_require_tls = auth_require_tls
+        self.wait_greeting = not self.implicit_tls
         super().__init__(argv, log_dir, host)
+
+    @property
+    def auth_env(self):
+        """{"SMTPCONFORM_TEST_PASSWORD": password} (empty without auth)."""
+        return {AUTH_PASSWORD_ENV: self.auth_password} if self.auth_password else {}
+
+    @property
+    def tls_target(self):
+        """The implicit-TLS target (this server's only port), or None."""
+        return self.target if self.implicit_tls and self.port else None
+
+    def start(self):
+        super().start()
+        if self.implicit_tls:
+            try:
+                self.greeting = wait_for_tls_greeting(self.host, self.port, proc=self.proc)
+            except BaseException as e:
+                self.stop()
+                if isinstance(e, ServerError):
+                    raise ServerError("%s\n--- %s log ---\n%s" % (e, self.name, self.log_text()))
+                raise
+        return self
 
 
 class FixtureServer(SubprocessServer):
@@ -465,7 +588,12 @@ class FixtureServer(SubprocessServer):
     name = "smtpfixture"
     wait_greeting = False
 
-    def __init__(self, behaviour, log_dir):
+    def __init__(self, behaviour, log_dir, cert=None, key=None, ca_file=None,
+                 implicit_tls=False):
+        """cert=, key= (PEM): STARTTLS offered (--tls-cert/--tls-key);
+        implicit_tls=True: TLS from the first byte (--implicit-tls), and
+        .tls_target is the same port as .target. ca_file= is recorded for
+        tests (the CA that signed cert)."""
         beh = Path(behaviour)
         if not beh.is_absolute() and not beh.exists():
             beh = BEHAVIOURS_DIR / beh
@@ -474,7 +602,25 @@ class FixtureServer(SubprocessServer):
         self.behaviour = beh
         self.name = "smtpfixture-" + beh.stem
         argv = [binary_path("smtpfixture"), "--listen", "127.0.0.1:0", "--behaviour", beh]
+        if (cert is None) != (key is None):
+            raise ValueError("cert= and key= go together")
+        if implicit_tls and cert is None:
+            raise ValueError("implicit_tls needs cert= and key=")
+        self.cert_file = Path(cert) if cert else None
+        self.key_file = Path(key) if key else None
+        self.ca_file = Path(ca_file) if ca_file else None
+        self.implicit_tls = bool(implicit_tls)
+        self.tls_mode = None if cert is None else "implicit" if implicit_tls else "starttls"
+        if cert is not None:
+            argv += ["--tls-cert", cert, "--tls-key", key]
+        if implicit_tls:
+            argv.append("--implicit-tls")
         super().__init__(argv, log_dir)
+
+    @property
+    def tls_target(self):
+        """The implicit-TLS target (this server's only port), or None."""
+        return self.target if self.implicit_tls and self.port else None
 
     def start(self):
         exe = binary_path("smtpfixture")
@@ -583,12 +729,21 @@ class PostfixServer(Server):
 
     keep_dir: a directory (e.g. pytest's tmp_path) the maillog and the
     configuration are copied to when the instance stops, so they outlive it.
+
+    tls=True (with cert= and key=, PEM files, e.g. from tls.make_pki()):
+    STARTTLS is offered on the plain listeners (smtpd_tls_security_level =
+    may), and with implicit_tls=True (the default) a second smtpd listens
+    on tls_port (and tls_port6) in wrapper mode: implicit TLS, RFC 8314.
+    The settings come from postfix/main-tls.cf.in and master-tls.cf.in;
+    without tls the configuration is exactly the default instance's.
+    ca_file (optional) is only recorded, for tests: the CA that signed cert.
     """
 
     name = "postfix"
     hostname = "postfix.smtpconform.test"
 
-    def __init__(self, keep_dir=None, ipv6=None):
+    def __init__(self, keep_dir=None, ipv6=None, tls=False, cert=None, key=None, ca_file=None,
+                 implicit_tls=True):
         super().__init__("127.0.0.1")
         self.keep_dir = Path(keep_dir) if keep_dir else None
         self.ipv6 = ipv6_loopback_available() if ipv6 is None else ipv6
@@ -598,10 +753,59 @@ class PostfixServer(Server):
         self.maillog = None
         self.check_output = ""
         self.warnings = []
+        self.tls = bool(tls)
+        if self.tls and not (cert and key):
+            raise ValueError("PostfixServer(tls=True) needs cert= and key=")
+        self.cert_file = Path(cert) if cert else None
+        self.key_file = Path(key) if key else None
+        self.ca_file = Path(ca_file) if ca_file else None
+        self.implicit_tls = self.tls and implicit_tls
+        self.tls_port = None
+        self.tls_port6 = None
 
     @property
     def target6(self):
         return format_target("::1", self.port6) if self.port6 else None
+
+    @property
+    def tls_target(self):
+        """127.0.0.1:PORT of the implicit-TLS (wrapper mode) listener, or None."""
+        return format_target("127.0.0.1", self.tls_port) if self.tls_port else None
+
+    @property
+    def tls_target6(self):
+        return format_target("::1", self.tls_port6) if self.tls_port6 else None
+
+    def _write_tls_config(self):
+        """tls=True: copies the certificate and key into conf/, picks the
+        implicit-TLS ports and appends main-tls.cf.in / master-tls.cf.in."""
+        cert = self.config_dir / "smtpd-cert.pem"
+        key = self.config_dir / "smtpd-key.pem"
+        shutil.copyfile(self.cert_file, cert)
+        os.chmod(cert, 0o644)
+        shutil.copyfile(self.key_file, key)
+        os.chmod(key, 0o600)
+        smtps = []
+        self.tls_port = self.tls_port6 = None
+        if self.implicit_tls:
+            self.tls_port = free_port("127.0.0.1")
+            self.tls_port6 = free_port("::1") if self.port6 else None
+            for host, port in (("127.0.0.1", self.tls_port), ("::1", self.tls_port6)):
+                if port:
+                    smtps.append("%s inet  n       -       n       -       -       smtpd\n"
+                                 "  -o smtpd_tls_wrappermode=yes\n"
+                                 "  -o smtpd_tls_security_level=encrypt"
+                                 % format_target(host, port))
+        subst = {"TLS_CERT": str(cert), "TLS_KEY": str(key), "SMTPS_LISTENERS": "\n".join(smtps)}
+        for name in ("main", "master"):
+            text = (POSTFIX_TEMPLATES / ("%s-tls.cf.in" % name)).read_text()
+            for k, value in subst.items():
+                text = text.replace("@%s@" % k, value)
+            left = re.findall(r"@[A-Z_]+@", text)
+            if left:
+                raise ServerError("unfilled placeholders %s in %s-tls.cf.in" % (left, name))
+            with open(self.config_dir / ("%s.cf" % name), "a") as f:
+                f.write("\n" + text)
 
     def _write_config(self):
         d = self.instance_dir
@@ -628,6 +832,8 @@ class PostfixServer(Server):
             if left:
                 raise ServerError("unfilled placeholders %s in %s.in" % (left, name))
             (self.config_dir / name).write_text(text)
+        if self.tls:
+            self._write_tls_config()
 
     def _prepare_dirs(self):
         import pwd
@@ -683,6 +889,9 @@ class PostfixServer(Server):
             self.greeting = wait_for_greeting("127.0.0.1", self.port, timeout=30)
             if self.port6:
                 wait_for_greeting("::1", self.port6, timeout=30)
+            for host, port in (("127.0.0.1", self.tls_port), ("::1", self.tls_port6)):
+                if port:
+                    wait_for_tls_greeting(host, port, timeout=30)
             self.warnings = self.log_warnings()
         except BaseException:
             self.stop()

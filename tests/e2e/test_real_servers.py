@@ -1,11 +1,21 @@
-"""The bundled core suite against real SMTP servers: a private Postfix
-instance, a private OpenSMTPD instance and aiosmtpd, all on loopback (see
-servers.py).
+"""The bundled suite against real SMTP servers: a private Postfix instance,
+a private OpenSMTPD instance and aiosmtpd, all on loopback (see servers.py).
 
-Every core scenario must pass (or skip) on every server, except the known
-deviations listed below. A deviation that starts passing is reported too,
-so the list cannot go stale. The replies the harness recorded are also
-cross-checked against what Python's smtplib reads from the same server.
+One source of truth for what each server gets: tests/e2e/expected/SERVER.json
+(written by update_expected.py, see there). A scenario not listed there must
+pass; a listed one must end with the recorded verdict (fail or skip), a
+failure with the recorded rule on the recorded command, and every recorded
+failure must carry the RFC text it violates and a one-line explanation
+(an "rfc" or "why" still "TODO" fails the test).
+
+- test_full_suite: the whole bundled suite (scenarios/), run as `make
+  conformance` runs it (--timeout 5 -j 8), compared with the file, entry by
+  entry, both ways.
+- test_core_suite, test_ipv6_target: the core suite (scenarios/core) alone,
+  over IPv4 and [::1]; its known deviations are the core.* entries of the
+  same file.
+- test_replies_match_smtplib: the replies the harness recorded are
+  cross-checked against what Python's smtplib reads from the same server.
 """
 
 import os
@@ -14,88 +24,26 @@ import smtplib
 
 import pytest
 
+import conformance_run
 import servers
+import update_expected
 
 CORE = "scenarios/core"
 CLIENT = "smtpconform.example"
-
-# Known deviations: scenario id -> how and why the server fails it: the rule
-# and command of the failing step, the transcript excerpt showing it and the
-# RFC text it violates. A scenario listed here must fail in exactly that way
-# (an entry that starts passing, or fails differently, fails the test so the
-# list stays accurate); any other failing scenario fails the test.
-KNOWN_DEVIATIONS = {
-    "postfix": {
-    },
-    "opensmtpd": {
-        # OpenSMTPD answers any second HELO/EHLO with 503 "Already
-        # identified", whether or not a transaction is open.
-        "core.ehlo.repeat": {
-            "rule": "expect.code",
-            "command": "EHLO",
-            "transcript": (
-                "C: EHLO smtpconform.example\n"
-                "S: 250-opensmtpd.smtpconform.test Hello smtpconform.example [127.0.0.1], "
-                "pleased to meet you\n"
-                "S: 250-8BITMIME\n"
-                "S: 250-ENHANCEDSTATUSCODES\n"
-                "S: 250-SIZE 36700160\n"
-                "S: 250-DSN\n"
-                "S: 250 HELP\n"
-                "C: EHLO smtpconform.example\n"
-                "S: 503 5.5.1 Invalid command: Already identified"),
-            "rfc": ("RFC 5321 4.1.4 (Order of Commands): \"An EHLO command MAY be issued "
-                    "by a client later in the session.\" ... \"If the EHLO command is not "
-                    "acceptable to the SMTP server, 501, 500, 502, or 550 failure replies "
-                    "MUST be returned as appropriate.\" - 503 is not one of them (nor in "
-                    "4.3.2's EHLO list: \"S: 250  E: 504 ..., 550, 502\")."),
-        },
-        "core.ehlo.reset": {
-            "rule": "expect.code",
-            "command": "EHLO",
-            "transcript": (
-                "C: MAIL FROM:<conform@smtpconform.example>\n"
-                "S: 250 2.0.0 Ok\n"
-                "C: EHLO smtpconform.example\n"
-                "S: 503 5.5.1 Invalid command: Already identified"),
-            "rfc": ("RFC 5321 4.1.4: \"A mail transaction may be aborted by the RSET, a "
-                    "new EHLO, or the QUIT command.\" A later EHLO that is acceptable "
-                    "\"MUST clear all buffers and reset the state exactly as if a RSET "
-                    "command had been issued\"; one that is not acceptable gets \"501, "
-                    "500, 502, or 550 failure replies\" - never 503 (same refusal as "
-                    "core.ehlo.repeat, here with a transaction open)."),
-        },
-        "core.noop.argument": {
-            "rule": "expect.code",
-            "command": "NOOP",
-            "transcript": (
-                "C: NOOP smtpconform\n"
-                "S: 500 5.5.4 Invalid command arguments: command does not accept arguments."),
-            "rfc": ("RFC 5321 4.1.1.9 (NOOP): \"If a parameter string is specified, "
-                    "servers SHOULD ignore it.\"  Syntax: noop = \"NOOP\" [ SP String ] "
-                    "CRLF; 4.3.2 lists only \"NOOP  S: 250\"."),
-        },
-    },
-    "aiosmtpd": {
-        "core.help.basic": {
-            "rule": "matrix.not-allowed",
-            "command": "HELP",
-            "transcript": (
-                "C: HELP\n"
-                "S: 250 Supported commands: AUTH DATA EHLO HELO HELP MAIL NOOP QUIT RCPT "
-                "RSET VRFY"),
-            "rfc": ("RFC 5321 4.3.2 (Command-Reply Sequences): \"HELP  S: 211, 214  "
-                    "E: 502, 504\" - 250 is not a reply HELP may get; 214 is the "
-                    "\"Help message\" code of 4.2.3."),
-        },
-    },
-}
 
 SERVER_FIXTURES = {
     "postfix": "postfix_server",
     "opensmtpd": "opensmtpd_server",
     "aiosmtpd": "aiosmtpd_server",
 }
+
+
+def known_deviations(name):
+    """The core.* failures recorded for server NAME in expected/NAME.json:
+    scenario id -> entry (rule, command, transcript, rfc, why)."""
+    recorded = update_expected.load_expected(name)["scenarios"]
+    return {sid: e for sid, e in recorded.items()
+            if sid.startswith("core.") and e.get("verdict") == "fail"}
 
 
 def run_core(server, report_path, target=None, extra=()):
@@ -139,6 +87,13 @@ def check_report_shape(report):
                 assert int(lines[0][:3]) == reply["code"], (sc["id"], st)
 
 
+def expected_returncode(report):
+    """smtpconform's exit status for REPORT: 3 when a scenario could not run,
+    else 1 when one failed, else 0."""
+    s = report["summary"]
+    return 3 if s["error"] else 1 if s["fail"] else 0
+
+
 @pytest.mark.slow
 def test_core_suite(core_run):
     name, server, res = core_run
@@ -146,37 +101,177 @@ def test_core_suite(core_run):
     check_report_shape(report)
     assert report["summary"]["total"] > 0, "no scenarios ran\n%s" % res.describe()
 
-    known = KNOWN_DEVIATIONS[name]
+    known = known_deviations(name)
     bad = [sc["id"] for sc in report["scenarios"]
            if sc["verdict"] in ("fail", "error") and sc["id"] not in known]
     verdicts = {sc["id"]: sc["verdict"] for sc in report["scenarios"]}
     stale = [i for i in known if verdicts.get(i) in ("pass", "skip")]
     for sc in report["scenarios"]:
         dev = known.get(sc["id"])
-        if dev is None or sc["verdict"] != "fail":
-            continue
-        rules = {(v["rule"], st.get("command")) for st in sc["steps"]
-                 for v in st.get("violations") or [] if v["severity"] == "error"}
-        if (dev["rule"], dev["command"]) not in rules:
+        if dev is not None and sc["verdict"] == "fail" and not update_expected.same_failure(dev, sc):
             bad.append(sc["id"])  # fails, but not the way the entry says
     missing = [i for i in known if i not in verdicts]
 
     msg = []
     if bad:
-        msg.append("%d core scenario(s) failed against %s (%s) and are not known deviations:\n%s"
-                   % (len(bad), name, server.target, servers.describe_scenarios(report, bad)))
+        msg.append("%d core scenario(s) failed against %s (%s) other than as recorded in %s:\n%s"
+                   % (len(bad), name, server.target, update_expected.expected_path(name),
+                      servers.describe_scenarios(report, bad)))
     if stale:
-        msg.append("known deviations of %s now pass: remove them from KNOWN_DEVIATIONS: %s"
-                   % (name, stale))
+        msg.append("recorded core deviations of %s now pass: %s (re-record: %s --server %s)"
+                   % (name, stale, update_expected.REGENERATE, name))
     if missing:
-        msg.append("known deviations of %s name scenarios that no longer exist: %s"
+        msg.append("recorded core deviations of %s name scenarios that no longer exist: %s"
                    % (name, missing))
     assert not msg, "\n\n".join(msg) + "\n\n" + res.describe(limit=2000)
+    assert res.returncode == expected_returncode(report), res.describe()
 
-    expected_rc = 1 if any(verdicts[i] == "fail" for i in known) else 0
-    if any(verdicts[i] == "error" for i in known) and expected_rc == 0:
-        expected_rc = 3
-    assert res.returncode == expected_rc, res.describe()
+
+@pytest.fixture(scope="module", params=sorted(SERVER_FIXTURES))
+def full_run(request, tmp_path_factory):
+    """(server name, server, HarnessResult) of one run of the whole bundled
+    suite per server, with the arguments `make conformance` uses."""
+    name = request.param
+    server = request.getfixturevalue(SERVER_FIXTURES[name])
+    report = tmp_path_factory.mktemp("full-" + name) / ("conformance-%s.json" % name)
+    res = servers.run_harness(conformance_run.suite_args(server), json_report=report,
+                              timeout=600)
+    if res.report is None:
+        pytest.fail("no JSON report written\n%s" % res.describe(), pytrace=False)
+    return name, server, res
+
+
+@pytest.mark.slow
+def test_full_suite(full_run):
+    """Every scenario of the bundled suite ends as tests/e2e/expected/SERVER.json
+    records (pass when not listed); every recorded failure is explained."""
+    name, server, res = full_run
+    report = res.report
+    check_report_shape(report)
+    assert not report.get("interrupted"), res.describe()
+    files = [f for f in (servers.REPO / conformance_run.SUITE).rglob("*.smtp")
+             if not any(part.startswith(("_", ".")) for part in
+                        f.relative_to(servers.REPO / conformance_run.SUITE).parts)]
+    assert len(report["scenarios"]) == len(files), (
+        "%d scenarios ran, the suite has %d files\n%s"
+        % (len(report["scenarios"]), len(files), res.describe()))
+
+    expected = update_expected.load_expected(name)
+    path = update_expected.expected_path(name)
+    diffs = update_expected.compare(expected, report)
+    unexplained = [p for sid, e in sorted(expected["scenarios"].items())
+                   for p in update_expected.entry_problems(sid, e)]
+    msg = []
+    if diffs:
+        msg.append("%s (%s): %d difference(s) from %s (recorded -> now):\n  %s"
+                   % (name, server.target, sum(1 for d in diffs if not d.startswith("    ")),
+                      path, "\n  ".join(diffs)))
+        msg.append("If the change is meant (the harness or the suite changed), re-record with\n"
+                   "  %s --server %s\nand write the rfc/why of new entries; if not, it is a "
+                   "regression." % (update_expected.REGENERATE, name))
+    if unexplained:
+        msg.append("%s: %d recorded entr%s not explained:\n  %s"
+                   % (path, len(unexplained), "y is" if len(unexplained) == 1 else "ies are",
+                      "\n  ".join(unexplained)))
+    assert not msg, "\n\n".join(msg)
+    assert res.returncode == expected_returncode(report), res.describe()
+
+
+def suite_ids():
+    """Scenario id -> file of every scenario of the bundled suite (from the
+    id: headers; no server needed)."""
+    root = servers.REPO / conformance_run.SUITE
+    ids = {}
+    for f in sorted(root.rglob("*.smtp")):
+        if any(part.startswith(("_", ".")) for part in f.relative_to(root).parts):
+            continue
+        for line in f.read_text(encoding="utf-8", errors="replace").splitlines():
+            m = re.match(r"id:\s*(\S+)", line)
+            if m:
+                ids[m.group(1)] = f
+                break
+    return ids
+
+
+@pytest.mark.parametrize("name", sorted(SERVER_FIXTURES))
+def test_expected_file_is_consistent(name):
+    """expected/NAME.json (no server needed): every entry names a scenario of
+    the suite, has a verdict worth recording, and every failure carries its
+    rule, command, transcript, RFC text and explanation."""
+    path = update_expected.expected_path(name)
+    assert path.exists(), "%s is missing: run %s" % (path, update_expected.REGENERATE)
+    data = update_expected.load_expected(name)
+    assert data.get("server") == name, data.get("server")
+    ids = suite_ids()
+    problems = ["%s: no such scenario in %s/" % (sid, conformance_run.SUITE)
+                for sid in sorted(data["scenarios"]) if sid not in ids]
+    for sid, entry in sorted(data["scenarios"].items()):
+        problems += update_expected.entry_problems(sid, entry)
+    assert not problems, "%s:\n  %s" % (path, "\n  ".join(problems))
+    # The file is written in its canonical form (what update_expected.py writes).
+    assert path.read_text(encoding="utf-8") == update_expected.dump_expected(data), (
+        "%s is not in canonical form: re-write it with %s --report ..." % (
+            path, update_expected.REGENERATE))
+
+
+def fake_scenario(sid, verdict, rule=None, command=None, reason=None):
+    steps = []
+    if rule:
+        steps.append({"line": 3, "command": command,
+                      "violations": [{"rule": rule, "severity": "error", "message": "m"}]})
+    return {"id": sid, "verdict": verdict, "reason": reason, "steps": steps,
+            "transcript": "S: 220 x\nC: EHLO c\nS: 250 x\nC: %s\nS: 500 no" % (command or "NOOP")}
+
+
+def test_expected_compare_and_merge():
+    """update_expected.compare() reports verdict changes both ways and a
+    failure reached another way; merge() keeps hand-written rfc/why, writes
+    TODO for new failures and drops entries that now pass."""
+    expected = {"server": "x", "scenarios": {
+        "a.fails": {"verdict": "fail", "rule": "expect.code", "command": "MAIL",
+                    "transcript": "t", "rfc": "RFC 5321 4.1.4: \"...\"", "why": "w"},
+        "b.fails-now-passes": {"verdict": "fail", "rule": "expect.code", "command": "RSET",
+                               "transcript": "t", "rfc": "r", "why": "w"},
+        "c.skipped": {"verdict": "skip", "reason": "the server does not advertise DSN"},
+        "d.other-way": {"verdict": "fail", "rule": "expect.code", "command": "NOOP",
+                        "also": [{"rule": "connection.reset", "command": "NOOP"}],
+                        "transcript": "t", "rfc": "r", "why": "w"},
+        "f.gone": {"verdict": "fail", "rule": "r", "command": "c", "transcript": "t",
+                   "rfc": "r", "why": "w"},
+    }}
+    report = {"scenarios": [
+        fake_scenario("a.fails", "fail", "expect.code", "MAIL"),
+        fake_scenario("b.fails-now-passes", "pass"),
+        fake_scenario("c.skipped", "skip", reason="the server does not advertise DSN"),
+        fake_scenario("d.other-way", "fail", "connection.reset", "NOOP"),
+        fake_scenario("e.new-failure", "fail", "matrix.not-allowed", "HELP"),
+        fake_scenario("g.differently", "pass"),
+    ]}
+    diffs = update_expected.compare(expected, report)
+    text = "\n".join(diffs)
+    assert "b.fails-now-passes: recorded fail, now pass" in text, text
+    assert "e.new-failure: recorded pass, now fail (matrix.not-allowed on HELP)" in text, text
+    assert "f.gone: recorded fail, but no such scenario ran" in text, text
+    assert "a.fails" not in text and "c.skipped" not in text and "d.other-way" not in text, text
+
+    report["scenarios"][0] = fake_scenario("a.fails", "fail", "syntax.unsolicited", "MAIL")
+    text = "\n".join(update_expected.compare(expected, report))
+    assert "a.fails: still fail, but not with expect.code on MAIL" in text, text
+
+    data, notes = update_expected.merge(expected, report, "x")
+    sc = data["scenarios"]
+    assert sc["d.other-way"]["rule"] == "expect.code"       # recorded one kept (an "also")
+    assert sc["d.other-way"]["also"] and sc["d.other-way"]["why"] == "w"
+    assert sc["e.new-failure"]["rfc"] == update_expected.TODO
+    assert sc["e.new-failure"]["why"] == update_expected.TODO
+    assert sc["a.fails"]["rfc"].startswith("RFC 5321")       # kept, though it now fails otherwise
+    assert "b.fails-now-passes" not in sc and "f.gone" not in sc
+    assert any("e.new-failure: NEW fail" in n for n in notes), notes
+    assert update_expected.entry_problems("e.new-failure", sc["e.new-failure"])
+    assert not update_expected.entry_problems("d.other-way", sc["d.other-way"])
+    # Postfix queue ids differ from run to run; re-recording does not churn on them.
+    assert (update_expected.volatile_free("S: 250 2.0.0 Ok: queued as 6BDE2A7C07D")
+            == update_expected.volatile_free("S: 250 2.0.0 Ok: queued as 173A1A7C629"))
 
 
 def smtplib_view(server, host=None, port=None):
@@ -274,7 +369,7 @@ def test_ipv6_target(name, request, tmp_path):
     assert report["target"] == target, report["target"]
     errors = [sc["id"] for sc in report["scenarios"] if sc["verdict"] == "error"]
     assert not errors, servers.describe_scenarios(report, errors)
-    known = KNOWN_DEVIATIONS[name]
+    known = known_deviations(name)
     bad = [sc["id"] for sc in report["scenarios"]
            if sc["verdict"] == "fail" and sc["id"] not in known]
     assert not bad, servers.describe_scenarios(report, bad)

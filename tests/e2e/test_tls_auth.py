@@ -1,0 +1,163 @@
+"""TLS and AUTH end to end (issue 5): STARTTLS and implicit TLS against the
+fixture server and a real Postfix with a certificate made for the session,
+AUTH against a real aiosmtpd, TLS faults of the fixture server, and no
+trace of the password in any report or log.
+"""
+
+import base64
+import json
+
+import pytest
+
+import servers
+
+TLS = "scenarios/tls"
+AUTH = "scenarios/auth"
+TIMEOUT = 3
+
+
+def verdicts(report):
+    return {sc["id"]: sc for sc in report["scenarios"]}
+
+
+def violations(sc):
+    return [(v["rule"], st["command"]) for st in sc["steps"] for v in st["violations"]
+            if v["severity"] == "error"]
+
+
+def run(args, tmp_path, name, env=None, extra_reports=()):
+    reports = []
+    for fmt in extra_reports:
+        path = tmp_path / ("%s.%s" % (name, fmt))
+        args = args + ["--report", "%s:%s" % (fmt, path)]
+        reports.append(path)
+    res = servers.run_harness(args + ["-q"], json_report=tmp_path / ("%s.json" % name), timeout=120,
+                              env=env)
+    if res.report is None:
+        pytest.fail("no JSON report\n%s" % res.describe(), pytrace=False)
+    return res, reports
+
+
+def test_fixture_starttls_reference_passes(fixture_server, tmp_path):
+    srv = fixture_server("reference", tls=True)
+    res, _ = run(["run", "-t", srv.target, "--ca-file", srv.ca_file, "--timeout", str(TIMEOUT),
+                  "-j", "4", TLS], tmp_path, "ref")
+    v = verdicts(res.report)
+    assert res.returncode == 0, res.describe()
+    for sid in ("tls.starttls.basic", "tls.starttls.injection", "tls.starttls.twice",
+                "tls.starttls.parameter", "tls.starttls.transaction-reset"):
+        assert v[sid]["verdict"] == "pass", (sid, v[sid])
+    tls = v["tls.starttls.basic"]["tls"]
+    assert tls["protocol"].startswith("TLSv1."), tls
+    assert tls["verified"] is True, tls
+    assert res.report["tls"] == {"mode": "starttls", "verify": True}
+
+
+# behaviour, scenario that must fail, rule, command of the failing step.
+# starttls-no-reset (state kept across the handshake) is not here: every
+# scenario sends EHLO after the handshake, which resets the transaction by
+# itself (RFC 5321 4.1.4), and refusing MAIL before that EHLO is not a
+# requirement a conformant server must meet (Postfix accepts it); see the
+# issue note.
+TLS_FAULTS = [
+    ("starttls-injection", "tls.starttls.injection", "starttls.injection", "STARTTLS"),
+    ("starttls-garbage", "tls.starttls.basic", "tls.handshake", "STARTTLS"),
+    ("starttls-stall", "tls.starttls.basic", "tls.handshake", "STARTTLS"),
+]
+
+
+@pytest.mark.parametrize("behaviour,scenario,rule,command", TLS_FAULTS,
+                         ids=[f[0] for f in TLS_FAULTS])
+def test_fixture_starttls_faults(fixture_server, tmp_path, behaviour, scenario, rule, command):
+    srv = fixture_server(behaviour, tls=True)
+    res, _ = run(["run", "-t", srv.target, "--ca-file", srv.ca_file, "--timeout", str(TIMEOUT),
+                  "-j", "4", TLS], tmp_path, behaviour)
+    assert res.returncode == 1, res.describe()
+    sc = verdicts(res.report)[scenario]
+    assert sc["verdict"] == "fail", sc
+    assert (rule, command) in violations(sc), (violations(sc), sc["transcript"])
+    # Bounded: a stalled handshake ends at the deadline, not later.
+    assert res.elapsed < 60 * servers.slowdown()
+
+
+def test_postfix_starttls_and_implicit_tls(postfix_tls_server, tmp_path):
+    srv = postfix_tls_server
+    res, _ = run(["run", "-t", srv.target, "--ca-file", srv.ca_file, "--var",
+                  "domain=%s" % srv.hostname, "--timeout", "10", "-j", "4", TLS], tmp_path, "pf")
+    v = verdicts(res.report)
+    failing = {i: violations(sc) for i, sc in v.items() if sc["verdict"] != "pass"}
+    assert not failing, "%s\n%s" % (failing, res.describe())
+    assert v["tls.starttls.basic"]["tls"]["verified"] is True
+    # Implicit TLS (RFC 8314) on the wrapper-mode port, name verified by SNI.
+    res2, _ = run(["run", "-t", srv.tls_target, "--tls", "implicit", "--ca-file", srv.ca_file,
+                   "--sni", srv.hostname, "--var", "domain=%s" % srv.hostname, "--timeout", "10",
+                   "scenarios/core/greeting-basic.smtp", "scenarios/core/ehlo-basic.smtp"],
+                  tmp_path, "pf-implicit")
+    assert res2.returncode == 0, res2.describe()
+    for sc in res2.report["scenarios"]:
+        assert sc["tls"]["protocol"].startswith("TLSv1."), sc
+        assert sc["tls"]["verified"] is True, sc
+    assert res2.report["tls"]["mode"] == "implicit"
+
+
+def test_tls_verify_off_is_reported(postfix_tls_server, tmp_path):
+    srv = postfix_tls_server
+    res, reports = run(["run", "-t", srv.tls_target, "--tls", "implicit", "--tls-verify", "off",
+                        "--timeout", "10", "scenarios/core/greeting-basic.smtp"], tmp_path, "off",
+                       extra_reports=("text", "junit"))
+    assert res.returncode == 0, res.describe()
+    assert res.report["tls"] == {"mode": "implicit", "verify": False}
+    assert "verification OFF" in reports[0].read_text()
+    assert 'name="tls.verify" value="off"' in reports[1].read_text()
+
+
+def test_wrong_ca_fails_the_handshake(postfix_tls_server, tls_pki, tmp_path):
+    srv = postfix_tls_server
+    res, _ = run(["run", "-t", srv.tls_target, "--tls", "implicit", "--ca-file",
+                  tls_pki.other_ca_file, "--timeout", "5", "scenarios/core/greeting-basic.smtp"],
+                 tmp_path, "wrong-ca")
+    sc = res.report["scenarios"][0]
+    assert ("tls.handshake", "CONNECT") in violations(sc), sc
+    assert "certificate verification failed" in json.dumps(sc)
+
+
+def secret_forms(password, user):
+    pw = password.encode()
+    return [pw, base64.b64encode(pw), base64.b64encode(pw).rstrip(b"="), pw.hex().encode(),
+            pw.hex().upper().encode(), base64.b64encode(b"\0" + user.encode() + b"\0" + pw)]
+
+
+def test_aiosmtpd_auth_and_no_trace_of_the_password(aiosmtpd_factory, tmp_path):
+    # AUTH offered in plaintext too, so the capability probe (plaintext EHLO)
+    # sees the mechanisms and the AUTH scenarios run.
+    srv = aiosmtpd_factory(tls=True, auth=True, auth_require_tls=False)
+    env = dict(srv.auth_env)
+    res, reports = run(["run", "-t", srv.target, "--auth-user", srv.auth_user,
+                        "--auth-password-env", "SMTPCONFORM_TEST_PASSWORD", "-v",
+                        "--timeout", str(TIMEOUT), "-j", "4", AUTH], tmp_path, "auth", env=env,
+                       extra_reports=("text", "junit", "tap"))
+    v = verdicts(res.report)
+    for sid in ("auth.plain", "auth.plain.challenge", "auth.login", "auth.cram-md5",
+                "auth.wrong-password", "auth.cancel", "auth.twice", "auth.unknown-mechanism"):
+        assert v[sid]["verdict"] == "pass", (sid, violations(v[sid]), v[sid]["transcript"])
+    # aiosmtpd 1.4.3 accepts AUTH inside a mail transaction: RFC 4954 4 "An
+    # AUTH command issued during a mail transaction MUST be rejected with a
+    # 503 reply". A real deviation of that server.
+    assert ("expect.code", "AUTH") in violations(v["auth.during-transaction"])
+    assert v["auth.scram-sha-256"]["verdict"] == "skip"
+    # No trace of the password, in clear, base64 or hex, anywhere.
+    blobs = [p.read_bytes() for p in reports + [tmp_path / "auth.json"]]
+    blobs += [res.stdout.encode(), res.stderr.encode()]
+    assert "<SASL response redacted>" in res.stderr or "redacted" in res.stderr
+    for form in secret_forms(srv.auth_password, srv.auth_user):
+        for blob in blobs:
+            assert form not in blob, "a form of the password leaked: %r" % form
+
+
+def test_auth_scenarios_skip_without_credentials(aiosmtpd_factory, tmp_path):
+    srv = aiosmtpd_factory(tls=True, auth=True, auth_require_tls=False)
+    res, _ = run(["run", "-t", srv.target, "--timeout", str(TIMEOUT), AUTH], tmp_path, "noauth")
+    for sc in res.report["scenarios"]:
+        if sc["id"] in ("auth.unknown-mechanism",):
+            continue  # sends a plain C: AUTH, needs no credentials
+        assert sc["verdict"] == "skip", sc
