@@ -170,17 +170,16 @@ int engine_run(const struct engine_options *o, struct scenario *const *scenarios
 	return e.signal;
 }
 
-/* The probe: greeting, EHLO, QUIT - every reply accepted, nothing judged. */
-static struct scenario *probe_scenario(void)
+/* A probe scenario: cmds[i] NULL is an S: that accepts anything. */
+static struct scenario *probe_scenario(const char *const *cmds, size_t n)
 {
 	struct scenario *sc = xcalloc(1, sizeof(*sc));
-	static const char *const cmds[] = {NULL, "EHLO {client}", NULL, "QUIT", NULL};
 	sc->id = xstrdup("probe");
 	sc->path = xstrdup("(probe)");
 	sc->nfiles = 1;
 	sc->files = xcalloc(1, sizeof(char *));
 	sc->files[0] = xstrdup("(probe)");
-	sc->nsteps = sizeof(cmds) / sizeof(cmds[0]);
+	sc->nsteps = n;
 	sc->steps = xcalloc(sc->nsteps, sizeof(*sc->steps));
 	for (size_t i = 0; i < sc->nsteps; i++) {
 		struct step *st = &sc->steps[i];
@@ -199,12 +198,11 @@ static struct scenario *probe_scenario(void)
 	return sc;
 }
 
-void engine_probe(const struct engine_options *o, struct probe *out)
+/* Runs one probe scenario; fills r (caller frees). Returns 1 if reached. */
+static int probe_run(const struct engine_options *o, const char *const *cmds, size_t n,
+                     struct scenario_result *r, char **error_out)
 {
-	memset(out, 0, sizeof(*out));
-	out->ehlo_code = -1;
-	struct scenario *sc = probe_scenario();
-	struct scenario_result r;
+	struct scenario *sc = probe_scenario(cmds, n);
 	struct engine_options po = *o;
 	po.progress = 0;
 	po.verbose = o->verbose >= 2 ? o->verbose : 0;
@@ -215,13 +213,13 @@ void engine_probe(const struct engine_options *o, struct probe *out)
 	e.base = event_base_new();
 	if (!e.base)
 		BUG("event_base_new failed");
-	fill_result_header(&r, sc);
+	fill_result_header(r, sc);
 	struct session s;
 	memset(&s, 0, sizeof(s));
 	s.base = e.base;
 	s.opts = &po;
 	s.scenario = sc;
-	s.result = &r;
+	s.result = r;
 	s.keep_going = 1;
 	s.owner = &e;
 	e.n = 1;
@@ -232,9 +230,37 @@ void engine_probe(const struct engine_options *o, struct probe *out)
 	session_start(&s);
 	if (s.state != SESSION_DONE)
 		event_base_dispatch(e.base);
-	out->reached = !s.unreachable;
-	if (s.unreachable)
-		out->error = xstrdup(r.reason ? r.reason : "cannot connect");
+	if (s.unreachable && error_out)
+		*error_out = xstrdup(r->reason ? r->reason : "cannot connect");
+	scenario_free(sc);
+	event_base_free(e.base);
+	return !s.unreachable;
+}
+
+/* The keyword lines of a 250 EHLO reply (the lines after the first). */
+static char **ehlo_keywords(const struct step_result *st, size_t *n_out)
+{
+	*n_out = 0;
+	if (st->code != 250 || st->nlines < 2)
+		return NULL;
+	char **kws = xcalloc(st->nlines, sizeof(char *));
+	for (size_t i = 1; i < st->nlines; i++) {
+		const char *kw = st->lines[i];
+		kw += strlen(kw) >= 4 ? 4 : strlen(kw);
+		kws[(*n_out)++] = xstrdup(kw);
+	}
+	return kws;
+}
+
+void engine_probe(const struct engine_options *o, struct probe *out)
+{
+	static const char *const plain[] = {NULL, "EHLO {client}", NULL, "QUIT", NULL};
+	static const char *const tls[] = {NULL, "EHLO {client}", NULL, "STARTTLS", NULL,
+	                                  "EHLO {client}", NULL, "QUIT", NULL};
+	memset(out, 0, sizeof(*out));
+	out->ehlo_code = -1;
+	struct scenario_result r;
+	out->reached = probe_run(o, plain, sizeof(plain) / sizeof(plain[0]), &r, &out->error);
 	if (r.nsteps >= 1 && r.steps[0].has_reply) {
 		struct buf g = {0};
 		for (size_t i = 0; i < r.steps[0].nlines; i++)
@@ -242,20 +268,19 @@ void engine_probe(const struct engine_options *o, struct probe *out)
 		out->greeting = buf_steal(&g);
 	}
 	if (r.nsteps >= 2 && r.steps[1].has_reply) {
-		const struct step_result *st = &r.steps[1];
-		out->ehlo_code = st->code;
-		if (st->code == 250 && st->nlines > 1) {
-			out->keywords = xcalloc(st->nlines, sizeof(char *));
-			for (size_t i = 1; i < st->nlines; i++) {
-				const char *kw = st->lines[i];
-				kw += strlen(kw) >= 4 ? 4 : strlen(kw);
-				out->keywords[out->nkeywords++] = xstrdup(kw);
-			}
-		}
+		out->ehlo_code = r.steps[1].code;
+		out->keywords = ehlo_keywords(&r.steps[1], &out->nkeywords);
 	}
 	scenario_result_free(&r);
-	scenario_free(sc);
-	event_base_free(e.base);
+	/* RFC 3207 4.2: what the server offers after TLS is recorded apart. */
+	if (out->reached && o->tls_ready && !o->tls_implicit && probe_has_keyword(out, "STARTTLS")) {
+		probe_run(o, tls, sizeof(tls) / sizeof(tls[0]), &r, NULL);
+		if (r.nsteps >= 4 && r.steps[2].code == 220 && r.steps[3].has_reply) {
+			out->keywords_tls = ehlo_keywords(&r.steps[3], &out->nkeywords_tls);
+			out->tls_probed = 1;
+		}
+		scenario_result_free(&r);
+	}
 }
 
 /* 1 when word (case-insensitive) is one of the space-separated words of list. */
@@ -295,5 +320,8 @@ void probe_free(struct probe *p)
 	for (size_t i = 0; i < p->nkeywords; i++)
 		free(p->keywords[i]);
 	free(p->keywords);
+	for (size_t i = 0; i < p->nkeywords_tls; i++)
+		free(p->keywords_tls[i]);
+	free(p->keywords_tls);
 	memset(p, 0, sizeof(*p));
 }

@@ -629,6 +629,14 @@ static int cmd_run(int argc, char **argv)
 		run.ehlo_keywords = xcalloc(probe.nkeywords ? probe.nkeywords : 1, sizeof(char *));
 		for (size_t i = 0; i < probe.nkeywords; i++)
 			run.ehlo_keywords[i] = xstrdup(probe.keywords[i]);
+		run.tls_probed = probe.tls_probed;
+		if (probe.tls_probed) {
+			run.nehlo_keywords_tls = probe.nkeywords_tls;
+			run.ehlo_keywords_tls = xcalloc(probe.nkeywords_tls ? probe.nkeywords_tls : 1,
+			                                sizeof(char *));
+			for (size_t i = 0; i < probe.nkeywords_tls; i++)
+				run.ehlo_keywords_tls[i] = xstrdup(probe.keywords_tls[i]);
+		}
 		sig = engine_run(&o, scs, n, &probe, run.scenarios);
 	}
 	run.duration_ms = clock_ms() - t0;

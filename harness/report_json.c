@@ -184,6 +184,9 @@ void report_render_json(const struct run_result *run, struct buf *out)
 
 		set(probe, "greeting", jstr(run->greeting));
 		set(probe, "ehlo_keywords", strv(run->ehlo_keywords, run->nehlo_keywords));
+		if (run->tls_probed)
+			set(probe, "ehlo_keywords_after_tls",
+			    strv(run->ehlo_keywords_tls, run->nehlo_keywords_tls));
 		set(root, "probe", probe);
 	}
 	set(summary, "total", jint((int64_t)run->summary.total));

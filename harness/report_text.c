@@ -164,6 +164,14 @@ void report_render_text(const struct run_result *run, struct buf *out)
 		put_text(out, run->greeting);
 		buf_puts(out, "\n");
 	}
+	if (run->tls_probed) {
+		buf_puts(out, "ehlo keywords after STARTTLS:");
+		for (size_t i = 0; i < run->nehlo_keywords_tls; i++) {
+			buf_puts(out, i ? ", " : " ");
+			put_text(out, run->ehlo_keywords_tls[i]);
+		}
+		buf_puts(out, "\n");
+	}
 	if (report_used_tls(run)) {
 		const struct scenario_result *first = NULL;
 		for (size_t i = 0; i < run->nscenarios && !first; i++)

@@ -184,6 +184,9 @@ void run_result_free(struct run_result *run)
 	free(run->started);
 	free(run->greeting);
 	strv_free(run->ehlo_keywords, run->nehlo_keywords);
+	strv_free(run->ehlo_keywords_tls, run->nehlo_keywords_tls);
+	run->ehlo_keywords_tls = NULL;
+	run->nehlo_keywords_tls = 0;
 	if (run->scenarios) {
 		for (size_t i = 0; i < run->nscenarios; i++)
 			scenario_result_free(&run->scenarios[i]);

@@ -82,6 +82,9 @@ struct run_result {
 	char *greeting;       /* capability probe: escaped greeting, or NULL */
 	char **ehlo_keywords; /* capability probe: EHLO keyword lines, or NULL */
 	size_t nehlo_keywords;
+	int tls_probed;       /* the probe upgraded with STARTTLS */
+	char **ehlo_keywords_tls; /* EHLO keyword lines after STARTTLS, or NULL */
+	size_t nehlo_keywords_tls;
 	struct run_summary summary;
 	struct scenario_result *scenarios;
 	size_t nscenarios;

@@ -40,9 +40,13 @@ struct probe {
 	int ehlo_code;        /* code of the EHLO reply, -1 if none */
 	char **keywords;      /* EHLO keyword lines ("SIZE 10240000"), upper-case verb */
 	size_t nkeywords;
+	int tls_probed;       /* 1: STARTTLS was offered, a second probe upgraded */
+	char **keywords_tls;  /* EHLO keyword lines after STARTTLS (RFC 3207 4.2) */
+	size_t nkeywords_tls;
 };
 
-/* Connects once, reads the greeting, sends EHLO {client} and QUIT. */
+/* Connects once, reads the greeting, sends EHLO {client} and QUIT; when
+ * STARTTLS is offered, connects again to record the EHLO keywords after TLS. */
 void engine_probe(const struct engine_options *o, struct probe *out);
 void probe_free(struct probe *p);
 /* 1 when keyword (case-insensitive) is the first word of an EHLO line. */

@@ -51,6 +51,11 @@ def test_fixture_starttls_reference_passes(fixture_server, tmp_path):
     assert tls["protocol"].startswith("TLSv1."), tls
     assert tls["verified"] is True, tls
     assert res.report["tls"] == {"mode": "starttls", "verify": True}
+    # The probe upgrades too and records the keywords after TLS apart
+    # (RFC 3207 4.2): STARTTLS is no longer offered.
+    probe = res.report["probe"]
+    assert "STARTTLS" in probe["ehlo_keywords"], probe
+    assert "STARTTLS" not in probe["ehlo_keywords_after_tls"], probe
 
 
 # behaviour, scenario that must fail, rule, command of the failing step.
