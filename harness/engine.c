@@ -86,6 +86,15 @@ static void start_next(struct engine *e)
 		for (size_t k = 0; k < sc->nsteps; k++)
 			if (sc->steps[k].kind == STEP_AUTH)
 				needs_auth = 1;
+		if (!missing && sc->when && !vars_get(e->opts->vars, sc->when)) {
+			r->verdict = VERDICT_SKIP;
+			r->transcript = xstrdup("");
+			r->reason = xasprintf("runs only when the server is configured so: pass --var %s=1 "
+			                      "(header when: %s)", sc->when, sc->when);
+			e->done++;
+			progress(e, sc->id);
+			continue;
+		}
 		if (!missing && needs_auth && !e->opts->auth_user) {
 			r->verdict = VERDICT_SKIP;
 			r->transcript = xstrdup("");

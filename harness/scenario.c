@@ -35,10 +35,11 @@ enum header {
 	HDR_TAGS,
 	HDR_REQUIRES,
 	HDR_TIMEOUT,
+	HDR_WHEN,
 	HDR_COUNT,
 };
 static const char *const header_names[HDR_COUNT] = {
-	"id", "title", "ref", "level", "tags", "requires", "timeout",
+	"id", "title", "ref", "level", "tags", "requires", "timeout", "when",
 };
 
 /*
@@ -472,6 +473,26 @@ static int line_header(struct parser *p, struct source *src, const char *key, ch
 			s->requires = list;
 			s->nrequires = n;
 		}
+		break;
+	}
+	case HDR_WHEN: {
+		/* when: NAME - run only if the variable NAME is set (a fact about
+		 * the server's configuration that EHLO does not show). */
+		char *name = value;
+		while (is_space(*name))
+			name++;
+		size_t n = strlen(name);
+		while (n && is_space(name[n - 1]))
+			name[--n] = '\0';
+		int ok = n > 0;
+		for (size_t i = 0; ok && i < n; i++)
+			ok = is_alpha(name[i]) || is_digit(name[i]) || name[i] == '_' || name[i] == '.' ||
+			     name[i] == '-';
+		if (!ok)
+			return fail(p, src->path, src->line,
+			            "when: \"%s\" is not a variable name (letters, digits, _ . -)", value);
+		free(s->when);
+		s->when = xstrdup(name);
 		break;
 	}
 	case HDR_TIMEOUT: {
@@ -955,6 +976,7 @@ void scenario_free(struct scenario *s)
 	list_free(s->tags, s->ntags);
 	list_free(s->requires, s->nrequires);
 	list_free(s->files, s->nfiles);
+	free(s->when);
 	free(s->path);
 	free(s->id);
 	free(s->title);

@@ -63,6 +63,7 @@ struct scenario {
 	char **requires;  /* EHLO keywords, upper-cased */
 	size_t nrequires;
 	int timeout_s;    /* header "timeout", 0 when absent */
+	char *when;       /* header "when": run only if this variable is set, or NULL */
 	struct step *steps;
 	size_t nsteps;
 	char **files;     /* path of the file and of each included file */

@@ -166,3 +166,22 @@ def test_auth_scenarios_skip_without_credentials(aiosmtpd_factory, tmp_path):
         if sc["id"] in ("auth.unknown-mechanism",):
             continue  # sends a plain C: AUTH, needs no credentials
         assert sc["verdict"] == "skip", sc
+
+
+def test_auth_required_and_tls_required_policies(aiosmtpd_factory, aiosmtpd_auth_server, tmp_path):
+    # A server that requires AUTH: MAIL before it gets 530 (RFC 4954 6).
+    srv = aiosmtpd_factory(tls=True, auth=True, auth_require_tls=False, auth_required=True)
+    res, _ = run(["run", "-t", srv.target, "--var", "auth_required=1", "--timeout", str(TIMEOUT),
+                  "scenarios/auth/required-mail-530.smtp"], tmp_path, "530")
+    sc = res.report["scenarios"][0]
+    assert sc["verdict"] == "pass", (violations(sc), sc["transcript"])
+    # A server that accepts AUTH only over TLS: 538 in plaintext.
+    res, _ = run(["run", "-t", aiosmtpd_auth_server.target, "--var", "auth_requires_tls=1",
+                  "--timeout", str(TIMEOUT), "scenarios/auth/requires-tls-538.smtp"], tmp_path, "538")
+    sc = res.report["scenarios"][0]
+    assert sc["verdict"] == "pass", (violations(sc), sc["transcript"])
+    # Without the variable both are skipped, with the reason.
+    res, _ = run(["run", "-t", srv.target, "--timeout", str(TIMEOUT),
+                  "scenarios/auth/required-mail-530.smtp"], tmp_path, "530-skip")
+    sc = res.report["scenarios"][0]
+    assert sc["verdict"] == "skip" and "auth_required" in sc["reason"], sc
