@@ -22,6 +22,7 @@
 
 #include "config.h"
 #include "conn.h"
+#include "diff.h"
 #include "smtp_limits.h"
 #include "matrix.h"
 #include "report.h"
@@ -58,6 +59,13 @@ static const char usage_text[] =
     "  run [options] [FILE|DIR...]   run scenarios (default: the bundled scenarios/)\n"
     "  check FILE|DIR...             lint scenario files without connecting\n"
     "  matrix [--profile P]          print the allowed-code matrix\n"
+    "  report --from RUN.json --report FMT[:PATH]...\n"
+    "                                render a saved JSON report in other formats\n"
+    "  merge A.json B.json... [--report FMT[:PATH]...]\n"
+    "                                join the JSON reports of --shard runs (default: json\n"
+    "                                on stdout)\n"
+    "  diff OLD.json NEW.json [--md] what started failing, got fixed, changed verdict or\n"
+    "                                reply code; exit 1 when something regressed\n"
     "  help                          this text\n"
     "  version                       print the version\n"
     "\n"
@@ -78,6 +86,8 @@ static const char usage_text[] =
     "                           end of data)\n"
     "      --strict             warnings (non-standard but common replies) fail\n"
     "  -j, --jobs N             run N scenarios at once (default 1, max 256)\n"
+    "      --shard K/N          run only the K-th of N stable parts of the scenarios\n"
+    "                           (for CI fan-out; join the JSON reports with merge)\n"
     "      --report FMT[:PATH]  text (default, stdout), json, junit or tap; repeatable;\n"
     "                           files are written atomically\n"
     "      --tls MODE           none (default; STARTTLS is a scenario step) or implicit\n"
@@ -413,7 +423,7 @@ static int cmd_run(int argc, char **argv)
 	enum {
 		OPT_VAR = 256, OPT_PROFILE, OPT_TIMEOUT, OPT_STRICT, OPT_REPORT, OPT_TLS,
 		OPT_TLS_VERIFY, OPT_CA_FILE, OPT_TLS_MIN, OPT_SNI, OPT_AUTH_USER, OPT_AUTH_ENV,
-		OPT_AUTH_FILE,
+		OPT_AUTH_FILE, OPT_SHARD,
 	};
 	static const struct option longopts[] = {
 	    {"target", required_argument, NULL, 't'},
@@ -430,6 +440,7 @@ static int cmd_run(int argc, char **argv)
 	    {"tls-min-version", required_argument, NULL, OPT_TLS_MIN},
 	    {"sni", required_argument, NULL, OPT_SNI},
 	    {"auth-user", required_argument, NULL, OPT_AUTH_USER},
+	    {"shard", required_argument, NULL, OPT_SHARD},
 	    {"auth-password-env", required_argument, NULL, OPT_AUTH_ENV},
 	    {"auth-password-file", required_argument, NULL, OPT_AUTH_FILE},
 	    {"verbose", no_argument, NULL, 'v'},
@@ -451,6 +462,7 @@ static int cmd_run(int argc, char **argv)
 	struct tls_options tls = {.verify = 1, .min_version = "TLSv1.2"};
 	const char *tls_mode = "none";
 	struct auth_args auth = {.env = "SMTPCONFORM_PASSWORD"};
+	int shard_k = 0, shard_n = 0;
 	const char *config_path = find_config_arg(argc, argv);
 	if (config_path)
 		apply_config(config_path, &target_arg, &o, &vars, &specs, &nspecs, &tls, &tls_mode, &auth);
@@ -519,6 +531,15 @@ static int cmd_run(int argc, char **argv)
 		case OPT_AUTH_USER:
 			auth.user = optarg;
 			break;
+		case OPT_SHARD: {
+			char *slash = strchr(optarg, '/');
+			if (!slash)
+				usage_error("--shard %s: expected K/N, e.g. 2/4", optarg);
+			*slash = 0;
+			shard_n = parse_int(slash + 1, "--shard N", 1, 1000);
+			shard_k = parse_int(optarg, "--shard K", 1, shard_n);
+			break;
+		}
 		case OPT_AUTH_ENV:
 			auth.env = optarg;
 			auth.file = NULL;
@@ -581,6 +602,16 @@ static int cmd_run(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
+	if (shard_n > 1) {
+		size_t kept = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (shard_of(scs[i]->id, (unsigned)shard_n) == (unsigned)(shard_k - 1))
+				scs[kept++] = scs[i];
+			else
+				scenario_free(scs[i]);
+		}
+		n = kept;
+	}
 	o.target = &target;
 	o.vars = &vars;
 	o.progress = !quiet && isatty(STDERR_FILENO);
@@ -678,6 +709,163 @@ static int cmd_run(int argc, char **argv)
 	return code;
 }
 
+/* --report options shared by report and merge; default json on stdout. */
+static struct report_spec *parse_report_args(int argc, char **argv, int first, char **inputs,
+                                             size_t *ninputs, const char *from_opt,
+                                             size_t *nspecs_out)
+{
+	struct report_spec *specs = NULL;
+	size_t nspecs = 0;
+	char err[512];
+	*ninputs = 0;
+	for (int i = first; i < argc; i++) {
+		const char *a = argv[i];
+		const char *val = NULL;
+		if (strcmp(a, "--report") == 0 && i + 1 < argc)
+			val = argv[++i];
+		else if (strncmp(a, "--report=", 9) == 0)
+			val = a + 9;
+		if (val) {
+			specs = xrealloc(specs, (nspecs + 1) * sizeof(*specs));
+			if (report_parse_spec(val, &specs[nspecs], err, sizeof(err)) < 0)
+				usage_error("--report %s: %s", val, err);
+			nspecs++;
+			continue;
+		}
+		if (from_opt && strcmp(a, from_opt) == 0 && i + 1 < argc) {
+			inputs[(*ninputs)++] = argv[++i];
+			continue;
+		}
+		if (a[0] == '-' && a[1])
+			usage_error("unknown option %s", a);
+		if (from_opt)
+			usage_error("unexpected argument %s (use %s FILE)", a, from_opt);
+		inputs[(*ninputs)++] = argv[i];
+	}
+	if (nspecs == 0) {
+		specs = xcalloc(1, sizeof(*specs));
+		report_parse_spec("json", &specs[0], err, sizeof(err));
+		nspecs = 1;
+	}
+	*nspecs_out = nspecs;
+	return specs;
+}
+
+static int write_reports(const struct run_result *run, struct report_spec *specs, size_t nspecs)
+{
+	char err[512];
+	int code = EXIT_PASS;
+	for (size_t i = 0; i < nspecs; i++) {
+		if (report_write(run, &specs[i], err, sizeof(err)) < 0) {
+			fprintf(stderr, "smtpconform: cannot write report: %s\n", err);
+			code = EXIT_USAGE;
+		}
+		report_spec_free(&specs[i]);
+	}
+	free(specs);
+	return code;
+}
+
+static int cmd_report(int argc, char **argv)
+{
+	char **inputs = xcalloc((size_t)argc + 1, sizeof(char *));
+	size_t ninputs, nspecs;
+	struct report_spec *specs = parse_report_args(argc, argv, 1, inputs, &ninputs, "--from", &nspecs);
+	if (ninputs != 1)
+		usage_error("report needs exactly one --from RUN.json");
+	struct run_result run;
+	char err[1024];
+	if (report_load_json(inputs[0], &run, err, sizeof(err)) < 0) {
+		fprintf(stderr, "smtpconform: %s\n", err);
+		free(inputs);
+		return EXIT_USAGE;
+	}
+	free(inputs);
+	int code = write_reports(&run, specs, nspecs);
+	run_result_free(&run);
+	return code;
+}
+
+static int cmd_merge(int argc, char **argv)
+{
+	char **inputs = xcalloc((size_t)argc + 1, sizeof(char *));
+	size_t ninputs, nspecs;
+	struct report_spec *specs = parse_report_args(argc, argv, 1, inputs, &ninputs, NULL, &nspecs);
+	if (ninputs < 1)
+		usage_error("merge needs the JSON reports of the shards");
+	struct run_result *runs = xcalloc(ninputs, sizeof(*runs));
+	char err[1024];
+	int code = EXIT_PASS;
+	size_t loaded = 0;
+	for (; loaded < ninputs; loaded++)
+		if (report_load_json(inputs[loaded], &runs[loaded], err, sizeof(err)) < 0) {
+			fprintf(stderr, "smtpconform: %s\n", err);
+			code = EXIT_USAGE;
+			break;
+		}
+	struct run_result merged;
+	memset(&merged, 0, sizeof(merged));
+	if (code == EXIT_PASS && merge_runs(runs, ninputs, &merged, err, sizeof(err)) < 0) {
+		fprintf(stderr, "smtpconform: merge: %s\n", err);
+		code = EXIT_USAGE;
+	}
+	if (code == EXIT_PASS)
+		code = write_reports(&merged, specs, nspecs);
+	else {
+		for (size_t i = 0; i < nspecs; i++)
+			report_spec_free(&specs[i]);
+		free(specs);
+	}
+	for (size_t i = 0; i < ninputs; i++)
+		run_result_free(&runs[i]);
+	run_result_free(&merged);
+	free(runs);
+	free(inputs);
+	return code;
+}
+
+static int cmd_diff(int argc, char **argv)
+{
+	int markdown = 0;
+	const char *files[2];
+	int nfiles = 0;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--md") == 0 || strcmp(argv[i], "--markdown") == 0)
+			markdown = 1;
+		else if (strcmp(argv[i], "--help") == 0) {
+			fputs("usage: smtpconform diff OLD.json NEW.json [--md]\n"
+			      "exit 0: nothing regressed, 1: something started failing, 2: bad input\n",
+			      stdout);
+			return EXIT_PASS;
+		} else if (argv[i][0] == '-')
+			usage_error("diff: unknown option %s", argv[i]);
+		else if (nfiles < 2)
+			files[nfiles++] = argv[i];
+		else
+			usage_error("diff takes two JSON reports: OLD.json NEW.json");
+	}
+	if (nfiles != 2)
+		usage_error("diff takes two JSON reports: OLD.json NEW.json");
+	struct run_result a, b;
+	char err[1024];
+	if (report_load_json(files[0], &a, err, sizeof(err)) < 0) {
+		fprintf(stderr, "smtpconform: %s\n", err);
+		return EXIT_USAGE;
+	}
+	if (report_load_json(files[1], &b, err, sizeof(err)) < 0) {
+		fprintf(stderr, "smtpconform: %s\n", err);
+		run_result_free(&a);
+		return EXIT_USAGE;
+	}
+	struct buf out = {0};
+	int regressed = diff_runs(&a, &b, markdown, &out);
+	fwrite(out.data, 1, out.len, stdout);
+	buf_free(&out);
+	run_result_free(&a);
+	run_result_free(&b);
+	return regressed ? EXIT_FAIL : EXIT_PASS;
+}
+
 int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -703,5 +891,13 @@ int main(int argc, char **argv)
 		return cmd_check(argc, argv);
 	if (strcmp(cmd, "matrix") == 0)
 		return cmd_matrix(argc, argv);
-	usage_error("unknown command '%s' (commands: run, check, matrix, help, version)", cmd);
+	if (strcmp(cmd, "report") == 0)
+		return cmd_report(argc, argv);
+	if (strcmp(cmd, "merge") == 0)
+		return cmd_merge(argc, argv);
+	if (strcmp(cmd, "diff") == 0)
+		return cmd_diff(argc, argv);
+	usage_error("unknown command '%s' (commands: run, check, matrix, report, merge, diff, help, "
+	            "version)",
+	            cmd);
 }

@@ -33,6 +33,10 @@ void report_render_json(const struct run_result *run, struct buf *out);
 void report_render_junit(const struct run_result *run, struct buf *out);
 void report_render_tap(const struct run_result *run, struct buf *out);
 
+/* Reads a JSON report back into the model (report_load.c). 0, or -1 with
+ * "path: reason". The caller frees out with run_result_free(). */
+int report_load_json(const char *path, struct run_result *out, char *err, size_t errlen);
+
 /* Renders and writes. Returns 0, or -1 with "path: reason" in err. */
 int report_write(const struct run_result *run, const struct report_spec *spec,
                  char *err, size_t errlen);
