@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "baseline.h"
 #include "conn.h"
 #include "diff.h"
 #include "smtp_limits.h"
@@ -86,6 +87,9 @@ static const char usage_text[] =
     "                           end of data)\n"
     "      --strict             warnings (non-standard but common replies) fail\n"
     "  -j, --jobs N             run N scenarios at once (default 1, max 256)\n"
+    "      --baseline FILE      known deviations: a waiver file (docs/baselines.md) or a\n"
+    "                           previous JSON report; they are reported as waived, and\n"
+    "                           only new failures fail the run\n"
     "      --shard K/N          run only the K-th of N stable parts of the scenarios\n"
     "                           (for CI fan-out; join the JSON reports with merge)\n"
     "      --report FMT[:PATH]  text (default, stdout), json, junit or tap; repeatable;\n"
@@ -423,7 +427,7 @@ static int cmd_run(int argc, char **argv)
 	enum {
 		OPT_VAR = 256, OPT_PROFILE, OPT_TIMEOUT, OPT_STRICT, OPT_REPORT, OPT_TLS,
 		OPT_TLS_VERIFY, OPT_CA_FILE, OPT_TLS_MIN, OPT_SNI, OPT_AUTH_USER, OPT_AUTH_ENV,
-		OPT_AUTH_FILE, OPT_SHARD,
+		OPT_AUTH_FILE, OPT_SHARD, OPT_BASELINE,
 	};
 	static const struct option longopts[] = {
 	    {"target", required_argument, NULL, 't'},
@@ -441,6 +445,7 @@ static int cmd_run(int argc, char **argv)
 	    {"sni", required_argument, NULL, OPT_SNI},
 	    {"auth-user", required_argument, NULL, OPT_AUTH_USER},
 	    {"shard", required_argument, NULL, OPT_SHARD},
+	    {"baseline", required_argument, NULL, OPT_BASELINE},
 	    {"auth-password-env", required_argument, NULL, OPT_AUTH_ENV},
 	    {"auth-password-file", required_argument, NULL, OPT_AUTH_FILE},
 	    {"verbose", no_argument, NULL, 'v'},
@@ -463,6 +468,7 @@ static int cmd_run(int argc, char **argv)
 	const char *tls_mode = "none";
 	struct auth_args auth = {.env = "SMTPCONFORM_PASSWORD"};
 	int shard_k = 0, shard_n = 0;
+	const char *baseline_path = NULL;
 	const char *config_path = find_config_arg(argc, argv);
 	if (config_path)
 		apply_config(config_path, &target_arg, &o, &vars, &specs, &nspecs, &tls, &tls_mode, &auth);
@@ -530,6 +536,9 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case OPT_AUTH_USER:
 			auth.user = optarg;
+			break;
+		case OPT_BASELINE:
+			baseline_path = optarg;
 			break;
 		case OPT_SHARD: {
 			char *slash = strchr(optarg, '/');
@@ -602,6 +611,21 @@ static int cmd_run(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
+	struct baseline baseline;
+	memset(&baseline, 0, sizeof(baseline));
+	if (baseline_path && baseline_load(baseline_path, &baseline, err, sizeof(err)) < 0) {
+		fprintf(stderr, "smtpconform: %s\n", err);
+		for (size_t i = 0; i < n; i++)
+			scenario_free(scs[i]);
+		free(scs);
+		for (size_t i = 0; i < nspecs; i++)
+			report_spec_free(&specs[i]);
+		free(specs);
+		target_free(&target);
+		vars_free(&vars);
+		tls_teardown();
+		return EXIT_USAGE;
+	}
 	if (shard_n > 1) {
 		size_t kept = 0;
 		for (size_t i = 0; i < n; i++) {
@@ -673,6 +697,15 @@ static int cmd_run(int argc, char **argv)
 	run.duration_ms = clock_ms() - t0;
 	run.interrupted = sig != 0;
 	run_summarize(&run);
+	if (baseline_path) {
+		char today[16];
+		time_t now = time(NULL);
+		struct tm tm;
+		gmtime_r(&now, &tm);
+		strftime(today, sizeof(today), "%Y-%m-%d", &tm);
+		baseline_apply(&baseline, &run, today);
+	}
+	baseline_free(&baseline);
 	if (code == EXIT_PASS) {
 		if (sig)
 			code = 128 + sig;

@@ -130,9 +130,11 @@ static json_t *scenario_json(const struct scenario_result *sr)
 	set(sc, "ref", jstr(sr->ref));
 	set(sc, "level", jstr(sr->level));
 	set(sc, "tags", strv(sr->tags, sr->ntags));
-	set(sc, "verdict", jstr(verdict_name(sr->verdict)));
+	set(sc, "verdict", jstr(sr->waived ? "waived" : verdict_name(sr->verdict)));
 	if (sr->reason)
 		set(sc, "reason", jstr(sr->reason));
+	if (sr->waived)
+		set(sc, "waiver", jstr(sr->waiver));
 	set(sc, "duration_ms", jint(sr->duration_ms));
 	for (size_t i = 0; i < sr->nsteps; i++)
 		push(steps, step_json(&sr->steps[i]));
@@ -194,6 +196,14 @@ void report_render_json(const struct run_result *run, struct buf *out)
 	set(summary, "fail", jint((int64_t)run->summary.fail));
 	set(summary, "skip", jint((int64_t)run->summary.skip));
 	set(summary, "error", jint((int64_t)run->summary.error));
+	if (run->baseline) {
+		json_t *bl = jobj();
+
+		set(summary, "waived", jint((int64_t)run->summary.waived));
+		set(bl, "file", jstr(run->baseline));
+		set(bl, "stale", strv(run->stale_waivers, run->nstale_waivers));
+		set(root, "baseline", bl);
+	}
 	set(root, "summary", summary);
 	for (size_t i = 0; i < run->nscenarios; i++)
 		push(scenarios, scenario_json(&run->scenarios[i]));

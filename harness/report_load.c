@@ -90,7 +90,14 @@ static void load_scenario(json_t *j, struct scenario_result *sr)
 	sr->ref = str_or(j, "ref", "");
 	sr->level = str_or(j, "level", "");
 	sr->tags = strv(json_object_get(j, "tags"), &sr->ntags);
-	sr->verdict = verdict_of(json_object_get(j, "verdict"));
+	json_t *verdict = json_object_get(j, "verdict");
+	if (json_is_string(verdict) && strcmp(json_string_value(verdict), "waived") == 0) {
+		sr->verdict = VERDICT_FAIL;
+		sr->waived = 1;
+		sr->waiver = str_or(j, "waiver", "");
+	} else {
+		sr->verdict = verdict_of(verdict);
+	}
 	sr->reason = str_or(j, "reason", NULL);
 	sr->duration_ms = json_integer_value(json_object_get(j, "duration_ms"));
 	sr->transcript = str_or(j, "transcript", "");
@@ -150,6 +157,11 @@ int report_load_json(const char *path, struct run_result *out, char *err, size_t
 		else
 			free(mode);
 		out->tls_verify = json_is_true(json_object_get(tls, "verify"));
+	}
+	json_t *bl = json_object_get(root, "baseline");
+	if (json_is_object(bl)) {
+		out->baseline = str_or(bl, "file", "");
+		out->stale_waivers = strv(json_object_get(bl, "stale"), &out->nstale_waivers);
 	}
 	json_t *probe = json_object_get(root, "probe");
 	if (json_is_object(probe)) {

@@ -51,7 +51,7 @@ static const char *scenario_label(const struct scenario_result *sr)
 			    sr->steps[i].nviolations > 0)
 				return "WARN";
 		return "PASS";
-	case VERDICT_FAIL: return "FAIL";
+	case VERDICT_FAIL: return sr->waived ? "WAIVED" : "FAIL";
 	case VERDICT_SKIP: return "SKIP";
 	case VERDICT_ERROR: return "ERROR";
 	}
@@ -131,6 +131,11 @@ static void render_scenario(struct buf *out, const struct scenario_result *sr)
 		put_text(out, sr->reason);
 		buf_puts(out, "\n");
 	}
+	if (sr->waived) {
+		buf_puts(out, "  waived: ");
+		put_text(out, sr->waiver);
+		buf_puts(out, "\n");
+	}
 	if (sr->verdict == VERDICT_SKIP || sr->verdict == VERDICT_ERROR)
 		return;
 	/* Failing steps, and the steps behind a WARN. */
@@ -199,6 +204,15 @@ void report_render_text(const struct run_result *run, struct buf *out)
 	buf_printf(out, "\n%zu scenarios: %zu passed, %zu failed, %zu skipped, %zu errors (%lld ms)\n",
 	           sum->total, sum->pass, sum->fail, sum->skip, sum->error,
 	           (long long)run->duration_ms);
+	if (run->baseline) {
+		buf_printf(out, "baseline %s: %zu known deviation%s waived\n", run->baseline,
+		           sum->waived, sum->waived == 1 ? "" : "s");
+		for (size_t i = 0; i < run->nstale_waivers; i++) {
+			buf_puts(out, "  stale waiver: ");
+			put_text(out, run->stale_waivers[i]);
+			buf_puts(out, "\n");
+		}
+	}
 	if (run->interrupted)
 		buf_puts(out, "run interrupted: results are partial\n");
 }

@@ -96,7 +96,10 @@ void run_summarize(struct run_result *run)
 			sum.pass++;
 			break;
 		case VERDICT_FAIL:
-			sum.fail++;
+			if (run->scenarios[i].waived)
+				sum.waived++;
+			else
+				sum.fail++;
 			break;
 		case VERDICT_SKIP:
 			sum.skip++;
@@ -145,6 +148,8 @@ void scenario_result_free(struct scenario_result *sr)
 {
 	if (!sr)
 		return;
+	free(sr->waiver);
+	sr->waiver = NULL;
 	free(sr->tls.protocol);
 	free(sr->tls.cipher);
 	free(sr->tls.subject);
@@ -177,6 +182,11 @@ void run_result_free(struct run_result *run)
 		return;
 	free(run->tls_mode);
 	run->tls_mode = NULL;
+	free(run->baseline);
+	run->baseline = NULL;
+	strv_free(run->stale_waivers, run->nstale_waivers);
+	run->stale_waivers = NULL;
+	run->nstale_waivers = 0;
 	free(run->tool_name);
 	free(run->tool_version);
 	free(run->target);

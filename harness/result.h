@@ -56,6 +56,8 @@ struct scenario_result {
 	struct step_result *steps;
 	size_t nsteps;
 	char *transcript;     /* "C: ...\nS: ...\n" escaped wire log, may be "" */
+	int waived;           /* a fail that a --baseline waiver covers: not counted as a fail */
+	char *waiver;         /* the waiver's reason, when waived */
 	struct {
 		char *protocol;   /* "TLSv1.3" as OpenSSL names it; NULL: no TLS */
 		char *cipher;
@@ -66,6 +68,7 @@ struct scenario_result {
 
 struct run_summary {
 	size_t total, pass, fail, skip, error;
+	size_t waived;        /* fails covered by a --baseline waiver (not in fail) */
 };
 
 struct run_result {
@@ -85,6 +88,9 @@ struct run_result {
 	int tls_probed;       /* the probe upgraded with STARTTLS */
 	char **ehlo_keywords_tls; /* EHLO keyword lines after STARTTLS, or NULL */
 	size_t nehlo_keywords_tls;
+	char *baseline;       /* --baseline FILE, or NULL */
+	char **stale_waivers; /* waivers that matched nothing, described */
+	size_t nstale_waivers;
 	struct run_summary summary;
 	struct scenario_result *scenarios;
 	size_t nscenarios;
