@@ -3,7 +3,8 @@
  * to standard output or, atomically, to a file.
  *
  * The formats themselves live in report_text.c, report_json.c,
- * report_junit.c and report_tap.c; this file only dispatches to them.
+ * report_junit.c, report_tap.c, report_html.c and report_md.c; this file
+ * only dispatches to them.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,9 +22,11 @@ static const struct {
 	{ "json", REPORT_JSON, report_render_json },
 	{ "junit", REPORT_JUNIT, report_render_junit },
 	{ "tap", REPORT_TAP, report_render_tap },
+	{ "html", REPORT_HTML, report_render_html },
+	{ "md", REPORT_MD, report_render_md },
 };
 #define REPORT_NFORMATS (sizeof(report_formats) / sizeof(report_formats[0]))
-#define REPORT_FORMAT_LIST "text, json, junit, tap"
+#define REPORT_FORMAT_LIST "text, json, junit, tap, html, md"
 
 int report_parse_spec(const char *arg, struct report_spec *out, char *err, size_t errlen)
 {

@@ -1,6 +1,6 @@
 /*
- * report.h - rendering a run_result into text, JSON, JUnit XML and TAP 14,
- * and writing reports atomically.
+ * report.h - rendering a run_result into text, JSON, JUnit XML, TAP 14, HTML
+ * and Markdown, and writing reports atomically.
  *
  * Owns the formats' wording and layout. Every format is a pure function of
  * the result model into a buffer; report_write() puts the buffer on stdout or
@@ -14,7 +14,7 @@
 #include "result.h"
 #include "util.h"
 
-enum report_format { REPORT_TEXT, REPORT_JSON, REPORT_JUNIT, REPORT_TAP };
+enum report_format { REPORT_TEXT, REPORT_JSON, REPORT_JUNIT, REPORT_TAP, REPORT_HTML, REPORT_MD };
 
 struct report_spec {
 	enum report_format format;
@@ -32,6 +32,10 @@ void report_render_text(const struct run_result *run, struct buf *out);
 void report_render_json(const struct run_result *run, struct buf *out);
 void report_render_junit(const struct run_result *run, struct buf *out);
 void report_render_tap(const struct run_result *run, struct buf *out);
+/* One self-contained HTML5 page (inline CSS/SVG, no script, no URL). */
+void report_render_html(const struct run_result *run, struct buf *out);
+/* A short Markdown summary (at most ~60 lines) for a PR or ticket. */
+void report_render_md(const struct run_result *run, struct buf *out);
 
 /* Reads a JSON report back into the model (report_load.c). 0, or -1 with
  * "path: reason". The caller frees out with run_result_free(). */

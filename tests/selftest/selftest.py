@@ -48,7 +48,12 @@ FAMILIES = gen_mutants.FAMILIES
 # Kinds whose detection waits for the harness's deadline: started first so
 # that they overlap with the quick ones.
 SLOW_KINDS = {"drip", "delayed", "silent", "dash-last", "bare-cr-eol", "no-greeting",
-              "no-close", "after-quit"}
+              "no-close", "after-quit", "tls-stall"}
+TLS_AUTH_FAMILIES = set(gen_mutants.TLS_AUTH_FAMILIES)
+# The account of the TLS/AUTH configuration: smtpfixture --auth-user and
+# smtpconform --auth-user, the password in both environments (never argv).
+AUTH_USER = "conform"
+AUTH_PASSWORD = "selftest-Pa55word"
 READY_TIMEOUT = 10.0
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
 DEFAULTS = {"timeout": gen_mutants.DEFAULT_TIMEOUT, "profile": "rfc5321", "scenarios": "scenarios"}
@@ -105,16 +110,21 @@ def stop_all_fixtures():
 class Fixture:
     """One smtpfixture on 127.0.0.1, port 0; always stopped by stop()."""
 
-    def __init__(self, binary, behaviour=None):
+    def __init__(self, binary, behaviour=None, tls=None):
+        """tls: None, or (cert file, key file): TLS and AUTH on."""
         argv = [binary, "--listen", "127.0.0.1:0", "--quiet"]
         if behaviour:
             argv += ["--behaviour", behaviour]
+        env = None
+        if tls:
+            argv += ["--tls-cert", tls[0], "--tls-key", tls[1], "--auth-user", AUTH_USER]
+            env = dict(os.environ, SMTPCONFORM_PASSWORD=AUTH_PASSWORD)
         self.argv = argv
         if _STOPPING.is_set():
             raise SetupError("interrupted")
         launch = [_SETPRIV, "--pdeathsig", "TERM", "--"] + argv if _SETPRIV else argv
         self.proc = subprocess.Popen(launch, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE)
+                                     stderr=subprocess.PIPE, env=env)
         with _LIVE_LOCK:
             _LIVE.add(self)
         self.port = None
@@ -178,13 +188,20 @@ class Fixture:
                 pass
 
 
-def run_harness(binary, target, scenarios, timeout, jobs, report_json, guard, profile="rfc5321"):
-    """smtpconform run; returns (exit status, parsed JSON report or None, stderr)."""
+def run_harness(binary, target, scenarios, timeout, jobs, report_json, guard, profile="rfc5321",
+                tls=False):
+    """smtpconform run; returns (exit status, parsed JSON report or None, stderr).
+    tls: the TLS/AUTH configuration (--tls-verify off, --auth-user)."""
     argv = [binary, "run", "-t", target, "--profile", profile, "--timeout", str(timeout),
-            "-j", str(jobs), "-q", "--report", "json:%s" % report_json] + list(scenarios)
+            "-j", str(jobs), "-q", "--report", "json:%s" % report_json]
+    env = None
+    if tls:
+        argv += ["--tls-verify", "off", "--auth-user", AUTH_USER]
+        env = dict(os.environ, SMTPCONFORM_PASSWORD=AUTH_PASSWORD)
+    argv += list(scenarios)
     try:
         proc = subprocess.run(argv, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, timeout=guard)
+                              stderr=subprocess.PIPE, timeout=guard, env=env)
     except subprocess.TimeoutExpired:
         return None, None, "smtpconform did not finish within %.0f s (killed)" % guard
     report = None
@@ -299,6 +316,7 @@ class SelfTest:
             shutil.copy2(src, dst)
             setattr(self, name, dst)
         self.lock = threading.Lock()
+        self._tls_files = None
         self.killers = {}            # (family, kind, command) -> {scenario file: kills}
         self.reference_failures = set()
         self.reference_failure_files = set()
@@ -326,14 +344,35 @@ class SelfTest:
         waves = max(1, -(-nscen // self.args.harness_jobs))
         return 30 + 4 * t * (waves + 2)
 
-    def run_one(self, behaviour, scenarios, tag):
-        fx = Fixture(self.fixture, behaviour)
+    def tls_files(self):
+        """A self-signed certificate and key for the TLS/AUTH configuration,
+        made once per run in the work directory with the openssl CLI."""
+        with self.lock:
+            if self._tls_files is None:
+                cert = os.path.join(self.tmp, "fixture-cert.pem")
+                key = os.path.join(self.tmp, "fixture-key.pem")
+                openssl = shutil.which("openssl")
+                if openssl is None:
+                    raise SetupError("the openssl command is needed for the TLS/AUTH mutants")
+                proc = subprocess.run(
+                    [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                     "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
+                     "-days", "2", "-subj", "/CN=fixture.smtpconform.test"],
+                    stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+                if proc.returncode != 0:
+                    raise SetupError("openssl req failed: %s"
+                                     % proc.stderr.decode("utf-8", "replace")[-500:])
+                self._tls_files = (cert, key)
+            return self._tls_files
+
+    def run_one(self, behaviour, scenarios, tag, tls=False):
+        fx = Fixture(self.fixture, behaviour, self.tls_files() if tls else None)
         try:
             t0 = time.monotonic()
             report_path = os.path.join(self.tmp, "%s.json" % tag)
             rc, report, err = run_harness(self.conform, fx.target, scenarios, self.args.timeout,
                                           self.args.harness_jobs, report_path,
-                                          self.guard(len(scenarios)), self.args.profile)
+                                          self.guard(len(scenarios)), self.args.profile, tls)
             elapsed = time.monotonic() - t0
         finally:
             fx.stop()
@@ -346,9 +385,10 @@ class SelfTest:
 
     # reference ------------------------------------------------------------
 
-    def reference(self):
+    def reference_one(self, tls):
         scen = [self.scenarios_root]
-        rc, report, err, elapsed = self.run_one(None, scen, "reference")
+        rc, report, err, elapsed = self.run_one(None, scen, "reference-tls" if tls else "reference",
+                                                tls)
         outcomes = scenario_outcomes(report)
         bad = [o for o in outcomes if o[1] in ("fail", "error")]
         skipped = [o for o in outcomes if o[1] == "skip"]
@@ -356,6 +396,22 @@ class SelfTest:
               and not any(mk in err for mk in SANITIZER_MARKERS))
         return {"ok": bool(ok), "exit": rc, "scenarios": len(outcomes), "failed": bad,
                 "skipped": [o[0] for o in skipped], "stderr": err.strip(), "seconds": elapsed}
+
+    def reference(self, with_tls=True):
+        """The reference behaviour, plain and (when TLS/AUTH mutants are
+        selected) with TLS and AUTH on: every scenario must pass in both."""
+        plain = self.reference_one(False)
+        ref = dict(plain, configs={"plain": plain})
+        if with_tls:
+            tls = self.reference_one(True)
+            ref["configs"]["tls-auth"] = tls
+            ref["ok"] = plain["ok"] and tls["ok"]
+            ref["failed"] = plain["failed"] + [o for o in tls["failed"] if o not in plain["failed"]]
+            ref["skipped"] = [i for i in plain["skipped"] if i in set(tls["skipped"])]
+            ref["seconds"] = plain["seconds"] + tls["seconds"]
+            if not tls["ok"] and plain["ok"]:
+                ref["exit"], ref["stderr"] = tls["exit"], tls["stderr"]
+        return ref
 
     # mutants --------------------------------------------------------------
 
@@ -395,7 +451,8 @@ class SelfTest:
         outcomes, seen = [], set()
         for wave in waves:
             try:
-                rc, report, err, elapsed = self.run_one(beh, wave, "%s.%d" % (m["id"], res["runs"]))
+                rc, report, err, elapsed = self.run_one(beh, wave, "%s.%d" % (m["id"], res["runs"]),
+                                                        m["family"] in TLS_AUTH_FAMILIES)
             except (SetupError, OSError) as e:
                 res.update(status="error", why=str(e))
                 return res
@@ -459,7 +516,7 @@ class SelfTest:
         unknown_equivalent = sorted(set(self.equivalent) - ids)
         with_code = {m["command"] for m in self.mutants if m["family"] == "code"}
         self.uncovered = [c for c in self.profile_commands if c not in with_code]
-        ref = self.reference()
+        ref = self.reference(any(m["family"] in TLS_AUTH_FAMILIES for m in selected))
         self.reference_failures = {o[0] for o in ref["failed"]}
         self.reference_failure_files = {self.rel(sc.path) for sc in self.suite
                                         if sc.id in self.reference_failures}
@@ -552,10 +609,11 @@ def print_summary(s, out=sys.stdout):
     w = out.write
     ref = s["reference"]
     w("mutation self-test%s\n\n" % (" (fast slice)" if s["fast"] else ""))
-    w("reference behaviour: %s (%d scenarios%s)\n"
-      % ("all pass" if ref["ok"] else "FAILS", ref["scenarios"],
-         ", %d skipped: %s" % (len(ref["skipped"]), ", ".join(ref["skipped"])) if ref["skipped"]
-         else ""))
+    for name, c in (ref.get("configs") or {"plain": ref}).items():
+        w("reference behaviour (%s): %s (%d scenarios%s)\n"
+          % (name, "all pass" if c["ok"] else "FAILS", c["scenarios"],
+             ", %d skipped: %s" % (len(c["skipped"]), ", ".join(c["skipped"])) if c["skipped"]
+             else ""))
     for i, v, rules in ref["failed"]:
         w("  %s %s: %s\n" % (v.upper(), i, ", ".join(rules)))
     if not ref["ok"] and not ref["failed"]:

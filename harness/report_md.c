@@ -1,0 +1,212 @@
+/*
+ * report_md.c - a short Markdown summary to paste into a pull request or a
+ * release ticket: target, profile, version, the totals line, a table of the
+ * failed (and errored) scenarios, the skips grouped by reason.
+ *
+ * Bounded whatever the run size (at most MD_MAX_LINES lines): long lists end
+ * in "... and N more", long texts are cut. Model strings are escaped for
+ * Markdown and HTML (GitHub renders inline HTML). Does not write anywhere.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "report.h"
+
+#define MD_MAX_FAIL_ROWS 25
+#define MD_MAX_SKIP_GROUPS 8
+#define MD_MAX_TEXT 120 /* bytes of one free-text field */
+
+/*
+ * Appends s (cut to max bytes at a UTF-8 boundary, "..." added) with HTML's
+ * five characters as entities and Markdown's inline punctuation
+ * backslash-escaped, so it is plain text in a paragraph, a list item or a
+ * table cell. A string breaking the model's promise is text_escape()d first.
+ */
+static void put_md(struct buf *out, const char *s, size_t max)
+{
+	struct buf escaped = {0};
+	size_t len, backslashes = 0, cut;
+	const char *p;
+
+	if (!s)
+		return;
+	len = strlen(s);
+	for (size_t i = 0; i < len; i++)
+		if (s[i] == '\\')
+			backslashes++;
+	text_escape(&escaped, s, len);
+	p = escaped.len == len + backslashes ? s : escaped.data;
+	len = escaped.len == len + backslashes ? len : escaped.len;
+	cut = len;
+	if (len > max) {
+		cut = max;
+		while (cut > 0 && ((unsigned char)p[cut] & 0xc0) == 0x80)
+			cut--;
+	}
+	for (size_t i = 0; i < cut; i++) {
+		switch (p[i]) {
+		case '&': buf_puts(out, "&amp;"); break;
+		case '<': buf_puts(out, "&lt;"); break;
+		case '>': buf_puts(out, "&gt;"); break;
+		case '"': buf_puts(out, "&quot;"); break;
+		case '\'': buf_puts(out, "&#39;"); break;
+		case '\\': case '`': case '*': case '_': case '[': case ']':
+		case '|': case '~': case '#':
+			buf_printf(out, "\\%c", p[i]);
+			break;
+		default:
+			buf_append(out, &p[i], 1);
+		}
+	}
+	if (cut < len)
+		buf_puts(out, "...");
+	buf_free(&escaped);
+}
+
+static int has_text(const char *s)
+{
+	return s && *s;
+}
+
+/* The first error violation of the failing step (else the first at all). */
+static void first_violation(const struct scenario_result *sr, const struct violation **vp,
+                            const struct step_result **stp)
+{
+	*vp = NULL;
+	*stp = NULL;
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t k = 0; k < sr->nsteps; k++) {
+			const struct step_result *st = &sr->steps[k];
+
+			for (size_t i = 0; i < st->nviolations; i++) {
+				if (pass == 0 && (st->verdict != VERDICT_FAIL ||
+				                  st->violations[i].severity != SEV_ERROR))
+					continue;
+				*vp = &st->violations[i];
+				*stp = st;
+				return;
+			}
+		}
+}
+
+static void render_failures(struct buf *out, const struct run_result *run)
+{
+	size_t nbad = 0, shown = 0;
+
+	for (size_t i = 0; i < run->nscenarios; i++)
+		if (run->scenarios[i].verdict == VERDICT_FAIL ||
+		    run->scenarios[i].verdict == VERDICT_ERROR)
+			nbad++;
+	if (nbad == 0) {
+		buf_puts(out, "No failures.\n");
+		return;
+	}
+	buf_printf(out, "### Failures (%zu)\n\n", nbad);
+	buf_puts(out, "| scenario | level | first violation | command | ref |\n"
+	         "|---|---|---|---|---|\n");
+	for (size_t i = 0; i < run->nscenarios && shown < MD_MAX_FAIL_ROWS; i++) {
+		const struct scenario_result *sr = &run->scenarios[i];
+		const struct violation *v;
+		const struct step_result *st;
+
+		if (sr->verdict != VERDICT_FAIL && sr->verdict != VERDICT_ERROR)
+			continue;
+		shown++;
+		buf_puts(out, "| ");
+		put_md(out, has_text(sr->id) ? sr->id : "?", MD_MAX_TEXT);
+		buf_puts(out, " | ");
+		put_md(out, has_text(sr->level) ? sr->level : "-", MD_MAX_TEXT);
+		buf_puts(out, " | ");
+		first_violation(sr, &v, &st);
+		if (sr->verdict == VERDICT_ERROR) {
+			buf_puts(out, "error: ");
+			put_md(out, has_text(sr->reason) ? sr->reason : "harness error", MD_MAX_TEXT);
+			buf_puts(out, " | - | ");
+		} else if (v) {
+			put_md(out, has_text(v->rule) ? v->rule : "?", MD_MAX_TEXT);
+			buf_puts(out, " | ");
+			put_md(out, has_text(st->command) ? st->command : "-", MD_MAX_TEXT);
+			if (st->has_reply && st->code >= 0)
+				buf_printf(out, " &#8594; %d", st->code);
+			buf_puts(out, " | ");
+		} else {
+			buf_puts(out, "- | - | ");
+		}
+		put_md(out, v && has_text(v->ref) ? v->ref : has_text(sr->ref) ? sr->ref : "-",
+		       MD_MAX_TEXT);
+		buf_puts(out, " |\n");
+	}
+	if (nbad > shown)
+		buf_printf(out, "\n... and %zu more\n", nbad - shown);
+}
+
+static void render_skips(struct buf *out, const struct run_result *run)
+{
+	const char **reasons;
+	size_t *counts, ngroups = 0, shown;
+
+	if (run->summary.skip == 0)
+		return;
+	reasons = xcalloc(run->nscenarios, sizeof(*reasons));
+	counts = xcalloc(run->nscenarios, sizeof(*counts));
+	for (size_t i = 0; i < run->nscenarios; i++) {
+		const struct scenario_result *sr = &run->scenarios[i];
+		const char *r = has_text(sr->reason) ? sr->reason : "no reason given";
+		size_t g;
+
+		if (sr->verdict != VERDICT_SKIP)
+			continue;
+		for (g = 0; g < ngroups && strcmp(reasons[g], r) != 0; g++)
+			;
+		if (g == ngroups)
+			reasons[ngroups++] = r;
+		counts[g]++;
+	}
+	buf_printf(out, "\n### Skipped (%zu)\n\n", run->summary.skip);
+	shown = ngroups < MD_MAX_SKIP_GROUPS ? ngroups : MD_MAX_SKIP_GROUPS;
+	for (size_t g = 0; g < shown; g++) {
+		buf_printf(out, "- %zu &#215; ", counts[g]);
+		put_md(out, reasons[g], MD_MAX_TEXT);
+		buf_puts(out, "\n");
+	}
+	if (ngroups > shown)
+		buf_printf(out, "- ... and %zu more reasons\n", ngroups - shown);
+	free(reasons);
+	free(counts);
+}
+
+void report_render_md(const struct run_result *run, struct buf *out)
+{
+	const struct run_summary *sum = &run->summary;
+
+	buf_puts(out, "## SMTP conformance: ");
+	put_md(out, has_text(run->target) ? run->target : "unknown target", MD_MAX_TEXT);
+	buf_puts(out, "\n\n- Target: ");
+	put_md(out, has_text(run->target) ? run->target : "-", MD_MAX_TEXT);
+	buf_puts(out, "\n- Profile: ");
+	put_md(out, has_text(run->profile) ? run->profile : "-", MD_MAX_TEXT);
+	if (run->strict)
+		buf_puts(out, " (strict)");
+	buf_puts(out, "\n- Version: ");
+	put_md(out, has_text(run->tool_name) ? run->tool_name : "smtpconform", MD_MAX_TEXT);
+	buf_puts(out, " ");
+	put_md(out, has_text(run->tool_version) ? run->tool_version : "?", MD_MAX_TEXT);
+	if (has_text(run->started)) {
+		buf_puts(out, "\n- Started: ");
+		put_md(out, run->started, MD_MAX_TEXT);
+	}
+	if (report_used_tls(run)) {
+		buf_puts(out, "\n- TLS: ");
+		put_md(out, run->tls_mode ? run->tls_mode : "starttls", MD_MAX_TEXT);
+		buf_puts(out, run->tls_verify ? ", certificate verification on"
+		                              : ", **certificate verification OFF**");
+	}
+	buf_printf(out, "\n\n**%zu scenarios: %zu passed, %zu failed, %zu skipped, %zu errors** "
+	           "(%lld ms)\n\n",
+	           sum->total, sum->pass, sum->fail, sum->skip, sum->error,
+	           (long long)run->duration_ms);
+	if (run->interrupted)
+		buf_puts(out, "**Run interrupted: results are partial.**\n\n");
+	render_failures(out, run);
+	render_skips(out, run);
+}
