@@ -279,13 +279,18 @@ static int expect_parse(const char *text, struct expect *e, char *msg, size_t ms
 				c++;
 				continue;
 			}
+			/* "503!": this answer is acceptable and ends the scenario. */
+			int ends = len == 4 && tok[3] == '!';
+			if (ends)
+				len = 3;
 			int ok = len == 3 && tok[0] >= '2' && tok[0] <= '5';
 			for (size_t i = 1; ok && i < 3; i++)
 				ok = is_digit(tok[i]) || tok[i] == 'x' || tok[i] == 'X';
 			if (!ok) {
 				snprintf(msg, msglen,
 				         "bad reply code \"%.*s\" in expectation \"%s\" (expected a code "
-				         "such as 250, 25x or 2xx, alternatives joined by |, *, or close)",
+				         "such as 250, 25x or 2xx, 503! to end the scenario there, alternatives "
+				         "joined by |, *, or close)",
 				         (int)len, tok, text);
 				return -1;
 			}
@@ -297,6 +302,7 @@ static int expect_parse(const char *text, struct expect *e, char *msg, size_t ms
 			for (size_t i = 0; i < 3; i++)
 				e->alts[e->nalts][i] = tok[i] == 'X' ? 'x' : tok[i];
 			e->alts[e->nalts][3] = '\0';
+			e->alt_ends[e->nalts] = (char)ends;
 			e->nalts++;
 			while (is_space(*c))
 				c++;
@@ -346,6 +352,22 @@ static int expect_parse(const char *text, struct expect *e, char *msg, size_t ms
 		return -1;
 	}
 	e->regex_src = src;
+	return 0;
+}
+
+int expect_code_ends(const struct expect *e, int code)
+{
+	if (e->any || code < 0 || code > 999)
+		return 0;
+	char digits[4];
+	snprintf(digits, sizeof(digits), "%03d", code);
+	for (size_t a = 0; a < e->nalts; a++) {
+		size_t i = 0;
+		while (i < 3 && (e->alts[a][i] == 'x' || e->alts[a][i] == digits[i]))
+			i++;
+		if (i == 3)
+			return e->alt_ends[a]; /* the first alternative that matches decides */
+	}
 	return 0;
 }
 

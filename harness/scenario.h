@@ -32,6 +32,7 @@ struct expect {
 	                                    server may close instead; the scenario then ends */
 	size_t nalts;                    /* alternatives, "250|251|2xx" */
 	char alts[EXPECT_ALTS_MAX][4];   /* 3 chars each, a digit or 'x' */
+	char alt_ends[EXPECT_ALTS_MAX];  /* "503!": matching it ends the scenario (a pass) */
 	char *regex_src;                 /* "~ /re/" source, NULL when absent */
 	regex_t regex;                   /* compiled REG_EXTENDED|REG_NOSUB; valid iff regex_src */
 	char *source;                    /* the expectation as written, for reports */
@@ -90,6 +91,8 @@ int scenario_check_vars(const struct scenario *s, const struct vars *v, char *er
  * 1 when it matches. A "*" expectation matches every code.
  */
 int expect_code_matches(const struct expect *e, int code);
+/* 1 when the first alternative code matches is marked '!' (ends the scenario). */
+int expect_code_ends(const struct expect *e, int code);
 
 /* A list of scenario file paths with the root each was found under. */
 struct scenario_list {

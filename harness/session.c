@@ -491,6 +491,14 @@ static void complete_reply(struct session *s)
 		finish(s, VERDICT_FAIL, NULL);
 		return;
 	}
+	if (step->kind == STEP_EXPECT && expect_code_ends(&step->expect, s->reply->code)) {
+		/* "S: 220|503!": an allowed answer after which nothing more can be
+		 * tested in this scenario. */
+		buf_printf(&s->transcript, "-- scenario ends here: %03d is an allowed answer\n",
+		           s->reply->code);
+		finish(s, VERDICT_PASS, NULL);
+		return;
+	}
 	s->pc++;
 	if (strcmp(s->answering.verb, "STARTTLS") == 0 && s->reply->code == 220 &&
 	    s->conn.ops == &conn_plain_ops && s->opts->tls_ready) {
