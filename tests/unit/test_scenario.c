@@ -687,6 +687,32 @@ static void test_collect_symlink_loop(void **state)
 	free(file);
 }
 
+/* "S: 220|503!" - an alternative that ends the scenario; "close" too. */
+static void test_ending_alternatives(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/smtpconform-ends-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	static const char text[] = "S: 220\nC: STARTTLS\nS: 220|5x3!|close\nC: QUIT\nS: 221\n";
+	assert_int_equal(write(fd, text, sizeof(text) - 1), (ssize_t)(sizeof(text) - 1));
+	close(fd);
+	struct scenario *sc = NULL;
+	char err[512];
+	assert_int_equal(scenario_load(path, NULL, &sc, err, sizeof(err)), 0);
+	const struct expect *e = &sc->steps[2].expect;
+	assert_int_equal(e->nalts, 2);
+	assert_true(e->close_ok);
+	assert_true(expect_code_matches(e, 220));
+	assert_false(expect_code_ends(e, 220));
+	assert_true(expect_code_matches(e, 503));
+	assert_true(expect_code_ends(e, 503));
+	assert_false(expect_code_matches(e, 504));
+	assert_false(expect_code_ends(e, 504));
+	scenario_free(sc);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -707,6 +733,7 @@ int main(void)
 		cmocka_unit_test(test_generated_errors),
 		cmocka_unit_test(test_collect),
 		cmocka_unit_test(test_collect_symlink_loop),
+	    cmocka_unit_test(test_ending_alternatives),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
