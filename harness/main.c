@@ -811,6 +811,9 @@ static int cmd_report(int argc, char **argv)
 	if (report_load_json(inputs[0], &run, err, sizeof(err)) < 0) {
 		fprintf(stderr, "smtpconform: %s\n", err);
 		free(inputs);
+		for (size_t i = 0; i < nspecs; i++)
+			report_spec_free(&specs[i]);
+		free(specs);
 		return EXIT_USAGE;
 	}
 	free(inputs);
