@@ -115,3 +115,39 @@ int report_used_tls(const struct run_result *run)
 			return 1;
 	return 0;
 }
+
+const char *report_clean(const char *s, struct buf *scratch)
+{
+	if (!s)
+		return "";
+	size_t len = strlen(s), backslashes = 0;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] == '\\')
+			backslashes++;
+	buf_reset(scratch);
+	text_escape(scratch, s, len);
+	if (scratch->len == len + backslashes)
+		return s;
+	return scratch->data;
+}
+
+const struct violation *report_first_violation(const struct scenario_result *sr)
+{
+	const struct violation *any = NULL;
+
+	for (size_t k = 0; k < sr->nsteps; k++) {
+		const struct step_result *st = &sr->steps[k];
+
+		if (st->nviolations == 0)
+			continue;
+		if (!any)
+			any = &st->violations[0];
+		if (st->verdict != VERDICT_FAIL)
+			continue;
+		for (size_t i = 0; i < st->nviolations; i++)
+			if (st->violations[i].severity == SEV_ERROR)
+				return &st->violations[i];
+		return &st->violations[0];
+	}
+	return any;
+}

@@ -21,6 +21,17 @@ struct report_spec {
 	char *path; /* NULL: standard output */
 };
 
+/*
+ * Helpers the renderers share. report_clean(): s itself when it keeps the
+ * model's promise (valid UTF-8, no control bytes), else s text_escape()d
+ * whole into scratch (freed by the caller); "" for NULL. text_escape() only
+ * doubles backslashes in clean text, so s was clean exactly when that is
+ * all it did. report_first_violation(): the first violation that made the
+ * scenario fail, else the first at all, or NULL.
+ */
+const char *report_clean(const char *s, struct buf *scratch);
+const struct violation *report_first_violation(const struct scenario_result *sr);
+
 /* 1 when the run used TLS: implicit mode, or a scenario upgraded with STARTTLS. */
 int report_used_tls(const struct run_result *run);
 

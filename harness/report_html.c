@@ -48,21 +48,13 @@ static void html_escape_n(struct buf *out, const char *s, size_t len)
  */
 static void put_html(struct buf *out, const char *s)
 {
-	struct buf escaped = {0};
-	size_t len, backslashes = 0;
+	struct buf scratch = {0};
 
 	if (!s)
 		return;
-	len = strlen(s);
-	for (size_t i = 0; i < len; i++)
-		if (s[i] == '\\')
-			backslashes++;
-	text_escape(&escaped, s, len);
-	if (escaped.len == len + backslashes)
-		html_escape_n(out, s, len);
-	else
-		html_escape_n(out, escaped.data, escaped.len);
-	buf_free(&escaped);
+	const char *clean = report_clean(s, &scratch);
+	html_escape_n(out, clean, strlen(clean));
+	buf_free(&scratch);
 }
 
 static int has_text(const char *s)

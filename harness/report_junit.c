@@ -128,27 +128,6 @@ static const char *or_empty(const char *s)
 	return s ? s : "";
 }
 
-/* The first violation that made the scenario fail, else the first at all. */
-static const struct violation *first_violation(const struct scenario_result *sr)
-{
-	const struct violation *any = NULL;
-
-	for (size_t k = 0; k < sr->nsteps; k++) {
-		const struct step_result *st = &sr->steps[k];
-
-		if (st->nviolations == 0)
-			continue;
-		if (!any)
-			any = &st->violations[0];
-		if (st->verdict != VERDICT_FAIL)
-			continue;
-		for (size_t i = 0; i < st->nviolations; i++)
-			if (st->violations[i].severity == SEV_ERROR)
-				return &st->violations[i];
-		return &st->violations[0];
-	}
-	return any;
-}
 
 /*
  * Every step with a violation, in plain text: step k/N, file:line, the
@@ -247,7 +226,7 @@ static void render_testcase(struct buf *out, const struct scenario_result *sr)
 		free(message);
 	} else switch (sr->verdict) {
 	case VERDICT_FAIL: {
-		const struct violation *v = first_violation(sr);
+		const struct violation *v = report_first_violation(sr);
 		char *message = v ? xasprintf("%s: %s", or_empty(v->rule), or_empty(v->message))
 		                  : xstrdup(sr->reason ? sr->reason : "scenario failed");
 

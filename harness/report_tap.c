@@ -27,21 +27,12 @@
  */
 static void clean_text(struct buf *out, const char *s)
 {
-	struct buf escaped = {0};
-	size_t len, backslashes = 0;
+	struct buf scratch = {0};
 
 	if (!s)
 		return;
-	len = strlen(s);
-	for (size_t i = 0; i < len; i++)
-		if (s[i] == '\\')
-			backslashes++;
-	text_escape(&escaped, s, len);
-	if (escaped.len == len + backslashes)
-		buf_append(out, s, len);
-	else
-		buf_append(out, escaped.data, escaped.len);
-	buf_free(&escaped);
+	buf_puts(out, report_clean(s, &scratch));
+	buf_free(&scratch);
 }
 
 /* Description and directive text: "\" and "#" escaped (TAP 14). */
@@ -196,27 +187,6 @@ static int has_violations(const struct scenario_result *sr)
 	return 0;
 }
 
-/* The first violation that made the scenario fail, else the first at all. */
-static const struct violation *first_violation(const struct scenario_result *sr)
-{
-	const struct violation *any = NULL;
-
-	for (size_t k = 0; k < sr->nsteps; k++) {
-		const struct step_result *st = &sr->steps[k];
-
-		if (st->nviolations == 0)
-			continue;
-		if (!any)
-			any = &st->violations[0];
-		if (st->verdict != VERDICT_FAIL)
-			continue;
-		for (size_t i = 0; i < st->nviolations; i++)
-			if (st->violations[i].severity == SEV_ERROR)
-				return &st->violations[i];
-		return &st->violations[0];
-	}
-	return any;
-}
 
 static void render_test_point(struct buf *out, size_t n, const struct scenario_result *sr)
 {
@@ -252,7 +222,7 @@ static void render_test_point(struct buf *out, size_t n, const struct scenario_r
 	if (sr->verdict == VERDICT_ERROR) {
 		message = xstrdup(sr->reason ? sr->reason : "harness error");
 	} else {
-		first = first_violation(sr);
+		first = report_first_violation(sr);
 		if (first)
 			message = xasprintf("%s: %s", first->rule ? first->rule : "",
 			                    first->message ? first->message : "");

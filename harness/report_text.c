@@ -18,21 +18,12 @@
  */
 static void put_text(struct buf *out, const char *s)
 {
-	struct buf escaped = {0};
-	size_t len, backslashes = 0;
+	struct buf scratch = {0};
 
 	if (!s)
 		return;
-	len = strlen(s);
-	for (size_t i = 0; i < len; i++)
-		if (s[i] == '\\')
-			backslashes++;
-	text_escape(&escaped, s, len);
-	if (escaped.len == len + backslashes)
-		buf_append(out, s, len);
-	else
-		buf_append(out, escaped.data, escaped.len);
-	buf_free(&escaped);
+	buf_puts(out, report_clean(s, &scratch));
+	buf_free(&scratch);
 }
 
 static int has_text(const char *s)
