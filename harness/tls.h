@@ -32,7 +32,8 @@ struct tls_info {
 	char *verify_error; /* why not, or NULL */
 };
 
-/* Creates the run's client context. 0, or -1 with a message. Call once. */
+/* Checks and keeps the run's TLS options (the context itself is built on
+ * the first handshake). 0, or -1 with a message. Call once. */
 int tls_setup(const struct tls_options *o, char *err, size_t errlen);
 void tls_teardown(void);
 
