@@ -74,6 +74,28 @@ static const char *missing_requirement(const struct engine *e, const struct scen
 	return NULL;
 }
 
+/* Why a scenario cannot run against this server, or NULL: a requires:
+ * keyword the probe did not see, a when: variable not set, or an A: step
+ * without credentials. */
+static char *skip_reason(const struct engine *e, const struct scenario *sc)
+{
+	const char *missing = missing_requirement(e, sc);
+	if (missing) {
+		if (e->probe && e->probe->ehlo_code >= 0)
+			return xasprintf("the server does not advertise %s", missing);
+		return xasprintf("requires %s, but the capability probe got no EHLO reply", missing);
+	}
+	if (sc->when && !vars_get(e->opts->vars, sc->when))
+		return xasprintf("runs only when the server is configured so: pass --var %s=1 "
+		                 "(header when: %s)",
+		                 sc->when, sc->when);
+	for (size_t k = 0; k < sc->nsteps; k++)
+		if (sc->steps[k].kind == STEP_AUTH && !e->opts->auth_user)
+			return xstrdup("AUTH scenario: no credentials given (--auth-user, and the password "
+			               "in SMTPCONFORM_PASSWORD)");
+	return NULL;
+}
+
 static void start_next(struct engine *e)
 {
 	while (!e->signal && e->next < e->n && e->running < (size_t)e->opts->jobs) {
@@ -81,37 +103,11 @@ static void start_next(struct engine *e)
 		const struct scenario *sc = e->scenarios[i];
 		struct scenario_result *r = &e->results[i];
 		fill_result_header(r, sc);
-		const char *missing = missing_requirement(e, sc);
-		int needs_auth = 0;
-		for (size_t k = 0; k < sc->nsteps; k++)
-			if (sc->steps[k].kind == STEP_AUTH)
-				needs_auth = 1;
-		if (!missing && sc->when && !vars_get(e->opts->vars, sc->when)) {
+		char *reason = skip_reason(e, sc);
+		if (reason) {
 			r->verdict = VERDICT_SKIP;
 			r->transcript = xstrdup("");
-			r->reason = xasprintf("runs only when the server is configured so: pass --var %s=1 "
-			                      "(header when: %s)", sc->when, sc->when);
-			e->done++;
-			progress(e, sc->id);
-			continue;
-		}
-		if (!missing && needs_auth && !e->opts->auth_user) {
-			r->verdict = VERDICT_SKIP;
-			r->transcript = xstrdup("");
-			r->reason = xstrdup("AUTH scenario: no credentials given (--auth-user, and the password "
-			                    "in SMTPCONFORM_PASSWORD)");
-			e->done++;
-			progress(e, sc->id);
-			continue;
-		}
-		if (missing) {
-			r->verdict = VERDICT_SKIP;
-			r->transcript = xstrdup("");
-			if (e->probe && e->probe->ehlo_code >= 0)
-				r->reason = xasprintf("the server does not advertise %s", missing);
-			else
-				r->reason = xasprintf("requires %s, but the capability probe got no EHLO reply",
-				                      missing);
+			r->reason = reason;
 			e->done++;
 			progress(e, sc->id);
 			continue;

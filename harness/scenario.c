@@ -355,10 +355,11 @@ static int expect_parse(const char *text, struct expect *e, char *msg, size_t ms
 	return 0;
 }
 
-int expect_code_ends(const struct expect *e, int code)
+/* Index of the first alternative that code matches, or -1 ('*' aside). */
+static int matching_alt(const struct expect *e, int code)
 {
-	if (e->any || code < 0 || code > 999)
-		return 0;
+	if (code < 0 || code > 999)
+		return -1;
 	char digits[4];
 	snprintf(digits, sizeof(digits), "%03d", code);
 	for (size_t a = 0; a < e->nalts; a++) {
@@ -366,27 +367,22 @@ int expect_code_ends(const struct expect *e, int code)
 		while (i < 3 && (e->alts[a][i] == 'x' || e->alts[a][i] == digits[i]))
 			i++;
 		if (i == 3)
-			return e->alt_ends[a]; /* the first alternative that matches decides */
+			return (int)a;
 	}
-	return 0;
+	return -1;
+}
+
+int expect_code_ends(const struct expect *e, int code)
+{
+	if (e->any)
+		return 0;
+	int a = matching_alt(e, code);
+	return a >= 0 && e->alt_ends[a]; /* the first alternative that matches decides */
 }
 
 int expect_code_matches(const struct expect *e, int code)
 {
-	if (e->any)
-		return 1;
-	if (code < 0 || code > 999)
-		return 0;
-	char digits[4];
-	snprintf(digits, sizeof(digits), "%03d", code);
-	for (size_t a = 0; a < e->nalts; a++) {
-		size_t i = 0;
-		while (i < 3 && (e->alts[a][i] == 'x' || e->alts[a][i] == digits[i]))
-			i++;
-		if (i == 3)
-			return 1;
-	}
-	return 0;
+	return e->any || matching_alt(e, code) >= 0;
 }
 
 /* ---- line kinds ---- */
