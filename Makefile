@@ -36,6 +36,7 @@ help:
 	@echo "make demo       build, start the fixture server, run the bundled suite, write reports/"
 	@echo "make test       install test dependencies, unit + end-to-end tests"
 	@echo "make unit       cmocka unit tests only"
+	@echo "make rules-doc  regenerate docs/rules.md from the rule table (also: make docs)"
 	@echo "make e2e        end-to-end tests (fixture server, Postfix, aiosmtpd)"
 	@echo "make asan       unit + end-to-end tests under AddressSanitizer"
 	@echo "make ubsan      unit + end-to-end tests under UndefinedBehaviorSanitizer"
@@ -89,6 +90,13 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libharness.a tests/unit/unit.h
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; (cd tests/unit && ../../$$t); done
 
+# docs/rules.md is printed from the rule table (harness/rules.c); the unit
+# test test_rules fails while it is stale.
+.PHONY: rules-doc docs
+rules-doc: $(BUILD)/smtpconform
+	$(BUILD)/smtpconform rules --markdown > docs/rules.md.tmp && mv docs/rules.md.tmp docs/rules.md
+docs: rules-doc
+
 check-scenarios: $(BUILD)/smtpconform
 	$(BUILD)/smtpconform check scenarios/
 
@@ -130,7 +138,7 @@ FUZZ_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra
 fuzz: deps-test
 	@mkdir -p build-fuzz/corpus-reply build-fuzz/corpus-scenario
 	clang $(FUZZ_CFLAGS) tests/fuzz/fuzz_reply.c harness/reply.c -o build-fuzz/fuzz_reply
-	clang $(FUZZ_CFLAGS) tests/fuzz/fuzz_scenario.c harness/scenario.c harness/vars.c harness/util.c harness/sasl.c \
+	clang $(FUZZ_CFLAGS) tests/fuzz/fuzz_scenario.c harness/scenario.c harness/vars.c harness/util.c harness/sasl.c harness/command.c \
 		$(shell pkg-config --libs openssl) -o build-fuzz/fuzz_scenario
 	build-fuzz/fuzz_reply -max_len=20000 -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 		build-fuzz/corpus-reply tests/fuzz/corpus/reply

@@ -28,6 +28,7 @@
 #include "matrix.h"
 #include "report.h"
 #include "result.h"
+#include "rules.h"
 #include "scenario.h"
 #include "session.h"
 #include "tls.h"
@@ -60,6 +61,7 @@ static const char usage_text[] =
     "  run [options] [FILE|DIR...]   run scenarios (default: the bundled scenarios/)\n"
     "  check FILE|DIR...             lint scenario files without connecting\n"
     "  matrix [--profile P]          print the allowed-code matrix\n"
+    "  rules [--markdown]            print the rule table (docs/rules.md)\n"
     "  report --from RUN.json --report FMT[:PATH]...\n"
     "                                render a saved JSON report in other formats\n"
     "  merge A.json B.json... [--report FMT[:PATH]...]\n"
@@ -266,6 +268,21 @@ static int cmd_matrix(int argc, char **argv)
 		usage_error("matrix takes no arguments");
 	check_profile(profile);
 	matrix_print(stdout, profile);
+	return EXIT_PASS;
+}
+
+/* The rule table as Markdown: docs/rules.md is this output (make rules-doc). */
+static int cmd_rules(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			fputs("usage: smtpconform rules [--markdown]\n", stdout);
+			return EXIT_PASS;
+		}
+		if (strcmp(argv[i], "--markdown") != 0)
+			usage_error("rules: unknown argument '%s'", argv[i]);
+	}
+	rules_print_markdown(stdout);
 	return EXIT_PASS;
 }
 
@@ -927,13 +944,15 @@ int main(int argc, char **argv)
 		return cmd_check(argc, argv);
 	if (strcmp(cmd, "matrix") == 0)
 		return cmd_matrix(argc, argv);
+	if (strcmp(cmd, "rules") == 0)
+		return cmd_rules(argc, argv);
 	if (strcmp(cmd, "report") == 0)
 		return cmd_report(argc, argv);
 	if (strcmp(cmd, "merge") == 0)
 		return cmd_merge(argc, argv);
 	if (strcmp(cmd, "diff") == 0)
 		return cmd_diff(argc, argv);
-	usage_error("unknown command '%s' (commands: run, check, matrix, report, merge, diff, help, "
+	usage_error("unknown command '%s' (commands: run, check, matrix, rules, report, merge, diff, help, "
 	            "version)",
 	            cmd);
 }

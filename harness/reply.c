@@ -26,9 +26,6 @@
 
 #include <string.h>
 
-#define STR_(x) #x
-#define STR(x) STR_(x)
-
 static int is_digit(uint8_t c)
 {
 	return c >= '0' && c <= '9';
@@ -181,57 +178,28 @@ long reply_feed(struct reply *r, const uint8_t *buf, size_t len)
 	return (long)used;
 }
 
-/* Rule id, RFC section and message for each flag, in bit order. */
+/* The rule each flag breaks, in bit order. */
 static const struct {
 	unsigned flag;
-	const char *rule;
-	const char *ref;
-	const char *message;
+	enum rule_id rule;
 } flag_info[REPLY_FLAG_COUNT] = {
-	{ REPLY_F_CODE, "syntax.code", "RFC 5321 4.2",
-	  "reply code is not 3 digits with the first 2-5 and the second 0-5" },
-	{ REPLY_F_SEPARATOR, "syntax.separator", "RFC 5321 4.2",
-	  "reply code not followed by SP, '-' or the end of the line" },
-	{ REPLY_F_MULTILINE_CODE, "syntax.multiline-code", "RFC 5321 4.2.1",
-	  "lines of one multiline reply carry different codes" },
-	{ REPLY_F_BARE_LF, "syntax.bare-lf", "RFC 5321 2.3.8",
-	  "line ended by LF without CR" },
-	{ REPLY_F_BARE_CR, "syntax.bare-cr", "RFC 5321 2.3.8",
-	  "CR not followed by LF inside a line" },
-	{ REPLY_F_LINE_TOO_LONG, "syntax.line-too-long", "RFC 5321 4.5.3.1.5",
-	  "reply line longer than " STR(REPLY_LINE_MAX) " octets including CRLF" },
-	{ REPLY_F_CONTROL, "syntax.control-char", "RFC 5321 4.2 (textstring)",
-	  "NUL or other control character in reply text" },
-	{ REPLY_F_8BIT, "syntax.8bit-text", "RFC 5321 4.2 (textstring)",
-	  "octet above 127 in reply text" },
-	{ REPLY_F_TOO_MANY_LINES, "syntax.too-many-lines", "RFC 5321 4.2.1",
-	  "reply has more than " STR(REPLY_LINES_MAX) " lines (harness limit)" },
+	{ REPLY_F_CODE, RULE_SYNTAX_CODE },
+	{ REPLY_F_SEPARATOR, RULE_SYNTAX_SEPARATOR },
+	{ REPLY_F_MULTILINE_CODE, RULE_SYNTAX_MULTILINE_CODE },
+	{ REPLY_F_BARE_LF, RULE_SYNTAX_BARE_LF },
+	{ REPLY_F_BARE_CR, RULE_SYNTAX_BARE_CR },
+	{ REPLY_F_LINE_TOO_LONG, RULE_SYNTAX_LINE_TOO_LONG },
+	{ REPLY_F_CONTROL, RULE_SYNTAX_CONTROL_CHAR },
+	{ REPLY_F_8BIT, RULE_SYNTAX_8BIT_TEXT },
+	{ REPLY_F_TOO_MANY_LINES, RULE_SYNTAX_TOO_MANY_LINES },
 };
 
-static int flag_index(unsigned flag)
+enum rule_id reply_flag_rule(unsigned flag)
 {
 	int i;
 
 	for (i = 0; i < REPLY_FLAG_COUNT; i++)
 		if (flag_info[i].flag == flag)
-			return i;
-	return -1;
-}
-
-const char *reply_flag_rule(unsigned flag)
-{
-	int i = flag_index(flag);
-	return i < 0 ? NULL : flag_info[i].rule;
-}
-
-const char *reply_flag_ref(unsigned flag)
-{
-	int i = flag_index(flag);
-	return i < 0 ? NULL : flag_info[i].ref;
-}
-
-const char *reply_flag_message(unsigned flag)
-{
-	int i = flag_index(flag);
-	return i < 0 ? NULL : flag_info[i].message;
+			return flag_info[i].rule;
+	return RULE_NONE;
 }

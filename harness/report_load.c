@@ -73,8 +73,8 @@ static void load_step(json_t *j, struct step_result *st)
 		char *msg = str_or(v, "message", "");
 		char *rule = str_or(v, "rule", "");
 		char *ref = str_or(v, "ref", "");
-		step_add_violation(st, rule, sev && strcmp(sev, "warn") == 0 ? SEV_WARN : SEV_ERROR, ref,
-		                   "%s", msg);
+		step_add_finding(st, rule, sev && strcmp(sev, "warn") == 0 ? SEV_WARN : SEV_ERROR, ref,
+		                 msg);
 		free(msg);
 		free(rule);
 		free(ref);

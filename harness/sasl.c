@@ -241,7 +241,7 @@ static int scram_verify(struct sasl *s, const char *server_final, char *err, siz
 	if (!ok) {
 		snprintf(err, errlen, "SCRAM server signature does not verify: the server does not "
 		                      "know the password (RFC 5802 5)");
-		return -1;
+		return SASL_ERR_SIGNATURE;
 	}
 	return 0;
 }

@@ -43,10 +43,18 @@ void sasl_free(struct sasl *s);
  */
 int sasl_initial(struct sasl *s, struct buf *out);
 
+/* What sasl_respond() found wrong, so the caller names the rule without
+ * reading the message. */
+enum sasl_error {
+	SASL_ERR_CHALLENGE = -1, /* the challenge is malformed (auth.challenge) */
+	SASL_ERR_SIGNATURE = -2, /* SCRAM: the server signature does not verify */
+};
+
 /*
  * The response (base64, or "" for an empty line) to a 334 challenge whose
- * text is challenge_b64. Returns 0, or -1 with a message when the challenge
- * is malformed or, for SCRAM's final message, the server signature is wrong.
+ * text is challenge_b64. Returns 0, or an enum sasl_error with a message:
+ * SASL_ERR_CHALLENGE when the challenge is malformed (a SCRAM final message
+ * without v= included), SASL_ERR_SIGNATURE when SCRAM's v= is wrong.
  */
 int sasl_respond(struct sasl *s, const char *challenge_b64, struct buf *out, char *err,
                  size_t errlen);

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "command.h"
 #include "sasl.h"
 #include "smtp_limits.h"
 #include "scenario.h"
@@ -864,16 +865,6 @@ out:
 	return rc;
 }
 
-/* The verb of a command line: its first word. */
-static int command_is(const char *line, const char *verb)
-{
-	size_t n = strlen(verb);
-	for (size_t i = 0; i < n; i++)
-		if (to_upper(line[i]) != verb[i])
-			return 0;
-	return line[n] == '\0' || is_space(line[n]);
-}
-
 /*
  * Rules for scenarios that cannot mean what they say:
  *  - "S: close" is the last step;
@@ -897,7 +888,8 @@ static int lint(struct parser *p)
 				j--;
 			const struct step *sent = j > 0 ? &s->steps[j - 1] : NULL;
 			if (!sent || !(sent->kind == STEP_RAW ||
-			               (sent->kind == STEP_CMD && command_is(sent->text, "DATA"))))
+			               (sent->kind == STEP_CMD &&
+			                command_from_line(sent->text, strlen(sent->text)) == CMD_DATA)))
 				return fail(p, st->file, st->line,
 				            "D: block without a \"C: DATA\" before it (message content "
 				            "follows DATA and its 354 reply)");

@@ -68,12 +68,12 @@ static const char *flag_names(unsigned flags, char *out, size_t outlen)
 
 	out[0] = '\0';
 	for (bit = 1; bit != 0; bit <<= 1) {
-		const char *rule;
+		const struct rule *rule;
 		if (!(flags & bit))
 			continue;
-		rule = reply_flag_rule(bit);
+		rule = rule_get(reply_flag_rule(bit));
 		used += (size_t)snprintf(out + used, outlen - used, "%s%s", used ? "|" : "",
-		                         rule ? rule : "?");
+		                         rule ? rule->id : "?");
 		if (used >= outlen)
 			break;
 	}
@@ -751,17 +751,20 @@ static void test_flag_names(void **state)
 	(void)state;
 	assert_int_equal(sizeof cases / sizeof cases[0], REPLY_FLAG_COUNT);
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		assert_string_equal(reply_flag_rule(cases[i].flag), cases[i].rule);
-		assert_string_equal(reply_flag_ref(cases[i].flag), cases[i].ref);
-		assert_non_null(reply_flag_message(cases[i].flag));
+		const struct rule *r = rule_get(reply_flag_rule(cases[i].flag));
+		assert_non_null(r);
+		assert_string_equal(r->id, cases[i].rule);
+		assert_string_equal(r->ref, cases[i].ref);
+		assert_int_equal(r->category, RULE_CAT_SYNTAX);
+		assert_non_null(r->message);
 		all |= cases[i].flag;
 	}
 	assert_int_equal(all, (1u << REPLY_FLAG_COUNT) - 1);
-	assert_null(reply_flag_rule(0));
-	assert_null(reply_flag_rule(F_CODE | F_SEP));
-	assert_null(reply_flag_ref(1u << REPLY_FLAG_COUNT));
-	assert_null(reply_flag_message(1u << 31));
-	assert_string_equal(reply_flag_message(F_LONG),
+	assert_int_equal(reply_flag_rule(0), RULE_NONE);
+	assert_int_equal(reply_flag_rule(F_CODE | F_SEP), RULE_NONE);
+	assert_int_equal(reply_flag_rule(1u << REPLY_FLAG_COUNT), RULE_NONE);
+	assert_int_equal(reply_flag_rule(1u << 31), RULE_NONE);
+	assert_string_equal(rule_get(reply_flag_rule(F_LONG))->message,
 	                    "reply line longer than 512 octets including CRLF");
 }
 

@@ -83,13 +83,54 @@ static void test_scram_bad_server_signature(void **state)
 	                           "s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096";
 	assert_int_equal(sasl_respond(&s, encoded(server_first), &out, err, sizeof(err)), 0);
 	assert_int_equal(sasl_respond(&s, encoded("v=AAAATRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="),
-	                              &out, err, sizeof(err)), -1);
+	                              &out, err, sizeof(err)), SASL_ERR_SIGNATURE);
 	assert_non_null(strstr(err, "server signature"));
 	/* A server nonce that does not extend ours is refused. */
 	sasl_free(&s);
 	sasl_init(&s, SASL_SCRAM_SHA_256, "user", "pencil", "abc");
 	sasl_initial(&s, &out);
 	assert_int_equal(sasl_respond(&s, encoded("r=xyz,s=AAAA,i=1"), &out, err, sizeof(err)), -1);
+	buf_free(&out);
+	sasl_free(&s);
+}
+
+/* The caller names the rule from the error kind, never from the message:
+ * a server-final-message with e= (whatever its text) is a bad challenge,
+ * a wrong v= a bad signature. */
+static void test_scram_error_kinds(void **state)
+{
+	static const struct {
+		const char *server_final;
+		int expected;
+	} cases[] = {
+		{ "v=AAAATRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=", SASL_ERR_SIGNATURE },
+		{ "v=not base64!", SASL_ERR_SIGNATURE },
+		{ "e=invalid-proof", SASL_ERR_CHALLENGE },
+		{ "e=server-signature-unavailable", SASL_ERR_CHALLENGE },
+		{ "x=no v at all", SASL_ERR_CHALLENGE },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sasl s;
+		struct buf out = {0};
+		char err[256] = "";
+		sasl_init(&s, SASL_SCRAM_SHA_256, "user", "pencil", "rOprNGfwEbeRWgbNEkqO");
+		sasl_initial(&s, &out);
+		assert_int_equal(sasl_respond(&s, encoded("r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)"
+		                                          "hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"),
+		                              &out, err, sizeof(err)), 0);
+		assert_int_equal(sasl_respond(&s, encoded(cases[i].server_final), &out, err, sizeof(err)),
+		                 cases[i].expected);
+		assert_true(err[0] != '\0');
+		buf_free(&out);
+		sasl_free(&s);
+	}
+	/* A challenge that is not base64 at all. */
+	struct sasl s;
+	struct buf out = {0};
+	char err[256] = "";
+	sasl_init(&s, SASL_LOGIN, "user", "pencil", NULL);
+	assert_int_equal(sasl_respond(&s, "not base64!", &out, err, sizeof(err)), SASL_ERR_CHALLENGE);
 	buf_free(&out);
 	sasl_free(&s);
 }
@@ -125,6 +166,7 @@ int main(void)
 	    cmocka_unit_test(test_cram_md5_rfc2195),
 	    cmocka_unit_test(test_scram_sha256_rfc7677),
 	    cmocka_unit_test(test_scram_bad_server_signature),
+	    cmocka_unit_test(test_scram_error_kinds),
 	    cmocka_unit_test(test_plain_and_login),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
