@@ -184,7 +184,14 @@ static struct waiver *find(struct baseline *b, enum waiver_kind kind, const char
 
 void baseline_apply(struct baseline *b, struct run_result *run, const char *today)
 {
+	/* A run loaded from JSON may carry an earlier baseline: this one replaces it. */
+	free(run->baseline);
 	run->baseline = xstrdup(b->path);
+	for (size_t i = 0; i < run->nstale_waivers; i++)
+		free(run->stale_waivers[i]);
+	free(run->stale_waivers);
+	run->stale_waivers = NULL;
+	run->nstale_waivers = 0;
 	for (size_t i = 0; i < run->nscenarios; i++) {
 		struct scenario_result *sc = &run->scenarios[i];
 		if (sc->verdict != VERDICT_FAIL)

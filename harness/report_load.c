@@ -280,6 +280,8 @@ static void load_scenario(struct load *l, json_t *j, const char *where,
 		j = NULL; /* every field below takes its default */
 	}
 	sr->id = get_str(l, j, where, "id", "");
+	if (j && !*sr->id && !l->failed)
+		wrong(l, where, "id", "a scenario id", "none");
 	sr->file = get_str(l, j, where, "file", "");
 	sr->title = get_str(l, j, where, "title", "");
 	sr->ref = get_str(l, j, where, "ref", "");
@@ -360,6 +362,37 @@ static void load_run(struct load *l, json_t *root, json_t *tool, json_t *scenari
 	}
 }
 
+static int compare_ids(const void *a, const void *b)
+{
+	const struct scenario_result *const *x = a, *const *y = b;
+	return strcmp((*x)->id, (*y)->id);
+}
+
+/* Scenario ids are what merge, diff and baselines match on: one each. */
+static void check_unique_ids(struct load *l, const struct run_result *run)
+{
+	if (l->failed || run->nscenarios < 2)
+		return;
+	const struct scenario_result **byid = xcalloc(run->nscenarios, sizeof(*byid));
+	for (size_t i = 0; i < run->nscenarios; i++)
+		byid[i] = &run->scenarios[i];
+	qsort(byid, run->nscenarios, sizeof(*byid), compare_ids); /* n log n, for big files */
+	for (size_t i = 1; i < run->nscenarios; i++) {
+		if (strcmp(byid[i - 1]->id, byid[i]->id) != 0)
+			continue;
+		size_t first = (size_t)(byid[i - 1] - run->scenarios);
+		size_t second = (size_t)(byid[i] - run->scenarios);
+		char where[WHERE_MAX], got[WHERE_MAX + 64];
+		where_fmt(where, sizeof(where), "scenarios[%zu]",
+		          first > second ? first : second);
+		where_fmt(got, sizeof(got), "\"%.60s\" again (also scenarios[%zu])",
+		          report_clean(byid[i]->id, &l->scratch), first < second ? first : second);
+		wrong(l, where, "id", "an id no other scenario has", got);
+		break;
+	}
+	free(byid);
+}
+
 int report_load_json_text(const char *name, const char *text, size_t len, struct run_result *out,
                           char *err, size_t errlen)
 {
@@ -381,6 +414,7 @@ int report_load_json_text(const char *name, const char *text, size_t len, struct
 	}
 	struct load l = {.name = name, .err = err, .errlen = errlen};
 	load_run(&l, root, tool, scenarios, out);
+	check_unique_ids(&l, out);
 	json_decref(root);
 	buf_free(&l.scratch);
 	if (l.failed) {

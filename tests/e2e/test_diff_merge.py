@@ -107,6 +107,11 @@ WRONG_TYPES = [
     (lambda r: r.update(strict="yes"), "strict: expected true or false, got a string"),
     (lambda r: r.update(duration_ms=1.5), "duration_ms: expected an integer, got a real number"),
     (lambda r: r["scenarios"].append([]), "scenarios[1]: expected an object, got an array"),
+    # Found by fuzz_json: diff matched scenarios without ids to each other.
+    (lambda r: r["scenarios"][0].pop("id"), "scenarios[0].id: expected a scenario id, got none"),
+    (lambda r: r["scenarios"].append(dict(r["scenarios"][0], verdict="pass")),
+     "scenarios[1].id: expected an id no other scenario has, got \"core.x\" again (also "
+     "scenarios[0])"),
 ]
 
 
