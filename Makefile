@@ -25,6 +25,19 @@ FIXTURE_SRC := $(wildcard fixtures/server/*.c)
 FIXTURE_OBJ := $(patsubst fixtures/server/%.c,$(BUILD)/obj/fixture/%.o,$(FIXTURE_SRC))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+# libFuzzer harnesses, tests/fuzz/fuzz_<target>.c (see `fuzz` below). Each is
+# also linked with tests/fuzz/fuzz_main.c into a replayer that `make unit`
+# runs over the target's seeds and saved crash inputs (regressions/<target>/).
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(filter-out tests/fuzz/fuzz_main.c,$(wildcard tests/fuzz/fuzz_*.c)))
+FUZZ_REPLAY_BIN := $(patsubst %,$(BUILD)/tests/fuzz_%_replay,$(FUZZ_TARGETS))
+# Seeds of each target: its corpus/ directory, plus the bundled scenarios
+# and the unit tests' scenario files for the scenario parser.
+FUZZ_SEEDS_reply := tests/fuzz/corpus/reply
+FUZZ_SEEDS_scenario := scenarios tests/unit/scenarios
+FUZZ_SEEDS_json := tests/fuzz/corpus/json
+FUZZ_MAXLEN_reply := 20000
+FUZZ_MAXLEN_scenario := 8192
+FUZZ_MAXLEN_json := 65536
 MATRIX_TSV := $(sort $(wildcard fixtures/matrix/*.tsv))
 
 .PHONY: all help deps deps-test test unit e2e check-scenarios asan ubsan valgrind demo clean fuzz selftest bench
@@ -43,7 +56,7 @@ help:
 	@echo "make valgrind   end-to-end tests with the harness under valgrind"
 	@echo "make selftest   mutation self-test: every generated mutant server must be caught"
 	@echo "make conformance  whole suite vs Postfix/aiosmtpd/OpenSMTPD, writes docs/conformance.md"
-	@echo "make fuzz       libFuzzer run of the reply and scenario parsers (clang)"
+	@echo "make fuzz       libFuzzer runs: reply reader, scenario parser, JSON loader + renderers (clang)"
 	@echo "make bench      speed and memory figures (reply reader, whole runs, -j scaling)"
 	@echo "make clean      remove build/ and generated reports"
 
@@ -87,8 +100,19 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libharness.a tests/unit/unit.h
 	$(CC) $(ALL_CFLAGS) -Itests/unit $(shell pkg-config --cflags cmocka 2>/dev/null) -o $@ $< \
 		$(BUILD)/libharness.a $(LIBS) $(shell pkg-config --libs cmocka 2>/dev/null)
 
-unit: $(UNIT_BIN)
+# FUZZ_LINK: -fsanitize=fuzzer when `make fuzz` builds the real fuzzers.
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/libharness.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(FUZZ_LINK) -o $@ $< $(BUILD)/libharness.a $(LIBS)
+
+$(BUILD)/tests/fuzz_%_replay: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_main.c $(BUILD)/libharness.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< tests/fuzz/fuzz_main.c $(BUILD)/libharness.a $(LIBS)
+
+unit: $(UNIT_BIN) $(FUZZ_REPLAY_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; (cd tests/unit && ../../$$t); done
+	@set -e; $(foreach t,$(FUZZ_TARGETS),echo "== fuzz replay: $(t)"; \
+		$(BUILD)/tests/fuzz_$(t)_replay $(FUZZ_SEEDS_$(t)) $(wildcard tests/fuzz/regressions/$(t));)
 
 # docs/rules.md is printed from the rule table (harness/rules.c); the unit
 # test test_rules fails while it is stale.
@@ -131,19 +155,23 @@ clean:
 	rm -rf build build-asan build-ubsan build-fuzz
 	find reports -type f ! -name .gitignore ! -name README.md -delete 2>/dev/null || true
 
-# libFuzzer: FUZZ_SECONDS per harness; new inputs go to build-fuzz/corpus-*.
+# libFuzzer (clang): the harness library is rebuilt in build-fuzz/ with
+# coverage and ASan+UBSan (so the fuzzers see every harness source: no list
+# kept here), each tests/fuzz/fuzz_<target>.c is linked against it, and each
+# runs FUZZ_SECONDS on its seeds; new inputs go to build-fuzz/corpus-<target>,
+# crash inputs to build-fuzz/crash-* (make one a regression test: copy it to
+# tests/fuzz/regressions/<target>/, see tests/fuzz/README.md).
 FUZZ_SECONDS ?= 60
-FUZZ_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -Werror -g -O1 \
-	-fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -iquote harness
+FUZZ_SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all
 fuzz: deps-test
-	@mkdir -p build-fuzz/corpus-reply build-fuzz/corpus-scenario
-	clang $(FUZZ_CFLAGS) tests/fuzz/fuzz_reply.c harness/reply.c -o build-fuzz/fuzz_reply
-	clang $(FUZZ_CFLAGS) tests/fuzz/fuzz_scenario.c harness/scenario.c harness/vars.c harness/util.c harness/sasl.c harness/command.c \
-		$(shell pkg-config --libs openssl) -o build-fuzz/fuzz_scenario
-	build-fuzz/fuzz_reply -max_len=20000 -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-		build-fuzz/corpus-reply tests/fuzz/corpus/reply
-	build-fuzz/fuzz_scenario -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-		build-fuzz/corpus-scenario $(wildcard tests/fuzz/corpus/scenario)
+	$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang \
+		CFLAGS="-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link $(FUZZ_SANITIZE)" \
+		FUZZ_LINK="-fsanitize=fuzzer" $(patsubst %,build-fuzz/fuzz/fuzz_%,$(FUZZ_TARGETS))
+	@set -e; $(foreach t,$(FUZZ_TARGETS),mkdir -p build-fuzz/corpus-$(t); \
+		echo "== fuzz $(t) for $(FUZZ_SECONDS) s"; \
+		build-fuzz/fuzz/fuzz_$(t) -max_len=$(FUZZ_MAXLEN_$(t)) -max_total_time=$(FUZZ_SECONDS) \
+			-print_final_stats=1 -artifact_prefix=build-fuzz/crash-$(t)- build-fuzz/corpus-$(t) \
+			$(FUZZ_SEEDS_$(t)) $(wildcard tests/fuzz/regressions/$(t));)
 
 # Figures for speed and memory (printed, never asserted).
 bench: all

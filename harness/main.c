@@ -593,6 +593,8 @@ static int cmd_run(int argc, char **argv)
 		report_parse_spec("text", &specs[0], err, sizeof(err));
 		nspecs = 1;
 	}
+	if (report_check_specs(specs, nspecs, err, sizeof(err)) < 0)
+		usage_error("%s", err);
 	struct target target;
 	if (target_parse(target_arg, &target, err, sizeof(err)) < 0)
 		usage_error("%s", err);
@@ -797,6 +799,8 @@ static struct report_spec *parse_report_args(int argc, char **argv, int first, c
 		report_parse_spec("json", &specs[0], err, sizeof(err));
 		nspecs = 1;
 	}
+	if (report_check_specs(specs, nspecs, err, sizeof(err)) < 0)
+		usage_error("%s", err);
 	*nspecs_out = nspecs;
 	return specs;
 }

@@ -25,6 +25,8 @@ enum step_kind {
 	STEP_AUTH,   /* A: MECH [noir] [wrong] [cancel] - a whole SASL exchange (RFC 4954)
 	                with the run's credentials; the next S: takes the final reply */
 };
+/* The last step kind: a new kind goes before this line and becomes it. */
+#define STEP_KIND_LAST STEP_AUTH
 
 struct expect {
 	int any;                         /* "*": anything the matrix allows */

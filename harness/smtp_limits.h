@@ -51,6 +51,11 @@
 #define SCENARIO_FILE_MAX (1 << 20) /* bytes of one scenario file */
 #define SCENARIO_VARS_MAX 128       /* --var definitions */
 
+/* Bytes of one JSON report or waiver file read back (report --from, merge,
+ * diff, --baseline): one limit for all of them, with room for big runs (the
+ * bundled suite's JSON report is about 1 MB). */
+#define REPORT_FILE_MAX (256u << 20)
+
 /* Concurrency: -j upper bound. */
 #define JOBS_MAX 256
 

@@ -489,6 +489,31 @@ out:
 	return rc;
 }
 
+int file_check_writable(const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) == 0) {
+		if (S_ISDIR(st.st_mode)) {
+			errno = EISDIR;
+			return -1;
+		}
+		/* Not a regular file (/dev/stdout, a pipe): written in place. */
+		if (!S_ISREG(st.st_mode))
+			return access(path, W_OK);
+	}
+	/* What file_write_atomic() needs first: a temporary file beside it. */
+	char *tmp = xasprintf("%s.tmpXXXXXX", path);
+	int fd = mkstemp(tmp);
+	int saved_errno = errno;
+	if (fd >= 0) {
+		close(fd);
+		unlink(tmp);
+	}
+	free(tmp);
+	errno = saved_errno;
+	return fd >= 0 ? 0 : -1;
+}
+
 int file_read_all(const char *path, size_t max, struct buf *out)
 {
 	size_t start_len = out->len, got, want;

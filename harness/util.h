@@ -62,6 +62,14 @@ int64_t clock_ms(void);
  */
 int file_write_atomic(const char *path, const void *data, size_t len);
 
+/*
+ * Whether file_write_atomic(path) can succeed, tried before any work: path
+ * is not a directory, and a temporary file can be created (and is removed)
+ * beside it; a non-regular file (/dev/stdout, a pipe) must be writable.
+ * Returns 0, or -1 with errno. Leaves nothing behind.
+ */
+int file_check_writable(const char *path);
+
 /* Reads a whole file, at most max bytes; -1 with errno (EFBIG if larger). */
 int file_read_all(const char *path, size_t max, struct buf *out);
 

@@ -2,7 +2,7 @@
 # install-deps.sh - install the Debian packages smtpconform needs, idempotently.
 #
 #   scripts/install-deps.sh build   compiler, pkg-config, libevent, jansson, OpenSSL
-#   scripts/install-deps.sh test    build + cmocka, clang, valgrind, postfix,
+#   scripts/install-deps.sh test    build + cmocka, clang (+ libFuzzer), valgrind, postfix,
 #                                   python3-pytest, python3-pexpect, python3-aiosmtpd,
 #                                   libxml2-utils, chromium (HTML report test)
 # Does nothing when every package is already installed. Needs root (apt-get)
@@ -10,7 +10,7 @@
 set -eu
 
 BUILD_PKGS="gcc make pkg-config python3 libevent-dev libjansson-dev libssl-dev"
-TEST_PKGS="$BUILD_PKGS clang libcmocka-dev valgrind postfix python3-pytest python3-pexpect python3-aiosmtpd libxml2-utils openssl chromium"
+TEST_PKGS="$BUILD_PKGS clang libclang-rt-dev libcmocka-dev valgrind postfix python3-pytest python3-pexpect python3-aiosmtpd libxml2-utils openssl chromium"
 
 case "${1:-build}" in
 build) pkgs=$BUILD_PKGS ;;

@@ -174,3 +174,83 @@ def test_matrix_lists_noop_250(profile):
     assert res.returncode == 0, res.describe()
     row = matrix_row(res.stdout, "NOOP")
     assert re.search(r"\b250\b", row), "NOOP row %r lacks 250\n%s" % (row, res.describe())
+
+
+# Report files are checked before connecting (issue 9 item 8).
+ONE = "scenarios/core/greeting-basic.smtp"
+
+
+def listener():
+    """A loopback socket that listens and never accepts: a connection the
+    harness makes shows up as a pending one."""
+    import socket
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    return sock
+
+
+def was_connected(sock):
+    import select
+    readable, _, _ = select.select([sock], [], [], 0)
+    return bool(readable)
+
+
+@pytest.mark.parametrize("specs", [
+    ["json:{d}/r.out", "html:{d}/r.out"],
+    ["json:{d}/r.out", "tap:{d}/./r.out"],
+    ["text:{d}/r.txt", "junit:{d}/sub/../r.txt"],
+])
+def test_same_report_path_twice_is_a_usage_error_before_connecting(scratch, specs):
+    (scratch / "sub").mkdir()
+    sock = listener()
+    try:
+        args = ["run", "-t", "127.0.0.1:%d" % sock.getsockname()[1], "-q", "--timeout", "2"]
+        for spec in specs:
+            args += ["--report", spec.format(d=scratch)]
+        res = servers.run_harness(args + [ONE], timeout=60)
+        assert res.returncode == 2, res.describe()
+        assert "name the same file" in res.stderr, res.describe()
+        assert not was_connected(sock), "connected before refusing the reports"
+    finally:
+        sock.close()
+    assert sorted(p.name for p in scratch.iterdir()) == ["sub"], list(scratch.iterdir())
+
+
+@pytest.mark.parametrize("sub", ["report", "merge"])
+def test_same_report_path_twice_for_report_and_merge(scratch, sub):
+    src = scratch / "in.json"
+    src.write_text(json.dumps({"tool": {"name": "smtpconform"}, "scenarios": []}))
+    args = ["report", "--from", str(src)] if sub == "report" else ["merge", str(src)]
+    res = servers.run_harness(args + ["--report", "json:%s" % (scratch / "o"),
+                                      "--report", "md:%s" % (scratch / "o")])
+    assert res.returncode == 2 and "name the same file" in res.stderr, res.describe()
+    assert not (scratch / "o").exists()
+
+
+@pytest.mark.parametrize("where", ["missing-dir", "a-directory"])
+def test_unwritable_report_path_is_found_before_connecting(scratch, where):
+    (scratch / "a-directory").mkdir()
+    bad = scratch / "no-such-dir" / "r.json" if where == "missing-dir" else scratch / "a-directory"
+    good = scratch / "r.xml"
+    sock = listener()
+    try:
+        res = servers.run_harness(["run", "-t", "127.0.0.1:%d" % sock.getsockname()[1], "-q",
+                                   "--timeout", "2", "--report", "junit:%s" % good,
+                                   "--report", "json:%s" % bad, ONE], timeout=60)
+        assert res.returncode == 2, res.describe()
+        assert "--report json:%s" % bad in res.stderr, res.describe()
+        assert not was_connected(sock), "connected before checking the report paths"
+    finally:
+        sock.close()
+    # The check leaves nothing behind: no report, no temporary file.
+    assert sorted(p.name for p in scratch.rglob("*")) == ["a-directory"]
+
+
+def test_stdout_report_paths_still_work(scratch):
+    src = scratch / "in.json"
+    src.write_text(json.dumps({"tool": {"name": "smtpconform"}, "scenarios": []}))
+    res = servers.run_harness(["report", "--from", str(src), "--report", "json:-",
+                               "--report", "tap:/dev/stdout"])
+    assert res.returncode == 0, res.describe()
+    assert '"tool"' in res.stdout and "1..0" in res.stdout, res.describe()
