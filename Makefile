@@ -10,6 +10,15 @@ GENPY ?= $(shell command -v python3 || echo /usr/bin/python3)
 
 BUILD ?= build
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+# make install: PREFIX and DESTDIR as usual; the binary finds DATADIR's
+# scenarios (also relative to itself: BIN/../share/smtpconform).
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+DATADIR ?= $(PREFIX)/share/smtpconform
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/vendor-completions
+INSTALL ?= install
 WARN := -Wall -Wextra -Werror -Wstrict-prototypes -Wshadow -Wformat=2
 CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) $(CFLAGS) \
@@ -27,7 +36,8 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 MATRIX_TSV := $(sort $(wildcard fixtures/matrix/*.tsv))
 
-.PHONY: all help deps deps-test test unit e2e check-scenarios asan ubsan valgrind demo clean fuzz selftest bench
+.PHONY: all help deps deps-test test unit e2e check-scenarios asan ubsan valgrind demo clean fuzz selftest bench \
+	man install uninstall deb
 
 all: $(BUILD)/smtpconform $(BUILD)/smtpfixture
 
@@ -44,6 +54,10 @@ help:
 	@echo "make conformance  whole suite vs Postfix/aiosmtpd/OpenSMTPD, writes docs/conformance.md"
 	@echo "make fuzz       libFuzzer run of the reply and scenario parsers (clang)"
 	@echo "make bench      speed and memory figures (reply reader, whole runs, -j scaling)"
+	@echo "make man        render the man pages (docs/man/*.scd, scdoc) into build/man/"
+	@echo "make install    install into \$$(DESTDIR)\$$(PREFIX) (default /usr/local): binary, scenarios,"
+	@echo "                matrix data, man pages, bash and zsh completion; make uninstall"
+	@echo "make deb        build the Debian package into build/deb/ (dpkg-buildpackage, lintian)"
 	@echo "make clean      remove build/ and generated reports"
 
 deps:
@@ -60,6 +74,15 @@ $(BUILD)/gen/matrix_data.c: fixtures/gen_matrix.py $(MATRIX_TSV)
 $(BUILD)/obj/matrix_data.o: $(BUILD)/gen/matrix_data.c harness/matrix.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# main.c has DATADIR built in: rebuild it when DATADIR changes.
+$(BUILD)/datadir.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(DATADIR)' | cmp -s - $@ || echo '$(DATADIR)' > $@
+.PHONY: FORCE
+FORCE:
+$(BUILD)/obj/main.o: $(BUILD)/datadir.stamp
+$(BUILD)/obj/main.o: ALL_CFLAGS += -DSMTPCONFORM_DATADIR='"$(DATADIR)"'
 
 $(BUILD)/obj/%.o: harness/%.c $(wildcard harness/*.h) | $(BUILD)/gen/matrix_data.c
 	@mkdir -p $(dir $@)
@@ -172,3 +195,35 @@ conformance: all
 		$(foreach s,$(CONFORMANCE_SERVERS),--server $(s))
 	$(GENPY) scripts/gen_conformance.py --out docs/conformance.md --expected tests/e2e/expected \
 		$(foreach s,$(CONFORMANCE_SERVERS),--report $(s)=reports/conformance-$(s).json) scenarios
+
+# Man pages: one scdoc source each in docs/man/, rendered into $(BUILD)/man/.
+MAN_SRC := $(wildcard docs/man/*.scd)
+MAN_OUT := $(patsubst docs/man/%.scd,$(BUILD)/man/%,$(MAN_SRC))
+man: $(MAN_OUT)
+$(BUILD)/man/%: docs/man/%.scd
+	@mkdir -p $(dir $@)
+	@command -v scdoc >/dev/null || { echo "scdoc is missing: run make deps" >&2; exit 1; }
+	scdoc < $< > $@.tmp && mv $@.tmp $@
+
+# Everything a user needs, under $(DESTDIR)$(PREFIX); the bundled scenarios,
+# the matrix data and the target profiles go to $(DATADIR).
+install: all man
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/matrix $(DESTDIR)$(DATADIR)/targets \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	$(INSTALL) -m 755 $(BUILD)/smtpconform $(DESTDIR)$(BINDIR)/smtpconform
+	rm -rf $(DESTDIR)$(DATADIR)/scenarios
+	find scenarios -type f -name '*.smtp' -exec sh -c \
+		'for f; do $(INSTALL) -D -m 644 "$$f" "$(DESTDIR)$(DATADIR)/$$f"; done' sh {} +
+	$(INSTALL) -m 644 $(MATRIX_TSV) $(DESTDIR)$(DATADIR)/matrix/
+	$(INSTALL) -m 644 targets/*.conf $(DESTDIR)$(DATADIR)/targets/
+	$(INSTALL) -m 644 $(BUILD)/man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	$(INSTALL) -m 644 $(BUILD)/man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	$(INSTALL) -m 644 completions/smtpconform.bash $(DESTDIR)$(BASHCOMPDIR)/smtpconform
+	$(INSTALL) -m 644 completions/_smtpconform $(DESTDIR)$(ZSHCOMPDIR)/_smtpconform
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/smtpconform $(DESTDIR)$(BASHCOMPDIR)/smtpconform \
+		$(DESTDIR)$(ZSHCOMPDIR)/_smtpconform
+	rm -f $(patsubst $(BUILD)/man/%,$(DESTDIR)$(MANDIR)/man1/%,$(filter %.1,$(MAN_OUT))) \
+		$(patsubst $(BUILD)/man/%,$(DESTDIR)$(MANDIR)/man5/%,$(filter %.5,$(MAN_OUT)))
+	rm -rf $(DESTDIR)$(DATADIR)

@@ -76,7 +76,7 @@ static const char usage_text[] =
     "commands:\n"
     "  run [options] [FILE|DIR...]   run scenarios (default: the bundled scenarios/)\n"
     "  list [filters] [FILE|DIR...]  print the catalogue: id, level, ref, tags, title\n"
-    "                                (--format text|json; filters as for run)\n"
+    "                                (--format text|json|ids|tags; filters as for run)\n"
     "  check FILE|DIR...             lint scenario files without connecting\n"
     "  matrix [--profile P]          print the allowed-code matrix\n"
     "  report --from RUN.json --report FMT[:PATH]...\n"
@@ -456,16 +456,15 @@ static int cmd_list(int argc, char **argv)
 	struct select_filter filter;
 	memset(&filter, 0, sizeof(filter));
 	const char *dir_opt = NULL;
-	int json = 0;
+	enum catalogue_format format = CATALOGUE_TEXT;
 	int c;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		if (select_option(c, optarg, &filter, &dir_opt))
 			continue;
 		switch (c) {
 		case 'f':
-			if (strcmp(optarg, "text") != 0 && strcmp(optarg, "json") != 0)
-				usage_error("--format %s: expected text or json", optarg);
-			json = strcmp(optarg, "json") == 0;
+			if (select_catalogue_format(optarg, &format) < 0)
+				usage_error("--format %s: expected text, json, ids or tags", optarg);
 			break;
 		case 'h':
 			fputs("usage: smtpconform list [options] [FILE|DIR...]\n"
@@ -473,7 +472,8 @@ static int cmd_list(int argc, char **argv)
 			      "(default: the bundled suite) that pass the filters.\n"
 			      "\n"
 			      SELECT_USAGE
-			      "      --format F           text (default: a table) or json\n",
+			      "      --format F           text (default: a table), json, ids (one a line)\n"
+			      "                           or tags (every tag once)\n",
 			      stdout);
 			exit(EXIT_PASS);
 		default:
@@ -490,7 +490,7 @@ static int cmd_list(int argc, char **argv)
 	if (rc == 0) {
 		show_bundled_paths(scs, n, bundled);
 		n = select_apply(&filter, scs, n);
-		select_print_catalogue(stdout, scs, n, json);
+		select_print_catalogue(stdout, scs, n, format);
 		for (size_t i = 0; i < n; i++)
 			scenario_free(scs[i]);
 		free(scs);

@@ -187,9 +187,52 @@ static char *joined(char *const *v, size_t n, const char *sep)
 	return buf_steal(&b);
 }
 
-void select_print_catalogue(FILE *out, struct scenario *const *scs, size_t n, int json)
+int select_catalogue_format(const char *name, enum catalogue_format *out)
 {
-	if (json) {
+	static const char *const names[] = {"text", "json", "ids", "tags"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(name, names[i]) == 0) {
+			*out = (enum catalogue_format)i;
+			return 0;
+		}
+	return -1;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void print_tags(FILE *out, struct scenario *const *scs, size_t n)
+{
+	size_t count = 0;
+	for (size_t i = 0; i < n; i++)
+		count += scs[i]->ntags;
+	char **all = xcalloc(count ? count : 1, sizeof(char *));
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		for (size_t t = 0; t < scs[i]->ntags; t++)
+			all[k++] = scs[i]->tags[t];
+	qsort(all, count, sizeof(char *), cmp_str);
+	for (size_t i = 0; i < count; i++)
+		if (i == 0 || strcmp(all[i], all[i - 1]) != 0)
+			fprintf(out, "%s\n", all[i]);
+	free(all);
+}
+
+void select_print_catalogue(FILE *out, struct scenario *const *scs, size_t n,
+                            enum catalogue_format format)
+{
+	if (format == CATALOGUE_IDS) {
+		for (size_t i = 0; i < n; i++)
+			fprintf(out, "%s\n", scs[i]->id);
+		return;
+	}
+	if (format == CATALOGUE_TAGS) {
+		print_tags(out, scs, n);
+		return;
+	}
+	if (format == CATALOGUE_JSON) {
 		json_t *arr = json_array();
 		if (!arr)
 			BUG("json_array failed");

@@ -50,12 +50,17 @@ int select_load_failed(struct select_filter *f, const char *run_json, char *err,
 size_t select_apply(const struct select_filter *f, struct scenario **scs, size_t n);
 void select_free(struct select_filter *f);
 
-/*
- * The catalogue: one line per scenario (id, level, ref, tags, title) as an
- * aligned text table, or a JSON array of objects with id, file, level, ref,
- * tags, requires and title. file is shown relative to its scenario root.
- */
-void select_print_catalogue(FILE *out, struct scenario *const *scs, size_t n, int json);
+enum catalogue_format {
+	CATALOGUE_TEXT, /* an aligned table: id, level, ref, tags, title */
+	CATALOGUE_JSON, /* an array of {id, file, level, ref, tags, requires, title} */
+	CATALOGUE_IDS,  /* one id a line (shell completion, scripts) */
+	CATALOGUE_TAGS, /* every tag once, sorted, one a line */
+};
+/* "text", "json", "ids", "tags" -> 0 and *out; -1 when unknown. */
+int select_catalogue_format(const char *name, enum catalogue_format *out);
+/* The catalogue of the scenarios, in their order. */
+void select_print_catalogue(FILE *out, struct scenario *const *scs, size_t n,
+                            enum catalogue_format format);
 
 /*
  * --shard auto: the node index and total of the CI, from the environment:
