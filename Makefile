@@ -21,7 +21,8 @@ ZSHCOMPDIR ?= $(PREFIX)/share/zsh/vendor-completions
 INSTALL ?= install
 WARN := -Wall -Wextra -Werror -Wstrict-prototypes -Wshadow -Wformat=2
 CFLAGS ?= -O2 -g
-ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) $(CFLAGS) \
+# CPPFLAGS and LDFLAGS from the environment too (dpkg-buildflags: hardening).
+ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) $(CPPFLAGS) $(CFLAGS) \
 	-iquote harness -I$(BUILD)/gen -DSMTPCONFORM_VERSION='"$(VERSION)"' \
 	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -99,10 +100,10 @@ $(BUILD)/libharness.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/smtpconform: $(MAIN_OBJ) $(BUILD)/libharness.a
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/smtpfixture: $(FIXTURE_OBJ) $(BUILD)/libharness.a
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libharness.a tests/unit/unit.h
 	@mkdir -p $(dir $@)
@@ -227,3 +228,17 @@ uninstall:
 	rm -f $(patsubst $(BUILD)/man/%,$(DESTDIR)$(MANDIR)/man1/%,$(filter %.1,$(MAN_OUT))) \
 		$(patsubst $(BUILD)/man/%,$(DESTDIR)$(MANDIR)/man5/%,$(filter %.5,$(MAN_OUT)))
 	rm -rf $(DESTDIR)$(DATADIR)
+
+# The Debian package: dpkg-buildpackage in a copy of the tree under
+# $(BUILD)/deb/src (it writes the .deb next to the source, i.e. into
+# $(BUILD)/deb/), then lintian, which must report no error.
+deb:
+	@scripts/install-deps.sh package
+	rm -rf $(BUILD)/deb
+	mkdir -p $(BUILD)/deb/src
+	tar -c --exclude=./.git --exclude=./build --exclude='./build-*' --exclude=./reports \
+		--exclude=__pycache__ --exclude=.pytest_cache . | tar -x -C $(BUILD)/deb/src
+	cd $(BUILD)/deb/src && dpkg-buildpackage -b -us -uc > ../build.log 2>&1 \
+		|| { tail -40 ../build.log; exit 1; }
+	lintian --fail-on error $(BUILD)/deb/smtpconform_*.deb
+	@ls $(BUILD)/deb/smtpconform_*.deb

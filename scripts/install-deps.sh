@@ -7,14 +7,15 @@
 #                                   (make deb: dpkg-buildpackage -b, lintian)
 #   scripts/install-deps.sh test    package + cmocka, clang, valgrind, postfix,
 #                                   python3-pytest, python3-pexpect, python3-aiosmtpd,
-#                                   libxml2-utils, chromium (HTML report test), man-db
+#                                   libxml2-utils, chromium (HTML report test), man-db,
+#                                   python3-yaml (docs/ci.md test)
 # Does nothing when every package is already installed. Needs root (apt-get)
 # only when something is missing.
 set -eu
 
 BUILD_PKGS="gcc make pkg-config python3 libevent-dev libjansson-dev libssl-dev scdoc"
 PACKAGE_PKGS="$BUILD_PKGS debhelper dpkg-dev fakeroot lintian"
-TEST_PKGS="$PACKAGE_PKGS man-db clang libcmocka-dev valgrind postfix python3-pytest python3-pexpect python3-aiosmtpd libxml2-utils openssl chromium"
+TEST_PKGS="$PACKAGE_PKGS man-db python3-yaml clang libcmocka-dev valgrind postfix python3-pytest python3-pexpect python3-aiosmtpd libxml2-utils openssl chromium"
 
 case "${1:-build}" in
 build) pkgs=$BUILD_PKGS ;;
