@@ -207,8 +207,12 @@ $(BUILD)/man/%: docs/man/%.scd
 	scdoc < $< > $@.tmp && mv $@.tmp $@
 
 # Everything a user needs, under $(DESTDIR)$(PREFIX); the bundled scenarios,
-# the matrix data and the target profiles go to $(DATADIR).
-install: all man
+# the matrix data and the target profiles go to $(DATADIR). install first
+# installs the build dependencies (scdoc among them) when missing.
+.PHONY: install-files
+install: deps
+	@$(MAKE) --no-print-directory install-files
+install-files: all man
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/matrix $(DESTDIR)$(DATADIR)/targets \
 		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
 	$(INSTALL) -m 755 $(BUILD)/smtpconform $(DESTDIR)$(BINDIR)/smtpconform

@@ -70,6 +70,13 @@ def test_installed_binary_runs_its_suite_from_any_directory(installed, fixture_s
     assert files and all(f.startswith("scenarios/") for f in files), files
 
 
+def test_man_finds_the_installed_pages(installed):
+    env = dict(os.environ, MANPATH=str(installed / "usr/local/share/man"), MANWIDTH="100")
+    for page in (["smtpconform"], ["5", "smtpconform-scenario"]):
+        res = subprocess.run(["man"] + page, env=env, capture_output=True, text=True, timeout=60)
+        assert res.returncode == 0 and "smtpconform" in res.stdout, res.stderr
+
+
 def test_make_uninstall_removes_it(tmp_path):
     if shutil.which("scdoc") is None:
         pytest.skip("scdoc is not installed")
