@@ -1,8 +1,10 @@
 /*
- * main.c - the command line: run, check, matrix, help, version.
+ * main.c - the command line: run, list, check, matrix, report, merge, diff,
+ * help, version.
  *
- * Owns option parsing, exit codes and the order of a run (load every
- * scenario, probe, run, write reports). Everything else is delegated.
+ * Owns option parsing, exit codes, where the bundled suite is looked for,
+ * and the order of a run (load every scenario, select, probe, run, write
+ * reports). Everything else is delegated (selection rules: select.c).
  *
  * Exit codes: 0 all passed (skips allowed), 1 a scenario failed, 2 usage or
  * scenario-file error, 3 target unreachable (or a scenario could not run),
