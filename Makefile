@@ -10,9 +10,19 @@ GENPY ?= $(shell command -v python3 || echo /usr/bin/python3)
 
 BUILD ?= build
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+# make install: PREFIX and DESTDIR as usual; the binary finds DATADIR's
+# scenarios (also relative to itself: BIN/../share/smtpconform).
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+DATADIR ?= $(PREFIX)/share/smtpconform
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/vendor-completions
+INSTALL ?= install
 WARN := -Wall -Wextra -Werror -Wstrict-prototypes -Wshadow -Wformat=2
 CFLAGS ?= -O2 -g
-ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) $(CFLAGS) \
+# CPPFLAGS and LDFLAGS from the environment too (dpkg-buildflags: hardening).
+ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) $(CPPFLAGS) $(CFLAGS) \
 	-iquote harness -I$(BUILD)/gen -DSMTPCONFORM_VERSION='"$(VERSION)"' \
 	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -40,7 +50,8 @@ FUZZ_MAXLEN_scenario := 8192
 FUZZ_MAXLEN_json := 65536
 MATRIX_TSV := $(sort $(wildcard fixtures/matrix/*.tsv))
 
-.PHONY: all help deps deps-test test unit e2e check-scenarios asan ubsan valgrind demo clean fuzz selftest bench
+.PHONY: all help deps deps-test test unit e2e check-scenarios asan ubsan valgrind demo clean fuzz selftest bench \
+	man install uninstall deb
 
 all: $(BUILD)/smtpconform $(BUILD)/smtpfixture
 
@@ -58,6 +69,10 @@ help:
 	@echo "make conformance  whole suite vs Postfix/aiosmtpd/OpenSMTPD, writes docs/conformance.md"
 	@echo "make fuzz       libFuzzer runs: reply reader, scenario parser, JSON loader + renderers (clang)"
 	@echo "make bench      speed and memory figures (reply reader, whole runs, -j scaling)"
+	@echo "make man        render the man pages (docs/man/*.scd, scdoc) into build/man/"
+	@echo "make install    install into \$$(DESTDIR)\$$(PREFIX) (default /usr/local): binary, scenarios,"
+	@echo "                matrix data, man pages, bash and zsh completion; make uninstall"
+	@echo "make deb        build the Debian package into build/deb/ (dpkg-buildpackage, lintian)"
 	@echo "make clean      remove build/ and generated reports"
 
 deps:
@@ -75,6 +90,15 @@ $(BUILD)/obj/matrix_data.o: $(BUILD)/gen/matrix_data.c harness/matrix.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+# main.c has DATADIR built in: rebuild it when DATADIR changes.
+$(BUILD)/datadir.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(DATADIR)' | cmp -s - $@ || echo '$(DATADIR)' > $@
+.PHONY: FORCE
+FORCE:
+$(BUILD)/obj/main.o: $(BUILD)/datadir.stamp
+$(BUILD)/obj/main.o: ALL_CFLAGS += -DSMTPCONFORM_DATADIR='"$(DATADIR)"'
+
 $(BUILD)/obj/%.o: harness/%.c $(wildcard harness/*.h) | $(BUILD)/gen/matrix_data.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
@@ -90,10 +114,10 @@ $(BUILD)/libharness.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/smtpconform: $(MAIN_OBJ) $(BUILD)/libharness.a
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/smtpfixture: $(FIXTURE_OBJ) $(BUILD)/libharness.a
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libharness.a tests/unit/unit.h
 	@mkdir -p $(dir $@)
@@ -208,3 +232,53 @@ conformance: all
 		$(foreach s,$(CONFORMANCE_SERVERS),--server $(s))
 	$(GENPY) scripts/gen_conformance.py --out docs/conformance.md --expected tests/e2e/expected \
 		$(foreach s,$(CONFORMANCE_SERVERS),--report $(s)=reports/conformance-$(s).json) scenarios
+
+# Man pages: one scdoc source each in docs/man/, rendered into $(BUILD)/man/.
+MAN_SRC := $(wildcard docs/man/*.scd)
+MAN_OUT := $(patsubst docs/man/%.scd,$(BUILD)/man/%,$(MAN_SRC))
+man: $(MAN_OUT)
+$(BUILD)/man/%: docs/man/%.scd
+	@mkdir -p $(dir $@)
+	@command -v scdoc >/dev/null || { echo "scdoc is missing: run make deps" >&2; exit 1; }
+	scdoc < $< > $@.tmp && mv $@.tmp $@
+
+# Everything a user needs, under $(DESTDIR)$(PREFIX); the bundled scenarios,
+# the matrix data and the target profiles go to $(DATADIR). install first
+# installs the build dependencies (scdoc among them) when missing.
+.PHONY: install-files
+install: deps
+	@$(MAKE) --no-print-directory install-files
+install-files: all man
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/matrix $(DESTDIR)$(DATADIR)/targets \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	$(INSTALL) -m 755 $(BUILD)/smtpconform $(DESTDIR)$(BINDIR)/smtpconform
+	rm -rf $(DESTDIR)$(DATADIR)/scenarios
+	find scenarios -type f -name '*.smtp' -exec sh -c \
+		'for f; do $(INSTALL) -D -m 644 "$$f" "$(DESTDIR)$(DATADIR)/$$f"; done' sh {} +
+	$(INSTALL) -m 644 $(MATRIX_TSV) $(DESTDIR)$(DATADIR)/matrix/
+	$(INSTALL) -m 644 targets/*.conf $(DESTDIR)$(DATADIR)/targets/
+	$(INSTALL) -m 644 $(BUILD)/man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	$(INSTALL) -m 644 $(BUILD)/man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	$(INSTALL) -m 644 completions/smtpconform.bash $(DESTDIR)$(BASHCOMPDIR)/smtpconform
+	$(INSTALL) -m 644 completions/_smtpconform $(DESTDIR)$(ZSHCOMPDIR)/_smtpconform
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/smtpconform $(DESTDIR)$(BASHCOMPDIR)/smtpconform \
+		$(DESTDIR)$(ZSHCOMPDIR)/_smtpconform
+	rm -f $(patsubst $(BUILD)/man/%,$(DESTDIR)$(MANDIR)/man1/%,$(filter %.1,$(MAN_OUT))) \
+		$(patsubst $(BUILD)/man/%,$(DESTDIR)$(MANDIR)/man5/%,$(filter %.5,$(MAN_OUT)))
+	rm -rf $(DESTDIR)$(DATADIR)
+
+# The Debian package: dpkg-buildpackage in a copy of the tree under
+# $(BUILD)/deb/src (it writes the .deb next to the source, i.e. into
+# $(BUILD)/deb/), then lintian, which must report no error.
+deb:
+	@scripts/install-deps.sh package
+	rm -rf $(BUILD)/deb
+	mkdir -p $(BUILD)/deb/src
+	tar -c --exclude=./.git --exclude=./build --exclude='./build-*' --exclude=./reports \
+		--exclude=__pycache__ --exclude=.pytest_cache . | tar -x -C $(BUILD)/deb/src
+	cd $(BUILD)/deb/src && dpkg-buildpackage -b -us -uc > ../build.log 2>&1 \
+		|| { tail -40 ../build.log; exit 1; }
+	lintian --fail-on error $(BUILD)/deb/smtpconform_*.deb
+	@ls $(BUILD)/deb/smtpconform_*.deb

@@ -4,6 +4,8 @@
 #include "baseline.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,13 +167,14 @@ static int expired(const struct waiver *w, const char *today)
 	return w->until && strcmp(today, w->until) > 0;
 }
 
-/* A waiver of this kind and target that applies today, or NULL. */
+/* A waiver of this kind whose target (an fnmatch(3) glob: "relay.*") matches and
+ * that applies today, or NULL. */
 static struct waiver *find(struct baseline *b, enum waiver_kind kind, const char *target,
                            const char *today, int *expired_out)
 {
 	for (size_t i = 0; i < b->n; i++) {
 		struct waiver *w = &b->waivers[i];
-		if (w->kind != kind || strcmp(w->target, target) != 0)
+		if (w->kind != kind || fnmatch(w->target, target, 0) != 0)
 			continue;
 		if (expired(w, today)) {
 			*expired_out = 1;

@@ -645,10 +645,33 @@ static int line_expect(struct parser *p, struct source *src, char *value)
 static int load_file(struct parser *p, const char *path, const char *from, int from_line,
                      const char *name);
 
+/* The bundled suite's directory (scenario_set_library), or NULL. */
+static char *library_dir;
+
+void scenario_set_library(const char *dir)
+{
+	free(library_dir);
+	library_dir = dir ? xstrdup(dir) : NULL;
+}
+
+/* _lib/NAME of the bundled suite, the last place @include looks; or NULL. */
+static char *include_find_bundled(const char *name)
+{
+	if (!library_dir)
+		return NULL;
+	char *lib = path_join(library_dir, "_lib");
+	char *candidate = path_join(lib, name);
+	free(lib);
+	if (is_regular_file(candidate))
+		return candidate;
+	free(candidate);
+	return NULL;
+}
+
 /*
  * @include NAME: NAME beside the including file, then _lib/NAME in that
- * directory and in each parent up to the filesystem root. Returns the path
- * found (malloc'd) or NULL.
+ * directory and in each parent up to the filesystem root, then in the bundled
+ * suite's _lib/. Returns the path found (malloc'd) or NULL.
  */
 static char *include_find(const char *from, const char *name)
 {
@@ -690,7 +713,7 @@ static char *include_find(const char *from, const char *name)
 	}
 out:
 	free(dir);
-	return found;
+	return found ? found : include_find_bundled(name);
 }
 
 static int line_include(struct parser *p, struct source *src, char *rest)
@@ -703,8 +726,9 @@ static int line_include(struct parser *p, struct source *src, char *rest)
 		char *dir = path_dir(src->path);
 		fail(p, src->path, src->line,
 		     "cannot include %s: not found in %s/ nor in _lib/ there or in any directory "
-		     "above",
-		     name, dir);
+		     "above%s%s%s",
+		     name, dir, library_dir ? " nor in " : "", library_dir ? library_dir : "",
+		     library_dir ? "/_lib/" : "");
 		free(dir);
 		return -1;
 	}
@@ -1132,4 +1156,32 @@ void scenario_list_free(struct scenario_list *l)
 	free(l->paths);
 	free(l->roots);
 	memset(l, 0, sizeof(*l));
+}
+
+/* from + "/" + rest -> to + "/" + rest, or NULL when path is not under from. */
+static char *rebased(const char *path, const char *from, const char *to)
+{
+	size_t n = strlen(from);
+	if (strncmp(path, from, n) != 0 || path[n] != '/')
+		return NULL;
+	return xasprintf("%s%s", to, path + n);
+}
+
+void scenario_rebase_paths(struct scenario *s, const char *from, const char *to)
+{
+	char *p = rebased(s->path, from, to);
+	if (p) {
+		free(s->path);
+		s->path = p;
+	}
+	for (size_t i = 0; i < s->nfiles; i++) {
+		char *f = rebased(s->files[i], from, to);
+		if (!f)
+			continue;
+		for (size_t k = 0; k < s->nsteps; k++)
+			if (s->steps[k].file == s->files[i])
+				s->steps[k].file = f;
+		free(s->files[i]);
+		s->files[i] = f;
+	}
 }

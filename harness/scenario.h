@@ -83,6 +83,19 @@ int scenario_load(const char *path, const char *root, struct scenario **out,
 void scenario_free(struct scenario *s);
 
 /*
+ * The bundled suite's directory: @include looks in its _lib/ after the
+ * directories of the including file, so scenarios kept anywhere can reuse the
+ * bundled openings. NULL forgets it.
+ */
+void scenario_set_library(const char *dir);
+/*
+ * Rewrites the paths of s (its file and every included file) that lie under
+ * the directory from into the same path under to: reports show
+ * "scenarios/core/noop.smtp" rather than where the suite is installed.
+ */
+void scenario_rebase_paths(struct scenario *s, const char *from, const char *to);
+
+/*
  * Checks that every {name} in the scenario's C: and D: lines is defined in v.
  * Returns 0, or -1 with "path:line: unknown variable {x} ..." in err.
  */

@@ -59,4 +59,7 @@
 /* Concurrency: -j upper bound. */
 #define JOBS_MAX 256
 
+/* --shard K/N upper bound for N (CI fan-out). */
+#define SHARD_MAX 1000
+
 #endif
