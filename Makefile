@@ -129,7 +129,7 @@ FUZZ_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra
 	-fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -iquote harness
 fuzz: deps-test
 	@mkdir -p build-fuzz/corpus-reply build-fuzz/corpus-scenario
-	clang $(FUZZ_CFLAGS) tests/fuzz/fuzz_reply.c harness/reply.c -o build-fuzz/fuzz_reply
+	clang $(FUZZ_CFLAGS) tests/fuzz/fuzz_reply.c harness/reply.c harness/util.c -o build-fuzz/fuzz_reply
 	clang $(FUZZ_CFLAGS) tests/fuzz/fuzz_scenario.c harness/scenario.c harness/vars.c harness/util.c harness/sasl.c \
 		$(shell pkg-config --libs openssl) -o build-fuzz/fuzz_scenario
 	build-fuzz/fuzz_reply -max_len=20000 -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \

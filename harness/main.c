@@ -28,6 +28,7 @@
 #include "matrix.h"
 #include "report.h"
 #include "result.h"
+#include "sasl.h"
 #include "scenario.h"
 #include "session.h"
 #include "tls.h"
@@ -338,7 +339,7 @@ static char *load_password(const struct auth_args *a, char *err, size_t errlen)
 		free(pw);
 		return NULL;
 	}
-	redact_register(pw, strlen(pw));
+	sasl_redact_register(a->user, pw);
 	return pw;
 }
 

@@ -21,6 +21,16 @@
 /* Bytes of one reply line's text kept for reports (the rest is cut). */
 #define REPLY_TEXT_KEEP 1024
 
+/* Bytes of an unfinished or unexpected reply quoted in a message (timeout,
+ * close, unsolicited data); the cut never splits a secret (redact_cut). */
+#define REPLY_PARTIAL_SHOWN 200
+
+/* Secrets (util.c redaction): every piece of this many characters of a
+ * secret's forms is masked wherever it appears, and how many forms (the
+ * password's clear, escaped, hex, base64 forms, the SASL blobs) are held. */
+#define REDACT_PIECE_MIN 6
+#define REDACT_FORMS_MAX 32
+
 /* Per-connection input buffer: must hold at least one hard-max line. */
 #define SESSION_INBUF_SIZE (4 * REPLY_LINE_HARD_MAX)
 
