@@ -66,6 +66,8 @@ struct parser {
 	const char *chain_path[SCENARIO_INCLUDE_DEPTH + 1];
 	int chain_line[SCENARIO_INCLUDE_DEPTH + 1]; /* line of the @include in the file before */
 	size_t chain_len;          /* files being read: the scenario, then includes */
+	size_t includes;           /* @include lines followed so far (fan-out bound) */
+	size_t bytes;              /* bytes of every file read so far, includes expanded */
 };
 
 /* Parser state for one file. */
@@ -697,6 +699,11 @@ static int line_include(struct parser *p, struct source *src, char *rest)
 	char *name = trim(rest);
 	if (*name == '\0')
 		return fail(p, src->path, src->line, "@include needs a file name");
+	if (++p->includes > SCENARIO_INCLUDES_MAX)
+		return fail(p, src->path, src->line,
+		            "cannot include %s: more than %d @include lines in one scenario, counting "
+		            "those of included files each time they are included",
+		            name, SCENARIO_INCLUDES_MAX);
 	char *found = include_find(src->path, name);
 	if (!found) {
 		char *dir = path_dir(src->path);
@@ -784,6 +791,10 @@ static int parse_text(struct parser *p, struct source *src, char *text, size_t l
 		start[n] = '\0';
 		if (parse_line(p, src, start) < 0)
 			return -1;
+		if (p->s->nsteps > SCENARIO_STEPS_MAX)
+			return fail(p, src->path, src->line,
+			            "more than %d steps in one scenario, includes expanded",
+			            SCENARIO_STEPS_MAX);
 	}
 	return 0;
 }
@@ -841,6 +852,14 @@ static int load_file(struct parser *p, const char *path, const char *from, int f
 			fail(p, from, from_line, "cannot include %s: %s: %s", name, path, why);
 		else
 			snprintf(p->err, p->errlen, "%s: %s", path, why);
+		goto out;
+	}
+	p->bytes += text.len;
+	if (from && p->bytes > SCENARIO_EXPANDED_MAX) {
+		fail(p, from, from_line,
+		     "cannot include %s: the scenario with its includes expanded is larger than %d "
+		     "bytes",
+		     name, SCENARIO_EXPANDED_MAX);
 		goto out;
 	}
 

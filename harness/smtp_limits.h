@@ -60,6 +60,15 @@
 #define SCENARIO_INCLUDE_DEPTH 8    /* nested @include */
 #define SCENARIO_FILE_MAX (1 << 20) /* bytes of one scenario file */
 #define SCENARIO_VARS_MAX 128       /* --var definitions */
+/* One scenario with its @includes expanded (each inclusion counts, so a
+ * fan-out of includes including includes stays small and fails at once). */
+#define SCENARIO_INCLUDES_MAX 256               /* @include lines followed */
+#define SCENARIO_STEPS_MAX 10000                /* steps */
+#define SCENARIO_EXPANDED_MAX (4 * SCENARIO_FILE_MAX) /* bytes of all files read */
+/* One {var} expansion (a C: or D: line, a value): its bytes and how many
+ * variable references it may follow, so nested values cannot multiply. */
+#define VARS_EXPANDED_MAX 65536
+#define VARS_REFS_MAX 4096
 
 /* Concurrency: -j upper bound. */
 #define JOBS_MAX 256
