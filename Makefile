@@ -1,7 +1,7 @@
 # smtpconform - build, test and demo targets. `make help` lists them.
 
 CC ?= cc
-PKGS := libevent jansson openssl
+PKGS := libevent jansson openssl libpcre2-8
 # Debian's python3 carries pytest/aiosmtpd from apt; fall back to PATH's.
 PYTHON ?= $(shell for p in /usr/bin/python3 python3; do \
 	  if $$p -c 'import pytest, pexpect, aiosmtpd' 2>/dev/null; then echo $$p; exit; fi; done; \
@@ -131,7 +131,7 @@ fuzz: deps-test
 	@mkdir -p build-fuzz/corpus-reply build-fuzz/corpus-scenario
 	clang $(FUZZ_CFLAGS) tests/fuzz/fuzz_reply.c harness/reply.c harness/util.c -o build-fuzz/fuzz_reply
 	clang $(FUZZ_CFLAGS) tests/fuzz/fuzz_scenario.c harness/scenario.c harness/vars.c harness/util.c harness/sasl.c \
-		$(shell pkg-config --libs openssl) -o build-fuzz/fuzz_scenario
+		$(shell pkg-config --libs openssl libpcre2-8) -o build-fuzz/fuzz_scenario
 	build-fuzz/fuzz_reply -max_len=20000 -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 		build-fuzz/corpus-reply tests/fuzz/corpus/reply
 	build-fuzz/fuzz_scenario -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \

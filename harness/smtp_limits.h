@@ -70,6 +70,14 @@
 #define VARS_EXPANDED_MAX 65536
 #define VARS_REFS_MAX 4096
 
+/* "S: ... ~ /regex/" (PCRE2): the most one match of a reply's text may
+ * cost, so a pathological pattern (nested repeats, backreferences) gives up
+ * in milliseconds instead of holding the event loop: backtracking steps,
+ * nesting depth, and heap for backtracking frames (KiB). */
+#define REGEX_MATCH_LIMIT 1000000
+#define REGEX_DEPTH_LIMIT 10000
+#define REGEX_HEAP_LIMIT_KIB 32768
+
 /* Concurrency: -j upper bound. */
 #define JOBS_MAX 256
 

@@ -1,7 +1,7 @@
 #!/bin/sh
 # install-deps.sh - install the Debian packages smtpconform needs, idempotently.
 #
-#   scripts/install-deps.sh build   compiler, pkg-config, libevent, jansson, OpenSSL
+#   scripts/install-deps.sh build   compiler, pkg-config, libevent, jansson, OpenSSL, PCRE2
 #   scripts/install-deps.sh test    build + cmocka, clang, valgrind, postfix,
 #                                   python3-pytest, python3-pexpect, python3-aiosmtpd,
 #                                   libxml2-utils, chromium (HTML report test)
@@ -9,7 +9,7 @@
 # only when something is missing.
 set -eu
 
-BUILD_PKGS="gcc make pkg-config python3 libevent-dev libjansson-dev libssl-dev"
+BUILD_PKGS="gcc make pkg-config python3 libevent-dev libjansson-dev libssl-dev libpcre2-dev"
 TEST_PKGS="$BUILD_PKGS clang libcmocka-dev valgrind postfix python3-pytest python3-pexpect python3-aiosmtpd libxml2-utils openssl chromium"
 
 case "${1:-build}" in

@@ -140,6 +140,29 @@ def test_variable_fanout_fails_fast(scratch, levels):
     assert res.elapsed < 5 * servers.slowdown(), res.elapsed
 
 
+# Issue 9 item 7: a regex that backtracks exponentially held the event loop
+# (the old harness: 4 s on 300 bytes, over 100 s on 1000, whatever
+# --timeout said). PCRE2 with match limits gives up in milliseconds: no
+# match (expect.text) when it can tell at once, else expect.regex-limit,
+# never a silent pass.
+BACKTRACK = "^(a|aa)*(a|aa)*(a|aa)*\\1\\2\\3c$"
+
+
+@pytest.mark.parametrize("greeting,rule", [("a" * 1000, "expect.text"),
+                                           ("a" * 300 + "xc", "expect.regex-limit")],
+                         ids=["issue-1000", "limit-300"])
+def test_backtracking_regex_is_bounded(scratch, greeting, rule):
+    path = scratch / "re.smtp"
+    path.write_text("id: re\ntitle: backtracking\nS: 220 ~ /%s/\nC: QUIT\nS: 221\n" % BACKTRACK)
+    server = "exec:printf '220 %s\\r\\n'; read x; printf '221 bye\\r\\n'" % greeting
+    res = servers.run_harness(["run", "-q", "--timeout", "2", "-t", server, path], timeout=20,
+                              json_report=scratch / "re.json")
+    assert res.returncode == 1, res.describe()
+    rules = [v["rule"] for st in res.report["scenarios"][0]["steps"] for v in st["violations"]]
+    assert rule in rules, (rules, res.describe())
+    assert res.elapsed < 5 * servers.slowdown(), res.elapsed
+
+
 def test_check_bundled_scenarios():
     res = servers.run_harness(["check", "scenarios/"])
     assert res.returncode == 0, res.describe()
