@@ -1042,6 +1042,7 @@ int scenario_load(const char *path, const char *root, struct scenario **out, cha
 		err[0] = '\0';
 	if (load_file(&p, path, NULL, 0, NULL) < 0 || lint(&p) < 0) {
 		scenario_free(s);
+		text_sanitize(err, errlen); /* file text and names reach a terminal */
 		return -1;
 	}
 	if (!s->id)
@@ -1100,6 +1101,8 @@ int scenario_check_vars(const struct scenario *s, const struct vars *v, char *er
 		}
 	}
 	buf_free(&scratch);
+	if (rc < 0)
+		text_sanitize(err, errlen);
 	return rc;
 }
 
@@ -1200,6 +1203,7 @@ int scenario_collect(char *const *args, size_t nargs, struct scenario_list *out,
 	return 0;
 fail:
 	scenario_list_free(out);
+	text_sanitize(err, errlen);
 	return -1;
 }
 

@@ -341,6 +341,7 @@ static int queue_step(struct session *s, const struct step *step)
 bad_var:
 	buf_free(&line);
 	s->error_reason = xasprintf("%s:%d: %s", step->file, step->line, err);
+	text_sanitize(s->error_reason, strlen(s->error_reason) + 1);
 	return -1;
 }
 

@@ -321,6 +321,71 @@ char *text_escape_dup(const void *bytes, size_t n)
 	return buf_steal(&b);
 }
 
+/* Unicode bidirectional formatting characters (UAX #9): ALM U+061C, LRM
+ * U+200E, RLM U+200F, LRE..RLO U+202A..U+202E, LRI..PDI U+2066..U+2069. */
+static int utf8_is_bidi(const uint8_t *p, size_t len)
+{
+	if (len == 2)
+		return p[0] == 0xd8 && p[1] == 0x9c;
+	if (len != 3 || p[0] != 0xe2)
+		return 0;
+	if (p[1] == 0x80)
+		return p[2] == 0x8e || p[2] == 0x8f || (p[2] >= 0xaa && p[2] <= 0xae);
+	return p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9;
+}
+
+/* 1 when cutting s at offset at would split a "\xNN" escape. */
+static int escape_straddles(const char *s, size_t at)
+{
+	for (size_t k = 1; k <= 3 && k <= at; k++)
+		if (s[at - k] == '\\' && s[at - k + 1] == 'x')
+			return 1;
+	return 0;
+}
+
+void text_sanitize(char *msg, size_t size)
+{
+	const uint8_t *p = (const uint8_t *)msg;
+	size_t n = strnlen(msg, size), i = 0, seq;
+	struct buf out = {0};
+
+	if (size == 0)
+		return;
+	while (i < n) {
+		if (p[i] >= 0x20 && p[i] <= 0x7e) {
+			buf_append(&out, p + i, 1);
+			i++;
+			continue;
+		}
+		if (p[i] == '\t' || p[i] == '\r' || p[i] == '\n') {
+			buf_puts(&out, p[i] == '\t' ? "\\t" : p[i] == '\r' ? "\\r" : "\\n");
+			i++;
+			continue;
+		}
+		seq = p[i] >= 0x80 ? utf8_sequence_len(p + i, n - i) : 0;
+		if (seq && !utf8_is_unsafe(p + i, seq) && !utf8_is_bidi(p + i, seq)) {
+			buf_append(&out, p + i, seq);
+			i += seq;
+			continue;
+		}
+		for (size_t k = 0; k < (seq ? seq : 1); k++)
+			escape_byte(&out, p[i + k]);
+		i += seq ? seq : 1;
+	}
+	if (out.len == n) {
+		buf_free(&out);
+		return; /* nothing to escape */
+	}
+	/* Cut to fit, outside any "\xNN" and any UTF-8 sequence. */
+	size_t keep = out.len < size ? out.len : size - 1;
+	while (keep > 0 && keep < out.len &&
+	       ((((uint8_t)out.data[keep] & 0xc0) == 0x80) || escape_straddles(out.data, keep)))
+		keep--;
+	memcpy(msg, out.data, keep);
+	msg[keep] = '\0';
+	buf_free(&out);
+}
+
 static int hex_value(char c)
 {
 	if (c >= '0' && c <= '9')

@@ -51,6 +51,17 @@ void text_escape(struct buf *out, const void *bytes, size_t n);
 char *text_escape_dup(const void *bytes, size_t n);
 
 /*
+ * Makes a message (NUL-terminated, in a buffer of size bytes) safe to print
+ * on a terminal, in place: control bytes, DEL, C1 controls, invalid UTF-8
+ * and the Unicode bidirectional controls (U+061C, U+200E, U+200F,
+ * U+202A..U+202E, U+2066..U+2069, which can reorder what a terminal shows)
+ * become "\xNN" per byte, TAB CR LF "\t" "\r" "\n"; printable text and
+ * backslashes stay as they are (the message may already hold escapes). Cut
+ * to fit size, never inside an escape.
+ */
+void text_sanitize(char *msg, size_t size);
+
+/*
  * Parses C escapes (\r \n \t \0 \\ \" \xNN) in src[0..n) into out.
  * Returns 0, or -1 with a message in err_out (caller-sized) on a bad escape.
  */

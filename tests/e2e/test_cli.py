@@ -163,6 +163,30 @@ def test_backtracking_regex_is_bounded(scratch, greeting, rule):
     assert res.elapsed < 5 * servers.slowdown(), res.elapsed
 
 
+# Issue 9 item 10: what a scenario file holds reaches the terminal only
+# escaped, as in reports: no terminal escape sequence, no BiDi control that
+# would reorder the line (Trojan Source), also through @include names and
+# variable names.
+HOSTILE_LINES = [
+    "level: \x1b]0;owned\x07\x1b[31mMUST\u202eevil\u2066",
+    "@include \x1b[2J\u202e.smtp",
+    "S: 250 ~ /(\x1b[31m\u202e/",
+    "C: NOOP {\x1b[31m\u202e}",
+]
+
+
+@pytest.mark.parametrize("line", HOSTILE_LINES, ids=["header", "include", "regex", "var"])
+def test_check_errors_escape_terminal_controls(scratch, line):
+    path = scratch / "hostile.smtp"
+    path.write_text("id: hostile\ntitle: t\n%s\nS: 220\nS: 250\n" % line, encoding="utf-8")
+    res = servers.run_harness(["check", path])
+    assert res.returncode == 2, res.describe()
+    assert "%s:3:" % path in res.stderr, res.describe()
+    for bad in ("\x1b", "\x07", "\u202e", "\u2066"):
+        assert bad not in res.stderr, (bad, res.stderr)
+    assert "\\x1b" in res.stderr, res.stderr
+
+
 def test_check_bundled_scenarios():
     res = servers.run_harness(["check", "scenarios/"])
     assert res.returncode == 0, res.describe()

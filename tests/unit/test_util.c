@@ -469,6 +469,32 @@ static void test_file_write_atomic_device(void **state)
 	assert_true(S_ISCHR(st.st_mode));
 }
 
+/* Messages about scenario files: terminal escapes, C1 controls, invalid
+ * UTF-8 and BiDi controls are escaped; text and backslashes stay. */
+static void test_sanitize(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{"a.smtp:3: unknown line", "a.smtp:3: unknown line"},
+		{"x:1: \x1b[31mred\x1b[0m", "x:1: \\x1b[31mred\\x1b[0m"},
+		{"x:1: a\u202eb \u2066c\u2069 \u200fd \xd8\x9c", "x:1: a\\xe2\\x80\\xaeb \\xe2\\x81\\xa6c\\xe2\\x81\\xa9 \\xe2\\x80\\x8fd \\xd8\\x9c"},
+		{"x:1: caf\xc3\xa9 \\x41 \xff \xc2\x9b", "x:1: caf\xc3\xa9 \\x41 \\xff \\xc2\\x9b"},
+		{"tab\there\r\n", "tab\\there\\r\\n"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char msg[256];
+		snprintf(msg, sizeof(msg), "%s", cases[i].in);
+		text_sanitize(msg, sizeof(msg));
+		assert_string_equal(msg, cases[i].out);
+	}
+	/* Cut to fit, never inside an escape. */
+	char small[10] = "ab\x1b\x1b" "cd";
+	text_sanitize(small, sizeof(small));
+	assert_string_equal(small, "ab\\x1b");
+}
+
 /* Secrets never reach a record, in clear, escaped, base64 or hex. */
 static void test_redact(void **state)
 {
@@ -614,6 +640,7 @@ int main(void)
 		cmocka_unit_test(test_xalloc),
 		cmocka_unit_test(test_clock),
 		cmocka_unit_test(test_file_write_atomic_device),
+		cmocka_unit_test(test_sanitize),
 		cmocka_unit_test(test_redact),
 		cmocka_unit_test(test_redact_every_piece),
 		cmocka_unit_test(test_redact_cut),
