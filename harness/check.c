@@ -93,9 +93,14 @@ static void check_expect(const struct expect *e, const struct reply *r, struct s
 	}
 	if (e->regex_src) {
 		char *text = check_reply_text(r);
-		if (regexec(&e->regex, text, 0, NULL, 0) != 0)
+		char why[512];
+		int rc = expect_regex_match(e, text, strlen(text), why, sizeof(why));
+		if (rc == 0)
 			step_add_violation(st, RULE_EXPECT_TEXT, NULL,
 			                   RULE_MSG_EXPECT_TEXT, e->regex_src);
+		else if (rc < 0)
+			step_add_violation(st, RULE_EXPECT_REGEX_LIMIT, NULL,
+			                   RULE_MSG_EXPECT_REGEX_LIMIT, why);
 		free(text);
 	}
 }

@@ -32,6 +32,7 @@
 #include "report.h"
 #include "result.h"
 #include "rules.h"
+#include "sasl.h"
 #include "scenario.h"
 #include "select.h"
 #include "session.h"
@@ -556,7 +557,7 @@ static char *load_password(const struct auth_args *a, char *err, size_t errlen)
 		free(pw);
 		return NULL;
 	}
-	redact_register(pw, strlen(pw));
+	sasl_redact_register(a->user, pw);
 	return pw;
 }
 

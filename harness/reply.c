@@ -21,10 +21,14 @@
  *     byte is kept as the separator and flagged syntax.separator;
  *   - every byte of the line but its final CRLF is checked: CR (bare CR),
  *     other controls but TAB (control-char), octets >= 0x80 (8bit-text).
+ * The text kept of a long line is cut where no registered secret is split
+ * (util.c's redact_cut), so a record holds a secret whole or not at all.
  */
 #include "reply.h"
 
 #include <string.h>
+
+#include "util.h"
 
 static int is_digit(uint8_t c)
 {
@@ -142,7 +146,7 @@ static void reply_add_line(struct reply *r, const struct reply_line *line)
 	if (r->nkept >= REPLY_LINES_KEEP)
 		return;
 	kept = &r->kept[r->nkept++];
-	keep = line->text_len < REPLY_TEXT_KEEP ? line->text_len : REPLY_TEXT_KEEP;
+	keep = redact_cut(line->text, line->text_len, REPLY_TEXT_KEEP);
 	kept->code = line->code;
 	kept->separator = line->separator;
 	kept->text_len = (uint16_t)keep;

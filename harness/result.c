@@ -34,24 +34,6 @@ const char *severity_name(enum severity s)
 	BUG("unknown severity");
 }
 
-/* The message, formatted into a new string of the size it needs. */
-static char *format_message(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
-static char *format_message(const char *fmt, va_list ap)
-{
-	va_list count_ap;
-	int n;
-	char *message;
-
-	va_copy(count_ap, ap);
-	n = vsnprintf(NULL, 0, fmt, count_ap);
-	va_end(count_ap);
-	if (n < 0)
-		BUG("vsnprintf failed on a violation message");
-	message = xmalloc((size_t)n + 1);
-	vsnprintf(message, (size_t)n + 1, fmt, ap);
-	return message;
-}
-
 /* A new violation at the end of st's list, its strings unset. */
 static struct violation *new_violation(struct step_result *st)
 {
@@ -74,7 +56,7 @@ void step_add_violation(struct step_result *st, enum rule_id rule, const char *r
 	v->severity = r->severity;
 	v->ref = xstrdup(ref ? ref : r->ref);
 	va_start(ap, fmt);
-	v->message = format_message(fmt, ap);
+	v->message = xvasprintf(fmt, ap);
 	va_end(ap);
 	redact(v->message); /* messages quote server text */
 }

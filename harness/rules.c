@@ -181,6 +181,14 @@ const struct rule rules[RULE_COUNT] = {
 		NULL, LEVEL_SCENARIO, SEV_ERROR,
 		"the reply text does not match the expectation's `~ /regex/`",
 		RULE_MSG_EXPECT_TEXT },
+	[RULE_EXPECT_REGEX_LIMIT] = {
+		RULE_EXPECT_REGEX_LIMIT, "expect.regex-limit", RULE_CAT_EXPECT, "scenario", NULL, NULL,
+		NULL, LEVEL_SCENARIO, SEV_ERROR,
+		"matching the expectation's `~ /regex/` hit a PCRE2 limit (match steps, depth or heap, "
+		"`harness/smtp_limits.h`): the regex backtracks too much to give a verdict on this reply. "
+		"A scenario problem, reported instead of a pass; see "
+		"[scenario-format.md](scenario-format.md#s-expectations)",
+		RULE_MSG_EXPECT_REGEX_LIMIT },
 	[RULE_EXPECT_CLOSE] = {
 		RULE_EXPECT_CLOSE, "expect.close", RULE_CAT_EXPECT, "RFC 5321 4.1.1.10", NULL, NULL,
 		"This command specifies that the receiver MUST send a \"221 OK\" reply, and then close "

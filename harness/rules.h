@@ -43,6 +43,7 @@ enum rule_id {
 	RULE_MATRIX_NONSTANDARD,
 	RULE_EXPECT_CODE,
 	RULE_EXPECT_TEXT,
+	RULE_EXPECT_REGEX_LIMIT,
 	RULE_EXPECT_CLOSE,
 	RULE_TIMEOUT,
 	RULE_CONNECTION_CLOSED,
@@ -116,6 +117,7 @@ struct rule {
 #define RULE_MSG_EXPECT_CODE "expected %s, got %03d"
 #define RULE_MSG_EXPECT_CODE_UNREADABLE "expected %s, got a reply without a readable code"
 #define RULE_MSG_EXPECT_TEXT "reply text does not match /%s/"
+#define RULE_MSG_EXPECT_REGEX_LIMIT "%s"
 #define RULE_MSG_EXPECT_CLOSE "expected the server to close the connection after %s, got '%s'"
 #define RULE_MSG_EXPECT_CLOSE_OPEN "the server did not close the connection within %lld s after %s"
 #define RULE_MSG_TIMEOUT "no whole reply to %s within %d s; received: '%s'"

@@ -14,6 +14,9 @@
 
 #include "util.h"
 
+/* What an "A: ... wrong" step appends to the password (a 535 test). */
+#define SASL_WRONG_PASSWORD_SUFFIX "-wrong-smtpconform"
+
 enum sasl_mech { SASL_PLAIN, SASL_LOGIN, SASL_CRAM_MD5, SASL_SCRAM_SHA_256 };
 
 struct sasl {
@@ -58,6 +61,13 @@ enum sasl_error {
  */
 int sasl_respond(struct sasl *s, const char *challenge_b64, struct buf *out, char *err,
                  size_t errlen);
+
+/*
+ * Registers for redaction (util.h) the password, its encodings and every
+ * blob an exchange sends that carries it: PLAIN's base64("\0user\0pass")
+ * and LOGIN's base64(pass), for the password and for the wrong one.
+ */
+void sasl_redact_register(const char *user, const char *password);
 
 /* Base64 helpers (standard alphabet, padded). decode: -1 on bad input. */
 void sasl_b64_encode(const void *data, size_t n, struct buf *out);

@@ -9,7 +9,8 @@
 #ifndef SMTPCONFORM_SCENARIO_H
 #define SMTPCONFORM_SCENARIO_H
 
-#include <regex.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 #include <stddef.h>
 
 #include "vars.h"
@@ -36,7 +37,7 @@ struct expect {
 	char alts[EXPECT_ALTS_MAX][4];   /* 3 chars each, a digit or 'x' */
 	char alt_ends[EXPECT_ALTS_MAX];  /* "503!": matching it ends the scenario (a pass) */
 	char *regex_src;                 /* "~ /re/" source, NULL when absent */
-	regex_t regex;                   /* compiled REG_EXTENDED|REG_NOSUB; valid iff regex_src */
+	pcre2_code *regex;               /* compiled (PCRE2, expect_regex_compile); iff regex_src */
 	char *source;                    /* the expectation as written, for reports */
 };
 
@@ -108,6 +109,22 @@ int scenario_check_vars(const struct scenario *s, const struct vars *v, char *er
 int expect_code_matches(const struct expect *e, int code);
 /* 1 when the first alternative code matches is marked '!' (ends the scenario). */
 int expect_code_ends(const struct expect *e, int code);
+
+/*
+ * The "~ /regex/" of an expectation: PCRE2 (Perl syntax, POSIX classes such
+ * as [[:cntrl:]] inside brackets), case-sensitive, bytes (no UTF mode), with
+ * PCRE2_DOTALL and PCRE2_DOLLAR_ENDONLY so that "." matches a line break and
+ * "^" / "$" anchor the whole text, as POSIX REG_EXTENDED did.
+ * expect_regex_compile() sets e->regex_src and e->regex; 0, or -1 with
+ * "bad regex /src/: why" in msg. expect_regex_match() matches text[0..len)
+ * under REGEX_MATCH_LIMIT, REGEX_DEPTH_LIMIT and REGEX_HEAP_LIMIT_KIB, so
+ * no pattern can run long: 1 match, 0 no match, -1 with a message when a
+ * limit was hit (no verdict on the text). expect_regex_free() releases both.
+ */
+int expect_regex_compile(struct expect *e, const char *src, char *msg, size_t msglen);
+int expect_regex_match(const struct expect *e, const char *text, size_t len, char *msg,
+                       size_t msglen);
+void expect_regex_free(struct expect *e);
 
 /* A list of scenario file paths with the root each was found under. */
 struct scenario_list {

@@ -147,12 +147,12 @@ static void fail_step_flags(struct session *s, unsigned syntax_flags, enum rule_
 {
 	const struct step *step = &s->scenario->steps[s->pc];
 	struct step_result *st = new_step(s, step);
-	char msg[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	char *msg = xvasprintf(fmt, ap); /* whole: redacted before any cut */
 	va_end(ap);
 	step_add_violation(st, rule, ref, "%s", msg);
+	free(msg);
 	check_syntax_flags(syntax_flags, st);
 	st->verdict = VERDICT_FAIL;
 	finish(s, VERDICT_FAIL, NULL);
@@ -174,6 +174,13 @@ static unsigned partial_flags(const struct session *s)
 	return flags;
 }
 
+/* How much of inbuf a message or the transcript quotes: REPLY_PARTIAL_SHOWN
+ * bytes, cut where no secret is split. */
+static size_t partial_shown(const struct session *s)
+{
+	return redact_cut(s->inbuf, s->inlen, REPLY_PARTIAL_SHOWN);
+}
+
 /* What has arrived of an unfinished reply, escaped, for messages. */
 static char *partial_reply(const struct session *s)
 {
@@ -186,7 +193,7 @@ static char *partial_reply(const struct session *s)
 		text_escape(&b, s->reply->kept[i].text, s->reply->kept[i].text_len);
 		buf_puts(&b, "\\r\\n");
 	}
-	size_t shown = s->inlen < 200 ? s->inlen : 200;
+	size_t shown = partial_shown(s);
 	text_escape(&b, s->inbuf, shown);
 	if (shown < s->inlen)
 		buf_printf(&b, "...(+%zu bytes)", s->inlen - shown);
@@ -292,7 +299,7 @@ static int queue_step(struct session *s, const struct step *step)
 		enum sasl_mech mech = (enum sasl_mech)sasl_mech_parse(step->text);
 		free(s->auth_password);
 		s->auth_password = xasprintf("%s%s", s->opts->auth_password ? s->opts->auth_password : "",
-		                             step->auth_wrong ? "-wrong-smtpconform" : "");
+		                             step->auth_wrong ? SASL_WRONG_PASSWORD_SUFFIX : "");
 		sasl_free(&s->sasl);
 		sasl_init(&s->sasl, mech, s->opts->auth_user ? s->opts->auth_user : "", s->auth_password,
 		          NULL);
@@ -320,6 +327,7 @@ static int queue_step(struct session *s, const struct step *step)
 bad_var:
 	buf_free(&line);
 	s->error_reason = xasprintf("%s:%d: %s", step->file, step->line, err);
+	text_sanitize(s->error_reason, strlen(s->error_reason) + 1);
 	return -1;
 }
 
@@ -503,7 +511,7 @@ static void try_reply(struct session *s)
 		struct step_result *st = new_step(s, step);
 		check_reply(s->opts->profile, s->answering.verb, s->reply, NULL, s->opts->strict, st);
 		st->verdict = VERDICT_FAIL;
-		transcript(s, "S: ", s->inbuf, s->inlen < 200 ? s->inlen : 200);
+		transcript(s, "S: ", s->inbuf, partial_shown(s));
 		buf_puts(&s->transcript, "-- reply abandoned\n");
 		finish(s, VERDICT_FAIL, NULL);
 		return;
@@ -554,12 +562,12 @@ static void check_unsolicited(struct session *s)
 		return;
 	struct step_result *last = &s->result->steps[s->result->nsteps - 1];
 	struct buf b = {0};
-	text_escape(&b, s->inbuf, s->inlen < 200 ? s->inlen : 200);
+	text_escape(&b, s->inbuf, partial_shown(s));
 	step_add_violation(last, RULE_SYNTAX_UNSOLICITED, NULL,
 	                   RULE_MSG_SYNTAX_UNSOLICITED, last->command,
 	                   b.data ? b.data : "");
 	buf_free(&b);
-	transcript(s, "S: ", s->inbuf, s->inlen < 200 ? s->inlen : 200);
+	transcript(s, "S: ", s->inbuf, partial_shown(s));
 	last->verdict = step_verdict(last, s->opts->strict);
 	s->inlen = 0;
 	if (last->verdict == VERDICT_FAIL && !s->keep_going)
@@ -570,8 +578,8 @@ static void check_unsolicited(struct session *s)
 static void check_close(struct session *s)
 {
 	if (s->inlen > 0) {
-		char *got = text_escape_dup(s->inbuf, s->inlen < 200 ? s->inlen : 200);
-		transcript(s, "S: ", s->inbuf, s->inlen < 200 ? s->inlen : 200);
+		char *got = text_escape_dup(s->inbuf, partial_shown(s));
+		transcript(s, "S: ", s->inbuf, partial_shown(s));
 		fail_step(s, RULE_EXPECT_CLOSE, NULL,
 		          RULE_MSG_EXPECT_CLOSE,
 		          s->answering.verb, got);
@@ -618,6 +626,7 @@ static void record_tls(struct session *s)
 		r->tls.protocol = info.protocol;
 		r->tls.cipher = info.cipher;
 		r->tls.subject = info.subject;
+		redact(r->tls.subject); /* the server's certificate names itself */
 		r->tls.verified = info.verified;
 		info.protocol = info.cipher = info.subject = NULL;
 	}
@@ -693,7 +702,7 @@ static void start_tls(struct session *s, size_t step_index)
 		/* The server spoke in plaintext after its 220 (RFC 3207 4: the
 		 * client begins the handshake next). */
 		struct step_result *st = &s->result->steps[step_index];
-		char *got = text_escape_dup(s->inbuf, s->inlen < 200 ? s->inlen : 200);
+		char *got = text_escape_dup(s->inbuf, partial_shown(s));
 		step_add_violation(st, RULE_SYNTAX_UNSOLICITED, "RFC 3207 4",
 		                   RULE_MSG_SYNTAX_UNSOLICITED_STARTTLS, got);
 		free(got);
@@ -721,8 +730,8 @@ static void end_tls_grace(struct session *s)
 	read_some(s);
 	if (s->inlen > 0 && s->starttls_index != (size_t)-1) {
 		struct step_result *st = &s->result->steps[s->starttls_index];
-		char *got = text_escape_dup(s->inbuf, s->inlen < 200 ? s->inlen : 200);
-		transcript(s, "S: ", s->inbuf, s->inlen < 200 ? s->inlen : 200);
+		char *got = text_escape_dup(s->inbuf, partial_shown(s));
+		transcript(s, "S: ", s->inbuf, partial_shown(s));
 		step_add_violation(st, RULE_STARTTLS_INJECTION, NULL,
 		                   RULE_MSG_STARTTLS_INJECTION, s->injected, got);
 		free(got);
@@ -974,8 +983,10 @@ static void finish(struct session *s, enum verdict verdict, const char *reason)
 			if (r->steps[i].verdict == VERDICT_FAIL)
 				verdict = VERDICT_FAIL;
 	r->verdict = verdict;
-	if (reason && !r->reason)
+	if (reason && !r->reason) {
 		r->reason = xstrdup(reason);
+		redact(r->reason); /* TLS errors quote what the server sent */
+	}
 	r->duration_ms = clock_ms() - s->started_ms;
 	r->transcript = buf_steal(&s->transcript);
 	session_release(s);

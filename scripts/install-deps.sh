@@ -1,7 +1,7 @@
 #!/bin/sh
 # install-deps.sh - install the Debian packages smtpconform needs, idempotently.
 #
-#   scripts/install-deps.sh build   compiler, pkg-config, libevent, jansson, OpenSSL,
+#   scripts/install-deps.sh build   compiler, pkg-config, libevent, jansson, OpenSSL, PCRE2,
 #                                   scdoc (man pages)
 #   scripts/install-deps.sh package build + debhelper, dpkg-dev, fakeroot, lintian
 #                                   (make deb: dpkg-buildpackage -b, lintian)
@@ -13,7 +13,7 @@
 # only when something is missing.
 set -eu
 
-BUILD_PKGS="gcc make pkg-config python3 libevent-dev libjansson-dev libssl-dev scdoc"
+BUILD_PKGS="gcc make pkg-config python3 libevent-dev libjansson-dev libssl-dev libpcre2-dev scdoc"
 PACKAGE_PKGS="$BUILD_PKGS debhelper dpkg-dev fakeroot lintian"
 TEST_PKGS="$PACKAGE_PKGS man-db python3-yaml clang libclang-rt-dev libcmocka-dev valgrind postfix python3-pytest python3-pexpect python3-aiosmtpd libxml2-utils openssl chromium"
 

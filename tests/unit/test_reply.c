@@ -540,6 +540,29 @@ static void test_feed_text_keep(void **state)
 	free(p);
 }
 
+/* A registered secret straddling the REPLY_TEXT_KEEP cut is not split: the
+ * kept text stops before it, whatever its offset. */
+static void test_feed_text_keep_secret(void **state)
+{
+	static const char pw[] = "Jo;Km-Zn{Lo?";
+	(void)state;
+	redact_reset();
+	redact_register(pw, strlen(pw));
+	for (size_t k = 1; k < strlen(pw); k++) {
+		char line[REPLY_TEXT_KEEP + 64];
+		size_t pad = REPLY_TEXT_KEEP - k;
+		memcpy(line, "535 ", 4);
+		memset(line + 4, 'x', pad);
+		memcpy(line + 4 + pad, pw, strlen(pw));
+		memcpy(line + 4 + pad + strlen(pw), "\r\n", 2);
+		size_t len = 4 + pad + strlen(pw) + 2;
+		reply_init(&once);
+		assert_int_equal(reply_feed(&once, (const uint8_t *)line, len), (long)len);
+		assert_int_equal(once.kept[0].text_len, pad);
+	}
+	redact_reset();
+}
+
 /* No LF within the hard cap: abandoned, however the bytes arrive. */
 static void test_feed_overlong(void **state)
 {
@@ -778,6 +801,7 @@ int main(void)
 		cmocka_unit_test(test_feed_stops_after_last_line),
 		cmocka_unit_test(test_feed_line_lengths),
 		cmocka_unit_test(test_feed_text_keep),
+		cmocka_unit_test(test_feed_text_keep_secret),
 		cmocka_unit_test(test_feed_overlong),
 		cmocka_unit_test(test_feed_line_count),
 		cmocka_unit_test(test_feed_100000_lines),

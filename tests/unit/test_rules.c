@@ -103,6 +103,7 @@ static void test_ids_refs_severities_pinned(void **state)
 		{ RULE_MATRIX_NONSTANDARD, "matrix.nonstandard", "RFC 5321 4.3.2", SEV_WARN, RULE_CAT_MATRIX },
 		{ RULE_EXPECT_CODE, "expect.code", "scenario", SEV_ERROR, RULE_CAT_EXPECT },
 		{ RULE_EXPECT_TEXT, "expect.text", "scenario", SEV_ERROR, RULE_CAT_EXPECT },
+		{ RULE_EXPECT_REGEX_LIMIT, "expect.regex-limit", "scenario", SEV_ERROR, RULE_CAT_EXPECT },
 		{ RULE_EXPECT_CLOSE, "expect.close", "RFC 5321 4.1.1.10", SEV_ERROR, RULE_CAT_EXPECT },
 		{ RULE_TIMEOUT, "timeout", "RFC 5321 4.5.3.2", SEV_ERROR, RULE_CAT_SESSION },
 		{ RULE_CONNECTION_CLOSED, "connection.closed", "RFC 5321 4.2", SEV_ERROR, RULE_CAT_SESSION },

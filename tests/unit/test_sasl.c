@@ -4,6 +4,7 @@
  * PLAIN (RFC 4616) and LOGIN.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "unit.h"
@@ -160,6 +161,50 @@ static void test_plain_and_login(void **state)
 	assert_int_equal(sasl_mech_parse("GSSAPI"), -1);
 }
 
+/* Every 6-character piece of what PLAIN and LOGIN send (for the right and
+ * the wrong password) is masked; short passwords included (up to 8 bytes the
+ * PLAIN blob used to survive). */
+static void test_redact_blobs(void **state)
+{
+	(void)state;
+	static const char *const passwords[] = {"Jo;", "Jo;Km-Zn", "Jo;Km-Zn{Lo?"};
+	for (size_t k = 0; k < sizeof(passwords) / sizeof(passwords[0]); k++) {
+		redact_reset();
+		sasl_redact_register("conform", passwords[k]);
+		for (int wrong = 0; wrong < 2; wrong++) {
+			char *pw = xasprintf("%s%s", passwords[k], wrong ? SASL_WRONG_PASSWORD_SUFFIX : "");
+			struct sasl s;
+			struct buf plain = {0}, login = {0};
+			char err[256];
+			sasl_init(&s, SASL_PLAIN, "conform", pw, NULL);
+			assert_int_equal(sasl_initial(&s, &plain), 1);
+			sasl_free(&s);
+			sasl_init(&s, SASL_LOGIN, "conform", pw, NULL);
+			assert_int_equal(sasl_respond(&s, "VXNlcm5hbWU6", &login, err, sizeof(err)), 0);
+			buf_reset(&login);
+			assert_int_equal(sasl_respond(&s, "UGFzc3dvcmQ6", &login, err, sizeof(err)), 0);
+			sasl_free(&s);
+			const char *blobs[] = {plain.data, login.data};
+			for (size_t b = 0; b < 2; b++) {
+				size_t len = strlen(blobs[b]);
+				for (size_t i = 0; i + 6 <= len; i++) {
+					char piece[7];
+					snprintf(piece, sizeof(piece), "%.6s", blobs[b] + i);
+					char *text = xasprintf("535 echo %s!", piece);
+					redact(text);
+					if (strstr(text, piece))
+						fail_msg("piece %zu of \"%s\" survived: \"%s\"", i, blobs[b], text);
+					free(text);
+				}
+			}
+			buf_free(&plain);
+			buf_free(&login);
+			free(pw);
+		}
+	}
+	redact_reset();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -168,6 +213,7 @@ int main(void)
 	    cmocka_unit_test(test_scram_bad_server_signature),
 	    cmocka_unit_test(test_scram_error_kinds),
 	    cmocka_unit_test(test_plain_and_login),
+	    cmocka_unit_test(test_redact_blobs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
