@@ -1,16 +1,18 @@
 #!/bin/sh
 # install-deps.sh - install the Debian packages smtpconform needs, idempotently.
 #
-#   scripts/install-deps.sh build   compiler, pkg-config, libevent, jansson, OpenSSL
+#   scripts/install-deps.sh build   compiler, pkg-config, libevent, jansson, OpenSSL,
+#                                   libedit (the shell's line editor)
 #   scripts/install-deps.sh test    build + cmocka, clang, valgrind, postfix,
 #                                   python3-pytest, python3-pexpect, python3-aiosmtpd,
-#                                   libxml2-utils, chromium (HTML report test)
+#                                   libxml2-utils, chromium (HTML report test),
+#                                   swaks (a client sending through `record`)
 # Does nothing when every package is already installed. Needs root (apt-get)
 # only when something is missing.
 set -eu
 
-BUILD_PKGS="gcc make pkg-config python3 libevent-dev libjansson-dev libssl-dev"
-TEST_PKGS="$BUILD_PKGS clang libcmocka-dev valgrind postfix python3-pytest python3-pexpect python3-aiosmtpd libxml2-utils openssl chromium"
+BUILD_PKGS="gcc make pkg-config python3 libevent-dev libjansson-dev libssl-dev libedit-dev"
+TEST_PKGS="$BUILD_PKGS clang libcmocka-dev valgrind postfix python3-pytest python3-pexpect python3-aiosmtpd libxml2-utils openssl chromium swaks"
 
 case "${1:-build}" in
 build) pkgs=$BUILD_PKGS ;;
