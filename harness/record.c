@@ -443,7 +443,9 @@ static void relay_run(struct relay *r)
 				follow_server(r, chunk, (size_t)k);
 			} else if (k != CONN_AGAIN) {
 				r->server_eof = 1;
-				if (!r->desync)
+				/* "S: close" replays only when the server closes by itself:
+				 * before the client did, or after answering QUIT */
+				if (!r->desync && (!r->client_eof || r->ls.quit))
 					recording_close(&r->rec);
 			}
 		}
