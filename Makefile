@@ -1,7 +1,7 @@
 # smtpconform - build, test and demo targets. `make help` lists them.
 
 CC ?= cc
-PKGS := libevent jansson openssl libpcre2-8
+PKGS := libevent jansson openssl libpcre2-8 libedit
 # Debian's python3 carries pytest/aiosmtpd from apt; fall back to PATH's.
 PYTHON ?= $(shell for p in /usr/bin/python3 python3; do \
 	  if $$p -c 'import pytest, pexpect, aiosmtpd' 2>/dev/null; then echo $$p; exit; fi; done; \

@@ -24,18 +24,21 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "credentials.h"
 #include "baseline.h"
 #include "conn.h"
 #include "diff.h"
 #include "smtp_limits.h"
 #include "matrix.h"
 #include "report.h"
+#include "record.h"
 #include "result.h"
 #include "rules.h"
 #include "sasl.h"
 #include "scenario.h"
 #include "select.h"
 #include "session.h"
+#include "shell.h"
 #include "tls.h"
 #include "util.h"
 #include "vars.h"
@@ -91,6 +94,11 @@ static const char usage_text[] =
     "                                on stdout)\n"
     "  diff OLD.json NEW.json [--md] what started failing, got fixed, changed verdict or\n"
     "                                reply code; exit 1 when something regressed\n"
+    "  shell -t TARGET [options]     an interactive session, every reply judged;\n"
+    "                                .save writes it as a scenario (docs/shell.md)\n"
+    "  record --listen HOST:PORT -t TARGET -o FILE.smtp|DIR/\n"
+    "                                a recording proxy: judges the replies a client gets,\n"
+    "                                writes each session as a scenario (docs/shell.md)\n"
     "  help                          this text\n"
     "  version                       print the version\n"
     "\n"
@@ -521,44 +529,10 @@ static int cmd_list(int argc, char **argv)
 	return rc < 0 ? EXIT_USAGE : EXIT_PASS;
 }
 
-/* Where the AUTH password comes from: never the command line itself. */
-struct auth_args {
-	const char *user;
-	const char *env;  /* environment variable holding the password */
-	const char *file; /* or a file whose first line is the password */
-};
-
 /* The password, or NULL with a message; registered for redaction. */
 static char *load_password(const struct auth_args *a, char *err, size_t errlen)
 {
-	char *pw = NULL;
-	if (a->file) {
-		struct buf b = {0};
-		if (file_read_all(a->file, 4096, &b) < 0) {
-			snprintf(err, errlen, "--auth-password-file %s: %s", a->file, strerror(errno));
-			buf_free(&b);
-			return NULL;
-		}
-		pw = buf_steal(&b);
-		pw[strcspn(pw, "\r\n")] = 0;
-	} else {
-		const char *v = getenv(a->env);
-		if (!v) {
-			snprintf(err, errlen,
-			         "--auth-user needs a password: set %s (or use --auth-password-env NAME or "
-			         "--auth-password-file PATH)",
-			         a->env);
-			return NULL;
-		}
-		pw = xstrdup(v);
-	}
-	if (!*pw) {
-		snprintf(err, errlen, "the AUTH password is empty");
-		free(pw);
-		return NULL;
-	}
-	sasl_redact_register(a->user, pw);
-	return pw;
+	return credentials_load_password(a, err, errlen);
 }
 
 /* The value of -c/--config, looked up before the other options so that
@@ -1213,7 +1187,11 @@ int main(int argc, char **argv)
 		return cmd_merge(argc, argv);
 	if (strcmp(cmd, "diff") == 0)
 		return cmd_diff(argc, argv);
-	usage_error("unknown command '%s' (commands: run, list, check, matrix, rules, report, merge, diff, help, "
-	            "version)",
+	if (strcmp(cmd, "shell") == 0)
+		return shell_main(argc, argv);
+	if (strcmp(cmd, "record") == 0)
+		return record_main(argc, argv);
+	usage_error("unknown command '%s' (commands: run, list, check, matrix, rules, report, merge, diff, shell, "
+	            "record, help, version)",
 	            cmd);
 }
