@@ -64,9 +64,11 @@ class LineServer:
             except OSError:
                 return
             self.conns += 1
+            last = bool(self.max_conns and self.conns >= self.max_conns)
+            if last:
+                self.stop()  # before serving: nobody can connect any more
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-            if self.max_conns and self.conns >= self.max_conns:
-                self.stop()
+            if last:
                 return
 
     def _serve(self, conn):
