@@ -5,12 +5,12 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "report.h"
-#include "smtp_limits.h"
 #include "util.h"
 
 static void add(struct baseline *b, enum waiver_kind kind, const char *target, const char *reason,
@@ -26,14 +26,20 @@ static void add(struct baseline *b, enum waiver_kind kind, const char *target, c
 	w->line = line;
 }
 
+/* "YYYY-MM-DD" naming a real day of the Gregorian calendar. */
 static int is_date(const char *s)
 {
+	static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
 		return 0;
 	for (int i = 0; i < 10; i++)
 		if (i != 4 && i != 7 && !isdigit((unsigned char)s[i]))
 			return 0;
-	return 1;
+	int year = atoi(s), month = atoi(s + 5), day = atoi(s + 8);
+	int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+	if (month < 1 || month > 12 || day < 1)
+		return 0;
+	return day <= days[month - 1] + (month == 2 && leap);
 }
 
 /* "KIND TARGET [until YYYY-MM-DD] -- REASON" */
@@ -70,9 +76,14 @@ static int parse_line(struct baseline *b, char *line, int lineno, char *err, siz
 		         lineno, kind ? kind : "");
 		return -1;
 	}
-	if (!target || extra || (kw && (strcmp(kw, "until") != 0 || !date || !is_date(date)))) {
+	if (!target || extra || (kw && (strcmp(kw, "until") != 0 || !date))) {
 		snprintf(err, errlen, "%s:%d: expected '%s ID [until YYYY-MM-DD] -- reason'", b->path,
 		         lineno, kind);
+		return -1;
+	}
+	if (date && !is_date(date)) {
+		snprintf(err, errlen, "%s:%d: until %s: not a calendar date (expected YYYY-MM-DD)",
+		         b->path, lineno, date);
 		return -1;
 	}
 	add(b, k, target, reason, date, lineno);
@@ -88,25 +99,18 @@ static const char *first_error_rule(const struct scenario_result *sc)
 	return NULL;
 }
 
-int baseline_load(const char *path, struct baseline *out, char *err, size_t errlen)
+int baseline_parse(const char *path, char *text, size_t len, struct baseline *out, char *err,
+                   size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
 	out->path = xstrdup(path);
-	struct buf text = {0};
-	if (file_read_all(path, SCENARIO_FILE_MAX, &text) < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		buf_free(&text);
-		baseline_free(out);
-		return -1;
-	}
-	const char *p = text.data ? text.data : "";
-	while (isspace((unsigned char)*p))
+	const char *p = text;
+	while (p < text + len && isspace((unsigned char)*p))
 		p++;
-	if (*p == '{') {
+	if (p < text + len && *p == '{') {
 		/* A previous JSON report: its failures are the known deviations. */
-		buf_free(&text);
 		struct run_result prev;
-		if (report_load_json(path, &prev, err, errlen) < 0) {
+		if (report_load_json_text(path, text, len, &prev, err, errlen) < 0) {
 			baseline_free(out);
 			return -1;
 		}
@@ -124,7 +128,7 @@ int baseline_load(const char *path, struct baseline *out, char *err, size_t errl
 		return 0;
 	}
 	int lineno = 0;
-	char *line = text.data ? text.data : (char *)"";
+	char *line = len ? text : (char *)"";
 	while (line && *line) {
 		char *nl = strchr(line, '\n');
 		if (nl)
@@ -140,13 +144,22 @@ int baseline_load(const char *path, struct baseline *out, char *err, size_t errl
 		if (!*s || *s == '#')
 			continue;
 		if (parse_line(out, s, lineno, err, errlen) < 0) {
-			buf_free(&text);
 			baseline_free(out);
 			return -1;
 		}
 	}
-	buf_free(&text);
 	return 0;
+}
+
+int baseline_load(const char *path, struct baseline *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	struct buf text = {0};
+	if (report_read_file(path, &text, err, errlen) < 0)
+		return -1;
+	int rc = baseline_parse(path, text.data, text.len, out, err, errlen);
+	buf_free(&text);
+	return rc;
 }
 
 static int expired(const struct waiver *w, const char *today)
@@ -154,13 +167,14 @@ static int expired(const struct waiver *w, const char *today)
 	return w->until && strcmp(today, w->until) > 0;
 }
 
-/* A waiver of this kind and target that applies today, or NULL. */
+/* A waiver of this kind whose target (an fnmatch(3) glob: "relay.*") matches and
+ * that applies today, or NULL. */
 static struct waiver *find(struct baseline *b, enum waiver_kind kind, const char *target,
                            const char *today, int *expired_out)
 {
 	for (size_t i = 0; i < b->n; i++) {
 		struct waiver *w = &b->waivers[i];
-		if (w->kind != kind || strcmp(w->target, target) != 0)
+		if (w->kind != kind || fnmatch(w->target, target, 0) != 0)
 			continue;
 		if (expired(w, today)) {
 			*expired_out = 1;
@@ -173,7 +187,14 @@ static struct waiver *find(struct baseline *b, enum waiver_kind kind, const char
 
 void baseline_apply(struct baseline *b, struct run_result *run, const char *today)
 {
+	/* A run loaded from JSON may carry an earlier baseline: this one replaces it. */
+	free(run->baseline);
 	run->baseline = xstrdup(b->path);
+	for (size_t i = 0; i < run->nstale_waivers; i++)
+		free(run->stale_waivers[i]);
+	free(run->stale_waivers);
+	run->stale_waivers = NULL;
+	run->nstale_waivers = 0;
 	for (size_t i = 0; i < run->nscenarios; i++) {
 		struct scenario_result *sc = &run->scenarios[i];
 		if (sc->verdict != VERDICT_FAIL)

@@ -18,7 +18,7 @@ struct waiver {
 	enum waiver_kind kind;
 	char *target;     /* scenario id, or rule id */
 	char *reason;
-	char *until;      /* "YYYY-MM-DD" or NULL: last day it applies */
+	char *until;      /* "YYYY-MM-DD", a real calendar day, or NULL: last day it applies */
 	int line;         /* in the waiver file, 0 for a JSON baseline */
 	int used;
 };
@@ -31,6 +31,10 @@ struct baseline {
 
 /* Loads a waiver file or a JSON report. 0, or -1 with "path:line: message". */
 int baseline_load(const char *path, struct baseline *out, char *err, size_t errlen);
+/* The same from text[0..len) already read (NUL-terminated at len; the waiver
+ * lines are cut in place). path is the name messages and waivers give. */
+int baseline_parse(const char *path, char *text, size_t len, struct baseline *out, char *err,
+                   size_t errlen);
 
 /*
  * Marks the run's failing scenarios that a waiver covers (a scenario waiver

@@ -1,6 +1,6 @@
 /*
  * check.c - one reply's verdict: syntax flags, matrix row, expectation.
- * See check.h. Rule ids are documented in docs/rules.md.
+ * See check.h. Rules are named from the rule table (rules.h).
  */
 #include "check.h"
 
@@ -47,14 +47,14 @@ static void copy_reply(const struct reply *r, struct step_result *st)
 	}
 }
 
-static void check_syntax(const struct reply *r, struct step_result *st)
+void check_syntax_flags(unsigned flags, struct step_result *st)
 {
 	for (unsigned bit = 0; bit < REPLY_FLAG_COUNT; bit++) {
 		unsigned flag = 1u << bit;
-		if (!(r->flags & flag))
+		if (!(flags & flag))
 			continue;
-		step_add_violation(st, reply_flag_rule(flag), SEV_ERROR, reply_flag_ref(flag), "%s",
-		                   reply_flag_message(flag));
+		step_add_violation(st, reply_flag_rule(flag), NULL, "%s",
+		                   rule_get(reply_flag_rule(flag))->message);
 	}
 }
 
@@ -65,8 +65,8 @@ static void check_matrix(const char *profile, const char *command, const struct 
 		return; /* syntax.code already says it; the matrix has nothing to add */
 	const struct matrix_row *row = matrix_lookup(profile, command, r->code);
 	if (row && row->severity == MATRIX_WARN) {
-		step_add_violation(st, "matrix.nonstandard", SEV_WARN, row->ref,
-		                   "%s answered %d: allowed only as a non-standard answer (%s)", command,
+		step_add_violation(st, RULE_MATRIX_NONSTANDARD, row->ref,
+		                   RULE_MSG_MATRIX_NONSTANDARD, command,
 		                   r->code, row->note && *row->note ? row->note : row->ref);
 		return;
 	}
@@ -74,8 +74,8 @@ static void check_matrix(const char *profile, const char *command, const struct 
 		return;
 	char allowed[512];
 	matrix_allowed_set(profile, command, allowed, sizeof(allowed));
-	step_add_violation(st, "matrix.not-allowed", SEV_ERROR, matrix_command_ref(profile, command),
-	                   "%d is not an allowed reply to %s under profile %s (allowed: %s)", r->code,
+	step_add_violation(st, RULE_MATRIX_NOT_ALLOWED, matrix_command_ref(profile, command),
+	                   RULE_MSG_MATRIX_NOT_ALLOWED, r->code,
 	                   command, profile, allowed);
 }
 
@@ -85,17 +85,22 @@ static void check_expect(const struct expect *e, const struct reply *r, struct s
 		return;
 	if (!e->any && !expect_code_matches(e, r->code)) {
 		if (r->code >= 0)
-			step_add_violation(st, "expect.code", SEV_ERROR, "scenario", "expected %s, got %03d",
+			step_add_violation(st, RULE_EXPECT_CODE, NULL, RULE_MSG_EXPECT_CODE,
 			                   e->source, r->code);
 		else
-			step_add_violation(st, "expect.code", SEV_ERROR, "scenario",
-			                   "expected %s, got a reply without a readable code", e->source);
+			step_add_violation(st, RULE_EXPECT_CODE, NULL,
+			                   RULE_MSG_EXPECT_CODE_UNREADABLE, e->source);
 	}
 	if (e->regex_src) {
 		char *text = check_reply_text(r);
-		if (regexec(&e->regex, text, 0, NULL, 0) != 0)
-			step_add_violation(st, "expect.text", SEV_ERROR, "scenario",
-			                   "reply text does not match /%s/", e->regex_src);
+		char why[512];
+		int rc = expect_regex_match(e, text, strlen(text), why, sizeof(why));
+		if (rc == 0)
+			step_add_violation(st, RULE_EXPECT_TEXT, NULL,
+			                   RULE_MSG_EXPECT_TEXT, e->regex_src);
+		else if (rc < 0)
+			step_add_violation(st, RULE_EXPECT_REGEX_LIMIT, NULL,
+			                   RULE_MSG_EXPECT_REGEX_LIMIT, why);
 		free(text);
 	}
 }
@@ -104,7 +109,7 @@ void check_reply(const char *profile, const char *command, const struct reply *r
                  const struct expect *e, int strict, struct step_result *st)
 {
 	copy_reply(r, st);
-	check_syntax(r, st);
+	check_syntax_flags(r->flags, st);
 	check_matrix(profile, command, r, st);
 	check_expect(e, r, st);
 	st->verdict = step_verdict(st, strict);
@@ -145,23 +150,19 @@ void check_enhanced_status(const struct reply *r, int strict, struct step_result
 	char cls = 0;
 	size_t len0 = enhanced_code_len(l0->text, l0->text_len, &cls);
 	if (!len0) {
-		step_add_violation(st, "enhancedstatuscodes.missing", SEV_ERROR, "RFC 2034 3",
-		                   "ENHANCEDSTATUSCODES was advertised, but the %03d reply to %s does not "
-		                   "start with a status code (class.subject.detail, RFC 3463)",
+		step_add_violation(st, RULE_ENHANCED_MISSING, NULL, RULE_MSG_ENHANCED_MISSING,
 		                   r->code, st->command ? st->command : "?");
 		st->verdict = step_verdict(st, strict);
 		return;
 	}
 	if (cls - '0' != first)
-		step_add_violation(st, "enhancedstatuscodes.class", SEV_ERROR, "RFC 3463 2",
-		                   "status code class %c does not match the reply code %03d", cls, r->code);
+		step_add_violation(st, RULE_ENHANCED_CLASS, NULL, RULE_MSG_ENHANCED_CLASS, cls, r->code);
 	for (size_t i = 1; i < r->nkept; i++) {
 		const struct reply_kept_line *l = &r->kept[i];
 		char c2 = 0;
 		size_t len = enhanced_code_len(l->text, l->text_len, &c2);
 		if (len != len0 || memcmp(l->text, l0->text, len0) != 0) {
-			step_add_violation(st, "enhancedstatuscodes.missing", SEV_ERROR, "RFC 2034 3",
-			                   "line %zu of the %03d reply does not repeat the status code %.*s",
+			step_add_violation(st, RULE_ENHANCED_MISSING, NULL, RULE_MSG_ENHANCED_MISSING_LINE,
 			                   i + 1, r->code, (int)len0, (const char *)l0->text);
 			break;
 		}
@@ -202,9 +203,8 @@ void check_ehlo_keywords(const struct reply *r, int strict, struct step_result *
 		}
 		if (!ok) {
 			char *line = text_escape_dup(t, n);
-			step_add_violation(st, "ehlo.keyword-syntax", SEV_ERROR, "RFC 5321 4.1.1.1",
-			                   "EHLO line %zu '%s' is not ehlo-keyword *(SP ehlo-param)", i + 1,
-			                   line);
+			step_add_violation(st, RULE_EHLO_KEYWORD_SYNTAX, NULL, RULE_MSG_EHLO_KEYWORD_SYNTAX,
+			                   i + 1, line);
 			free(line);
 		}
 	}

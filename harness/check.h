@@ -22,6 +22,10 @@
 void check_reply(const char *profile, const char *command, const struct reply *r,
                  const struct expect *e, int strict, struct step_result *st);
 
+/* One syntax violation per enum reply_flag bit set in flags (the flags of
+ * a reply, or of what arrived of one given up on). */
+void check_syntax_flags(unsigned flags, struct step_result *st);
+
 /* The reply's text lines (after code and separator), escaped, joined by '\n':
  * what an expectation's "~ /regex/" is matched against. Caller frees. */
 char *check_reply_text(const struct reply *r);

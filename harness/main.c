@@ -1,8 +1,10 @@
 /*
- * main.c - the command line: run, check, matrix, help, version.
+ * main.c - the command line: run, list, check, matrix, report, merge, diff,
+ * help, version.
  *
- * Owns option parsing, exit codes and the order of a run (load every
- * scenario, probe, run, write reports). Everything else is delegated.
+ * Owns option parsing, exit codes, where the bundled suite is looked for,
+ * and the order of a run (load every scenario, select, probe, run, write
+ * reports). Everything else is delegated (selection rules: select.c).
  *
  * Exit codes: 0 all passed (skips allowed), 1 a scenario failed, 2 usage or
  * scenario-file error, 3 target unreachable (or a scenario could not run),
@@ -16,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,7 +31,10 @@
 #include "matrix.h"
 #include "report.h"
 #include "result.h"
+#include "rules.h"
+#include "sasl.h"
 #include "scenario.h"
+#include "select.h"
 #include "session.h"
 #include "tls.h"
 #include "util.h"
@@ -48,6 +54,21 @@ enum exit_code {
 #define DEFAULT_PROFILE "rfc5321"
 #define DEFAULT_TARGET "localhost:25"
 #define DEFAULT_SCENARIOS "scenarios"
+/* Where `make install` puts the bundled suite: $(PREFIX)/share/smtpconform. */
+#ifndef SMTPCONFORM_DATADIR
+#define SMTPCONFORM_DATADIR "/usr/local/share/smtpconform"
+#endif
+
+/* The selection options of list and run (select.h). */
+#define SELECT_USAGE                                                                      \
+	"      --tag T              only scenarios tagged T (repeatable: any of them)\n"      \
+	"      --level L            only MUST, SHOULD or MAY scenarios (repeatable)\n"       \
+	"      --id GLOB            only ids matching the shell glob, e.g. 'smuggling.*'\n"  \
+	"      --rfc R              only scenarios whose ref cites RFC R, e.g. 5321\n"       \
+	"      --requires KW        only scenarios requiring EHLO keyword KW (AUTH matches\n" \
+	"                           AUTH=PLAIN); different filters must all match\n"         \
+	"      --scenarios-dir DIR  the bundled suite (default: $SMTPCONFORM_SCENARIOS, the\n" \
+	"                           source tree, " SMTPCONFORM_DATADIR "/scenarios)\n"
 
 static const char usage_text[] =
     "usage: smtpconform COMMAND [options] [args]\n"
@@ -58,8 +79,11 @@ static const char usage_text[] =
     "\n"
     "commands:\n"
     "  run [options] [FILE|DIR...]   run scenarios (default: the bundled scenarios/)\n"
+    "  list [filters] [FILE|DIR...]  print the catalogue: id, level, ref, tags, title\n"
+    "                                (--format text|json|ids|tags; filters as for run)\n"
     "  check FILE|DIR...             lint scenario files without connecting\n"
     "  matrix [--profile P]          print the allowed-code matrix\n"
+    "  rules [--markdown]            print the rule table (docs/rules.md)\n"
     "  report --from RUN.json --report FMT[:PATH]...\n"
     "                                render a saved JSON report in other formats\n"
     "  merge A.json B.json... [--report FMT[:PATH]...]\n"
@@ -94,7 +118,11 @@ static const char usage_text[] =
     "                           previous JSON report; they are reported as waived, and\n"
     "                           only new failures fail the run\n"
     "      --shard K/N          run only the K-th of N stable parts of the scenarios\n"
-    "                           (for CI fan-out; join the JSON reports with merge)\n"
+    "                           (for CI fan-out; join the JSON reports with merge);\n"
+    "                           auto: K and N from the CI (CI_NODE_INDEX/CI_NODE_TOTAL,\n"
+    "                           JOB_COMPLETION_INDEX/JOB_COMPLETIONS), 1/1 outside CI\n"
+    "      --rerun-failed RUN.json  run only the scenarios that failed (or errored) there\n"
+    SELECT_USAGE
     "      --report FMT[:PATH]  text (default, stdout), json, junit, tap, html or md;\n"
     "                           repeatable; files are written atomically\n"
     "      --tls MODE           none (default; STARTTLS is a scenario step) or implicit\n"
@@ -111,6 +139,9 @@ static const char usage_text[] =
     "      --auth-password-file PATH  or from the first line of PATH\n"
     "  -v, --verbose            print each scenario's transcript on stderr (-vv: states)\n"
     "  -q, --quiet              no progress line\n"
+    "\n"
+    "environment: SMTPCONFORM_SCENARIOS (the bundled suite), SMTPCONFORM_PASSWORD,\n"
+    "CI_NODE_INDEX, CI_NODE_TOTAL, JOB_COMPLETION_INDEX, JOB_COMPLETIONS (--shard auto).\n"
     "\n"
     "exit codes: 0 all passed (skips allowed), 1 a scenario failed, 2 usage or\n"
     "scenario-file error, 3 target unreachable or a scenario could not run,\n"
@@ -203,13 +234,108 @@ static int load_scenarios(char *const *args, size_t nargs, const struct vars *va
 	return 0;
 }
 
+/* ------------------------------------------------ the bundled scenarios */
+
+static int is_dir(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* The directory holding the running binary (malloc'd), or NULL. */
+static char *exe_dir(void)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return NULL;
+	exe[n] = 0;
+	char *slash = strrchr(exe, '/');
+	if (!slash)
+		return NULL;
+	*slash = 0;
+	return xstrdup(exe);
+}
+
+/*
+ * The bundled suite, first found of: --scenarios-dir DIR, $SMTPCONFORM_SCENARIOS,
+ * the source tree the binary was built in (BIN/../scenarios beside
+ * BIN/../harness), the install relative to the binary
+ * (BIN/../share/smtpconform/scenarios), the install path built in
+ * (SMTPCONFORM_DATADIR/scenarios). Returns its real path (malloc'd), or NULL
+ * with err saying what was looked at. A named directory that does not exist is
+ * an error, not a reason to look further.
+ */
+static char *bundled_scenarios(const char *dir_opt, char *err, size_t errlen)
+{
+	const char *named = dir_opt ? dir_opt : getenv("SMTPCONFORM_SCENARIOS");
+	if (named && *named) {
+		if (!is_dir(named)) {
+			snprintf(err, errlen, "%s %s: not a directory",
+			         dir_opt ? "--scenarios-dir" : "SMTPCONFORM_SCENARIOS", named);
+			return NULL;
+		}
+		return realpath(named, NULL);
+	}
+	char *bin = exe_dir();
+	char *candidates[3] = {NULL, NULL, NULL};
+	if (bin) {
+		char *harness = xasprintf("%s/../harness", bin);
+		if (is_dir(harness))
+			candidates[0] = xasprintf("%s/../" DEFAULT_SCENARIOS, bin);
+		free(harness);
+		candidates[1] = xasprintf("%s/../share/smtpconform/scenarios", bin);
+	}
+	candidates[2] = xstrdup(SMTPCONFORM_DATADIR "/scenarios");
+	char *found = NULL;
+	for (size_t i = 0; i < 3 && !found; i++)
+		if (candidates[i] && is_dir(candidates[i]))
+			found = realpath(candidates[i], NULL);
+	for (size_t i = 0; i < 3; i++)
+		free(candidates[i]);
+	free(bin);
+	if (!found)
+		snprintf(err, errlen,
+		         "no bundled scenarios found (looked at --scenarios-dir, SMTPCONFORM_SCENARIOS, "
+		         "the source tree and " SMTPCONFORM_DATADIR "/scenarios); name FILE or DIR");
+	return found;
+}
+
+/*
+ * Sets up the bundled suite for a command: @include falls back to its _lib/,
+ * and *default_out is it when no FILE|DIR is given (a usage error if it is
+ * not found then). Returns the suite's real path (malloc'd) or NULL.
+ */
+static char *setup_bundled(const char *dir_opt, int need_default)
+{
+	char err[PATH_MAX + 256];
+	char *dir = bundled_scenarios(dir_opt, err, sizeof(err));
+	if (!dir && (need_default || dir_opt))
+		usage_error("%s", err);
+	scenario_set_library(dir);
+	return dir;
+}
+
+/* Reports show files of the bundled suite as "scenarios/..." wherever it lives. */
+static void show_bundled_paths(struct scenario **scs, size_t n, const char *bundled)
+{
+	if (!bundled)
+		return;
+	const char *slash = strrchr(bundled, '/');
+	const char *shown = slash && slash[1] ? slash + 1 : bundled;
+	for (size_t i = 0; i < n; i++)
+		scenario_rebase_paths(scs[i], bundled, shown);
+}
+
 static int cmd_check(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 	    {"var", required_argument, NULL, 'V'},
+	    {"scenarios-dir", required_argument, NULL, 'D'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
+	const char *dir_opt = NULL;
 	struct vars vars;
 	vars_init_defaults(&vars);
 	int c;
@@ -220,9 +346,13 @@ static int cmd_check(int argc, char **argv)
 			if (vars_set_arg(&vars, optarg, err, sizeof(err)) < 0)
 				usage_error("--var %s: %s", optarg, err);
 			break;
+		case 'D':
+			dir_opt = optarg;
+			break;
 		case 'h':
-			fputs("usage: smtpconform check [--var NAME=VALUE] FILE|DIR...\n"
-			      "Lints scenario files without connecting; errors are path:line: message.\n",
+			fputs("usage: smtpconform check [--var NAME=VALUE] [--scenarios-dir DIR] FILE|DIR...\n"
+			      "Lints scenario files without connecting; errors are path:line: message.\n"
+			      "@include falls back to the bundled suite's _lib/ (--scenarios-dir).\n",
 			      stdout);
 			exit(EXIT_PASS);
 		default:
@@ -231,10 +361,12 @@ static int cmd_check(int argc, char **argv)
 	}
 	if (optind >= argc)
 		usage_error("check needs FILE or DIR arguments");
+	free(setup_bundled(dir_opt, 0));
 	struct scenario **scs;
 	size_t n;
 	int rc = load_scenarios(argv + optind, (size_t)(argc - optind), &vars, &scs, &n);
 	vars_free(&vars);
+	scenario_set_library(NULL);
 	if (rc < 0)
 		return EXIT_USAGE;
 	printf("%zu scenario%s OK\n", n, n == 1 ? "" : "s");
@@ -272,6 +404,21 @@ static int cmd_matrix(int argc, char **argv)
 	return EXIT_PASS;
 }
 
+/* The rule table as Markdown: docs/rules.md is this output (make rules-doc). */
+static int cmd_rules(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			fputs("usage: smtpconform rules [--markdown]\n", stdout);
+			return EXIT_PASS;
+		}
+		if (strcmp(argv[i], "--markdown") != 0)
+			usage_error("rules: unknown argument '%s'", argv[i]);
+	}
+	rules_print_markdown(stdout);
+	return EXIT_PASS;
+}
+
 static char *iso8601_now(void)
 {
 	time_t now = time(NULL);
@@ -282,27 +429,99 @@ static char *iso8601_now(void)
 	return xstrdup(s);
 }
 
-/* Where the bundled scenarios are when no FILE|DIR is given. */
-static const char *default_scenarios(void)
+/* ------------------------------------------- selection (list and run) */
+
+/* Option codes of the selection options, in enum select_key's order; above
+ * every command's own codes. */
+enum {
+	OPT_SEL_TAG = 1000 + SELECT_TAG,
+	OPT_SEL_LEVEL = 1000 + SELECT_LEVEL,
+	OPT_SEL_ID = 1000 + SELECT_ID,
+	OPT_SEL_RFC = 1000 + SELECT_RFC,
+	OPT_SEL_REQUIRES = 1000 + SELECT_REQUIRES,
+	OPT_SCENARIOS_DIR = 1000 + SELECT_KEYS,
+};
+#define SELECT_LONGOPTS                                                    \
+	{"tag", required_argument, NULL, OPT_SEL_TAG},                      \
+	{"level", required_argument, NULL, OPT_SEL_LEVEL},                  \
+	{"id", required_argument, NULL, OPT_SEL_ID},                        \
+	{"rfc", required_argument, NULL, OPT_SEL_RFC},                      \
+	{"requires", required_argument, NULL, OPT_SEL_REQUIRES},            \
+	{"scenarios-dir", required_argument, NULL, OPT_SCENARIOS_DIR}
+
+/* 1 when c is a selection option (recorded in f, or *dir_opt). */
+static int select_option(int c, const char *arg, struct select_filter *f, const char **dir_opt)
 {
-	struct stat st;
-	if (stat(DEFAULT_SCENARIOS, &st) == 0 && S_ISDIR(st.st_mode))
-		return DEFAULT_SCENARIOS;
-	static char path[PATH_MAX + 32];
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		exe[n] = 0;
-		char *slash = strrchr(exe, '/');
-		if (slash) {
-			*slash = 0;
-			snprintf(path, sizeof(path), "%s/../scenarios", exe);
-			if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-				return path;
+	if (c == OPT_SCENARIOS_DIR) {
+		*dir_opt = arg;
+		return 1;
+	}
+	if (c < OPT_SEL_TAG || c >= OPT_SEL_TAG + SELECT_KEYS)
+		return 0;
+	if (c == OPT_SEL_LEVEL && strcasecmp(arg, "MUST") != 0 && strcasecmp(arg, "SHOULD") != 0 &&
+	    strcasecmp(arg, "MAY") != 0)
+		usage_error("--level %s: expected MUST, SHOULD or MAY", arg);
+	if (c == OPT_SEL_RFC &&
+	    strspn(arg + (strncasecmp(arg, "rfc", 3) == 0 ? 3 : 0), " -0123456789") == 0)
+		usage_error("--rfc %s: expected an RFC number, e.g. 5321", arg);
+	select_add(f, (enum select_key)(c - OPT_SEL_TAG), arg);
+	return 1;
+}
+
+static int cmd_list(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    SELECT_LONGOPTS,
+	    {"format", required_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct select_filter filter;
+	memset(&filter, 0, sizeof(filter));
+	const char *dir_opt = NULL;
+	enum catalogue_format format = CATALOGUE_TEXT;
+	int c;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (select_option(c, optarg, &filter, &dir_opt))
+			continue;
+		switch (c) {
+		case 'f':
+			if (select_catalogue_format(optarg, &format) < 0)
+				usage_error("--format %s: expected text, json, ids or tags", optarg);
+			break;
+		case 'h':
+			fputs("usage: smtpconform list [options] [FILE|DIR...]\n"
+			      "Prints the catalogue (id, level, ref, tags, title) of the scenarios\n"
+			      "(default: the bundled suite) that pass the filters.\n"
+			      "\n"
+			      SELECT_USAGE
+			      "      --format F           text (default: a table), json, ids (one a line)\n"
+			      "                           or tags (every tag once)\n",
+			      stdout);
+			exit(EXIT_PASS);
+		default:
+			usage_error("list: unknown option");
 		}
 	}
-	usage_error("no FILE or DIR given and no scenarios/ directory here; "
-	            "run from the smtpconform tree or name the scenarios");
+	char *bundled = setup_bundled(dir_opt, optind >= argc);
+	char *default_arg[] = {bundled, NULL};
+	char *const *args = optind < argc ? argv + optind : default_arg;
+	size_t nargs = optind < argc ? (size_t)(argc - optind) : 1;
+	struct scenario **scs;
+	size_t n;
+	int rc = load_scenarios(args, nargs, NULL, &scs, &n);
+	if (rc == 0) {
+		show_bundled_paths(scs, n, bundled);
+		n = select_apply(&filter, scs, n);
+		select_print_catalogue(stdout, scs, n, format);
+		for (size_t i = 0; i < n; i++)
+			scenario_free(scs[i]);
+		free(scs);
+	}
+	select_free(&filter);
+	scenario_set_library(NULL);
+	free(bundled);
+	return rc < 0 ? EXIT_USAGE : EXIT_PASS;
 }
 
 /* Where the AUTH password comes from: never the command line itself. */
@@ -341,7 +560,7 @@ static char *load_password(const struct auth_args *a, char *err, size_t errlen)
 		free(pw);
 		return NULL;
 	}
-	redact_register(pw, strlen(pw));
+	sasl_redact_register(a->user, pw);
 	return pw;
 }
 
@@ -427,13 +646,49 @@ static void apply_config(const char *path, const char **target_arg, struct engin
 	config_free(&cfg);
 }
 
+/*
+ * The scenarios of a run: args (or the bundled suite), the selection
+ * filters and --rerun-failed RUN.json applied. Prints every error; -1 on one
+ * (exit 2), or when filters that were given select nothing. Nothing failed in
+ * RUN.json is not an error: the run has no scenarios.
+ */
+static int load_selected(char *const *args, size_t nargs, const char *dir_opt,
+                         const struct vars *vars, struct select_filter *filter,
+                         const char *rerun_json, struct scenario ***out, size_t *n_out)
+{
+	char err[1024];
+	if (rerun_json && select_load_failed(filter, rerun_json, err, sizeof(err)) < 0) {
+		fprintf(stderr, "smtpconform: --rerun-failed: %s\n", err);
+		return -1;
+	}
+	char *bundled = setup_bundled(dir_opt, nargs == 0);
+	char *default_arg[] = {bundled, NULL};
+	int rc = load_scenarios(nargs ? args : default_arg, nargs ? nargs : 1, vars, out, n_out);
+	if (rc == 0) {
+		show_bundled_paths(*out, *n_out, bundled);
+		size_t loaded = *n_out;
+		*n_out = select_apply(filter, *out, *n_out);
+		if (*n_out == 0 && loaded > 0 && !(rerun_json && filter->nonly == 0)) {
+			fprintf(stderr, "smtpconform: no scenario matches the selection (see "
+			                "'smtpconform list' with the same filters)\n");
+			free(*out);
+			rc = -1;
+		} else if (rerun_json && filter->nonly == 0) {
+			fprintf(stderr, "smtpconform: nothing failed in %s: no scenario to rerun\n",
+			        rerun_json);
+		}
+	}
+	free(bundled);
+	return rc;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	engine_signals_install();
 	enum {
 		OPT_VAR = 256, OPT_PROFILE, OPT_TIMEOUT, OPT_STRICT, OPT_REPORT, OPT_TLS,
 		OPT_TLS_VERIFY, OPT_CA_FILE, OPT_TLS_MIN, OPT_SNI, OPT_AUTH_USER, OPT_AUTH_ENV,
-		OPT_AUTH_FILE, OPT_SHARD, OPT_BASELINE, OPT_SCENARIO_TIMEOUT,
+		OPT_AUTH_FILE, OPT_SHARD, OPT_BASELINE, OPT_RERUN_FAILED, OPT_SCENARIO_TIMEOUT,
 	};
 	static const struct option longopts[] = {
 	    {"target", required_argument, NULL, 't'},
@@ -455,6 +710,8 @@ static int cmd_run(int argc, char **argv)
 	    {"baseline", required_argument, NULL, OPT_BASELINE},
 	    {"auth-password-env", required_argument, NULL, OPT_AUTH_ENV},
 	    {"auth-password-file", required_argument, NULL, OPT_AUTH_FILE},
+	    {"rerun-failed", required_argument, NULL, OPT_RERUN_FAILED},
+	    SELECT_LONGOPTS,
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
@@ -477,12 +734,17 @@ static int cmd_run(int argc, char **argv)
 	struct auth_args auth = {.env = "SMTPCONFORM_PASSWORD"};
 	int shard_k = 0, shard_n = 0;
 	const char *baseline_path = NULL;
+	struct select_filter filter;
+	memset(&filter, 0, sizeof(filter));
+	const char *dir_opt = NULL, *rerun_json = NULL;
 	const char *config_path = find_config_arg(argc, argv);
 	if (config_path)
 		apply_config(config_path, &target_arg, &o, &vars, &specs, &nspecs, &tls, &tls_mode, &auth);
 	size_t config_specs = nspecs;
 	int c;
 	while ((c = getopt_long(argc, argv, "t:c:j:vqh", longopts, NULL)) != -1) {
+		if (select_option(c, optarg, &filter, &dir_opt))
+			continue;
 		switch (c) {
 		case 't':
 			target_arg = optarg;
@@ -551,12 +813,20 @@ static int cmd_run(int argc, char **argv)
 		case OPT_BASELINE:
 			baseline_path = optarg;
 			break;
+		case OPT_RERUN_FAILED:
+			rerun_json = optarg;
+			break;
 		case OPT_SHARD: {
+			if (strcmp(optarg, "auto") == 0) {
+				if (select_shard_from_env(&shard_k, &shard_n, err, sizeof(err)) < 0)
+					usage_error("%s", err);
+				break;
+			}
 			char *slash = strchr(optarg, '/');
 			if (!slash)
 				usage_error("--shard %s: expected K/N, e.g. 2/4", optarg);
 			*slash = 0;
-			shard_n = parse_int(slash + 1, "--shard N", 1, 1000);
+			shard_n = parse_int(slash + 1, "--shard N", 1, SHARD_MAX);
 			shard_k = parse_int(optarg, "--shard K", 1, shard_n);
 			break;
 		}
@@ -587,6 +857,8 @@ static int cmd_run(int argc, char **argv)
 		report_parse_spec("text", &specs[0], err, sizeof(err));
 		nspecs = 1;
 	}
+	if (report_check_specs(specs, nspecs, err, sizeof(err)) < 0)
+		usage_error("%s", err);
 	struct target target;
 	if (target_parse(target_arg, &target, err, sizeof(err)) < 0)
 		usage_error("%s", err);
@@ -607,12 +879,13 @@ static int cmd_run(int argc, char **argv)
 	o.tls_ready = 1;
 	o.tls_implicit = strcmp(tls_mode, "implicit") == 0;
 
-	char *default_arg[] = {(char *)default_scenarios(), NULL};
-	char *const *args = optind < argc ? argv + optind : default_arg;
-	size_t nargs = optind < argc ? (size_t)(argc - optind) : 1;
 	struct scenario **scs;
 	size_t n;
-	if (load_scenarios(args, nargs, &vars, &scs, &n) < 0) {
+	int loaded = load_selected(argv + optind, (size_t)(argc - optind), dir_opt, &vars, &filter,
+	                           rerun_json, &scs, &n);
+	select_free(&filter);
+	if (loaded < 0) {
+		scenario_set_library(NULL);
 		for (size_t i = 0; i < nspecs; i++)
 			report_spec_free(&specs[i]);
 		free(specs);
@@ -766,6 +1039,7 @@ static int cmd_run(int argc, char **argv)
 	target_free(&target);
 	vars_free(&vars);
 	tls_teardown();
+	scenario_set_library(NULL);
 	if (auth_password) {
 		memset(auth_password, 0, strlen(auth_password));
 		free(auth_password);
@@ -811,6 +1085,8 @@ static struct report_spec *parse_report_args(int argc, char **argv, int first, c
 		report_parse_spec("json", &specs[0], err, sizeof(err));
 		nspecs = 1;
 	}
+	if (report_check_specs(specs, nspecs, err, sizeof(err)) < 0)
+		usage_error("%s", err);
 	*nspecs_out = nspecs;
 	return specs;
 }
@@ -956,15 +1232,19 @@ int main(int argc, char **argv)
 		return cmd_run(argc, argv);
 	if (strcmp(cmd, "check") == 0)
 		return cmd_check(argc, argv);
+	if (strcmp(cmd, "list") == 0)
+		return cmd_list(argc, argv);
 	if (strcmp(cmd, "matrix") == 0)
 		return cmd_matrix(argc, argv);
+	if (strcmp(cmd, "rules") == 0)
+		return cmd_rules(argc, argv);
 	if (strcmp(cmd, "report") == 0)
 		return cmd_report(argc, argv);
 	if (strcmp(cmd, "merge") == 0)
 		return cmd_merge(argc, argv);
 	if (strcmp(cmd, "diff") == 0)
 		return cmd_diff(argc, argv);
-	usage_error("unknown command '%s' (commands: run, check, matrix, report, merge, diff, help, "
+	usage_error("unknown command '%s' (commands: run, list, check, matrix, rules, report, merge, diff, help, "
 	            "version)",
 	            cmd);
 }

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "command.h"
+
 /* A command name, NUL included, is at most this long (gen_matrix.py checks). */
 #define MATRIX_VERB_MAX 32
 /* Codes the index can hold; the TSV allows 200..559. */
@@ -25,7 +27,6 @@
 #define MATRIX_PRINT_CODES_WIDTH 40
 
 static const char STAR[] = "*";
-static const char UNKNOWN[] = "UNKNOWN";
 
 struct matrix_command {
 	const char *name;  /* upper-case, as in the TSV */
@@ -118,8 +119,8 @@ static void matrix_build(void)
 			struct matrix_command *cmd = &matrix_index.commands[matrix_index.ncommands++];
 			cmd->name = matrix_rows[i].command;
 			cmd->first_row = i;
-			cmd->star_applies = strcmp(cmd->name, "CONNECT") != 0 &&
-			                    strcmp(cmd->name, "DATA-END") != 0;
+			cmd->star_applies = !command_is(cmd->name, CMD_CONNECT) &&
+			                    !command_is(cmd->name, CMD_DATA_END);
 		}
 		prof->end = matrix_index.ncommands;
 		qsort(matrix_index.commands + prof->begin, prof->end - prof->begin,
@@ -142,7 +143,7 @@ static void matrix_build(void)
 			      sizeof(*matrix_index.order), row_code_cmp);
 			if (strcmp(cmd->name, STAR) == 0)
 				prof->star = cmd;
-			else if (strcmp(cmd->name, UNKNOWN) == 0)
+			else if (strcmp(cmd->name, command_get(CMD_UNKNOWN)->matrix_row) == 0)
 				prof->unknown = cmd;
 		}
 	}
@@ -299,11 +300,11 @@ static const char *command_title(const char *name)
 {
 	if (strcmp(name, STAR) == 0)
 		return "any command (*): every verb and UNKNOWN, not CONNECT or DATA-END";
-	if (strcmp(name, "CONNECT") == 0)
+	if (command_is(name, CMD_CONNECT))
 		return "CONNECT: the greeting";
-	if (strcmp(name, "DATA-END") == 0)
+	if (command_is(name, CMD_DATA_END))
 		return "DATA-END: the reply after <CRLF>.<CRLF>";
-	if (strcmp(name, UNKNOWN) == 0)
+	if (strcmp(name, command_get(CMD_UNKNOWN)->matrix_row) == 0)
 		return "UNKNOWN: a verb this profile does not define";
 	return name;
 }

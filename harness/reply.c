@@ -21,13 +21,14 @@
  *     byte is kept as the separator and flagged syntax.separator;
  *   - every byte of the line but its final CRLF is checked: CR (bare CR),
  *     other controls but TAB (control-char), octets >= 0x80 (8bit-text).
+ * The text kept of a long line is cut where no registered secret is split
+ * (util.c's redact_cut), so a record holds a secret whole or not at all.
  */
 #include "reply.h"
 
 #include <string.h>
 
-#define STR_(x) #x
-#define STR(x) STR_(x)
+#include "util.h"
 
 static int is_digit(uint8_t c)
 {
@@ -145,7 +146,7 @@ static void reply_add_line(struct reply *r, const struct reply_line *line)
 	if (r->nkept >= REPLY_LINES_KEEP)
 		return;
 	kept = &r->kept[r->nkept++];
-	keep = line->text_len < REPLY_TEXT_KEEP ? line->text_len : REPLY_TEXT_KEEP;
+	keep = redact_cut(line->text, line->text_len, REPLY_TEXT_KEEP);
 	kept->code = line->code;
 	kept->separator = line->separator;
 	kept->text_len = (uint16_t)keep;
@@ -181,57 +182,28 @@ long reply_feed(struct reply *r, const uint8_t *buf, size_t len)
 	return (long)used;
 }
 
-/* Rule id, RFC section and message for each flag, in bit order. */
+/* The rule each flag breaks, in bit order. */
 static const struct {
 	unsigned flag;
-	const char *rule;
-	const char *ref;
-	const char *message;
+	enum rule_id rule;
 } flag_info[REPLY_FLAG_COUNT] = {
-	{ REPLY_F_CODE, "syntax.code", "RFC 5321 4.2",
-	  "reply code is not 3 digits with the first 2-5 and the second 0-5" },
-	{ REPLY_F_SEPARATOR, "syntax.separator", "RFC 5321 4.2",
-	  "reply code not followed by SP, '-' or the end of the line" },
-	{ REPLY_F_MULTILINE_CODE, "syntax.multiline-code", "RFC 5321 4.2.1",
-	  "lines of one multiline reply carry different codes" },
-	{ REPLY_F_BARE_LF, "syntax.bare-lf", "RFC 5321 2.3.8",
-	  "line ended by LF without CR" },
-	{ REPLY_F_BARE_CR, "syntax.bare-cr", "RFC 5321 2.3.8",
-	  "CR not followed by LF inside a line" },
-	{ REPLY_F_LINE_TOO_LONG, "syntax.line-too-long", "RFC 5321 4.5.3.1.5",
-	  "reply line longer than " STR(REPLY_LINE_MAX) " octets including CRLF" },
-	{ REPLY_F_CONTROL, "syntax.control-char", "RFC 5321 4.2 (textstring)",
-	  "NUL or other control character in reply text" },
-	{ REPLY_F_8BIT, "syntax.8bit-text", "RFC 5321 4.2 (textstring)",
-	  "octet above 127 in reply text" },
-	{ REPLY_F_TOO_MANY_LINES, "syntax.too-many-lines", "RFC 5321 4.2.1",
-	  "reply has more than " STR(REPLY_LINES_MAX) " lines (harness limit)" },
+	{ REPLY_F_CODE, RULE_SYNTAX_CODE },
+	{ REPLY_F_SEPARATOR, RULE_SYNTAX_SEPARATOR },
+	{ REPLY_F_MULTILINE_CODE, RULE_SYNTAX_MULTILINE_CODE },
+	{ REPLY_F_BARE_LF, RULE_SYNTAX_BARE_LF },
+	{ REPLY_F_BARE_CR, RULE_SYNTAX_BARE_CR },
+	{ REPLY_F_LINE_TOO_LONG, RULE_SYNTAX_LINE_TOO_LONG },
+	{ REPLY_F_CONTROL, RULE_SYNTAX_CONTROL_CHAR },
+	{ REPLY_F_8BIT, RULE_SYNTAX_8BIT_TEXT },
+	{ REPLY_F_TOO_MANY_LINES, RULE_SYNTAX_TOO_MANY_LINES },
 };
 
-static int flag_index(unsigned flag)
+enum rule_id reply_flag_rule(unsigned flag)
 {
 	int i;
 
 	for (i = 0; i < REPLY_FLAG_COUNT; i++)
 		if (flag_info[i].flag == flag)
-			return i;
-	return -1;
-}
-
-const char *reply_flag_rule(unsigned flag)
-{
-	int i = flag_index(flag);
-	return i < 0 ? NULL : flag_info[i].rule;
-}
-
-const char *reply_flag_ref(unsigned flag)
-{
-	int i = flag_index(flag);
-	return i < 0 ? NULL : flag_info[i].ref;
-}
-
-const char *reply_flag_message(unsigned flag)
-{
-	int i = flag_index(flag);
-	return i < 0 ? NULL : flag_info[i].message;
+			return flag_info[i].rule;
+	return RULE_NONE;
 }

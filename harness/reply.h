@@ -5,7 +5,7 @@
  * struct reply accumulates the lines of one reply (single or multiline) and
  * the syntax violations found. Nothing here allocates, reads a socket or
  * knows about commands or the matrix: the session engine feeds it bytes and
- * the verdict code turns its flags into rule ids.
+ * the verdict code (check.c) turns its flags into violations.
  */
 #ifndef SMTPCONFORM_REPLY_H
 #define SMTPCONFORM_REPLY_H
@@ -13,9 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rules.h"
 #include "smtp_limits.h"
 
-/* Syntax findings, a bit each. Each maps to one rule id (reply_flag_rule). */
+/* Syntax findings, a bit each. Each maps to one rule (reply_flag_rule). */
 enum reply_flag {
 	REPLY_F_CODE = 1u << 0,           /* syntax.code: not 3 digits, 1st 2-5, 2nd 0-5 */
 	REPLY_F_SEPARATOR = 1u << 1,      /* syntax.separator: not SP, '-' or end of line */
@@ -83,11 +84,8 @@ void reply_init(struct reply *r);
  */
 long reply_feed(struct reply *r, const uint8_t *buf, size_t len);
 
-/* Stable rule id for one flag bit ("syntax.bare-lf"), or NULL. */
-const char *reply_flag_rule(unsigned flag);
-/* RFC section that the flag's rule cites ("RFC 5321 2.3.8"). */
-const char *reply_flag_ref(unsigned flag);
-/* One-line human description of the flag. */
-const char *reply_flag_message(unsigned flag);
+/* The rule one flag bit breaks (RULE_SYNTAX_BARE_LF), or RULE_NONE. Its id,
+ * reference and message are in the rule table (rules.h). */
+enum rule_id reply_flag_rule(unsigned flag);
 
 #endif

@@ -7,9 +7,11 @@
  * only dispatches to them.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "report.h"
 
@@ -66,6 +68,67 @@ void report_spec_free(struct report_spec *spec)
 		return;
 	free(spec->path);
 	spec->path = NULL;
+}
+
+static const char *format_name(enum report_format format)
+{
+	for (size_t i = 0; i < REPORT_NFORMATS; i++)
+		if (report_formats[i].format == format)
+			return report_formats[i].name;
+	BUG("unknown report format");
+}
+
+/* path with its directory resolved (symbolic links, "." and ".."), so two
+ * spellings of one file compare equal; path itself when that fails. */
+static char *canonical_path(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? xstrndup(path, slash == path ? 1 : (size_t)(slash - path)) : xstrdup(".");
+	char resolved[PATH_MAX];
+	char *out = realpath(dir, resolved) ? xasprintf("%s/%s", resolved, slash ? slash + 1 : path)
+	                                    : xstrdup(path);
+	free(dir);
+	return out;
+}
+
+/* Two report files that would overwrite each other. Files written in place
+ * (/dev/stdout, a pipe) are not compared: nothing is replaced there. */
+static int same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+	int a_exists = stat(a, &sa) == 0, b_exists = stat(b, &sb) == 0;
+	if ((a_exists && !S_ISREG(sa.st_mode)) || (b_exists && !S_ISREG(sb.st_mode)))
+		return 0;
+	if (a_exists && b_exists)
+		return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+	char *ca = canonical_path(a), *cb = canonical_path(b);
+	int same = strcmp(ca, cb) == 0;
+	free(ca);
+	free(cb);
+	return same;
+}
+
+int report_check_specs(const struct report_spec *specs, size_t n, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *path = specs[i].path;
+		if (!path)
+			continue;
+		for (size_t k = 0; k < i; k++) {
+			if (specs[k].path && same_file(specs[k].path, path)) {
+				snprintf(err, errlen, "--report %s:%s and --report %s:%s name the same file",
+				         format_name(specs[k].format), specs[k].path,
+				         format_name(specs[i].format), path);
+				return -1;
+			}
+		}
+		if (file_check_writable(path) < 0) {
+			snprintf(err, errlen, "--report %s:%s: cannot write there: %s",
+			         format_name(specs[i].format), path, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
 }
 
 static int write_stdout(const char *data, size_t len, char *err, size_t errlen)

@@ -51,6 +51,22 @@ void report_render_md(const struct run_result *run, struct buf *out);
 /* Reads a JSON report back into the model (report_load.c). 0, or -1 with
  * "path: reason". The caller frees out with run_result_free(). */
 int report_load_json(const char *path, struct run_result *out, char *err, size_t errlen);
+/* Reads a JSON report or waiver file, at most REPORT_FILE_MAX bytes, into
+ * text (NUL-terminated). 0, or -1 with "path: reason" (text freed). */
+int report_read_file(const char *path, struct buf *text, char *err, size_t errlen);
+/* The same from text[0..len) already read; name is the file messages name.
+ * A field of the wrong type or range is an error naming it, e.g.
+ * "RUN.json: scenarios[3].steps[2].code: expected an integer, got a string". */
+int report_load_json_text(const char *name, const char *text, size_t len, struct run_result *out,
+                          char *err, size_t errlen);
+
+/*
+ * Checks, before any work, that every report can be written: no two specs
+ * name one file (the second would overwrite the first), no path is a
+ * directory or in a directory that cannot take a new file. Leaves nothing
+ * behind. Returns 0, or -1 with a message naming the --report.
+ */
+int report_check_specs(const struct report_spec *specs, size_t n, char *err, size_t errlen);
 
 /* Renders and writes. Returns 0, or -1 with "path: reason" in err. */
 int report_write(const struct run_result *run, const struct report_spec *spec,

@@ -362,13 +362,18 @@ static enum cell step_cell(const char *profile, const struct step_result *st)
 	const struct matrix_row *row;
 	int warn = 0;
 
+	/* A finding about the reply itself (its syntax, its code against the
+	 * matrix) colours the cell by its recorded severity; other findings
+	 * (expectation, session) say nothing about the command x code pair. */
 	for (size_t i = 0; i < st->nviolations; i++) {
-		const char *rule = st->violations[i].rule ? st->violations[i].rule : "";
+		const struct violation *v = &st->violations[i];
+		const struct rule *r = rule_by_id(v->rule);
 
-		if (strcmp(rule, "matrix.not-allowed") == 0 || strncmp(rule, "syntax.", 7) == 0)
+		if (!r || (r->category != RULE_CAT_SYNTAX && r->category != RULE_CAT_MATRIX))
+			continue;
+		if (v->severity == SEV_ERROR)
 			return CELL_BAD;
-		if (strcmp(rule, "matrix.nonstandard") == 0)
-			warn = 1;
+		warn = 1;
 	}
 	if (warn)
 		return CELL_WARN;

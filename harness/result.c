@@ -34,41 +34,43 @@ const char *severity_name(enum severity s)
 	BUG("unknown severity");
 }
 
-/* The message, formatted into a new string of the size it needs. */
-static char *format_message(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
-static char *format_message(const char *fmt, va_list ap)
+/* A new violation at the end of st's list, its strings unset. */
+static struct violation *new_violation(struct step_result *st)
 {
-	va_list count_ap;
-	int n;
-	char *message;
-
-	va_copy(count_ap, ap);
-	n = vsnprintf(NULL, 0, fmt, count_ap);
-	va_end(count_ap);
-	if (n < 0)
-		BUG("vsnprintf failed on a violation message");
-	message = xmalloc((size_t)n + 1);
-	vsnprintf(message, (size_t)n + 1, fmt, ap);
-	return message;
+	st->violations = xrealloc(st->violations,
+	                          (st->nviolations + 1) * sizeof(*st->violations));
+	return &st->violations[st->nviolations++];
 }
 
-void step_add_violation(struct step_result *st, const char *rule, enum severity sev,
-                        const char *ref, const char *fmt, ...)
+void step_add_violation(struct step_result *st, enum rule_id rule, const char *ref,
+                        const char *fmt, ...)
 {
+	const struct rule *r = rule_get(rule);
 	struct violation *v;
 	va_list ap;
 
-	st->violations = xrealloc(st->violations,
-	                          (st->nviolations + 1) * sizeof(*st->violations));
-	v = &st->violations[st->nviolations];
+	if (!r)
+		BUG("violation of no rule");
+	v = new_violation(st);
+	v->rule = xstrdup(r->id);
+	v->severity = r->severity;
+	v->ref = xstrdup(ref ? ref : r->ref);
+	va_start(ap, fmt);
+	v->message = xvasprintf(fmt, ap);
+	va_end(ap);
+	redact(v->message); /* messages quote server text */
+}
+
+void step_add_finding(struct step_result *st, const char *rule, enum severity sev,
+                      const char *ref, const char *message)
+{
+	struct violation *v = new_violation(st);
+
 	v->rule = xstrdup(rule ? rule : "");
 	v->severity = sev;
 	v->ref = xstrdup(ref ? ref : "");
-	va_start(ap, fmt);
-	v->message = format_message(fmt, ap);
-	va_end(ap);
-	redact(v->message); /* messages quote server text */
-	st->nviolations++;
+	v->message = xstrdup(message ? message : "");
+	redact(v->message);
 }
 
 enum verdict step_verdict(const struct step_result *st, int strict)

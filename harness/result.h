@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rules.h"
+
 enum verdict {
 	VERDICT_PASS = 0,
 	VERDICT_WARN,   /* steps only: a warn-severity violation, no error */
@@ -20,11 +22,10 @@ enum verdict {
 };
 const char *verdict_name(enum verdict v); /* "pass", "warn", ... */
 
-enum severity { SEV_ERROR = 0, SEV_WARN = 1 };
 const char *severity_name(enum severity s); /* "error", "warn" */
 
 struct violation {
-	char *rule;      /* stable rule id: "matrix.not-allowed" (docs/rules.md) */
+	char *rule;      /* stable rule id: "matrix.not-allowed" (rules.c, docs/rules.md) */
 	enum severity severity;
 	char *message;   /* one line for people; names the allowed set where relevant */
 	char *ref;       /* "RFC 5321 4.3.2" */
@@ -96,10 +97,14 @@ struct run_result {
 	size_t nscenarios;
 };
 
-/* Appends a violation to a step (copies the strings). */
-void step_add_violation(struct step_result *st, const char *rule, enum severity sev,
-                        const char *ref, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+/* Appends a violation of rule to a step: its id and severity from the rule
+ * table; ref NULL cites the rule's ref (a matrix row names its own). */
+void step_add_violation(struct step_result *st, enum rule_id rule, const char *ref,
+                        const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Appends a violation as recorded (a report read back: the id may be one
+ * this version's table does not know). Copies the strings. */
+void step_add_finding(struct step_result *st, const char *rule, enum severity sev,
+                      const char *ref, const char *message);
 /* Step verdict from its violations: fail if any error (or any warn when strict). */
 enum verdict step_verdict(const struct step_result *st, int strict);
 void run_summarize(struct run_result *run);

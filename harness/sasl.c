@@ -248,9 +248,38 @@ static int scram_verify(struct sasl *s, const char *server_final, char *err, siz
 	if (!ok) {
 		snprintf(err, errlen, "SCRAM server signature does not verify: the server does not "
 		                      "know the password (RFC 5802 5)");
-		return -1;
+		return SASL_ERR_SIGNATURE;
 	}
 	return 0;
+}
+
+/* PLAIN's and LOGIN's blobs for one password. */
+static void register_blobs(const char *user, const char *password)
+{
+	struct buf raw = {0}, b64 = {0};
+	buf_append(&raw, "", 1);
+	buf_puts(&raw, user);
+	buf_append(&raw, "", 1);
+	buf_puts(&raw, password);
+	sasl_b64_encode(raw.data, raw.len, &b64);
+	redact_register_text(b64.data);
+	buf_reset(&b64);
+	sasl_b64_encode(password, strlen(password), &b64);
+	redact_register_text(b64.data);
+	OPENSSL_cleanse(raw.data, raw.len);
+	OPENSSL_cleanse(b64.data, b64.len);
+	buf_free(&raw);
+	buf_free(&b64);
+}
+
+void sasl_redact_register(const char *user, const char *password)
+{
+	redact_register(password, strlen(password));
+	register_blobs(user ? user : "", password);
+	char *wrong = xasprintf("%s%s", password, SASL_WRONG_PASSWORD_SUFFIX);
+	register_blobs(user ? user : "", wrong);
+	OPENSSL_cleanse(wrong, strlen(wrong));
+	free(wrong);
 }
 
 int sasl_respond(struct sasl *s, const char *challenge_b64, struct buf *out, char *err,
@@ -268,7 +297,7 @@ int sasl_respond(struct sasl *s, const char *challenge_b64, struct buf *out, cha
 		snprintf(err, errlen, "challenge %d: %s has at most %d; the exchange is given up",
 		         s->round, mech_names[s->mech], sasl_challenges_max(s->mech));
 		buf_free(&challenge);
-		return -1;
+		return SASL_ERR_CHALLENGE;
 	}
 	switch (s->mech) {
 	case SASL_PLAIN:

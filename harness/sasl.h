@@ -14,6 +14,9 @@
 
 #include "util.h"
 
+/* What an "A: ... wrong" step appends to the password (a 535 test). */
+#define SASL_WRONG_PASSWORD_SUFFIX "-wrong-smtpconform"
+
 enum sasl_mech { SASL_PLAIN, SASL_LOGIN, SASL_CRAM_MD5, SASL_SCRAM_SHA_256 };
 
 struct sasl {
@@ -43,6 +46,13 @@ void sasl_free(struct sasl *s);
  */
 int sasl_initial(struct sasl *s, struct buf *out);
 
+/* What sasl_respond() found wrong, so the caller names the rule without
+ * reading the message. */
+enum sasl_error {
+	SASL_ERR_CHALLENGE = -1, /* the challenge is malformed (auth.challenge) */
+	SASL_ERR_SIGNATURE = -2, /* SCRAM: the server signature does not verify */
+};
+
 /*
  * The most 334 challenges mechanism m has: PLAIN 1 (the empty challenge when
  * no initial response was sent), LOGIN 2 (user name, password), CRAM-MD5 1,
@@ -54,12 +64,20 @@ int sasl_challenges_max(enum sasl_mech m);
 
 /*
  * The response (base64, or "" for an empty line) to a 334 challenge whose
- * text is challenge_b64. Returns 0, or -1 with a message when the challenge
- * is malformed, is one more than sasl_challenges_max() or, for SCRAM's final
- * message, the server signature is wrong.
+ * text is challenge_b64. Returns 0, or an enum sasl_error with a message:
+ * SASL_ERR_CHALLENGE when the challenge is malformed (a SCRAM final message
+ * without v= included) or is one more than sasl_challenges_max(),
+ * SASL_ERR_SIGNATURE when SCRAM's v= is wrong.
  */
 int sasl_respond(struct sasl *s, const char *challenge_b64, struct buf *out, char *err,
                  size_t errlen);
+
+/*
+ * Registers for redaction (util.h) the password, its encodings and every
+ * blob an exchange sends that carries it: PLAIN's base64("\0user\0pass")
+ * and LOGIN's base64(pass), for the password and for the wrong one.
+ */
+void sasl_redact_register(const char *user, const char *password);
 
 /* Base64 helpers (standard alphabet, padded). decode: -1 on bad input. */
 void sasl_b64_encode(const void *data, size_t n, struct buf *out);

@@ -10,7 +10,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <regex.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "command.h"
 #include "sasl.h"
 #include "smtp_limits.h"
 #include "scenario.h"
@@ -66,6 +66,8 @@ struct parser {
 	const char *chain_path[SCENARIO_INCLUDE_DEPTH + 1];
 	int chain_line[SCENARIO_INCLUDE_DEPTH + 1]; /* line of the @include in the file before */
 	size_t chain_len;          /* files being read: the scenario, then includes */
+	size_t includes;           /* @include lines followed so far (fan-out bound) */
+	size_t bytes;              /* bytes of every file read so far, includes expanded */
 };
 
 /* Parser state for one file. */
@@ -232,12 +234,73 @@ static struct step *step_push(struct parser *p, const struct step *st)
 	return &s->steps[s->nsteps++];
 }
 
+/* ---- regular expressions (PCRE2) ---- */
+
+int expect_regex_compile(struct expect *e, const char *src, char *msg, size_t msglen)
+{
+	int code;
+	PCRE2_SIZE offset;
+	pcre2_code *re = pcre2_compile((PCRE2_SPTR)src, PCRE2_ZERO_TERMINATED,
+	                               PCRE2_DOTALL | PCRE2_DOLLAR_ENDONLY, &code, &offset, NULL);
+	if (!re) {
+		PCRE2_UCHAR why[256];
+		pcre2_get_error_message(code, why, sizeof(why));
+		snprintf(msg, msglen, "bad regex /%s/: %s at offset %zu", src, (const char *)why,
+		         (size_t)offset);
+		return -1;
+	}
+	e->regex = re;
+	e->regex_src = xstrdup(src);
+	return 0;
+}
+
+/* One match context for the process: the limits never change. */
+static pcre2_match_context *regex_limits(void)
+{
+	static pcre2_match_context *ctx;
+	if (!ctx) {
+		ctx = pcre2_match_context_create(NULL);
+		if (!ctx)
+			BUG("pcre2_match_context_create failed");
+		pcre2_set_match_limit(ctx, REGEX_MATCH_LIMIT);
+		pcre2_set_depth_limit(ctx, REGEX_DEPTH_LIMIT);
+		pcre2_set_heap_limit(ctx, REGEX_HEAP_LIMIT_KIB);
+	}
+	return ctx;
+}
+
+int expect_regex_match(const struct expect *e, const char *text, size_t len, char *msg,
+                       size_t msglen)
+{
+	pcre2_match_data *md = pcre2_match_data_create_from_pattern(e->regex, NULL);
+	if (!md)
+		BUG("pcre2_match_data_create_from_pattern failed");
+	int rc = pcre2_match(e->regex, (PCRE2_SPTR)text, len, 0, 0, md, regex_limits());
+	pcre2_match_data_free(md);
+	if (rc >= 0)
+		return 1;
+	if (rc == PCRE2_ERROR_NOMATCH)
+		return 0;
+	PCRE2_UCHAR why[256];
+	pcre2_get_error_message(rc, why, sizeof(why));
+	snprintf(msg, msglen, "regex /%s/ gave up on this reply: %s (limits: %d steps, depth %d, "
+	                      "%d KiB; simplify the regex, e.g. without backreferences)",
+	         e->regex_src, (const char *)why, REGEX_MATCH_LIMIT, REGEX_DEPTH_LIMIT,
+	         REGEX_HEAP_LIMIT_KIB);
+	return -1;
+}
+
+void expect_regex_free(struct expect *e)
+{
+	pcre2_code_free(e->regex);
+	free(e->regex_src);
+	e->regex = NULL;
+	e->regex_src = NULL;
+}
+
 static void expect_free(struct expect *e)
 {
-	if (e->regex_src) {
-		regfree(&e->regex);
-		free(e->regex_src);
-	}
+	expect_regex_free(e);
 	free(e->source);
 	memset(e, 0, sizeof(*e));
 }
@@ -343,16 +406,9 @@ static int expect_parse(const char *text, struct expect *e, char *msg, size_t ms
 		return -1;
 	}
 	char *src = xstrndup(c + 1, (size_t)(last - c - 1));
-	int rc = regcomp(&e->regex, src, REG_EXTENDED | REG_NOSUB);
-	if (rc != 0) {
-		char why[256];
-		regerror(rc, &e->regex, why, sizeof(why));
-		snprintf(msg, msglen, "bad regex /%s/: %s", src, why);
-		free(src);
-		return -1;
-	}
-	e->regex_src = src;
-	return 0;
+	int rc = expect_regex_compile(e, src, msg, msglen);
+	free(src);
+	return rc;
 }
 
 /* Index of the first alternative that code matches, or -1 ('*' aside). */
@@ -644,10 +700,33 @@ static int line_expect(struct parser *p, struct source *src, char *value)
 static int load_file(struct parser *p, const char *path, const char *from, int from_line,
                      const char *name);
 
+/* The bundled suite's directory (scenario_set_library), or NULL. */
+static char *library_dir;
+
+void scenario_set_library(const char *dir)
+{
+	free(library_dir);
+	library_dir = dir ? xstrdup(dir) : NULL;
+}
+
+/* _lib/NAME of the bundled suite, the last place @include looks; or NULL. */
+static char *include_find_bundled(const char *name)
+{
+	if (!library_dir)
+		return NULL;
+	char *lib = path_join(library_dir, "_lib");
+	char *candidate = path_join(lib, name);
+	free(lib);
+	if (is_regular_file(candidate))
+		return candidate;
+	free(candidate);
+	return NULL;
+}
+
 /*
  * @include NAME: NAME beside the including file, then _lib/NAME in that
- * directory and in each parent up to the filesystem root. Returns the path
- * found (malloc'd) or NULL.
+ * directory and in each parent up to the filesystem root, then in the bundled
+ * suite's _lib/. Returns the path found (malloc'd) or NULL.
  */
 static char *include_find(const char *from, const char *name)
 {
@@ -689,7 +768,7 @@ static char *include_find(const char *from, const char *name)
 	}
 out:
 	free(dir);
-	return found;
+	return found ? found : include_find_bundled(name);
 }
 
 static int line_include(struct parser *p, struct source *src, char *rest)
@@ -697,13 +776,19 @@ static int line_include(struct parser *p, struct source *src, char *rest)
 	char *name = trim(rest);
 	if (*name == '\0')
 		return fail(p, src->path, src->line, "@include needs a file name");
+	if (++p->includes > SCENARIO_INCLUDES_MAX)
+		return fail(p, src->path, src->line,
+		            "cannot include %s: more than %d @include lines in one scenario, counting "
+		            "those of included files each time they are included",
+		            name, SCENARIO_INCLUDES_MAX);
 	char *found = include_find(src->path, name);
 	if (!found) {
 		char *dir = path_dir(src->path);
 		fail(p, src->path, src->line,
 		     "cannot include %s: not found in %s/ nor in _lib/ there or in any directory "
-		     "above",
-		     name, dir);
+		     "above%s%s%s",
+		     name, dir, library_dir ? " nor in " : "", library_dir ? library_dir : "",
+		     library_dir ? "/_lib/" : "");
 		free(dir);
 		return -1;
 	}
@@ -784,6 +869,10 @@ static int parse_text(struct parser *p, struct source *src, char *text, size_t l
 		start[n] = '\0';
 		if (parse_line(p, src, start) < 0)
 			return -1;
+		if (p->s->nsteps > SCENARIO_STEPS_MAX)
+			return fail(p, src->path, src->line,
+			            "more than %d steps in one scenario, includes expanded",
+			            SCENARIO_STEPS_MAX);
 	}
 	return 0;
 }
@@ -843,6 +932,14 @@ static int load_file(struct parser *p, const char *path, const char *from, int f
 			snprintf(p->err, p->errlen, "%s: %s", path, why);
 		goto out;
 	}
+	p->bytes += text.len;
+	if (from && p->bytes > SCENARIO_EXPANDED_MAX) {
+		fail(p, from, from_line,
+		     "cannot include %s: the scenario with its includes expanded is larger than %d "
+		     "bytes",
+		     name, SCENARIO_EXPANDED_MAX);
+		goto out;
+	}
 
 	struct source src = {
 		.path = files_intern(p->s, path),
@@ -862,16 +959,6 @@ static int load_file(struct parser *p, const char *path, const char *from, int f
 out:
 	buf_free(&text);
 	return rc;
-}
-
-/* The verb of a command line: its first word. */
-static int command_is(const char *line, const char *verb)
-{
-	size_t n = strlen(verb);
-	for (size_t i = 0; i < n; i++)
-		if (to_upper(line[i]) != verb[i])
-			return 0;
-	return line[n] == '\0' || is_space(line[n]);
 }
 
 /*
@@ -897,7 +984,8 @@ static int lint(struct parser *p)
 				j--;
 			const struct step *sent = j > 0 ? &s->steps[j - 1] : NULL;
 			if (!sent || !(sent->kind == STEP_RAW ||
-			               (sent->kind == STEP_CMD && command_is(sent->text, "DATA"))))
+			               (sent->kind == STEP_CMD &&
+			                command_from_line(sent->text, strlen(sent->text)) == CMD_DATA)))
 				return fail(p, st->file, st->line,
 				            "D: block without a \"C: DATA\" before it (message content "
 				            "follows DATA and its 354 reply)");
@@ -970,6 +1058,7 @@ int scenario_load(const char *path, const char *root, struct scenario **out, cha
 		err[0] = '\0';
 	if (load_file(&p, path, NULL, 0, NULL) < 0 || lint(&p) < 0) {
 		scenario_free(s);
+		text_sanitize(err, errlen); /* file text and names reach a terminal */
 		return -1;
 	}
 	if (!s->id)
@@ -1032,6 +1121,8 @@ int scenario_check_vars(const struct scenario *s, const struct vars *v, char *er
 		}
 	}
 	buf_free(&scratch);
+	if (rc < 0)
+		text_sanitize(err, errlen);
 	return rc;
 }
 
@@ -1132,6 +1223,7 @@ int scenario_collect(char *const *args, size_t nargs, struct scenario_list *out,
 	return 0;
 fail:
 	scenario_list_free(out);
+	text_sanitize(err, errlen);
 	return -1;
 }
 
@@ -1144,4 +1236,32 @@ void scenario_list_free(struct scenario_list *l)
 	free(l->paths);
 	free(l->roots);
 	memset(l, 0, sizeof(*l));
+}
+
+/* from + "/" + rest -> to + "/" + rest, or NULL when path is not under from. */
+static char *rebased(const char *path, const char *from, const char *to)
+{
+	size_t n = strlen(from);
+	if (strncmp(path, from, n) != 0 || path[n] != '/')
+		return NULL;
+	return xasprintf("%s%s", to, path + n);
+}
+
+void scenario_rebase_paths(struct scenario *s, const char *from, const char *to)
+{
+	char *p = rebased(s->path, from, to);
+	if (p) {
+		free(s->path);
+		s->path = p;
+	}
+	for (size_t i = 0; i < s->nfiles; i++) {
+		char *f = rebased(s->files[i], from, to);
+		if (!f)
+			continue;
+		for (size_t k = 0; k < s->nsteps; k++)
+			if (s->steps[k].file == s->files[i])
+				s->steps[k].file = f;
+		free(s->files[i]);
+		s->files[i] = f;
+	}
 }

@@ -9,7 +9,8 @@
 #ifndef SMTPCONFORM_SCENARIO_H
 #define SMTPCONFORM_SCENARIO_H
 
-#include <regex.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 #include <stddef.h>
 
 #include "vars.h"
@@ -25,6 +26,8 @@ enum step_kind {
 	STEP_AUTH,   /* A: MECH [noir] [wrong] [cancel] - a whole SASL exchange (RFC 4954)
 	                with the run's credentials; the next S: takes the final reply */
 };
+/* The last step kind: a new kind goes before this line and becomes it. */
+#define STEP_KIND_LAST STEP_AUTH
 
 struct expect {
 	int any;                         /* "*": anything the matrix allows */
@@ -34,7 +37,7 @@ struct expect {
 	char alts[EXPECT_ALTS_MAX][4];   /* 3 chars each, a digit or 'x' */
 	char alt_ends[EXPECT_ALTS_MAX];  /* "503!": matching it ends the scenario (a pass) */
 	char *regex_src;                 /* "~ /re/" source, NULL when absent */
-	regex_t regex;                   /* compiled REG_EXTENDED|REG_NOSUB; valid iff regex_src */
+	pcre2_code *regex;               /* compiled (PCRE2, expect_regex_compile); iff regex_src */
 	char *source;                    /* the expectation as written, for reports */
 };
 
@@ -81,6 +84,19 @@ int scenario_load(const char *path, const char *root, struct scenario **out,
 void scenario_free(struct scenario *s);
 
 /*
+ * The bundled suite's directory: @include looks in its _lib/ after the
+ * directories of the including file, so scenarios kept anywhere can reuse the
+ * bundled openings. NULL forgets it.
+ */
+void scenario_set_library(const char *dir);
+/*
+ * Rewrites the paths of s (its file and every included file) that lie under
+ * the directory from into the same path under to: reports show
+ * "scenarios/core/noop.smtp" rather than where the suite is installed.
+ */
+void scenario_rebase_paths(struct scenario *s, const char *from, const char *to);
+
+/*
  * Checks that every {name} in the scenario's C: and D: lines is defined in v.
  * Returns 0, or -1 with "path:line: unknown variable {x} ..." in err.
  */
@@ -93,6 +109,22 @@ int scenario_check_vars(const struct scenario *s, const struct vars *v, char *er
 int expect_code_matches(const struct expect *e, int code);
 /* 1 when the first alternative code matches is marked '!' (ends the scenario). */
 int expect_code_ends(const struct expect *e, int code);
+
+/*
+ * The "~ /regex/" of an expectation: PCRE2 (Perl syntax, POSIX classes such
+ * as [[:cntrl:]] inside brackets), case-sensitive, bytes (no UTF mode), with
+ * PCRE2_DOTALL and PCRE2_DOLLAR_ENDONLY so that "." matches a line break and
+ * "^" / "$" anchor the whole text, as POSIX REG_EXTENDED did.
+ * expect_regex_compile() sets e->regex_src and e->regex; 0, or -1 with
+ * "bad regex /src/: why" in msg. expect_regex_match() matches text[0..len)
+ * under REGEX_MATCH_LIMIT, REGEX_DEPTH_LIMIT and REGEX_HEAP_LIMIT_KIB, so
+ * no pattern can run long: 1 match, 0 no match, -1 with a message when a
+ * limit was hit (no verdict on the text). expect_regex_free() releases both.
+ */
+int expect_regex_compile(struct expect *e, const char *src, char *msg, size_t msglen);
+int expect_regex_match(const struct expect *e, const char *text, size_t len, char *msg,
+                       size_t msglen);
+void expect_regex_free(struct expect *e);
 
 /* A list of scenario file paths with the root each was found under. */
 struct scenario_list {

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "command.h"
 #include "tls.h"
 
 #include <openssl/crypto.h>
@@ -98,17 +99,7 @@ static int reply_timeout_s(const struct session *s, const char *verb)
 {
 	if (s->opts->timeout_s > 0)
 		return s->opts->timeout_s;
-	if (strcmp(verb, "CONNECT") == 0)
-		return TIMEOUT_GREETING_S;
-	if (strcmp(verb, "MAIL") == 0)
-		return TIMEOUT_MAIL_S;
-	if (strcmp(verb, "RCPT") == 0)
-		return TIMEOUT_RCPT_S;
-	if (strcmp(verb, "DATA") == 0)
-		return TIMEOUT_DATA_INIT_S;
-	if (strcmp(verb, "DATA-END") == 0)
-		return TIMEOUT_DATA_END_S;
-	return TIMEOUT_OTHER_S;
+	return command_get(command_from_name(verb))->timeout_s;
 }
 
 /* Timeout in seconds for one write to make progress (RFC 5321 4.5.3.2.5). */
@@ -194,26 +185,21 @@ static void finish(struct session *s, enum verdict verdict, const char *reason);
 /* Ends the scenario with a failed step carrying one violation, then one
  * syntax violation per flag in syntax_flags (what arrived of a reply that
  * was given up on; 0 for none). */
-static void fail_step_flags(struct session *s, unsigned syntax_flags, const char *rule,
+static void fail_step_flags(struct session *s, unsigned syntax_flags, enum rule_id rule,
                             const char *ref, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
-static void fail_step_flags(struct session *s, unsigned syntax_flags, const char *rule,
+static void fail_step_flags(struct session *s, unsigned syntax_flags, enum rule_id rule,
                             const char *ref, const char *fmt, ...)
 {
 	const struct step *step = &s->scenario->steps[s->pc];
 	struct step_result *st = new_step(s, step);
-	char msg[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	char *msg = xvasprintf(fmt, ap); /* whole: redacted before any cut */
 	va_end(ap);
-	step_add_violation(st, rule, SEV_ERROR, ref, "%s", msg);
-	for (unsigned bit = 0; bit < REPLY_FLAG_COUNT; bit++) {
-		unsigned flag = 1u << bit;
-		if (syntax_flags & flag)
-			step_add_violation(st, reply_flag_rule(flag), SEV_ERROR, reply_flag_ref(flag), "%s",
-			                   reply_flag_message(flag));
-	}
+	step_add_violation(st, rule, ref, "%s", msg);
+	free(msg);
+	check_syntax_flags(syntax_flags, st);
 	st->verdict = VERDICT_FAIL;
 	finish(s, VERDICT_FAIL, NULL);
 }
@@ -234,6 +220,13 @@ static unsigned partial_flags(const struct session *s)
 	return flags;
 }
 
+/* How much of inbuf a message or the transcript quotes: REPLY_PARTIAL_SHOWN
+ * bytes, cut where no secret is split. */
+static size_t partial_shown(const struct session *s)
+{
+	return redact_cut(s->inbuf, s->inlen, REPLY_PARTIAL_SHOWN);
+}
+
 /* What has arrived of an unfinished reply, escaped, for messages. */
 static char *partial_reply(const struct session *s)
 {
@@ -246,7 +239,7 @@ static char *partial_reply(const struct session *s)
 		text_escape(&b, s->reply->kept[i].text, s->reply->kept[i].text_len);
 		buf_puts(&b, "\\r\\n");
 	}
-	size_t shown = s->inlen < 200 ? s->inlen : 200;
+	size_t shown = partial_shown(s);
 	text_escape(&b, s->inbuf, shown);
 	if (shown < s->inlen)
 		buf_printf(&b, "...(+%zu bytes)", s->inlen - shown);
@@ -277,7 +270,7 @@ static void pending_pop(struct session *s)
 	/* Nothing queued: the greeting if nothing was sent, else the last
 	 * command again (an R: step may carry several commands). */
 	if (!s->sent_any)
-		snprintf(s->answering.verb, sizeof(s->answering.verb), "CONNECT");
+		snprintf(s->answering.verb, sizeof(s->answering.verb), "%s", command_name(CMD_CONNECT));
 }
 
 /* The verb of a command line: its first word, upper-cased (VERB_MAX cut). */
@@ -291,7 +284,7 @@ static void verb_of(const char *line, size_t len, char *out, size_t outlen)
 	}
 	out[i] = 0;
 	if (i == 0)
-		snprintf(out, outlen, "%s", "UNKNOWN");
+		snprintf(out, outlen, "%s", command_name(CMD_UNKNOWN));
 }
 
 /* Queues one C:, R: or D: step into the output buffer. 0, or -1 on a
@@ -315,7 +308,7 @@ static int queue_step(struct session *s, const struct step *step)
 		/* Raw bytes right after DATA got 354 are message content: their
 		 * reply is the end-of-data reply. */
 		if (s->data_state == DATA_ACCEPTED)
-			snprintf(verb, sizeof(verb), "DATA-END");
+			snprintf(verb, sizeof(verb), "%s", command_name(CMD_DATA_END));
 		else
 			verb_of(step->text, step->text_len, verb, sizeof(verb));
 		buf_append(&s->out, step->text, step->text_len);
@@ -354,7 +347,7 @@ static int queue_step(struct session *s, const struct step *step)
 		text_escape(&sent, s->out.data + start, n < SENT_DATA_SHOWN ? n : SENT_DATA_SHOWN);
 		if (n > SENT_DATA_SHOWN)
 			buf_printf(&sent, "...(%zu bytes in all)", n);
-		pending_push(s, "DATA-END", buf_steal(&sent));
+		pending_push(s, command_name(CMD_DATA_END), buf_steal(&sent));
 		break;
 	}
 	case STEP_AUTH: {
@@ -363,7 +356,7 @@ static int queue_step(struct session *s, const struct step *step)
 		enum sasl_mech mech = (enum sasl_mech)sasl_mech_parse(step->text);
 		free(s->auth_password);
 		s->auth_password = xasprintf("%s%s", s->opts->auth_password ? s->opts->auth_password : "",
-		                             step->auth_wrong ? "-wrong-smtpconform" : "");
+		                             step->auth_wrong ? SASL_WRONG_PASSWORD_SUFFIX : "");
 		sasl_free(&s->sasl);
 		sasl_init(&s->sasl, mech, s->opts->auth_user ? s->opts->auth_user : "", s->auth_password,
 		          NULL);
@@ -380,7 +373,7 @@ static int queue_step(struct session *s, const struct step *step)
 		buf_puts(&s->out, "\r\n");
 		char *shown = xasprintf("AUTH %s%s", step->text, has_ir ? " <initial response redacted>" : "");
 		transcript(s, "C: ", shown, strlen(shown));
-		pending_push(s, "AUTH", shown);
+		pending_push(s, command_name(CMD_AUTH), shown);
 		break;
 	}
 	default:
@@ -391,6 +384,7 @@ static int queue_step(struct session *s, const struct step *step)
 bad_var:
 	buf_free(&line);
 	s->error_reason = xasprintf("%s:%d: %s", step->file, step->line, err);
+	text_sanitize(s->error_reason, strlen(s->error_reason) + 1);
 	return -1;
 }
 
@@ -422,17 +416,15 @@ static void check_after_554(struct session *s, struct step_result *st)
 {
 	const struct scenario_result *r = s->result;
 	if (!st->has_reply || st->code < 0 || st->code == 503 || st->code == 421 ||
-	    strcmp(st->command, "CONNECT") == 0 || strcmp(st->command, "QUIT") == 0)
+	    command_is(st->command, CMD_CONNECT) || command_is(st->command, CMD_QUIT))
 		return;
 	const struct step_result *greeting = NULL;
 	for (size_t i = 0; i + 1 < r->nsteps && !greeting; i++)
-		if (strcmp(r->steps[i].command, "CONNECT") == 0)
+		if (command_is(r->steps[i].command, CMD_CONNECT))
 			greeting = &r->steps[i];
 	if (!greeting || !greeting->has_reply || greeting->code != 554)
 		return;
-	step_add_violation(st, "sequence.after-554", SEV_ERROR, "RFC 5321 3.1",
-	                   "the server greeted with 554 (no service): %s should get 503 (bad sequence "
-	                   "of commands) until QUIT, got %03d",
+	step_add_violation(st, RULE_SEQUENCE_AFTER_554, NULL, RULE_MSG_SEQUENCE_AFTER_554,
 	                   st->command, st->code);
 	st->verdict = step_verdict(st, s->opts->strict);
 }
@@ -444,16 +436,16 @@ static void start_tls(struct session *s, size_t step_index);
 static void session_checks(struct session *s, struct step_result *st)
 {
 	const char *verb = s->answering.verb;
-	int is_ehlo = strcmp(verb, "EHLO") == 0, is_helo = strcmp(verb, "HELO") == 0;
+	int is_ehlo = command_is(verb, CMD_EHLO), is_helo = command_is(verb, CMD_HELO);
 	if (is_ehlo && s->reply->code == 250) {
 		check_ehlo_keywords(s->reply, s->opts->strict, st);
 		s->enhanced_codes = check_ehlo_lists(s->reply, "ENHANCEDSTATUSCODES");
 	} else if (is_helo && s->reply->code == 250) {
 		s->enhanced_codes = 0; /* HELO starts a session without extensions */
-	} else if (s->enhanced_codes && !is_ehlo && !is_helo && strcmp(verb, "CONNECT") != 0) {
+	} else if (s->enhanced_codes && !is_ehlo && !is_helo && !command_is(verb, CMD_CONNECT)) {
 		check_enhanced_status(s->reply, s->opts->strict, st);
 	}
-	if (strcmp(verb, "DATA") == 0)
+	if (command_is(verb, CMD_DATA))
 		s->data_state = s->reply->code >= 300 && s->reply->code < 400 ? DATA_ACCEPTED
 		                                                                : DATA_REFUSED;
 	else
@@ -467,7 +459,7 @@ static int auth_continue(struct session *s, const struct step *step)
 	struct step_result *st = new_step(s, step);
 	free(st->expect);
 	st->expect = xstrdup("334 (SASL challenge)");
-	check_reply(s->opts->profile, "AUTH", s->reply, NULL, s->opts->strict, st);
+	check_reply(s->opts->profile, command_name(CMD_AUTH), s->reply, NULL, s->opts->strict, st);
 	session_checks(s, st);
 	for (size_t i = 0; i < st->nlines; i++) {
 		buf_puts(&s->transcript, "S: ");
@@ -480,6 +472,7 @@ static int auth_continue(struct session *s, const struct step *step)
 	}
 	struct buf resp = {0};
 	char err[512];
+	int rc = SASL_ERR_CHALLENGE;
 	if (s->auth->auth_cancel && ++s->sasl.round > 1) {
 		/* "*" got another challenge instead of 501 (RFC 4954 4). */
 		snprintf(err, sizeof(err), "challenge %d after the client cancelled with \"*\"; the "
@@ -499,7 +492,7 @@ static int auth_continue(struct session *s, const struct step *step)
 		size_t cl = strlen(c);
 		while (cl && c[cl - 1] == ' ')
 			c[--cl] = 0;
-		int rc = sasl_respond(&s->sasl, c, &resp, err, sizeof(err));
+		rc = sasl_respond(&s->sasl, c, &resp, err, sizeof(err));
 		free(challenge);
 		if (rc < 0)
 			goto bad_challenge;
@@ -518,8 +511,9 @@ static int auth_continue(struct session *s, const struct step *step)
 	advance(s); /* flushes the response, then reads again for this S: step */
 	return 0;
 bad_challenge:
-	step_add_violation(st, strstr(err, "signature") ? "auth.server-signature" : "auth.challenge",
-	                   SEV_ERROR, strstr(err, "signature") ? "RFC 5802 5" : "RFC 4954 4", "%s", err);
+	step_add_violation(st, rc == SASL_ERR_SIGNATURE ? RULE_AUTH_SERVER_SIGNATURE
+	                                                : RULE_AUTH_CHALLENGE,
+	                   NULL, RULE_MSG_AUTH, err);
 	st->verdict = VERDICT_FAIL;
 	buf_free(&resp);
 	finish(s, VERDICT_FAIL, NULL);
@@ -530,11 +524,11 @@ static void complete_reply(struct session *s)
 {
 	const struct step *step = &s->scenario->steps[s->pc];
 	disarm_deadline(s);
-	if (s->auth && s->reply->code == 334 && strcmp(s->answering.verb, "AUTH") == 0) {
+	if (s->auth && s->reply->code == 334 && command_is(s->answering.verb, CMD_AUTH)) {
 		auth_continue(s, step);
 		return;
 	}
-	if (strcmp(s->answering.verb, "AUTH") == 0) {
+	if (command_is(s->answering.verb, CMD_AUTH)) {
 		s->auth = NULL; /* the exchange is over */
 		sasl_free(&s->sasl);
 		memset(&s->sasl, 0, sizeof(s->sasl));
@@ -563,7 +557,7 @@ static void complete_reply(struct session *s)
 		return;
 	}
 	s->pc++;
-	if (strcmp(s->answering.verb, "STARTTLS") == 0 && s->reply->code == 220 &&
+	if (command_is(s->answering.verb, CMD_STARTTLS) && s->reply->code == 220 &&
 	    s->conn.ops == &conn_plain_ops && s->opts->tls_ready) {
 		start_tls(s, s->result->nsteps - 1);
 		return;
@@ -582,7 +576,7 @@ static void try_reply(struct session *s)
 		struct step_result *st = new_step(s, step);
 		check_reply(s->opts->profile, s->answering.verb, s->reply, NULL, s->opts->strict, st);
 		st->verdict = VERDICT_FAIL;
-		transcript(s, "S: ", s->inbuf, s->inlen < 200 ? s->inlen : 200);
+		transcript(s, "S: ", s->inbuf, partial_shown(s));
 		buf_puts(&s->transcript, "-- reply abandoned\n");
 		finish(s, VERDICT_FAIL, NULL);
 		return;
@@ -611,12 +605,12 @@ static void try_reply(struct session *s)
 		buf_printf(&s->transcript, "-- connection %s\n", s->read_error ? "reset" : "closed");
 		unsigned flags = partial_flags(s);
 		if (s->read_error)
-			fail_step_flags(s, flags, "connection.reset", "RFC 5321 4.2",
-			                "connection reset (%s) while waiting for the reply to %s; received: '%s'",
+			fail_step_flags(s, flags, RULE_CONNECTION_RESET, NULL,
+			                RULE_MSG_CONNECTION_RESET,
 			                strerror(s->read_error), s->answering.verb, partial);
 		else
-			fail_step_flags(s, flags, "connection.closed", "RFC 5321 4.2",
-			                "server closed the connection before a whole reply to %s; received: '%s'",
+			fail_step_flags(s, flags, RULE_CONNECTION_CLOSED, NULL,
+			                RULE_MSG_CONNECTION_CLOSED,
 			                s->answering.verb, partial);
 		free(partial);
 	}
@@ -633,12 +627,12 @@ static void check_unsolicited(struct session *s)
 		return;
 	struct step_result *last = &s->result->steps[s->result->nsteps - 1];
 	struct buf b = {0};
-	text_escape(&b, s->inbuf, s->inlen < 200 ? s->inlen : 200);
-	step_add_violation(last, "syntax.unsolicited", SEV_ERROR, "RFC 5321 4.2",
-	                   "data after the reply to %s, before the next command: '%s'", last->command,
+	text_escape(&b, s->inbuf, partial_shown(s));
+	step_add_violation(last, RULE_SYNTAX_UNSOLICITED, NULL,
+	                   RULE_MSG_SYNTAX_UNSOLICITED, last->command,
 	                   b.data ? b.data : "");
 	buf_free(&b);
-	transcript(s, "S: ", s->inbuf, s->inlen < 200 ? s->inlen : 200);
+	transcript(s, "S: ", s->inbuf, partial_shown(s));
 	last->verdict = step_verdict(last, s->opts->strict);
 	s->inlen = 0;
 	if (last->verdict == VERDICT_FAIL && !s->keep_going)
@@ -649,10 +643,10 @@ static void check_unsolicited(struct session *s)
 static void check_close(struct session *s)
 {
 	if (s->inlen > 0) {
-		char *got = text_escape_dup(s->inbuf, s->inlen < 200 ? s->inlen : 200);
-		transcript(s, "S: ", s->inbuf, s->inlen < 200 ? s->inlen : 200);
-		fail_step(s, "expect.close", "RFC 5321 4.1.1.10",
-		          "expected the server to close the connection after %s, got '%s'",
+		char *got = text_escape_dup(s->inbuf, partial_shown(s));
+		transcript(s, "S: ", s->inbuf, partial_shown(s));
+		fail_step(s, RULE_EXPECT_CLOSE, NULL,
+		          RULE_MSG_EXPECT_CLOSE,
 		          s->answering.verb, got);
 		free(got);
 		return;
@@ -697,6 +691,7 @@ static void record_tls(struct session *s)
 		r->tls.protocol = info.protocol;
 		r->tls.cipher = info.cipher;
 		r->tls.subject = info.subject;
+		redact(r->tls.subject); /* the server's certificate names itself */
 		r->tls.verified = info.verified;
 		info.protocol = info.cipher = info.subject = NULL;
 	}
@@ -758,8 +753,8 @@ static void drive_handshake(struct session *s)
 	}
 	buf_printf(&s->transcript, "-- TLS handshake failed: %s\n", err);
 	tls_failure_step(s);
-	fail_step(s, "tls.handshake", s->opts->tls_implicit ? "RFC 8314 3.3" : "RFC 3207 4",
-	          "TLS handshake failed: %s", err);
+	fail_step(s, RULE_TLS_HANDSHAKE, s->opts->tls_implicit ? "RFC 8314 3.3" : NULL,
+	          RULE_MSG_TLS_HANDSHAKE, err);
 }
 
 /* Starts TLS on the connection. step_index: the result of the 220 to
@@ -772,9 +767,9 @@ static void start_tls(struct session *s, size_t step_index)
 		/* The server spoke in plaintext after its 220 (RFC 3207 4: the
 		 * client begins the handshake next). */
 		struct step_result *st = &s->result->steps[step_index];
-		char *got = text_escape_dup(s->inbuf, s->inlen < 200 ? s->inlen : 200);
-		step_add_violation(st, "syntax.unsolicited", SEV_ERROR, "RFC 3207 4",
-		                   "plaintext data after the 220 to STARTTLS: '%s'", got);
+		char *got = text_escape_dup(s->inbuf, partial_shown(s));
+		step_add_violation(st, RULE_SYNTAX_UNSOLICITED, "RFC 3207 4",
+		                   RULE_MSG_SYNTAX_UNSOLICITED_STARTTLS, got);
 		free(got);
 		st->verdict = step_verdict(st, s->opts->strict);
 		s->inlen = 0;
@@ -784,7 +779,7 @@ static void start_tls(struct session *s, size_t step_index)
 		}
 	}
 	if (step_index == (size_t)-1)
-		snprintf(s->answering.verb, sizeof(s->answering.verb), "CONNECT");
+		snprintf(s->answering.verb, sizeof(s->answering.verb), "%s", command_name(CMD_CONNECT));
 	if (tls_attach(&s->conn, err, sizeof(err)) < 0) {
 		finish(s, VERDICT_ERROR, err);
 		return;
@@ -800,11 +795,10 @@ static void end_tls_grace(struct session *s)
 	read_some(s);
 	if (s->inlen > 0 && s->starttls_index != (size_t)-1) {
 		struct step_result *st = &s->result->steps[s->starttls_index];
-		char *got = text_escape_dup(s->inbuf, s->inlen < 200 ? s->inlen : 200);
-		transcript(s, "S: ", s->inbuf, s->inlen < 200 ? s->inlen : 200);
-		step_add_violation(st, "starttls.injection", SEV_ERROR, "RFC 3207 4.2",
-		                   "%zu command(s) sent in plaintext after STARTTLS were answered after "
-		                   "the handshake: '%s'", s->injected, got);
+		char *got = text_escape_dup(s->inbuf, partial_shown(s));
+		transcript(s, "S: ", s->inbuf, partial_shown(s));
+		step_add_violation(st, RULE_STARTTLS_INJECTION, NULL,
+		                   RULE_MSG_STARTTLS_INJECTION, s->injected, got);
 		free(got);
 		st->verdict = VERDICT_FAIL;
 		s->inlen = 0;
@@ -884,41 +878,36 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	case SESSION_WRITING:
 		buf_puts(&s->transcript, "-- timeout sending\n");
 		if (budget_spent(s))
-			fail_step(s, "timeout", "RFC 5321 4.5.3.2",
-			          "the scenario's time budget of %d s ran out while sending to the server",
-			          s->budget_s);
+			fail_step(s, RULE_TIMEOUT, NULL, RULE_MSG_TIMEOUT_BUDGET_SENDING, s->budget_s);
 		else
-			fail_step(s, "timeout", "RFC 5321 4.5.3.2.5",
-			          "the server read none of our data for %lld s", (long long)waited);
+			fail_step(s, RULE_TIMEOUT, "RFC 5321 4.5.3.2.5", RULE_MSG_TIMEOUT_SENDING,
+			          (long long)waited);
 		return;
 	case SESSION_READING: {
 		char *partial = partial_reply(s);
 		buf_puts(&s->transcript, "-- timeout\n");
 		if (budget_spent(s))
-			fail_step_flags(s, partial_flags(s), "timeout", "RFC 5321 4.5.3.2",
-			                "the scenario's time budget of %d s ran out waiting for the reply "
-			                "to %s; received: '%s'",
+			fail_step_flags(s, partial_flags(s), RULE_TIMEOUT, NULL, RULE_MSG_TIMEOUT_BUDGET,
 			                s->budget_s, s->answering.verb, partial);
 		else
-			fail_step_flags(s, partial_flags(s), "timeout", "RFC 5321 4.5.3.2",
-			                "no whole reply to %s within %d s; received: '%s'", s->answering.verb,
-			                reply_timeout_s(s, s->answering.verb), partial);
+			fail_step_flags(s, partial_flags(s), RULE_TIMEOUT, NULL, RULE_MSG_TIMEOUT,
+			                s->answering.verb, reply_timeout_s(s, s->answering.verb), partial);
 		free(partial);
 		return;
 	}
 	case SESSION_HANDSHAKE:
 		buf_puts(&s->transcript, "-- TLS handshake timeout\n");
 		tls_failure_step(s);
-		fail_step(s, "tls.handshake", s->opts->tls_implicit ? "RFC 8314 3.3" : "RFC 3207 4",
-		          "the TLS handshake did not complete within %lld s", (long long)waited);
+		fail_step(s, RULE_TLS_HANDSHAKE, s->opts->tls_implicit ? "RFC 8314 3.3" : NULL,
+		          RULE_MSG_TLS_HANDSHAKE_TIMEOUT, (long long)waited);
 		return;
 	case SESSION_TLS_GRACE:
 		end_tls_grace(s);
 		return;
 	case SESSION_AWAIT_CLOSE:
 		buf_puts(&s->transcript, "-- still open\n");
-		fail_step(s, "expect.close", "RFC 5321 4.1.1.10",
-		          "the server did not close the connection within %lld s after %s",
+		fail_step(s, RULE_EXPECT_CLOSE, NULL,
+		          RULE_MSG_EXPECT_CLOSE_OPEN,
 		          (long long)waited, s->answering.verb);
 		return;
 	default:
@@ -1087,8 +1076,10 @@ static void finish(struct session *s, enum verdict verdict, const char *reason)
 			if (r->steps[i].verdict == VERDICT_FAIL)
 				verdict = VERDICT_FAIL;
 	r->verdict = verdict;
-	if (reason && !r->reason)
+	if (reason && !r->reason) {
 		r->reason = xstrdup(reason);
+		redact(r->reason); /* TLS errors quote what the server sent */
+	}
 	r->duration_ms = clock_ms() - s->started_ms;
 	r->transcript = buf_steal(&s->transcript);
 	session_release(s);

@@ -21,6 +21,16 @@
 /* Bytes of one reply line's text kept for reports (the rest is cut). */
 #define REPLY_TEXT_KEEP 1024
 
+/* Bytes of an unfinished or unexpected reply quoted in a message (timeout,
+ * close, unsolicited data); the cut never splits a secret (redact_cut). */
+#define REPLY_PARTIAL_SHOWN 200
+
+/* Secrets (util.c redaction): every piece of this many characters of a
+ * secret's forms is masked wherever it appears, and how many forms (the
+ * password's clear, escaped, hex, base64 forms, the SASL blobs) are held. */
+#define REDACT_PIECE_MIN 6
+#define REDACT_FORMS_MAX 32
+
 /* Per-connection input buffer: must hold at least one hard-max line. */
 #define SESSION_INBUF_SIZE (4 * REPLY_LINE_HARD_MAX)
 
@@ -60,6 +70,28 @@
 #define SCENARIO_INCLUDE_DEPTH 8    /* nested @include */
 #define SCENARIO_FILE_MAX (1 << 20) /* bytes of one scenario file */
 #define SCENARIO_VARS_MAX 128       /* --var definitions */
+/* One scenario with its @includes expanded (each inclusion counts, so a
+ * fan-out of includes including includes stays small and fails at once). */
+#define SCENARIO_INCLUDES_MAX 256               /* @include lines followed */
+#define SCENARIO_STEPS_MAX 10000                /* steps */
+#define SCENARIO_EXPANDED_MAX (4 * SCENARIO_FILE_MAX) /* bytes of all files read */
+/* One {var} expansion (a C: or D: line, a value): its bytes and how many
+ * variable references it may follow, so nested values cannot multiply. */
+#define VARS_EXPANDED_MAX 65536
+#define VARS_REFS_MAX 4096
+
+/* "S: ... ~ /regex/" (PCRE2): the most one match of a reply's text may
+ * cost, so a pathological pattern (nested repeats, backreferences) gives up
+ * in milliseconds instead of holding the event loop: backtracking steps,
+ * nesting depth, and heap for backtracking frames (KiB). */
+#define REGEX_MATCH_LIMIT 1000000
+#define REGEX_DEPTH_LIMIT 10000
+#define REGEX_HEAP_LIMIT_KIB 32768
+
+/* Bytes of one JSON report or waiver file read back (report --from, merge,
+ * diff, --baseline): one limit for all of them, with room for big runs (the
+ * bundled suite's JSON report is about 1 MB). */
+#define REPORT_FILE_MAX (256u << 20)
 
 /* Concurrency: -j upper bound. */
 #define JOBS_MAX 256
@@ -76,5 +108,8 @@
 /* exec: targets: after closing its socket, the program's process group gets
  * SIGTERM, and SIGKILL if it has not ended within this many milliseconds. */
 #define EXEC_TERM_GRACE_MS 200
+
+/* --shard K/N upper bound for N (CI fan-out). */
+#define SHARD_MAX 1000
 
 #endif

@@ -1,11 +1,15 @@
 /*
- * util.c - memory wrappers, struct buf, text escaping, clock and file helpers.
+ * util.c - memory wrappers, struct buf, text escaping, clock and file helpers,
+ * the redaction of secrets.
  *
  * Owns the one out-of-memory exit, the escaping of wire bytes into printable
- * UTF-8 for reports (and its inverse for scenario files), and the atomic
- * file write used for reports. Does not own any protocol logic.
+ * UTF-8 for reports (and its inverse for scenario files), the atomic file
+ * write used for reports and the registry of secret forms every record is
+ * masked against. Does not own any protocol logic (SASL blobs: sasl.c).
  */
 #include "util.h"
+
+#include "smtp_limits.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -75,25 +79,34 @@ char *xstrndup(const char *s, size_t n)
 	return p;
 }
 
-char *xasprintf(const char *fmt, ...)
+char *xvasprintf(const char *fmt, va_list ap)
 {
-	va_list ap;
+	va_list count_ap;
 	size_t size;
 	char *s;
 	int n;
 
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
+	va_copy(count_ap, ap);
+	n = vsnprintf(NULL, 0, fmt, count_ap);
+	va_end(count_ap);
 	if (n < 0)
 		BUG("vsnprintf failed");
 	size = (size_t)n + 1;
 	s = xmalloc(size);
-	va_start(ap, fmt);
 	n = vsnprintf(s, size, fmt, ap);
-	va_end(ap);
 	if (n < 0 || (size_t)n >= size)
 		BUG("vsnprintf changed its mind");
+	return s;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	s = xvasprintf(fmt, ap);
+	va_end(ap);
 	return s;
 }
 
@@ -308,6 +321,71 @@ char *text_escape_dup(const void *bytes, size_t n)
 	return buf_steal(&b);
 }
 
+/* Unicode bidirectional formatting characters (UAX #9): ALM U+061C, LRM
+ * U+200E, RLM U+200F, LRE..RLO U+202A..U+202E, LRI..PDI U+2066..U+2069. */
+static int utf8_is_bidi(const uint8_t *p, size_t len)
+{
+	if (len == 2)
+		return p[0] == 0xd8 && p[1] == 0x9c;
+	if (len != 3 || p[0] != 0xe2)
+		return 0;
+	if (p[1] == 0x80)
+		return p[2] == 0x8e || p[2] == 0x8f || (p[2] >= 0xaa && p[2] <= 0xae);
+	return p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9;
+}
+
+/* 1 when cutting s at offset at would split a "\xNN" escape. */
+static int escape_straddles(const char *s, size_t at)
+{
+	for (size_t k = 1; k <= 3 && k <= at; k++)
+		if (s[at - k] == '\\' && s[at - k + 1] == 'x')
+			return 1;
+	return 0;
+}
+
+void text_sanitize(char *msg, size_t size)
+{
+	const uint8_t *p = (const uint8_t *)msg;
+	size_t n = strnlen(msg, size), i = 0, seq;
+	struct buf out = {0};
+
+	if (size == 0)
+		return;
+	while (i < n) {
+		if (p[i] >= 0x20 && p[i] <= 0x7e) {
+			buf_append(&out, p + i, 1);
+			i++;
+			continue;
+		}
+		if (p[i] == '\t' || p[i] == '\r' || p[i] == '\n') {
+			buf_puts(&out, p[i] == '\t' ? "\\t" : p[i] == '\r' ? "\\r" : "\\n");
+			i++;
+			continue;
+		}
+		seq = p[i] >= 0x80 ? utf8_sequence_len(p + i, n - i) : 0;
+		if (seq && !utf8_is_unsafe(p + i, seq) && !utf8_is_bidi(p + i, seq)) {
+			buf_append(&out, p + i, seq);
+			i += seq;
+			continue;
+		}
+		for (size_t k = 0; k < (seq ? seq : 1); k++)
+			escape_byte(&out, p[i + k]);
+		i += seq ? seq : 1;
+	}
+	if (out.len == n) {
+		buf_free(&out);
+		return; /* nothing to escape */
+	}
+	/* Cut to fit, outside any "\xNN" and any UTF-8 sequence. */
+	size_t keep = out.len < size ? out.len : size - 1;
+	while (keep > 0 && keep < out.len &&
+	       ((((uint8_t)out.data[keep] & 0xc0) == 0x80) || escape_straddles(out.data, keep)))
+		keep--;
+	memcpy(msg, out.data, keep);
+	msg[keep] = '\0';
+	buf_free(&out);
+}
+
 static int hex_value(char c)
 {
 	if (c >= '0' && c <= '9')
@@ -489,6 +567,31 @@ out:
 	return rc;
 }
 
+int file_check_writable(const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) == 0) {
+		if (S_ISDIR(st.st_mode)) {
+			errno = EISDIR;
+			return -1;
+		}
+		/* Not a regular file (/dev/stdout, a pipe): written in place. */
+		if (!S_ISREG(st.st_mode))
+			return access(path, W_OK);
+	}
+	/* What file_write_atomic() needs first: a temporary file beside it. */
+	char *tmp = xasprintf("%s.tmpXXXXXX", path);
+	int fd = mkstemp(tmp);
+	int saved_errno = errno;
+	if (fd >= 0) {
+		close(fd);
+		unlink(tmp);
+	}
+	free(tmp);
+	errno = saved_errno;
+	return fd >= 0 ? 0 : -1;
+}
+
 int file_read_all(const char *path, size_t max, struct buf *out)
 {
 	size_t start_len = out->len, got, want;
@@ -530,80 +633,229 @@ out:
 	return rc;
 }
 
-#define REDACT_MAX 16
-static char *redact_list[REDACT_MAX];
-static size_t redact_n;
+/* ------------------------------------------------------------ redaction */
 
-static void redact_add(char *s)
+/* One registered form of a secret. standalone: the form is sent or shown on
+ * its own (the password, its hex, its base64, a SASL blob), so even when
+ * shorter than a piece it is masked wherever it occurs whole; a fragment
+ * (base64 of the secret inside a longer blob) only lends its pieces. */
+struct redact_form {
+	char *text;
+	size_t len;
+	int standalone;
+};
+static struct redact_form redact_forms[REDACT_FORMS_MAX];
+static size_t redact_nforms;
+/* Every REDACT_PIECE_MIN-byte window of every form, packed big-endian into
+ * an integer, sorted and unique: one bsearch tells whether bytes at an
+ * offset start a piece. */
+static uint64_t *redact_pieces;
+static size_t redact_npieces;
+
+static uint64_t piece_key(const unsigned char *p)
 {
-	if (!s || strlen(s) < 4 || redact_n == REDACT_MAX) {
-		free(s);
+	uint64_t k = 0;
+	for (size_t i = 0; i < REDACT_PIECE_MIN; i++)
+		k = k << 8 | p[i];
+	return k;
+}
+
+static int piece_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Takes ownership of text. */
+static void redact_add(char *text, size_t len, int standalone)
+{
+	if (len == 0 || (!standalone && len < REDACT_PIECE_MIN)) {
+		free(text);
 		return;
 	}
-	redact_list[redact_n++] = s;
+	for (size_t i = 0; i < redact_nforms; i++) {
+		if (redact_forms[i].len == len && memcmp(redact_forms[i].text, text, len) == 0) {
+			redact_forms[i].standalone |= standalone;
+			free(text);
+			return;
+		}
+	}
+	if (redact_nforms == REDACT_FORMS_MAX)
+		BUG("more secret forms than REDACT_FORMS_MAX");
+	redact_forms[redact_nforms++] = (struct redact_form){text, len, standalone};
+	if (len < REDACT_PIECE_MIN)
+		return;
+	size_t add = len - REDACT_PIECE_MIN + 1;
+	redact_pieces = xrealloc(redact_pieces, (redact_npieces + add) * sizeof(*redact_pieces));
+	for (size_t i = 0; i < add; i++)
+		redact_pieces[redact_npieces++] = piece_key((const unsigned char *)text + i);
+	qsort(redact_pieces, redact_npieces, sizeof(*redact_pieces), piece_cmp);
+	size_t w = 0;
+	for (size_t i = 0; i < redact_npieces; i++)
+		if (w == 0 || redact_pieces[w - 1] != redact_pieces[i])
+			redact_pieces[w++] = redact_pieces[i];
+	redact_npieces = w;
+}
+
+/* Base64 (standard alphabet, padded) of n bytes. */
+static void base64_encode(struct buf *out, const unsigned char *p, size_t n)
+{
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) |
+		             (i + 2 < n ? p[i + 2] : 0);
+		char q[4] = {b64[(v >> 18) & 63], b64[(v >> 12) & 63], i + 1 < n ? b64[(v >> 6) & 63] : '=',
+		             i + 2 < n ? b64[v & 63] : '='};
+		buf_append(out, q, 4);
+	}
 }
 
 void redact_register(const void *secret, size_t n)
 {
-	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	const unsigned char *p = secret;
 	if (n == 0)
 		return;
-	redact_add(xstrndup(secret, n));
-	redact_add(text_escape_dup(secret, n));
+	redact_add(xstrndup(secret, n), strnlen(secret, n), 1);
+	char *escaped = text_escape_dup(secret, n);
+	redact_add(escaped, strlen(escaped), 1);
 	struct buf hex = {0}, hexu = {0}, enc = {0};
 	for (size_t i = 0; i < n; i++) {
 		buf_printf(&hex, "%02x", p[i]);
 		buf_printf(&hexu, "%02X", p[i]);
 	}
-	/* Base64 of the secret, and of it at each offset mod 3 inside a longer
-	 * blob (as in PLAIN's "\0user\0pass"): the stable middle part. */
+	redact_add(hex.data, hex.len, 1);
+	redact_add(hexu.data, hexu.len, 1);
+	/* Base64 of the secret alone (LOGIN's answer), then of the secret
+	 * starting at byte 1 or 2 of a 3-byte group inside a longer blob (as in
+	 * PLAIN's "\0user\0pass"): character j covers bits [6j, 6j+6) and
+	 * depends on the secret alone when those bits lie inside it. */
 	for (size_t shift = 0; shift < 3; shift++) {
-		buf_reset(&enc);
-		unsigned char *tmp = xmalloc(n + shift);
-		memset(tmp, 0, shift);
+		unsigned char *tmp = xcalloc(n + shift, 1);
 		memcpy(tmp + shift, p, n);
-		size_t len = n + shift;
-		for (size_t i = 0; i + 2 < len + 2; i += 3) {
-			if (i >= len)
-				break;
-			unsigned v = (unsigned)tmp[i] << 16 | (i + 1 < len ? (unsigned)tmp[i + 1] << 8 : 0) |
-			             (i + 2 < len ? tmp[i + 2] : 0);
-			char q[4] = {b64[(v >> 18) & 63], b64[(v >> 12) & 63],
-			             i + 1 < len ? b64[(v >> 6) & 63] : '=', i + 2 < len ? b64[v & 63] : '='};
-			buf_append(&enc, q, 4);
-		}
+		buf_reset(&enc);
+		base64_encode(&enc, tmp, n + shift);
 		free(tmp);
-		/* Drop the characters that depend on bytes around the secret. */
-		size_t skip = shift ? 4 : 0, keep_end = enc.len >= 4 ? enc.len - 4 : 0;
-		if (shift == 0 && n % 3 == 0)
-			keep_end = enc.len;
-		if (keep_end > skip + 4)
-			redact_add(xstrndup(enc.data + skip, keep_end - skip));
-		else if (shift == 0)
-			redact_add(xstrndup(enc.data, enc.len));
+		if (shift == 0) {
+			redact_add(xstrndup(enc.data, enc.len), enc.len, 1);
+			continue;
+		}
+		size_t first = (8 * shift + 5) / 6, end = 8 * (shift + n) / 6;
+		if (end > first)
+			redact_add(xstrndup(enc.data + first, end - first), end - first, 0);
 	}
-	redact_add(buf_steal(&hex));
-	redact_add(buf_steal(&hexu));
 	buf_free(&enc);
+}
+
+void redact_register_text(const char *form)
+{
+	redact_add(xstrdup(form), strlen(form), 1);
+}
+
+void redact_reset(void)
+{
+	for (size_t i = 0; i < redact_nforms; i++)
+		free(redact_forms[i].text);
+	redact_nforms = 0;
+	free(redact_pieces);
+	redact_pieces = NULL;
+	redact_npieces = 0;
+}
+
+/* 1 when the REDACT_PIECE_MIN bytes at p are a piece of a form. */
+static int starts_piece(const unsigned char *p)
+{
+	uint64_t k = piece_key(p);
+	return bsearch(&k, redact_pieces, redact_npieces, sizeof(k), piece_cmp) != NULL;
+}
+
+/* 1 when byte at of s[0..n) belongs to a secret piece or a short form. */
+static int redact_masked(const unsigned char *s, size_t n, size_t at)
+{
+	size_t from = at >= REDACT_PIECE_MIN - 1 ? at - (REDACT_PIECE_MIN - 1) : 0;
+	for (size_t i = from; i <= at && i + REDACT_PIECE_MIN <= n; i++)
+		if (starts_piece(s + i))
+			return 1;
+	for (size_t k = 0; k < redact_nforms; k++) {
+		const struct redact_form *f = &redact_forms[k];
+		if (!f->standalone || f->len >= REDACT_PIECE_MIN)
+			continue;
+		size_t lo = at >= f->len - 1 ? at - (f->len - 1) : 0;
+		for (size_t i = lo; i <= at && i + f->len <= n; i++)
+			if (memcmp(s + i, f->text, f->len) == 0)
+				return 1;
+	}
+	return 0;
+}
+
+/* Marks in mask[0..n) every byte of s that belongs to a secret piece or a
+ * whole short form. Returns 1 when any is marked. */
+static int redact_mask(const unsigned char *s, size_t n, unsigned char *mask)
+{
+	int any = 0;
+	memset(mask, 0, n);
+	for (size_t i = 0; i + REDACT_PIECE_MIN <= n; i++) {
+		if (starts_piece(s + i)) {
+			memset(mask + i, 1, REDACT_PIECE_MIN);
+			any = 1;
+		}
+	}
+	for (size_t k = 0; k < redact_nforms; k++) {
+		const struct redact_form *f = &redact_forms[k];
+		if (!f->standalone || f->len >= REDACT_PIECE_MIN)
+			continue;
+		for (size_t i = 0; i + f->len <= n; i++) {
+			if (memcmp(s + i, f->text, f->len) == 0) {
+				memset(mask + i, 1, f->len);
+				any = 1;
+			}
+		}
+	}
+	return any;
 }
 
 void redact(char *s)
 {
 	static const char mark[] = "<redacted>";
-	if (!s)
+	if (!s || redact_nforms == 0)
 		return;
-	for (size_t k = 0; k < redact_n; k++) {
-		size_t n = strlen(redact_list[k]);
-		char *hit;
-		while ((hit = strstr(s, redact_list[k])) != NULL) {
-			/* "<redacted>" where it fits, else as many '*' as the secret. */
-			size_t m = n >= sizeof(mark) - 1 ? sizeof(mark) - 1 : n;
-			if (m == sizeof(mark) - 1)
-				memcpy(hit, mark, m);
-			else
-				memset(hit, '*', m);
-			memmove(hit + m, hit + n, strlen(hit + n) + 1);
-		}
+	size_t n = strlen(s);
+	unsigned char *mask = xmalloc(n);
+	if (!redact_mask((const unsigned char *)s, n, mask)) {
+		free(mask);
+		return;
 	}
+	size_t r = 0, w = 0;
+	while (r < n) {
+		if (!mask[r]) {
+			s[w++] = s[r++];
+			continue;
+		}
+		size_t run = 0;
+		while (r + run < n && mask[r + run])
+			run++;
+		/* "<redacted>" where it fits, else as many '*': never longer. */
+		if (run >= sizeof(mark) - 1) {
+			memcpy(s + w, mark, sizeof(mark) - 1);
+			w += sizeof(mark) - 1;
+		} else {
+			memset(s + w, '*', run);
+			w += run;
+		}
+		r += run;
+	}
+	s[w] = '\0';
+	free(mask);
+}
+
+size_t redact_cut(const void *bytes, size_t n, size_t max)
+{
+	const unsigned char *s = bytes;
+	if (max >= n)
+		return n;
+	if (redact_nforms == 0)
+		return max;
+	size_t cut = max;
+	while (cut > 0 && redact_masked(s, n, cut - 1) && redact_masked(s, n, cut))
+		cut--;
+	return cut;
 }

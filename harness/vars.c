@@ -104,11 +104,31 @@ const char *vars_get(const struct vars *v, const char *name)
 	return i >= 0 ? v->values[i] : NULL;
 }
 
-/* The chain of variables being expanded, outermost first. */
+/* The chain of variables being expanded, outermost first, and what the
+ * whole expansion has cost so far (VARS_EXPANDED_MAX, VARS_REFS_MAX). */
 struct expansion {
 	const char *names[VARS_EXPAND_DEPTH];
 	size_t depth;
+	size_t start; /* out->len when the expansion began */
+	size_t refs;  /* {name} references followed */
 };
+
+/* -1 with a message once the expansion is too large or too costly. */
+static int expansion_bounded(const struct expansion *x, const struct buf *out, char *err,
+                             size_t errlen)
+{
+	if (out->len - x->start > VARS_EXPANDED_MAX) {
+		snprintf(err, errlen, "variable expansion longer than %d bytes (values that repeat "
+		                      "other variables multiply)", VARS_EXPANDED_MAX);
+		return -1;
+	}
+	if (x->refs > VARS_REFS_MAX) {
+		snprintf(err, errlen, "variable expansion follows more than %d {name} references "
+		                      "(values that repeat other variables multiply)", VARS_REFS_MAX);
+		return -1;
+	}
+	return 0;
+}
 
 static void chain_describe(const struct expansion *x, const char *last, size_t last_len,
                            char *err, size_t errlen)
@@ -133,6 +153,8 @@ static int expand(const struct vars *v, const char *text, size_t len, struct buf
 		}
 		size_t at = (size_t)(open - text);
 		buf_append(out, text + i, at - i);
+		if (expansion_bounded(x, out, err, errlen) < 0)
+			return -1;
 		if (at + 1 < len && text[at + 1] == '{') {
 			buf_append(out, "{", 1);
 			i = at + 2;
@@ -169,6 +191,7 @@ static int expand(const struct vars *v, const char *text, size_t len, struct buf
 			         name, VARS_EXPAND_DEPTH);
 			return -1;
 		}
+		x->refs++;
 		x->names[x->depth++] = v->names[k];
 		int rc = expand(v, v->values[k], strlen(v->values[k]), out, x, err, errlen);
 		x->depth--;
@@ -184,13 +207,13 @@ static int expand(const struct vars *v, const char *text, size_t len, struct buf
 		}
 		i = (size_t)(close - text) + 1;
 	}
-	return 0;
+	return expansion_bounded(x, out, err, errlen);
 }
 
 int vars_expand(const struct vars *v, const char *text, size_t len, struct buf *out,
                 char *err, size_t errlen)
 {
-	struct expansion x = {.depth = 0};
+	struct expansion x = {.depth = 0, .start = out->len};
 	return expand(v, text, len, out, &x, err, errlen);
 }
 

@@ -1,21 +1,27 @@
 #!/bin/sh
 # install-deps.sh - install the Debian packages smtpconform needs, idempotently.
 #
-#   scripts/install-deps.sh build   compiler, pkg-config, libevent, jansson, OpenSSL
-#   scripts/install-deps.sh test    build + cmocka, clang, valgrind, postfix,
+#   scripts/install-deps.sh build   compiler, pkg-config, libevent, jansson, OpenSSL, PCRE2,
+#                                   scdoc (man pages)
+#   scripts/install-deps.sh package build + debhelper, dpkg-dev, fakeroot, lintian
+#                                   (make deb: dpkg-buildpackage -b, lintian)
+#   scripts/install-deps.sh test    package + cmocka, clang (+ libFuzzer), valgrind, postfix,
 #                                   python3-pytest, python3-pexpect, python3-aiosmtpd,
-#                                   libxml2-utils, chromium (HTML report test)
+#                                   libxml2-utils, chromium (HTML report test), man-db,
+#                                   python3-yaml (docs/ci.md test)
 # Does nothing when every package is already installed. Needs root (apt-get)
 # only when something is missing.
 set -eu
 
-BUILD_PKGS="gcc make pkg-config python3 libevent-dev libjansson-dev libssl-dev"
-TEST_PKGS="$BUILD_PKGS clang libcmocka-dev valgrind postfix python3-pytest python3-pexpect python3-aiosmtpd libxml2-utils openssl chromium"
+BUILD_PKGS="gcc make pkg-config python3 libevent-dev libjansson-dev libssl-dev libpcre2-dev scdoc"
+PACKAGE_PKGS="$BUILD_PKGS debhelper dpkg-dev fakeroot lintian"
+TEST_PKGS="$PACKAGE_PKGS man-db python3-yaml clang libclang-rt-dev libcmocka-dev valgrind postfix python3-pytest python3-pexpect python3-aiosmtpd libxml2-utils openssl chromium"
 
 case "${1:-build}" in
 build) pkgs=$BUILD_PKGS ;;
+package) pkgs=$PACKAGE_PKGS ;;
 test) pkgs=$TEST_PKGS ;;
-*) echo "usage: $0 build|test" >&2; exit 2 ;;
+*) echo "usage: $0 build|package|test" >&2; exit 2 ;;
 esac
 
 missing=""

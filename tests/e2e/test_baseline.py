@@ -1,6 +1,10 @@
 """Baselines and waivers (issue 6 item 3): known deviations are waived, only
 new failures fail the run, stale waivers are reported."""
 
+import json
+
+import pytest
+
 import servers
 
 CORE = "scenarios/core"
@@ -73,3 +77,37 @@ def test_postfix_with_its_recorded_deviations_waived_exits_0(postfix_server, tmp
     assert again.returncode == 0, again.describe()
     assert again.report["summary"]["fail"] == 0
     assert again.report["summary"]["waived"] == first.report["summary"]["fail"]
+
+
+def test_json_baseline_over_1_mib_is_accepted(fixture_server, tmp_path):
+    """One size limit for every JSON report read back (issue 9 item 8): a
+    baseline as big as the bundled suite's reports grow is not 'too large'."""
+    known = run(fixture_server("noop-251").target, tmp_path, "known")
+    assert known.returncode == 1
+    report = json.loads((tmp_path / "known.json").read_text())
+    report["scenarios"][0]["transcript"] += "S: 250 padding\n" * 80000  # ~1.2 MB more
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps(report))
+    assert big.stat().st_size > (1 << 20) + 100000
+    again = run(fixture_server("noop-251").target, tmp_path, "again", ["--baseline", str(big)])
+    assert again.returncode == 0, again.describe()
+    assert again.report["summary"]["fail"] == 0 and again.report["summary"]["waived"] > 0
+
+
+@pytest.mark.parametrize("date", ["2024-13-45", "2023-02-29", "2024-04-31", "2024-00-10",
+                                  "2024-01-00"])
+def test_waiver_until_must_be_a_calendar_date(tmp_path, date):
+    bad = tmp_path / "bad.txt"
+    bad.write_text("# ok\nscenario core.noop.basic until %s -- a reason\n" % date)
+    res = servers.run_harness(["run", "-t", "127.0.0.1:%d" % servers.closed_port(),
+                               "--baseline", str(bad), CORE], timeout=30)
+    assert res.returncode == 2, res.describe()
+    assert "bad.txt:2: until %s: not a calendar date" % date in res.stderr, res.describe()
+
+
+def test_waiver_until_leap_day_is_a_date(fixture_server, tmp_path):
+    waivers = tmp_path / "w.txt"
+    waivers.write_text("scenario core.noop.basic until 2400-02-29 -- leap day\n"
+                       "rule matrix.not-allowed until 2096-02-29 -- leap day\n")
+    res = run(fixture_server("noop-251").target, tmp_path, "w", ["--baseline", str(waivers)])
+    assert res.report["summary"]["waived"] > 0, res.describe()

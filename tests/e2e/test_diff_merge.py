@@ -5,6 +5,8 @@ breaks and exit 1 for it."""
 
 import json
 
+import pytest
+
 import servers
 
 SUITE = "scenarios"
@@ -79,3 +81,63 @@ def test_bad_inputs_exit_2(tmp_path):
     assert res.returncode == 2 and "missing.json" in res.stderr, res.describe()
     res = harness(["run", "--shard", "4/3", "scenarios/core"])
     assert res.returncode == 2, res.describe()
+
+
+def minimal_report(**scenario):
+    sc = {"id": "core.x", "verdict": "fail", "steps": [
+        {"line": 3, "command": "NOOP", "reply": {"code": 250, "lines": ["250 OK"]},
+         "verdict": "fail", "violations": [{"rule": "expect.code", "severity": "error"}]}]}
+    sc.update(scenario)
+    return {"tool": {"name": "smtpconform", "version": "0"}, "target": "t", "scenarios": [sc]}
+
+
+WRONG_TYPES = [
+    # (how the report is broken, the field and what the message says)
+    (lambda r: r["scenarios"][0]["steps"][0]["reply"].update(code="250"),
+     "scenarios[0].steps[0].reply.code: expected an integer, got a string"),
+    (lambda r: r["scenarios"][0].update(id=7), "scenarios[0].id: expected a string, got an integer"),
+    (lambda r: r["scenarios"][0].update(tags=["a", {}]),
+     "scenarios[0].tags[1]: expected a string, got an object"),
+    (lambda r: r["scenarios"][0].update(verdict="passed"), "scenarios[0].verdict: expected one of"),
+    (lambda r: r["scenarios"][0].update(steps={}), "scenarios[0].steps: expected an array"),
+    (lambda r: r["scenarios"][0]["steps"][0].update(line=-4),
+     "scenarios[0].steps[0].line: expected an integer from 0"),
+    (lambda r: r["scenarios"][0]["steps"][0]["violations"][0].update(severity=1),
+     "scenarios[0].steps[0].violations[0].severity: expected \"error\" or \"warn\", got an integer"),
+    (lambda r: r.update(strict="yes"), "strict: expected true or false, got a string"),
+    (lambda r: r.update(duration_ms=1.5), "duration_ms: expected an integer, got a real number"),
+    (lambda r: r["scenarios"].append([]), "scenarios[1]: expected an object, got an array"),
+    # Found by fuzz_json: diff matched scenarios without ids to each other.
+    (lambda r: r["scenarios"][0].pop("id"), "scenarios[0].id: expected a scenario id, got none"),
+    (lambda r: r["scenarios"].append(dict(r["scenarios"][0], verdict="pass")),
+     "scenarios[1].id: expected an id no other scenario has, got \"core.x\" again (also "
+     "scenarios[0])"),
+]
+
+
+@pytest.mark.parametrize("case", range(len(WRONG_TYPES)))
+@pytest.mark.parametrize("cmd", ["report", "merge", "diff", "baseline"])
+def test_wrong_types_name_the_field(tmp_path, case, cmd):
+    """A report field of the wrong type is an error naming it (issue 9 item 10)."""
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(minimal_report()))
+    report = minimal_report()
+    breaks, message = WRONG_TYPES[case]
+    breaks(report)
+    bad = tmp_path / "RUN.json"
+    bad.write_text(json.dumps(report))
+    argv = {"report": ["report", "--from", str(bad), "--report", "text"],
+            "merge": ["merge", str(bad)],
+            "diff": ["diff", str(good), str(bad)],
+            "baseline": ["run", "-t", "127.0.0.1:%d" % servers.closed_port(), "--baseline",
+                         str(bad), "scenarios/core/greeting-basic.smtp"]}[cmd]
+    res = harness(argv)
+    assert res.returncode == 2, res.describe()
+    assert "RUN.json: " + message in res.stderr, res.describe()
+
+
+def test_good_minimal_report_loads(tmp_path):
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(minimal_report()))
+    res = harness(["report", "--from", str(good), "--report", "text"])
+    assert res.returncode == 0 and "core.x" in res.stdout, res.describe()

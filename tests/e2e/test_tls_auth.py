@@ -6,6 +6,8 @@ trace of the password in any report or log.
 
 import base64
 import json
+import socket
+import threading
 
 import pytest
 
@@ -185,3 +187,145 @@ def test_auth_required_and_tls_required_policies(aiosmtpd_factory, aiosmtpd_auth
                   "scenarios/auth/required-mail-530.smtp"], tmp_path, "530-skip")
     sc = res.report["scenarios"][0]
     assert sc["verdict"] == "skip" and "auth_required" in sc["reason"], sc
+
+
+# ------------------------------------------------------------------------
+# A hostile server that echoes the credentials back (issue 9, item 5).
+
+class EchoServer:
+    """Loopback SMTP server that puts the password, its hex and base64
+    forms and the PLAIN blob it received in its replies, cut at every offset
+    around the harness's own cuts: the 1024 bytes kept of a reply line, the
+    200 bytes quoted of an unfinished reply (closed or timed out). Which
+    echo follows AUTH is chosen by the scenario with "NOOP n"."""
+
+    def __init__(self, cases, probe_greeting, greeting):
+        self.cases = cases
+        self.greetings = [probe_greeting]  # the first connection is the probe's
+        self.greeting = greeting
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.target = "127.0.0.1:%d" % self.sock.getsockname()[1]
+        self.stopping = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while not self.stopping:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn):
+        conn.settimeout(30)
+        case = None
+        buf = b""
+        try:
+            conn.sendall(self.greetings.pop() if self.greetings else self.greeting)
+            while True:
+                while b"\n" not in buf:
+                    data = conn.recv(4096)
+                    if not data:
+                        return
+                    buf += data
+                line, buf = buf.split(b"\n", 1)
+                verb = line.strip().split(b" ")[0].upper()
+                if verb == b"EHLO":
+                    conn.sendall(b"250-echo.test\r\n250 AUTH PLAIN LOGIN\r\n")
+                elif verb == b"NOOP" and len(line.split()) > 1:
+                    case = self.cases[int(line.split()[1])]
+                    conn.sendall(b"250 ok\r\n")
+                elif verb == b"AUTH" and case is not None:
+                    data, action = case
+                    conn.sendall(data)
+                    if action == "close":
+                        return
+                    if action == "stall":
+                        while conn.recv(4096):
+                            pass
+                        return
+                elif verb == b"QUIT":
+                    conn.sendall(b"221 bye\r\n")
+                    return
+                else:
+                    conn.sendall(b"250 ok\r\n")
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def stop(self):
+        self.stopping = True
+        self.sock.close()
+
+
+def echo_forms(password, user):
+    pw = password.encode()
+    plain = base64.b64encode(b"\0" + user.encode() + b"\0" + pw)
+    return [pw, base64.b64encode(pw), pw.hex().encode(), pw.hex().upper().encode(), plain]
+
+
+def echo_cases(forms):
+    cases = []
+    for form in forms:
+        # One multiline 535 with the form straddling the 1024-byte cut of
+        # the kept text at every offset (line text starts after "535-").
+        lines = [b"535-" + b"x" * (1024 - k) + form + b" tail" for k in range(1, len(form))]
+        cases.append((b"\r\n".join(lines + [b"535 " + form]) + b"\r\n", "continue"))
+        # An unfinished reply straddling the 200-byte quote, then close.
+        for k in range(1, len(form)):
+            cases.append((b"535 " + b"y" * (196 - k) + form + b" more", "close"))
+    # ... and one that stalls past the deadline (the timeout message).
+    for k in (1, len(forms[0]) // 2):
+        cases.append((b"535 " + b"z" * (196 - k) + forms[0], "stall"))
+    return cases
+
+
+def pieces(form, size=6):
+    return {form[i:i + size] for i in range(len(form) - size + 1)} if len(form) >= size else {form}
+
+
+# 12 bytes; 8 bytes (its PLAIN blob used to survive); 3 bytes (never
+# redacted before). Every byte's hex has a letter, so no hex piece can be
+# mistaken for digits of a duration or a port in the reports.
+ECHO_PASSWORDS = ["Jo;Km-Zn{Lo?", "Jo;Km-Zn", "Jo;"]
+
+
+@pytest.mark.parametrize("password", ECHO_PASSWORDS, ids=["12-bytes", "8-bytes", "3-bytes"])
+def test_echoing_server_cannot_leak_the_password(tmp_path, password):
+    user = "conform"
+    forms = echo_forms(password, user)
+    cases = echo_cases(forms)
+    # The greetings echo the password too: the probe's across the 1024 cut
+    # (a line that long fails a scenario at once, the probe goes on).
+    probe_greeting = b"220 " + b"g" * (1024 - 2) + password.encode() + b" ESMTP\r\n"
+    srv = EchoServer(cases, probe_greeting, b"220 echo.test " + password.encode() + b"\r\n")
+    try:
+        scdir = tmp_path / "sc"
+        scdir.mkdir()
+        for n in range(len(cases)):
+            (scdir / ("echo-%03d.smtp" % n)).write_text(
+                "id: echo.%03d\ntitle: echo case %d\n\nS: 220\nC: EHLO client.test\nS: 250\n"
+                "C: NOOP %d\nS: 250\nA: PLAIN\nS: 235\nC: QUIT\nS: 221\n" % (n, n, n))
+        env = {"SMTPCONFORM_TEST_PASSWORD": password}
+        res, reports = run(["run", "-t", srv.target, "--auth-user", user,
+                            "--auth-password-env", "SMTPCONFORM_TEST_PASSWORD", "-vv",
+                            "--timeout", "1", "-j", "8", str(scdir)], tmp_path, "echo", env=env,
+                           extra_reports=("text", "junit", "tap", "html", "md"))
+    finally:
+        srv.stop()
+    assert res.returncode == 1, res.describe()
+    assert len(res.report["scenarios"]) == len(cases)
+    blobs = {p.name: p.read_bytes() for p in reports + [tmp_path / "echo.json"]}
+    blobs["stdout"] = res.stdout.encode()
+    blobs["stderr"] = res.stderr.encode()
+    # Nothing left behind in the report directory but the reports.
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["sc"] + list(blobs)[:-2])
+    assert b"redacted" in blobs["echo.json"]
+    for form in forms:
+        for piece in pieces(form):
+            for name, blob in blobs.items():
+                assert piece not in blob, "%r (piece of %r) leaked into %s" % (piece, form, name)

@@ -5,9 +5,9 @@
  * scenario_load(), then checked with scenario_check_vars() and freed.
  * <tmpdir>/_lib/ holds two library files so @include is reachable. Seeds:
  * scenarios/core, scenarios/_lib and tests/unit/scenarios/{good,bad}.
- *   clang -fsanitize=fuzzer,address,undefined ... tests/fuzz/fuzz_scenario.c
- * Built with -DFUZZ_MAIN instead, it runs the files named on the command
- * line once each (regression runs of saved crash inputs without libFuzzer).
+ * Build and run: `make fuzz` (tests/fuzz/README.md). Linked with
+ * tests/fuzz/fuzz_main.c instead of libFuzzer, it replays saved inputs
+ * (`make unit` does, over the seeds and tests/fuzz/regressions/scenario/).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sasl.h"
 #include "scenario.h"
 #include "util.h"
 #include "vars.h"
@@ -98,7 +99,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			for (int code = 200; code < 600; code += 37)
 				(void)expect_code_matches(&st->expect, code);
 		}
-		if (st->kind > STEP_CLOSE || (st->kind == STEP_DATA && st->ndata == 0) ||
+		/* An A: step names a mechanism the SASL client knows. */
+		if (st->kind == STEP_AUTH && (!st->text || sasl_mech_parse(st->text) < 0))
+			abort();
+		if (st->kind > STEP_KIND_LAST || (st->kind == STEP_DATA && st->ndata == 0) ||
 		    (st->kind == STEP_RAW && st->text_len == 0) ||
 		    (st->kind == STEP_CMD && st->text_len != strlen(st->text)))
 			abort();
@@ -110,20 +114,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	scenario_free(s);
 	return 0;
 }
-
-#ifdef FUZZ_MAIN
-int main(int argc, char **argv)
-{
-	LLVMFuzzerInitialize(&argc, &argv);
-	for (int i = 1; i < argc; i++) {
-		struct buf input = {0};
-		if (file_read_all(argv[i], 1 << 24, &input) != 0) {
-			perror(argv[i]);
-			return 1;
-		}
-		LLVMFuzzerTestOneInput((const uint8_t *)(input.data ? input.data : ""), input.len);
-		buf_free(&input);
-	}
-	return 0;
-}
-#endif

@@ -68,12 +68,12 @@ static const char *flag_names(unsigned flags, char *out, size_t outlen)
 
 	out[0] = '\0';
 	for (bit = 1; bit != 0; bit <<= 1) {
-		const char *rule;
+		const struct rule *rule;
 		if (!(flags & bit))
 			continue;
-		rule = reply_flag_rule(bit);
+		rule = rule_get(reply_flag_rule(bit));
 		used += (size_t)snprintf(out + used, outlen - used, "%s%s", used ? "|" : "",
-		                         rule ? rule : "?");
+		                         rule ? rule->id : "?");
 		if (used >= outlen)
 			break;
 	}
@@ -540,6 +540,29 @@ static void test_feed_text_keep(void **state)
 	free(p);
 }
 
+/* A registered secret straddling the REPLY_TEXT_KEEP cut is not split: the
+ * kept text stops before it, whatever its offset. */
+static void test_feed_text_keep_secret(void **state)
+{
+	static const char pw[] = "Jo;Km-Zn{Lo?";
+	(void)state;
+	redact_reset();
+	redact_register(pw, strlen(pw));
+	for (size_t k = 1; k < strlen(pw); k++) {
+		char line[REPLY_TEXT_KEEP + 64];
+		size_t pad = REPLY_TEXT_KEEP - k;
+		memcpy(line, "535 ", 4);
+		memset(line + 4, 'x', pad);
+		memcpy(line + 4 + pad, pw, strlen(pw));
+		memcpy(line + 4 + pad + strlen(pw), "\r\n", 2);
+		size_t len = 4 + pad + strlen(pw) + 2;
+		reply_init(&once);
+		assert_int_equal(reply_feed(&once, (const uint8_t *)line, len), (long)len);
+		assert_int_equal(once.kept[0].text_len, pad);
+	}
+	redact_reset();
+}
+
 /* No LF within the hard cap: abandoned, however the bytes arrive. */
 static void test_feed_overlong(void **state)
 {
@@ -751,17 +774,20 @@ static void test_flag_names(void **state)
 	(void)state;
 	assert_int_equal(sizeof cases / sizeof cases[0], REPLY_FLAG_COUNT);
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		assert_string_equal(reply_flag_rule(cases[i].flag), cases[i].rule);
-		assert_string_equal(reply_flag_ref(cases[i].flag), cases[i].ref);
-		assert_non_null(reply_flag_message(cases[i].flag));
+		const struct rule *r = rule_get(reply_flag_rule(cases[i].flag));
+		assert_non_null(r);
+		assert_string_equal(r->id, cases[i].rule);
+		assert_string_equal(r->ref, cases[i].ref);
+		assert_int_equal(r->category, RULE_CAT_SYNTAX);
+		assert_non_null(r->message);
 		all |= cases[i].flag;
 	}
 	assert_int_equal(all, (1u << REPLY_FLAG_COUNT) - 1);
-	assert_null(reply_flag_rule(0));
-	assert_null(reply_flag_rule(F_CODE | F_SEP));
-	assert_null(reply_flag_ref(1u << REPLY_FLAG_COUNT));
-	assert_null(reply_flag_message(1u << 31));
-	assert_string_equal(reply_flag_message(F_LONG),
+	assert_int_equal(reply_flag_rule(0), RULE_NONE);
+	assert_int_equal(reply_flag_rule(F_CODE | F_SEP), RULE_NONE);
+	assert_int_equal(reply_flag_rule(1u << REPLY_FLAG_COUNT), RULE_NONE);
+	assert_int_equal(reply_flag_rule(1u << 31), RULE_NONE);
+	assert_string_equal(rule_get(reply_flag_rule(F_LONG))->message,
 	                    "reply line longer than 512 octets including CRLF");
 }
 
@@ -775,6 +801,7 @@ int main(void)
 		cmocka_unit_test(test_feed_stops_after_last_line),
 		cmocka_unit_test(test_feed_line_lengths),
 		cmocka_unit_test(test_feed_text_keep),
+		cmocka_unit_test(test_feed_text_keep_secret),
 		cmocka_unit_test(test_feed_overlong),
 		cmocka_unit_test(test_feed_line_count),
 		cmocka_unit_test(test_feed_100000_lines),

@@ -115,15 +115,15 @@ static struct run_result *build_run(int interrupted)
 	st->lines = strv(3, MARKUP_LINE, HOSTILE_LINE, CONTROL_LINE);
 	st->nlines = 3;
 	st->lines_total = 5;
-	step_add_violation(st, "syntax.control-char", SEV_WARN, "RFC 5321 4.2",
-	                   "reply line %d holds control bytes", 2);
-	step_add_violation(st, "matrix.not-allowed", SEV_ERROR, "RFC 5321 4.3.2",
+	step_add_finding(st, "syntax.control-char", SEV_WARN, "RFC 5321 4.2",
+	                 "reply line 2 holds control bytes");
+	step_add_violation(st, RULE_MATRIX_NOT_ALLOWED, "RFC 5321 4.3.2",
 	                   "%d is not allowed after %s (allowed: 250|251)", 550, "RCPT");
 	st->verdict = step_verdict(st, 0);
 	st = &sr->steps[2];
 	set_step(st, 9, "QUIT", "QUIT", "221", 0);
-	step_add_violation(st, "session.no-reply", SEV_ERROR, "RFC 5321 4.5.3.2",
-	                   "no reply to %s", "QUIT");
+	step_add_finding(st, "session.no-reply", SEV_ERROR, "RFC 5321 4.5.3.2",
+	                 "no reply to QUIT");
 	st->verdict = step_verdict(st, 0);
 	free(sr->transcript);
 	sr->transcript = xstrdup("S: 220 mx.example ESMTP\nC: RCPT TO:<nobody@example.org>\n"
@@ -149,8 +149,8 @@ static struct run_result *build_run(int interrupted)
 	set_step(st, 2, "EHLO client.example", "EHLO", "250", 250);
 	st->lines = strv(3, "250-mx.example", "250-AUTH: PLAIN", "250 SIZE");
 	st->nlines = st->lines_total = 3;
-	step_add_violation(st, "ehlo.size-no-value", SEV_WARN, "RFC 1870 4",
-	                   "SIZE without a value");
+	step_add_finding(st, "ehlo.size-no-value", SEV_WARN, "RFC 1870 4",
+	                 "SIZE without a value");
 	st->verdict = step_verdict(st, 0);
 
 	run_summarize(run);
@@ -299,9 +299,9 @@ static void test_result_step_verdict(void **state)
 		struct step_result st = {0};
 
 		for (int i = 0; i < cases[c].nwarn; i++)
-			step_add_violation(&st, "w.rule", SEV_WARN, "RFC 1", "warn %d", i);
+			step_add_violation(&st, RULE_MATRIX_NONSTANDARD, "RFC 1", "warn %d", i);
 		for (int i = 0; i < cases[c].nerror; i++)
-			step_add_violation(&st, "e.rule", SEV_ERROR, NULL, "error %d", i);
+			step_add_violation(&st, RULE_EXPECT_CODE, NULL, "error %d", i);
 		assert_int_equal(st.nviolations, (size_t)(cases[c].nwarn + cases[c].nerror));
 		assert_int_equal(step_verdict(&st, cases[c].strict), cases[c].expected);
 		step_result_free(&st);
@@ -317,10 +317,16 @@ static void test_result_add_violation(void **state)
 
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
-	step_add_violation(&st, "matrix.not-allowed", SEV_ERROR, "RFC 5321 4.3.2",
+	step_add_violation(&st, RULE_MATRIX_NOT_ALLOWED, "RFC 5321 4.3.2",
 	                   "%d is not allowed after %s", 551, "RCPT");
-	step_add_violation(&st, "long.message", SEV_WARN, NULL, "%s", big);
-	assert_int_equal(st.nviolations, 2);
+	step_add_finding(&st, "long.message", SEV_WARN, NULL, big);
+	/* No ref: the rule's; id and severity always the table's. */
+	step_add_violation(&st, RULE_MATRIX_NONSTANDARD, NULL, "%s", "200");
+	assert_int_equal(st.nviolations, 3);
+	assert_string_equal(st.violations[2].rule, "matrix.nonstandard");
+	assert_int_equal(st.violations[2].severity, SEV_WARN);
+	assert_string_equal(st.violations[2].ref, rule_get(RULE_MATRIX_NONSTANDARD)->ref);
+	assert_int_equal(st.violations[1].severity, SEV_WARN);
 	assert_string_equal(st.violations[0].rule, "matrix.not-allowed");
 	assert_int_equal(st.violations[0].severity, SEV_ERROR);
 	assert_string_equal(st.violations[0].message, "551 is not allowed after RCPT");

@@ -112,7 +112,7 @@ static struct run_result *build_run(void)
 	set_step(&sr->steps[1], 3, "EHLO c.example", "EHLO", "250", 250, "250 ok");
 	st = &sr->steps[2];
 	set_step(st, 7, "RCPT TO:<a@b>", "RCPT", "250|251", 550, "550 no " EVIL);
-	step_add_violation(st, "matrix.not-allowed", SEV_ERROR, "RFC 5321 4.3.2",
+	step_add_violation(st, RULE_MATRIX_NOT_ALLOWED, "RFC 5321 4.3.2",
 	                   "550 is not allowed after RCPT " EVIL);
 	st->verdict = step_verdict(st, 0);
 	free(sr->transcript);
@@ -122,7 +122,7 @@ static struct run_result *build_run(void)
 	set_scenario(sr, "core.noop.basic", "SHOULD", "RFC 5321 4.1.1.9", VERDICT_PASS, 1);
 	st = &sr->steps[0];
 	set_step(st, 4, "NOOP", "NOOP", "250", 200, "200 ok");
-	step_add_violation(st, "matrix.nonstandard", SEV_WARN, "RFC 876",
+	step_add_violation(st, RULE_MATRIX_NONSTANDARD, "RFC 876",
 	                   "200 is a non-standard answer");
 	st->verdict = step_verdict(st, 0);
 
@@ -130,7 +130,7 @@ static struct run_result *build_run(void)
 	set_scenario(sr, "core.mail.bare-lf", "MUST", "RFC 5321 2.3.8", VERDICT_FAIL, 1);
 	st = &sr->steps[0];
 	set_step(st, 5, "MAIL FROM:<>", "MAIL", "250", 250, "250 ok");
-	step_add_violation(st, "syntax.bare-lf", SEV_ERROR, "RFC 5321 2.3.8",
+	step_add_violation(st, RULE_SYNTAX_BARE_LF, "RFC 5321 2.3.8",
 	                   "reply line ends in LF");
 	st->verdict = step_verdict(st, 0);
 
@@ -150,7 +150,7 @@ static struct run_result *build_run(void)
 	set_scenario(sr, "core.vrfy.timeout", "SHOULD", "no reference", VERDICT_FAIL, 1);
 	st = &sr->steps[0];
 	set_step(st, 2, "VRFY x", "VRFY", "252", 0, NULL);
-	step_add_violation(st, "timeout", SEV_ERROR, "RFC 5321 4.5.3.2", "no reply");
+	step_add_violation(st, RULE_TIMEOUT, "RFC 5321 4.5.3.2", "no reply");
 	st->verdict = step_verdict(st, 0);
 
 	run_summarize(run);
@@ -373,7 +373,7 @@ static void test_md_bounded(void **state)
 		if (i % 2 == 0) {
 			set_scenario(sr, id, "MUST", "RFC 5321 4.3.2", VERDICT_FAIL, 1);
 			set_step(&sr->steps[0], 3, "NOOP", "NOOP", "250", 251, "251 x|y");
-			step_add_violation(&sr->steps[0], "matrix.not-allowed", SEV_ERROR,
+			step_add_violation(&sr->steps[0], RULE_MATRIX_NOT_ALLOWED,
 			                   "RFC 5321 4.3.2", "no | pipes");
 			sr->steps[0].verdict = step_verdict(&sr->steps[0], 0);
 		} else {

@@ -7,7 +7,6 @@
  * the tree (NUL bytes, 1 MiB files) are written to a temporary directory.
  */
 #include <errno.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +44,8 @@ static void assert_load_error(const char *path, const char *expected)
 
 static int regex_matches(const struct expect *e, const char *text)
 {
-	return regexec(&e->regex, text, 0, NULL, 0) == 0;
+	char msg[256];
+	return expect_regex_match(e, text, strlen(text), msg, sizeof(msg)) == 1;
 }
 
 /* ---- every line kind and header ---- */
@@ -390,6 +390,60 @@ static void test_include_same_file_twice(void **state)
 	free(path);
 }
 
+/* Includes that fan out (each level includes the next ten times) and a
+ * scenario of too many steps fail with path:line, before expanding. */
+static void test_include_fanout_bound(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/smtpconform-test-XXXXXX";
+	char err[1024];
+	struct scenario *s = NULL;
+	assert_non_null(mkdtemp(dir));
+	char *lib = xasprintf("%s/_lib", dir);
+	assert_int_equal(mkdir(lib, 0700), 0);
+	for (int level = 1; level <= 8; level++) {
+		char *inc = xasprintf("%s/l%d.smtp", lib, level);
+		FILE *f = fopen(inc, "w");
+		assert_non_null(f);
+		for (int k = 0; level < 8 && k < 10; k++)
+			fprintf(f, "@include l%d.smtp\n", level + 1);
+		if (level == 8)
+			fputs("C: NOOP\n", f);
+		fclose(f);
+		free(inc);
+	}
+	char *path = xasprintf("%s/bomb.smtp", dir);
+	FILE *f = fopen(path, "w");
+	fputs("S: 220\n@include l1.smtp\n", f);
+	fclose(f);
+	assert_int_equal(scenario_load(path, dir, &s, err, sizeof(err)), -1);
+	assert_null(s);
+	char *want = xasprintf("%s/l7.smtp:", lib);
+	assert_ptr_equal(strstr(err, want), err);
+	assert_non_null(strstr(err, "more than 256 @include lines"));
+	free(want);
+	/* Steps: one file with one step too many. */
+	f = fopen(path, "w");
+	for (int i = 0; i <= SCENARIO_STEPS_MAX; i++)
+		fputs("C: NOOP\n", f);
+	fclose(f);
+	assert_int_equal(scenario_load(path, dir, &s, err, sizeof(err)), -1);
+	want = xasprintf("%s:%d: more than %d steps", path, SCENARIO_STEPS_MAX + 1, SCENARIO_STEPS_MAX);
+	assert_string_equal(strstr(err, path), err);
+	assert_non_null(strstr(err, want));
+	free(want);
+	for (int level = 1; level <= 8; level++) {
+		char *inc = xasprintf("%s/l%d.smtp", lib, level);
+		unlink(inc);
+		free(inc);
+	}
+	unlink(path);
+	rmdir(lib);
+	rmdir(dir);
+	free(lib);
+	free(path);
+}
+
 /* ---- ids ---- */
 
 static void test_id_from_path(void **state)
@@ -726,6 +780,7 @@ int main(void)
 		cmocka_unit_test(test_include_sibling),
 		cmocka_unit_test(test_include_lib_walks_up),
 		cmocka_unit_test(test_include_same_file_twice),
+		cmocka_unit_test(test_include_fanout_bound),
 		cmocka_unit_test(test_id_from_path),
 		cmocka_unit_test(test_core_suite_ids),
 		cmocka_unit_test(test_check_vars),

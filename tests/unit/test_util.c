@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "smtp_limits.h"
 #include "util.h"
 
 #define IN(s) (s), (sizeof(s) - 1)
@@ -468,11 +469,38 @@ static void test_file_write_atomic_device(void **state)
 	assert_true(S_ISCHR(st.st_mode));
 }
 
+/* Messages about scenario files: terminal escapes, C1 controls, invalid
+ * UTF-8 and BiDi controls are escaped; text and backslashes stay. */
+static void test_sanitize(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{"a.smtp:3: unknown line", "a.smtp:3: unknown line"},
+		{"x:1: \x1b[31mred\x1b[0m", "x:1: \\x1b[31mred\\x1b[0m"},
+		{"x:1: a\u202eb \u2066c\u2069 \u200fd \xd8\x9c", "x:1: a\\xe2\\x80\\xaeb \\xe2\\x81\\xa6c\\xe2\\x81\\xa9 \\xe2\\x80\\x8fd \\xd8\\x9c"},
+		{"x:1: caf\xc3\xa9 \\x41 \xff \xc2\x9b", "x:1: caf\xc3\xa9 \\x41 \\xff \\xc2\\x9b"},
+		{"tab\there\r\n", "tab\\there\\r\\n"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char msg[256];
+		snprintf(msg, sizeof(msg), "%s", cases[i].in);
+		text_sanitize(msg, sizeof(msg));
+		assert_string_equal(msg, cases[i].out);
+	}
+	/* Cut to fit, never inside an escape. */
+	char small[10] = "ab\x1b\x1b" "cd";
+	text_sanitize(small, sizeof(small));
+	assert_string_equal(small, "ab\\x1b");
+}
+
 /* Secrets never reach a record, in clear, escaped, base64 or hex. */
 static void test_redact(void **state)
 {
 	(void)state;
 	static const char secret[] = "Tr0ub4dor&3-secret";
+	redact_reset();
 	redact_register(secret, strlen(secret));
 	char s1[] = "250 ok Tr0ub4dor&3-secret and VHIwdWI0ZG9yJjMtc2VjcmV0 and "
 	            "5472307562346, 54723075623464f722633 2d736563726574";
@@ -490,6 +518,114 @@ static void test_redact(void **state)
 	char s4[] = "nothing to hide here";
 	redact(s4);
 	assert_string_equal(s4, "nothing to hide here");
+	redact_reset();
+}
+
+/* Base64 (standard, padded) for the tests, independent of util.c's. */
+static char *test_b64(const unsigned char *p, size_t n)
+{
+	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char *out = calloc(4 * ((n + 2) / 3) + 1, 1);
+	size_t w = 0;
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) |
+		             (i + 2 < n ? p[i + 2] : 0);
+		out[w++] = a[v >> 18 & 63];
+		out[w++] = a[v >> 12 & 63];
+		out[w++] = i + 1 < n ? a[v >> 6 & 63] : '=';
+		out[w++] = i + 2 < n ? a[v & 63] : '=';
+	}
+	return out;
+}
+
+/* Every piece of 6 or more characters of form, at every offset inside
+ * surrounding text, is gone after redact(); so is form itself. */
+static void assert_pieces_redacted(const char *form)
+{
+	size_t len = strlen(form);
+	for (size_t i = 0; i < len; i++) {
+		for (size_t j = i + (len < REDACT_PIECE_MIN ? len : REDACT_PIECE_MIN); j <= len; j++) {
+			if (j - i < REDACT_PIECE_MIN && !(i == 0 && j == len))
+				continue;
+			char *piece = strndup(form + i, j - i);
+			char *s = xasprintf("535 %.*s%s%s rest", (int)(j % 7), "@@@@@@@", piece, "!");
+			redact(s);
+			if (strstr(s, piece) != NULL)
+				fail_msg("piece \"%s\" of \"%s\" survived: \"%s\"", piece, form, s);
+			free(s);
+			free(piece);
+		}
+	}
+}
+
+/* Each encoding of a password, whole and in every 6-character piece: clear,
+ * hex, base64 alone and inside a longer blob at each alignment; short
+ * passwords (under 4 and under 6 bytes) too. */
+static void test_redact_every_piece(void **state)
+{
+	(void)state;
+	static const char *const passwords[] = {"Jo;Km-Zn{Lo?", "Jo;Km-Zn", "Jo;K", "Jo;", "Jo;Km-Zn{Lo?Jo;Km-Zn{Lo?xx"};
+	for (size_t k = 0; k < sizeof(passwords) / sizeof(passwords[0]); k++) {
+		const char *pw = passwords[k];
+		size_t n = strlen(pw);
+		redact_reset();
+		redact_register(pw, n);
+		assert_pieces_redacted(pw);
+		char hex[128] = "", hexu[128] = "";
+		for (size_t i = 0; i < n; i++) {
+			snprintf(hex + 2 * i, 3, "%02x", (unsigned char)pw[i]);
+			snprintf(hexu + 2 * i, 3, "%02X", (unsigned char)pw[i]);
+		}
+		assert_pieces_redacted(hex);
+		assert_pieces_redacted(hexu);
+		char *b64 = test_b64((const unsigned char *)pw, n);
+		assert_pieces_redacted(b64);
+		free(b64);
+		/* Inside a blob, at each alignment: the characters that depend on
+		 * the password alone never survive as a 6-character piece. */
+		for (size_t shift = 1; shift < 3; shift++) {
+			unsigned char blob[64] = {0};
+			memcpy(blob + shift, pw, n);
+			char *enc = test_b64(blob, shift + n);
+			size_t first = (8 * shift + 5) / 6, end = 8 * (shift + n) / 6;
+			if (end >= first + REDACT_PIECE_MIN) {
+				char *pure = strndup(enc + first, end - first);
+				assert_pieces_redacted(pure);
+				free(pure);
+			}
+			free(enc);
+		}
+	}
+	/* Text without the secret is left alone. */
+	char clean[] = "250 Jo ok Km Zn";
+	redact(clean);
+	assert_string_equal(clean, "250 Jo ok Km Zn");
+	redact_reset();
+}
+
+/* A cut never splits a secret: it moves before the piece that straddles it. */
+static void test_redact_cut(void **state)
+{
+	(void)state;
+	static const char pw[] = "Jo;Km-Zn{Lo?";
+	redact_reset();
+	char line[64];
+	snprintf(line, sizeof(line), "0123456789%sabcdef", pw);
+	assert_int_equal(redact_cut(line, strlen(line), 14), 14); /* nothing registered */
+	redact_register(pw, strlen(pw));
+	for (size_t max = 11; max < 10 + strlen(pw); max++)
+		assert_int_equal(redact_cut(line, strlen(line), max), 10);
+	assert_int_equal(redact_cut(line, strlen(line), 10), 10);
+	assert_int_equal(redact_cut(line, strlen(line), 22), 22); /* right after it */
+	assert_int_equal(redact_cut(line, strlen(line), 5), 5);
+	assert_int_equal(redact_cut(line, strlen(line), 100), strlen(line));
+	/* Short password: its whole occurrences count too. */
+	redact_reset();
+	redact_register("Jo;", 3);
+	assert_int_equal(redact_cut("xxJo;yy", 7, 3), 2);
+	assert_int_equal(redact_cut("xxJo;yy", 7, 4), 2);
+	assert_int_equal(redact_cut("xxJo;yy", 7, 5), 5);
+	redact_reset();
 }
 
 int main(void)
@@ -504,7 +640,10 @@ int main(void)
 		cmocka_unit_test(test_xalloc),
 		cmocka_unit_test(test_clock),
 		cmocka_unit_test(test_file_write_atomic_device),
+		cmocka_unit_test(test_sanitize),
 		cmocka_unit_test(test_redact),
+		cmocka_unit_test(test_redact_every_piece),
+		cmocka_unit_test(test_redact_cut),
 	    cmocka_unit_test(test_file_write_atomic),
 		cmocka_unit_test(test_file_write_atomic_errors),
 		cmocka_unit_test(test_file_read_all),

@@ -248,6 +248,45 @@ static void test_expand_len_bound(void **state)
 	vars_free(&v);
 }
 
+/* Values that repeat other values multiply: the expansion stops at
+ * VARS_EXPANDED_MAX bytes or VARS_REFS_MAX references, whichever comes
+ * first, instead of running out of memory (ten levels of ten is 10^10). */
+static void test_expand_fanout_bound(void **state)
+{
+	(void)state;
+	struct vars v;
+	char name[16];
+	struct buf value = {0}, b = {0};
+	char err[ERR_MAX];
+	vars_init_defaults(&v);
+	for (int fill = 0; fill < 2; fill++) {
+		/* fill: v0 = 100 bytes (the size bound trips); else v0 = "" (no
+		 * output at all: the reference bound trips). */
+		buf_reset(&value);
+		for (int i = 0; fill && i < 100; i++)
+			buf_puts(&value, "x");
+		vars_set(&v, "v0", value.data ? value.data : "");
+		for (int level = 1; level < 10; level++) {
+			buf_reset(&value);
+			for (int k = 0; k < 10; k++)
+				buf_printf(&value, "{v%d}", level - 1);
+			snprintf(name, sizeof(name), "v%d", level);
+			vars_set(&v, name, value.data);
+		}
+		buf_reset(&b);
+		assert_int_equal(vars_expand(&v, "{v9}", 4, &b, err, sizeof(err)), -1);
+		assert_non_null(strstr(err, fill ? "longer than" : "references"));
+		assert_true(b.len <= VARS_EXPANDED_MAX + 100);
+		/* Small fan-outs are fine: 10 * 10 * 100 bytes. */
+		buf_reset(&b);
+		assert_int_equal(vars_expand(&v, "{v2}", 4, &b, err, sizeof(err)), 0);
+		assert_int_equal(b.len, fill ? 10000 : 0);
+	}
+	buf_free(&value);
+	buf_free(&b);
+	vars_free(&v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -258,6 +297,7 @@ int main(void)
 		cmocka_unit_test(test_expand_errors),
 		cmocka_unit_test(test_expand_depth),
 		cmocka_unit_test(test_expand_len_bound),
+		cmocka_unit_test(test_expand_fanout_bound),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,322 @@
+/*
+ * rules.c - the rule table (see rules.h) and docs/rules.md, printed from it.
+ *
+ * The only file that spells a rule id. Every sentence is quoted from the RFC
+ * it names, whitespace folded; where the RFC section a violation cites holds
+ * no key word, `source` names the section the sentence comes from.
+ */
+#include "rules.h"
+
+#include <string.h>
+
+/* The sentence most syntax and connection rules enforce. */
+#define ONE_REPLY "Every command MUST generate exactly one reply."
+#define LINE_TERMINATOR                                                                      \
+	"Conforming implementations MUST NOT recognize or generate any other character or " \
+	"character sequence as a line terminator."
+#define TEXTSTRING "textstring = 1*(%d09 / %d32-126) ; HT, SP, Printable US-ASCII"
+
+const struct rule rules[RULE_COUNT] = {
+	[RULE_SYNTAX_CODE] = {
+		RULE_SYNTAX_CODE, "syntax.code", RULE_CAT_SYNTAX, "RFC 5321 4.2", NULL, NULL,
+		"In the absence of extensions negotiated with the client, SMTP servers MUST NOT send "
+		"reply codes whose first digits are other than 2, 3, 4, or 5.",
+		LEVEL_MUST, SEV_ERROR,
+		"the reply code is not three digits with a first digit 2-5 and a second digit 0-5 "
+		"(`1xx`, `6xx`, `260`, `25`, `2500`, `2a0`)",
+		RULE_MSG_SYNTAX_CODE },
+	[RULE_SYNTAX_SEPARATOR] = {
+		RULE_SYNTAX_SEPARATOR, "syntax.separator", RULE_CAT_SYNTAX, "RFC 5321 4.2", NULL, NULL,
+		"Reply-line = *( Reply-code \"-\" [ textstring ] CRLF ) "
+		"Reply-code [ SP textstring ] CRLF",
+		LEVEL_MUST, SEV_ERROR,
+		"the byte after the code is not SP, `-` or the end of the line",
+		RULE_MSG_SYNTAX_SEPARATOR },
+	[RULE_SYNTAX_MULTILINE_CODE] = {
+		RULE_SYNTAX_MULTILINE_CODE, "syntax.multiline-code", RULE_CAT_SYNTAX, "RFC 5321 4.2.1",
+		NULL, NULL,
+		"In a multiline reply, the reply code on each of the lines MUST be the same.",
+		LEVEL_MUST, SEV_ERROR,
+		"the lines of one multiline reply carry different codes",
+		RULE_MSG_SYNTAX_MULTILINE_CODE },
+	[RULE_SYNTAX_BARE_LF] = {
+		RULE_SYNTAX_BARE_LF, "syntax.bare-lf", RULE_CAT_SYNTAX, "RFC 5321 2.3.8", NULL, NULL,
+		LINE_TERMINATOR, LEVEL_MUST, SEV_ERROR,
+		"a reply line ends in LF without CR",
+		RULE_MSG_SYNTAX_BARE_LF },
+	[RULE_SYNTAX_BARE_CR] = {
+		RULE_SYNTAX_BARE_CR, "syntax.bare-cr", RULE_CAT_SYNTAX, "RFC 5321 2.3.8", NULL, NULL,
+		LINE_TERMINATOR, LEVEL_MUST, SEV_ERROR,
+		"a CR inside a reply line that is not followed by LF",
+		RULE_MSG_SYNTAX_BARE_CR },
+	[RULE_SYNTAX_LINE_TOO_LONG] = {
+		RULE_SYNTAX_LINE_TOO_LONG, "syntax.line-too-long", RULE_CAT_SYNTAX, "RFC 5321 4.5.3.1.5",
+		NULL, "RFC 5321 4.5.3.1",
+		"Objects larger than these sizes SHOULD be avoided when possible.",
+		LEVEL_SHOULD, SEV_ERROR,
+		"a reply line is longer than 512 octets including CRLF; past 4096 octets without LF "
+		"the reply is abandoned",
+		RULE_MSG_SYNTAX_LINE_TOO_LONG },
+	[RULE_SYNTAX_CONTROL_CHAR] = {
+		RULE_SYNTAX_CONTROL_CHAR, "syntax.control-char", RULE_CAT_SYNTAX,
+		"RFC 5321 4.2 (textstring)", NULL, NULL,
+		TEXTSTRING, LEVEL_MUST, SEV_ERROR,
+		"NUL or another control byte (other than HT) in the reply text",
+		RULE_MSG_SYNTAX_CONTROL_CHAR },
+	[RULE_SYNTAX_8BIT_TEXT] = {
+		RULE_SYNTAX_8BIT_TEXT, "syntax.8bit-text", RULE_CAT_SYNTAX, "RFC 5321 4.2 (textstring)",
+		NULL, NULL,
+		TEXTSTRING, LEVEL_MUST, SEV_ERROR,
+		"an octet above 127 in the reply text",
+		RULE_MSG_SYNTAX_8BIT_TEXT },
+	[RULE_SYNTAX_TOO_MANY_LINES] = {
+		RULE_SYNTAX_TOO_MANY_LINES, "syntax.too-many-lines", RULE_CAT_SYNTAX, "RFC 5321 4.2.1",
+		NULL, NULL,
+		"The reply text may be longer than a single line; in these cases the complete text "
+		"must be marked so the SMTP client knows when it can stop reading the reply.",
+		LEVEL_MUST, SEV_ERROR,
+		"a reply of more than 1000 lines; the reply is abandoned",
+		RULE_MSG_SYNTAX_TOO_MANY_LINES },
+	[RULE_SYNTAX_UNSOLICITED] = {
+		RULE_SYNTAX_UNSOLICITED, "syntax.unsolicited", RULE_CAT_SYNTAX, "RFC 5321 4.2",
+		"RFC 5321 4.2, 3.8", NULL,
+		ONE_REPLY, LEVEL_MUST, SEV_ERROR,
+		"bytes arrived after a reply, before the next command was sent or after the "
+		"scenario's last reply (one reply per command); an unsolicited `421` is allowed",
+		RULE_MSG_SYNTAX_UNSOLICITED },
+	[RULE_ENHANCED_MISSING] = {
+		RULE_ENHANCED_MISSING, "enhancedstatuscodes.missing", RULE_CAT_EXTENSION, "RFC 2034 3",
+		"RFC 2034 3, RFC 3463 2", "RFC 2034 4",
+		"These codes must appear in all 2xx, 4xx, and 5xx response lines other than initial "
+		"greeting and any response to HELO or EHLO.",
+		LEVEL_MUST, SEV_ERROR,
+		"the EHLO reply listed ENHANCEDSTATUSCODES, and a later 2xx/4xx/5xx reply (not to "
+		"EHLO or HELO) does not start with `class.subject.detail SP`, or a line of a "
+		"multiline reply does not repeat it",
+		RULE_MSG_ENHANCED_MISSING },
+	[RULE_ENHANCED_CLASS] = {
+		RULE_ENHANCED_CLASS, "enhancedstatuscodes.class", RULE_CAT_EXTENSION, "RFC 3463 2",
+		NULL, "RFC 2034 4",
+		"All status codes returned by the server must agree with the primary response code, "
+		"that is, a 2xx response must incorporate a 2.X.X code, a 4xx response must "
+		"incorporate a 4.X.X code, and a 5xx response must incorporate a 5.X.X code.",
+		LEVEL_MUST, SEV_ERROR,
+		"the status code's class differs from the reply code's first digit (`550 4.7.1`)",
+		RULE_MSG_ENHANCED_CLASS },
+	[RULE_EHLO_KEYWORD_SYNTAX] = {
+		RULE_EHLO_KEYWORD_SYNTAX, "ehlo.keyword-syntax", RULE_CAT_EXTENSION, "RFC 5321 4.1.1.1",
+		NULL, NULL,
+		"ehlo-line = ehlo-keyword *( SP ehlo-param ) ehlo-keyword = (ALPHA / DIGIT) "
+		"*(ALPHA / DIGIT / \"-\") ehlo-param = 1*(%d33-126)",
+		LEVEL_MUST, SEV_ERROR,
+		"a line after the first of a 250 EHLO reply is not `ehlo-keyword *(SP ehlo-param)` "
+		"(keyword: letters, digits, `-`, starting with a letter or digit; e.g. `AUTH=PLAIN` "
+		"is not a keyword)",
+		RULE_MSG_EHLO_KEYWORD_SYNTAX },
+	[RULE_TLS_HANDSHAKE] = {
+		RULE_TLS_HANDSHAKE, "tls.handshake", RULE_CAT_EXTENSION, "RFC 3207 4",
+		"RFC 3207 4, RFC 8314 3.3", NULL,
+		"After receiving a 220 response to a STARTTLS command, the client MUST start the TLS "
+		"negotiation",
+		LEVEL_MUST, SEV_ERROR,
+		"the TLS handshake after a 220 to STARTTLS, or at connect with `--tls implicit`, "
+		"failed (OpenSSL's reason, e.g. certificate verification, wrong version number for a "
+		"server sending garbage) or did not finish within the deadline",
+		RULE_MSG_TLS_HANDSHAKE },
+	[RULE_STARTTLS_INJECTION] = {
+		RULE_STARTTLS_INJECTION, "starttls.injection", RULE_CAT_EXTENSION, "RFC 3207 4.2", NULL,
+		NULL,
+		"The server MUST discard any knowledge obtained from the client, such as the argument "
+		"to the EHLO command, which was not obtained from the TLS negotiation itself.",
+		LEVEL_MUST, SEV_ERROR,
+		"commands pipelined after `STARTTLS` in the same packet were answered after the "
+		"handshake: the server kept plaintext input across the TLS boundary (CVE-2011-0411 "
+		"class). The harness waits 300 ms after the handshake for such replies",
+		RULE_MSG_STARTTLS_INJECTION },
+	[RULE_AUTH_CHALLENGE] = {
+		RULE_AUTH_CHALLENGE, "auth.challenge", RULE_CAT_EXTENSION, "RFC 4954 4",
+		"RFC 4954 4, RFC 5802 5", NULL,
+		"A server challenge is sent as a 334 reply with the text part containing the [BASE64] "
+		"encoded string supplied by the SASL mechanism. This challenge MUST NOT contain any "
+		"text other than the BASE64 encoded challenge.",
+		LEVEL_MUST, SEV_ERROR,
+		"a 334 challenge during an `A:` exchange is not valid base64, or not what the "
+		"mechanism expects (a SCRAM server-first-message without r=, s=, i=, or with a nonce "
+		"that does not extend ours); or one 334 more than the mechanism has (PLAIN 1, LOGIN "
+		"2, CRAM-MD5 1, SCRAM-SHA-256 2; a 334 after `*`): the exchange is given up, so an "
+		"endless 334 cannot hold the harness",
+		RULE_MSG_AUTH },
+	[RULE_AUTH_SERVER_SIGNATURE] = {
+		RULE_AUTH_SERVER_SIGNATURE, "auth.server-signature", RULE_CAT_EXTENSION, "RFC 5802 5",
+		NULL, NULL,
+		"The client then authenticates the server by computing the ServerSignature and "
+		"comparing it to the value sent by the server. If the two are different, the client "
+		"MUST consider the authentication exchange to be unsuccessful, and it might have to "
+		"drop the connection.",
+		LEVEL_MUST, SEV_ERROR,
+		"SCRAM-SHA-256: the server's final message does not carry the signature that proves "
+		"it knows the password",
+		RULE_MSG_AUTH },
+	[RULE_MATRIX_NOT_ALLOWED] = {
+		RULE_MATRIX_NOT_ALLOWED, "matrix.not-allowed", RULE_CAT_MATRIX, "RFC 5321 4.3.2",
+		"the command's row, e.g. RFC 5321 4.3.2", "RFC 5321 4.3.1",
+		"The table below lists alternative success and failure replies for each command. "
+		"These SHOULD be strictly adhered to.",
+		LEVEL_SHOULD, SEV_ERROR,
+		"the code is not in the allowed-code matrix for this command under the profile; the "
+		"message lists the allowed set",
+		RULE_MSG_MATRIX_NOT_ALLOWED },
+	[RULE_MATRIX_NONSTANDARD] = {
+		RULE_MATRIX_NONSTANDARD, "matrix.nonstandard", RULE_CAT_MATRIX, "RFC 5321 4.3.2",
+		"the row's reference", "RFC 5321 4.2",
+		"An SMTP server SHOULD send only the reply codes listed in this document.",
+		LEVEL_SHOULD, SEV_WARN,
+		"the code is allowed only as a non-standard but common answer (NOOP -> 200, RFC 876)",
+		RULE_MSG_MATRIX_NONSTANDARD },
+	[RULE_EXPECT_CODE] = {
+		RULE_EXPECT_CODE, "expect.code", RULE_CAT_EXPECT, "scenario", NULL, NULL,
+		NULL, LEVEL_SCENARIO, SEV_ERROR,
+		"the code does not match the scenario's `S:` expectation",
+		RULE_MSG_EXPECT_CODE },
+	[RULE_EXPECT_TEXT] = {
+		RULE_EXPECT_TEXT, "expect.text", RULE_CAT_EXPECT, "scenario", NULL, NULL,
+		NULL, LEVEL_SCENARIO, SEV_ERROR,
+		"the reply text does not match the expectation's `~ /regex/`",
+		RULE_MSG_EXPECT_TEXT },
+	[RULE_EXPECT_REGEX_LIMIT] = {
+		RULE_EXPECT_REGEX_LIMIT, "expect.regex-limit", RULE_CAT_EXPECT, "scenario", NULL, NULL,
+		NULL, LEVEL_SCENARIO, SEV_ERROR,
+		"matching the expectation's `~ /regex/` hit a PCRE2 limit (match steps, depth or heap, "
+		"`harness/smtp_limits.h`): the regex backtracks too much to give a verdict on this reply. "
+		"A scenario problem, reported instead of a pass; see "
+		"[scenario-format.md](scenario-format.md#s-expectations)",
+		RULE_MSG_EXPECT_REGEX_LIMIT },
+	[RULE_EXPECT_CLOSE] = {
+		RULE_EXPECT_CLOSE, "expect.close", RULE_CAT_EXPECT, "RFC 5321 4.1.1.10", NULL, NULL,
+		"This command specifies that the receiver MUST send a \"221 OK\" reply, and then close "
+		"the transmission channel.",
+		LEVEL_MUST, SEV_ERROR,
+		"`S: close`: the server sent data, or kept the connection open past the close timeout",
+		RULE_MSG_EXPECT_CLOSE },
+	[RULE_TIMEOUT] = {
+		RULE_TIMEOUT, "timeout", RULE_CAT_SESSION, "RFC 5321 4.5.3.2", NULL, "RFC 5321 4.2",
+		ONE_REPLY, LEVEL_MUST, SEV_ERROR,
+		"no whole reply within the deadline (RFC 5321 4.5.3.2 defaults or `--timeout`); the "
+		"deadline bounds the whole reply, so a server dripping bytes cannot hold the harness. "
+		"Also: a write that made no progress within the deadline (4.5.3.2.5), and the "
+		"scenario's whole budget (`--scenario-timeout`, default 3600 s, or a shorter "
+		"`timeout:` header) used up: the message then says \"the scenario's time budget of "
+		"N s ran out\"",
+		RULE_MSG_TIMEOUT },
+	[RULE_CONNECTION_CLOSED] = {
+		RULE_CONNECTION_CLOSED, "connection.closed", RULE_CAT_SESSION, "RFC 5321 4.2", NULL, NULL,
+		ONE_REPLY, LEVEL_MUST, SEV_ERROR,
+		"the server closed the connection before a whole reply",
+		RULE_MSG_CONNECTION_CLOSED },
+	[RULE_CONNECTION_RESET] = {
+		RULE_CONNECTION_RESET, "connection.reset", RULE_CAT_SESSION, "RFC 5321 4.2", NULL, NULL,
+		ONE_REPLY, LEVEL_MUST, SEV_ERROR,
+		"the connection was reset while a reply was awaited (also right after the TCP "
+		"handshake, before the greeting, and while a message was being sent)",
+		RULE_MSG_CONNECTION_RESET },
+	[RULE_SEQUENCE_AFTER_554] = {
+		RULE_SEQUENCE_AFTER_554, "sequence.after-554", RULE_CAT_SESSION, "RFC 5321 3.1", NULL,
+		NULL,
+		"A server taking this approach MUST still wait for the client to send a QUIT (see "
+		"Section 4.1.1.10) before closing the connection and SHOULD respond to any "
+		"intervening commands with \"503 bad sequence of commands\".",
+		LEVEL_SHOULD, SEV_ERROR,
+		"the server greeted with 554 (RFC 5321 3.1: no service), and a command other than "
+		"QUIT got something else than 503 (or 421, 3.8). A session rule: it judges every "
+		"reply after a 554 greeting, whatever the scenario expects. 3.1 says SHOULD; like "
+		"every SHOULD the suite checks (the 4.3.1 table, `core.unknown.verb`) it fails the "
+		"step, and the scenario's `level:` carries the strength (`core.greeting.refused` is "
+		"`SHOULD`)",
+		RULE_MSG_SEQUENCE_AFTER_554 },
+};
+
+const struct rule *rule_get(enum rule_id id)
+{
+	if ((int)id < 0 || id >= RULE_COUNT)
+		return NULL;
+	return &rules[id];
+}
+
+const struct rule *rule_by_id(const char *id)
+{
+	if (!id)
+		return NULL;
+	for (int i = 0; i < RULE_COUNT; i++)
+		if (strcmp(rules[i].id, id) == 0)
+			return &rules[i];
+	return NULL;
+}
+
+const char *rule_level_name(enum rule_level level)
+{
+	switch (level) {
+	case LEVEL_MUST: return "MUST";
+	case LEVEL_SHOULD: return "SHOULD";
+	case LEVEL_MAY: return "MAY";
+	case LEVEL_SCENARIO: return "scenario";
+	}
+	return "?";
+}
+
+/* docs/rules.md around the table: kept here so the file has one source. */
+static const char rules_md_head[] =
+	"<!-- Generated by `smtpconform rules --markdown` from harness/rules.c; "
+	"`make rules-doc` rewrites it. -->\n"
+	"# Rule ids\n"
+	"\n"
+	"Every violation in every report names one of these ids. They are stable:\n"
+	"tools and baselines may match on them. A step fails when it has a violation\n"
+	"of severity `error` (or `warn` with `--strict`); the first failed step ends\n"
+	"its scenario.\n"
+	"\n"
+	"`level` is the key word of the RFC sentence the rule enforces (quoted below\n"
+	"the table): `MUST`, `SHOULD` or `MAY` as RFC 2119 writes them (RFC 2034 and\n"
+	"RFC 5321 4.2.1 write a lower-case \"must\", counted as `MUST`); a rule that\n"
+	"enforces a grammar (ABNF) production counts as `MUST`; `scenario` rules take\n"
+	"their strength from the scenario's `level:` header. Severity is separate: a\n"
+	"SHOULD rule may still fail a step (see `sequence.after-554`).\n"
+	"\n";
+
+static const char rules_md_foot[] =
+	"\n"
+	"A reply given up on (`timeout`, `connection.closed`, `connection.reset`)\n"
+	"also gets the `syntax.*` violations of what did arrive: the flags of its\n"
+	"whole lines, and `syntax.bare-cr` for a CR that nothing followed (a server\n"
+	"ending its lines with CR alone never completes a reply; this says why).\n"
+	"\n"
+	"A scenario whose connection could not be made (refused, DNS, connect\n"
+	"timeout) has the verdict `error` with the reason, not a rule: the server\n"
+	"did not violate anything, the harness could not test it. A scenario whose\n"
+	"`requires:` keywords the server does not advertise is `skip`.\n"
+	"\n"
+	"The commands the matrix knows, besides verbs: `CONNECT` (the greeting),\n"
+	"`DATA-END` (the reply after `<CRLF>.<CRLF>`), `UNKNOWN` (a verb the profile\n"
+	"does not define). See docs/matrix.md and `smtpconform matrix`.\n";
+
+void rules_print_markdown(FILE *out)
+{
+	fputs(rules_md_head, out);
+	fputs("| rule | level | severity | what it means | reference |\n", out);
+	fputs("|---|---|---|---|---|\n", out);
+	for (int i = 0; i < RULE_COUNT; i++) {
+		const struct rule *r = &rules[i];
+		fprintf(out, "| `%s` | %s | %s | %s | %s |\n", r->id, rule_level_name(r->level),
+		        r->severity == SEV_WARN ? "warn" : "error", r->description,
+		        r->doc_ref ? r->doc_ref : r->ref);
+	}
+	fputs(rules_md_foot, out);
+	fputs("\n## The sentences\n\n"
+	      "What each rule enforces, quoted from the RFC (whitespace folded).\n\n", out);
+	for (int i = 0; i < RULE_COUNT; i++) {
+		const struct rule *r = &rules[i];
+		if (!r->sentence)
+			continue;
+		fprintf(out, "- `%s` (%s, %s): \"%s\"\n", r->id, r->source ? r->source : r->ref,
+		        rule_level_name(r->level), r->sentence);
+	}
+}
