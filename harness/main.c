@@ -738,8 +738,11 @@ static int cmd_run(int argc, char **argv)
 	memset(&filter, 0, sizeof(filter));
 	const char *dir_opt = NULL, *rerun_json = NULL;
 	const char *config_path = find_config_arg(argc, argv);
+	const char *default_target = target_arg;
 	if (config_path)
 		apply_config(config_path, &target_arg, &o, &vars, &specs, &nspecs, &tls, &tls_mode, &auth);
+	/* The profile's target, owned here (the command line may replace it). */
+	char *config_target = target_arg != default_target ? (char *)target_arg : NULL;
 	size_t config_specs = nspecs;
 	int c;
 	while ((c = getopt_long(argc, argv, "t:c:j:vqh", longopts, NULL)) != -1) {
@@ -892,6 +895,7 @@ static int cmd_run(int argc, char **argv)
 		target_free(&target);
 		vars_free(&vars);
 		tls_teardown();
+		free(config_target);
 		return EXIT_USAGE;
 	}
 
@@ -908,6 +912,7 @@ static int cmd_run(int argc, char **argv)
 		target_free(&target);
 		vars_free(&vars);
 		tls_teardown();
+		free(config_target);
 		return EXIT_USAGE;
 	}
 	if (shard_n > 1) {
@@ -1040,6 +1045,7 @@ static int cmd_run(int argc, char **argv)
 	vars_free(&vars);
 	tls_teardown();
 	scenario_set_library(NULL);
+	free(config_target);
 	if (auth_password) {
 		memset(auth_password, 0, strlen(auth_password));
 		free(auth_password);

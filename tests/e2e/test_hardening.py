@@ -191,6 +191,15 @@ def peak_rss_run(args, timeout, env=None, preexec=None, pass_fds=()):
     return proc.returncode, proc.stdout.decode("utf-8", "replace"), err, peak
 
 
+def rss_measured():
+    """Peak RSS says something only for a plain build: AddressSanitizer's
+    shadow memory and quarantine, or valgrind, multiply it."""
+    if servers.under_valgrind():
+        return False
+    data = servers.binary_path("smtpconform").read_bytes()
+    return b"__asan_init" not in data and b"__msan_init" not in data
+
+
 def scenarios_of(report):
     return {sc["id"]: sc for sc in report["scenarios"]}
 
@@ -319,7 +328,8 @@ def test_instant_failures_do_not_recurse(count, peak_mib, line_server, tmp_path)
     lines = report.read_text().splitlines()
     assert "1..%d" % count in lines, lines[:3]
     assert sum(1 for l in lines if l.startswith("not ok ")) == count
-    assert peak < peak_mib * 1024, "peak RSS %d KiB for %d scenarios" % (peak, count)
+    if rss_measured():
+        assert peak < peak_mib * 1024, "peak RSS %d KiB for %d scenarios" % (peak, count)
 
 
 # ---------------------------------------------------------------------------
@@ -497,7 +507,8 @@ def test_big_body_is_not_kept(line_server, scratch):
     assert "bytes not kept]" in text, text[:2000]
     # The body is in the send buffer once (40 MB), not also in the record
     # (the old harness: about 3 times the body).
-    assert peak < 90 * 1024, "peak RSS %d KiB for a 40 MB body" % peak
+    if rss_measured():
+        assert peak < 90 * 1024, "peak RSS %d KiB for a 40 MB body" % peak
 
 
 # ---------------------------------------------------------------------------
