@@ -15,7 +15,7 @@
 #include "util.h"
 
 static const char *const known_keys[] = {
-    "target", "profile", "timeout", "jobs", "strict", "report",
+    "target", "profile", "timeout", "scenario-timeout", "jobs", "strict", "report",
     "tls", "tls-verify", "ca-file", "tls-min-version", "sni",
     "auth-user", "auth-password-env", "auth-password-file", NULL,
 };

@@ -15,8 +15,10 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "smtp_limits.h"
 #include "util.h"
 
 #define DEFAULT_SMTP_PORT "25"
@@ -188,6 +190,7 @@ static int connect_exec(struct conn *c, const struct target *t, char *err, size_
 {
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0) {
+		c->error = errno;
 		snprintf(err, errlen, "exec:%s: socketpair: %s", t->command, strerror(errno));
 		return -1;
 	}
@@ -199,6 +202,9 @@ static int connect_exec(struct conn *c, const struct target *t, char *err, size_
 		return -1;
 	}
 	if (pid == 0) {
+		/* Its own process group, so that conn_close() ends whatever the
+		 * command started too (a shell's children, a pipeline). */
+		setpgid(0, 0);
 		close(sv[0]);
 		if (dup2(sv[1], 0) < 0 || dup2(sv[1], 1) < 0)
 			_exit(127);
@@ -207,6 +213,7 @@ static int connect_exec(struct conn *c, const struct target *t, char *err, size_
 		execl("/bin/sh", "sh", "-c", t->command, (char *)NULL);
 		_exit(127);
 	}
+	setpgid(pid, pid); /* also here: no race with the child's own call */
 	close(sv[1]);
 	c->fd = sv[0];
 	c->child = pid;
@@ -225,6 +232,8 @@ static int connect_unix(struct conn *c, const struct target *t, char *err, size_
 	sun.sun_family = AF_UNIX;
 	memcpy(sun.sun_path, t->path, strlen(t->path));
 	c->fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (c->fd < 0)
+		c->error = errno;
 	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
 	    set_nonblocking(c->fd) < 0) {
 		snprintf(err, errlen, "cannot connect to unix:%s: %s", t->path, strerror(errno));
@@ -250,6 +259,11 @@ int conn_connect_start(struct conn *c, const struct target *t, char *err, size_t
 		c->addr_index = i + 1;
 		attempted = 1;
 		c->fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+		if (c->fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+			c->error = errno; /* out of descriptors: no other address helps */
+			snprintf(err, errlen, "socket: %s", strerror(errno));
+			return -1;
+		}
 		if (c->fd < 0 || set_nonblocking(c->fd) < 0) {
 			snprintf(err, errlen, "socket: %s", strerror(errno));
 			conn_close(c);
@@ -291,11 +305,22 @@ void conn_close(struct conn *c)
 	}
 	c->ops = &conn_plain_ops;
 	if (c->child > 0) {
+		/* The program's whole process group ends with the connection:
+		 * SIGTERM, a short grace, then SIGKILL, so that nothing it started
+		 * is left behind and a program ignoring SIGTERM cannot hold us. */
 		int status;
-		if (waitpid(c->child, &status, WNOHANG) == 0) {
-			kill(c->child, SIGTERM);
-			waitpid(c->child, &status, 0);
+		pid_t group = c->child;
+		int reaped = waitpid(c->child, &status, WNOHANG) == c->child;
+		if (kill(-group, SIGTERM) == 0 && !reaped) {
+			struct timespec tick = {.tv_sec = 0, .tv_nsec = 10 * 1000 * 1000};
+			for (int waited = 0; waited < EXEC_TERM_GRACE_MS && !reaped; waited += 10) {
+				nanosleep(&tick, NULL);
+				reaped = waitpid(c->child, &status, WNOHANG) == c->child;
+			}
 		}
+		kill(-group, SIGKILL);
+		if (!reaped)
+			waitpid(c->child, &status, 0);
 		c->child = -1;
 	}
 }

@@ -68,12 +68,14 @@ extern const struct transport_ops conn_plain_ops;
  * Starts connecting to t (non-blocking). Returns 1 when connected at once
  * (unix, exec), 0 when in progress (wait for writability, then call
  * conn_connect_finish), or -1 with a message. On -1 for TCP, call again: it
- * moves on to the next resolved address until they run out.
+ * moves on to the next resolved address until they run out. On -1 with
+ * c->error EMFILE or ENFILE no descriptor was free: try again later.
  */
 int conn_connect_start(struct conn *c, const struct target *t, char *err, size_t errlen);
 /* After writability: 0 connected, -1 failed (message in err). */
 int conn_connect_finish(struct conn *c, char *err, size_t errlen);
-/* Closes the transport and fd; reaps an exec child. Idempotent. */
+/* Closes the transport and fd; ends an exec child's process group (SIGTERM,
+ * EXEC_TERM_GRACE_MS, SIGKILL) and reaps it. Idempotent. */
 void conn_close(struct conn *c);
 /* Resets to the aborting state: SO_LINGER 0 is not used; plain close. */
 void conn_init(struct conn *c);

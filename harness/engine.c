@@ -1,14 +1,20 @@
 /*
  * engine.c - runs many sessions on one libevent loop: the capability probe,
- * the -j scheduler, SIGINT/SIGTERM, and the progress line on a terminal.
- * The state machine of one connection is session.c's.
+ * the -j scheduler, SIGINT/SIGTERM, the descriptor limit, and the progress
+ * line on a terminal. The state machine of one connection is session.c's.
+ *
+ * The scheduler never starts a session from a session's end: the end only
+ * activates an event, so scenarios that fail at once cannot recurse. One
+ * struct session per -j slot, reused; a scenario keeps only its result.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "session_internal.h"
@@ -18,11 +24,66 @@ struct engine {
 	const struct engine_options *opts;
 	struct scenario *const *scenarios;
 	struct scenario_result *results;
-	struct session *sessions;   /* one per scenario, allocated lazily */
+	struct session *slots;      /* one per -j slot; base NULL: free */
+	size_t *slot_index;         /* scenario each busy slot runs */
+	size_t nslots;
 	size_t n, next, running, done, failed;
+	size_t *again;              /* scenarios to start again (no descriptor was free) */
+	size_t nagain, capagain;
+	int fd_starved;             /* a start found no descriptor: wait for an end */
+	int fd_retries;             /* retries in a row with nothing running */
+	struct event *ev_start;     /* start_next() from the loop, never from an end */
+	struct event *ev_retry;     /* start_next() after FD_RETRY_MS */
 	int signal;                 /* signal that interrupted the run, or 0 */
 	const struct probe *probe;
 };
+
+/* A signal that came outside an event loop (loading scenarios, writing
+ * reports, between the probe and the run); the loops record theirs too. */
+static volatile sig_atomic_t pending_signal;
+
+static void on_signal_flag(int sig)
+{
+	if (!pending_signal)
+		pending_signal = sig;
+}
+
+void engine_signals_install(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal_flag;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+int engine_interrupted(void)
+{
+	return pending_signal;
+}
+
+int engine_cap_jobs(int jobs, char *notice, size_t noticelen)
+{
+	notice[0] = 0;
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return jobs;
+	if (rl.rlim_cur < rl.rlim_max) {
+		struct rlimit raised = rl;
+		raised.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+			rl = raised;
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= (rlim_t)jobs + FD_RESERVE)
+		return jobs;
+	int cap = rl.rlim_cur > FD_RESERVE ? (int)(rl.rlim_cur - FD_RESERVE) : 1;
+	snprintf(notice, noticelen,
+	         "-j %d capped to %d: the descriptor limit (RLIMIT_NOFILE) is %llu", jobs, cap,
+	         (unsigned long long)rl.rlim_cur);
+	return cap;
+}
 
 static void fill_result_header(struct scenario_result *r, const struct scenario *sc)
 {
@@ -46,22 +107,61 @@ static void progress(struct engine *e, const char *id)
 	fflush(stderr);
 }
 
-static void start_next(struct engine *e);
+/* Scenario i goes back to the queue: no descriptor was free to run it. */
+static void start_again(struct engine *e, size_t i)
+{
+	scenario_result_free(&e->results[i]);
+	memset(&e->results[i], 0, sizeof(e->results[i]));
+	if (e->nagain == e->capagain) {
+		e->capagain = e->capagain ? e->capagain * 2 : 16;
+		e->again = xrealloc(e->again, e->capagain * sizeof(*e->again));
+	}
+	e->again[e->nagain++] = i;
+	e->fd_starved = 1;
+	if (e->running > 0) {
+		e->fd_retries = 0;
+		return; /* the next end starts it */
+	}
+	if (++e->fd_retries > FD_RETRY_MAX) {
+		/* Nothing runs, so nothing will free a descriptor. */
+		e->nagain--;
+		fill_result_header(&e->results[i], e->scenarios[i]);
+		e->results[i].verdict = VERDICT_ERROR;
+		e->results[i].reason = xasprintf("no file descriptor free (EMFILE/ENFILE) for %d ms "
+		                                 "with no other scenario running",
+		                                 FD_RETRY_MS * FD_RETRY_MAX);
+		e->results[i].transcript = xstrdup("");
+		e->done++;
+		e->fd_starved = 0;
+		event_active(e->ev_start, EV_TIMEOUT, 0);
+		return;
+	}
+	struct timeval tv = {.tv_sec = 0, .tv_usec = FD_RETRY_MS * 1000};
+	evtimer_add(e->ev_retry, &tv);
+}
 
 static void on_session_done(struct session *s)
 {
 	struct engine *e = s->owner;
+	size_t slot = (size_t)(s - e->slots);
+	size_t i = e->slot_index[slot];
 	e->running--;
-	e->done++;
-	if (s->result->verdict == VERDICT_FAIL)
-		e->failed++;
-	if (e->opts->verbose && s->result->transcript)
-		fprintf(stderr, "== %s (%s)\n%s", s->result->id, verdict_name(s->result->verdict),
-		        s->result->transcript);
-	progress(e, s->result->id);
-	if (!e->signal)
-		start_next(e);
-	if (e->running == 0 && (e->next >= e->n || e->signal))
+	s->base = NULL; /* the slot is free; reused only from start_next */
+	if (s->no_fd && !e->signal) {
+		start_again(e, i);
+	} else {
+		e->done++;
+		e->fd_retries = 0;
+		if (s->result->verdict == VERDICT_FAIL)
+			e->failed++;
+		if (e->opts->verbose && s->result->transcript)
+			fprintf(stderr, "== %s (%s)\n%s", s->result->id, verdict_name(s->result->verdict),
+			        s->result->transcript);
+		progress(e, s->result->id);
+		if (!e->signal)
+			event_active(e->ev_start, EV_TIMEOUT, 0);
+	}
+	if (e->running == 0 && ((e->next >= e->n && e->nagain == 0) || e->signal))
 		event_base_loopbreak(e->base);
 }
 
@@ -96,10 +196,20 @@ static char *skip_reason(const struct engine *e, const struct scenario *sc)
 	return NULL;
 }
 
+/* Starts scenarios while a slot is free. Called from engine_run and from
+ * the loop (ev_start, ev_retry), never from a session's end: a session that
+ * ends at once returns here, and the loop goes on without recursion. */
 static void start_next(struct engine *e)
 {
-	while (!e->signal && e->next < e->n && e->running < (size_t)e->opts->jobs) {
-		size_t i = e->next++;
+	e->fd_starved = 0;
+	while (!e->signal && !e->fd_starved && (e->nagain > 0 || e->next < e->n) &&
+	       e->running < e->nslots) {
+		size_t i;
+		if (e->nagain > 0) {
+			i = e->again[--e->nagain];
+		} else {
+			i = e->next++;
+		}
 		const struct scenario *sc = e->scenarios[i];
 		struct scenario_result *r = &e->results[i];
 		fill_result_header(r, sc);
@@ -112,7 +222,11 @@ static void start_next(struct engine *e)
 			progress(e, sc->id);
 			continue;
 		}
-		struct session *s = &e->sessions[i];
+		size_t slot = 0;
+		while (e->slots[slot].base)
+			slot++;
+		struct session *s = &e->slots[slot];
+		e->slot_index[slot] = i;
 		memset(s, 0, sizeof(*s));
 		s->base = e->base;
 		s->opts = e->opts;
@@ -123,6 +237,15 @@ static void start_next(struct engine *e)
 		e->running++;
 		session_start(s);
 	}
+	if (e->running == 0 && e->nagain == 0 && (e->next >= e->n || e->signal))
+		event_base_loopbreak(e->base);
+}
+
+static void on_start(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	start_next(arg);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -131,10 +254,21 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	struct engine *e = arg;
 	if (!e->signal)
 		e->signal = (int)sig;
-	for (size_t i = 0; i < e->next; i++)
-		if (e->sessions[i].base && e->sessions[i].state != SESSION_DONE)
-			session_abort(&e->sessions[i], "run interrupted while this scenario ran");
+	if (!pending_signal)
+		pending_signal = (int)sig;
+	for (size_t k = 0; k < e->nslots; k++)
+		if (e->slots[k].base && e->slots[k].state != SESSION_DONE)
+			session_abort(&e->slots[k], "run interrupted while this scenario ran");
 	event_base_loopbreak(e->base);
+}
+
+static void mark_not_run(struct engine *e, size_t i)
+{
+	struct scenario_result *r = &e->results[i];
+	fill_result_header(r, e->scenarios[i]);
+	r->verdict = VERDICT_ERROR;
+	r->reason = xstrdup("not run: the run was interrupted");
+	r->transcript = xstrdup("");
 }
 
 int engine_run(const struct engine_options *o, struct scenario *const *scenarios, size_t n,
@@ -150,27 +284,37 @@ int engine_run(const struct engine_options *o, struct scenario *const *scenarios
 	e.base = event_base_new();
 	if (!e.base)
 		BUG("event_base_new failed");
-	e.sessions = xcalloc(n ? n : 1, sizeof(*e.sessions));
+	e.nslots = (size_t)(o->jobs > 0 ? o->jobs : 1);
+	e.slots = xcalloc(e.nslots, sizeof(*e.slots));
+	e.slot_index = xcalloc(e.nslots, sizeof(*e.slot_index));
+	e.ev_start = event_new(e.base, -1, 0, on_start, &e);
+	e.ev_retry = evtimer_new(e.base, on_start, &e);
 	struct event *sigint = evsignal_new(e.base, SIGINT, on_signal, &e);
 	struct event *sigterm = evsignal_new(e.base, SIGTERM, on_signal, &e);
+	if (!e.ev_start || !e.ev_retry || !sigint || !sigterm)
+		BUG("event_new failed");
 	event_add(sigint, NULL);
 	event_add(sigterm, NULL);
+	e.signal = pending_signal; /* interrupted before the run began */
 
 	start_next(&e);
-	if (e.running > 0)
+	if (e.running > 0 || e.nagain > 0 || (e.next < e.n && !e.signal))
 		event_base_dispatch(e.base);
 
-	for (size_t i = e.next; i < n; i++) {
-		fill_result_header(&results[i], scenarios[i]);
-		results[i].verdict = VERDICT_ERROR;
-		results[i].reason = xstrdup("not run: the run was interrupted");
-		results[i].transcript = xstrdup("");
-	}
+	/* Not run: waiting for a descriptor, or never started. */
+	for (size_t k = 0; k < e.nagain; k++)
+		mark_not_run(&e, e.again[k]);
+	for (size_t i = e.next; i < n; i++)
+		mark_not_run(&e, i);
 	if (o->progress)
 		fprintf(stderr, "\r\033[K");
 	event_free(sigint);
 	event_free(sigterm);
-	free(e.sessions);
+	event_free(e.ev_start);
+	event_free(e.ev_retry);
+	free(e.slots);
+	free(e.slot_index);
+	free(e.again);
 	event_base_free(e.base);
 	return e.signal;
 }
@@ -203,6 +347,24 @@ static struct scenario *probe_scenario(const char *const *cmds, size_t n)
 	return sc;
 }
 
+static void on_probe_done(struct session *s)
+{
+	event_base_loopbreak(s->base);
+}
+
+/* SIGINT/SIGTERM during the probe: end it; the run then writes its reports
+ * with every scenario not run. */
+static void on_probe_signal(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	struct session *s = arg;
+	if (!pending_signal)
+		pending_signal = (int)sig;
+	if (s->state != SESSION_DONE)
+		session_abort(s, "run interrupted during the capability probe");
+	event_base_loopbreak(s->base);
+}
+
 /* Runs one probe scenario; fills r (caller frees). Returns 1 if reached. */
 static int probe_run(const struct engine_options *o, const char *const *cmds, size_t n,
                      struct scenario_result *r, char **error_out)
@@ -212,34 +374,37 @@ static int probe_run(const struct engine_options *o, const char *const *cmds, si
 	po.progress = 0;
 	po.verbose = o->verbose >= 2 ? o->verbose : 0;
 	po.strict = 0;
-	struct engine e;
-	memset(&e, 0, sizeof(e));
-	e.opts = &po;
-	e.base = event_base_new();
-	if (!e.base)
+	struct event_base *base = event_base_new();
+	if (!base)
 		BUG("event_base_new failed");
 	fill_result_header(r, sc);
 	struct session s;
 	memset(&s, 0, sizeof(s));
-	s.base = e.base;
+	s.base = base;
 	s.opts = &po;
 	s.scenario = sc;
 	s.result = r;
 	s.keep_going = 1;
-	s.owner = &e;
-	e.n = 1;
-	e.next = 1;
-	e.running = 1;
-	e.sessions = &s;
-	s.on_done = on_session_done;
-	session_start(&s);
+	s.on_done = on_probe_done;
+	struct event *sigint = evsignal_new(base, SIGINT, on_probe_signal, &s);
+	struct event *sigterm = evsignal_new(base, SIGTERM, on_probe_signal, &s);
+	if (!sigint || !sigterm)
+		BUG("evsignal_new failed");
+	event_add(sigint, NULL);
+	event_add(sigterm, NULL);
+	if (pending_signal)
+		s.state = SESSION_DONE; /* interrupted before: do not connect */
+	else
+		session_start(&s);
 	if (s.state != SESSION_DONE)
-		event_base_dispatch(e.base);
-	if (s.unreachable && error_out)
+		event_base_dispatch(base);
+	if ((s.unreachable || s.no_fd) && error_out)
 		*error_out = xstrdup(r->reason ? r->reason : "cannot connect");
+	event_free(sigint);
+	event_free(sigterm);
 	scenario_free(sc);
-	event_base_free(e.base);
-	return !s.unreachable;
+	event_base_free(base);
+	return !s.unreachable && !s.no_fd;
 }
 
 /* The keyword lines of a 250 EHLO reply (the lines after the first). */
@@ -278,7 +443,7 @@ void engine_probe(const struct engine_options *o, struct probe *out)
 	}
 	scenario_result_free(&r);
 	/* RFC 3207 4.2: what the server offers after TLS is recorded apart. */
-	if (out->reached && o->tls_ready && !o->tls_implicit && probe_has_keyword(out, "STARTTLS")) {
+	if (out->reached && !pending_signal && o->tls_ready && !o->tls_implicit && probe_has_keyword(out, "STARTTLS")) {
 		probe_run(o, tls, sizeof(tls) / sizeof(tls[0]), &r, NULL);
 		if (r.nsteps >= 4 && r.steps[2].code == 220 && r.steps[3].has_reply) {
 			out->keywords_tls = ehlo_keywords(&r.steps[3], &out->nkeywords_tls);

@@ -117,8 +117,11 @@ static const char usage_text[] =
     "      --timeout SECONDS    deadline for each whole reply (default: RFC 5321\n"
     "                           4.5.3.2: 5 min greeting/MAIL/RCPT, 2 min DATA, 10 min\n"
     "                           end of data)\n"
+    "      --scenario-timeout SECONDS  the whole scenario's time budget, which no\n"
+    "                           reply can extend (default 3600)\n"
     "      --strict             warnings (non-standard but common replies) fail\n"
-    "  -j, --jobs N             run N scenarios at once (default 1, max 256)\n"
+    "  -j, --jobs N             run N scenarios at once (default 1, max 256; capped\n"
+    "                           to the descriptor limit, with a notice)\n"
     "      --baseline FILE      known deviations: a waiver file (docs/baselines.md) or a\n"
     "                           previous JSON report; they are reported as waived, and\n"
     "                           only new failures fail the run\n"
@@ -574,6 +577,8 @@ static void apply_config(const char *path, const char **target_arg, struct engin
 			o->profile = xstrdup(e->value);
 		} else if (strcmp(e->key, "timeout") == 0) {
 			o->timeout_s = parse_int(e->value, where, 1, 24 * 3600);
+		} else if (strcmp(e->key, "scenario-timeout") == 0) {
+			o->scenario_timeout_s = parse_int(e->value, where, 1, 24 * 3600);
 		} else if (strcmp(e->key, "jobs") == 0) {
 			o->jobs = parse_int(e->value, where, 1, JOBS_MAX);
 		} else if (strcmp(e->key, "strict") == 0) {
@@ -653,10 +658,11 @@ static int load_selected(char *const *args, size_t nargs, const char *dir_opt,
 
 static int cmd_run(int argc, char **argv)
 {
+	engine_signals_install();
 	enum {
 		OPT_VAR = 256, OPT_PROFILE, OPT_TIMEOUT, OPT_STRICT, OPT_REPORT, OPT_TLS,
 		OPT_TLS_VERIFY, OPT_CA_FILE, OPT_TLS_MIN, OPT_SNI, OPT_AUTH_USER, OPT_AUTH_ENV,
-		OPT_AUTH_FILE, OPT_SHARD, OPT_BASELINE, OPT_RERUN_FAILED,
+		OPT_AUTH_FILE, OPT_SHARD, OPT_BASELINE, OPT_RERUN_FAILED, OPT_SCENARIO_TIMEOUT,
 	};
 	static const struct option longopts[] = {
 	    {"target", required_argument, NULL, 't'},
@@ -664,6 +670,7 @@ static int cmd_run(int argc, char **argv)
 	    {"var", required_argument, NULL, OPT_VAR},
 	    {"profile", required_argument, NULL, OPT_PROFILE},
 	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+	    {"scenario-timeout", required_argument, NULL, OPT_SCENARIO_TIMEOUT},
 	    {"strict", no_argument, NULL, OPT_STRICT},
 	    {"jobs", required_argument, NULL, 'j'},
 	    {"report", required_argument, NULL, OPT_REPORT},
@@ -689,6 +696,7 @@ static int cmd_run(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	o.profile = DEFAULT_PROFILE;
 	o.jobs = 1;
+	o.scenario_timeout_s = SCENARIO_TIMEOUT_DEFAULT_S;
 	int quiet = 0;
 	struct vars vars;
 	vars_init_defaults(&vars);
@@ -704,8 +712,11 @@ static int cmd_run(int argc, char **argv)
 	memset(&filter, 0, sizeof(filter));
 	const char *dir_opt = NULL, *rerun_json = NULL;
 	const char *config_path = find_config_arg(argc, argv);
+	const char *default_target = target_arg;
 	if (config_path)
 		apply_config(config_path, &target_arg, &o, &vars, &specs, &nspecs, &tls, &tls_mode, &auth);
+	/* The profile's target, owned here (the command line may replace it). */
+	char *config_target = target_arg != default_target ? (char *)target_arg : NULL;
 	size_t config_specs = nspecs;
 	int c;
 	while ((c = getopt_long(argc, argv, "t:c:j:vqh", longopts, NULL)) != -1) {
@@ -726,6 +737,9 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case OPT_TIMEOUT:
 			o.timeout_s = parse_int(optarg, "--timeout", 1, 24 * 3600);
+			break;
+		case OPT_SCENARIO_TIMEOUT:
+			o.scenario_timeout_s = parse_int(optarg, "--scenario-timeout", 1, 24 * 3600);
 			break;
 		case OPT_STRICT:
 			o.strict = 1;
@@ -855,6 +869,7 @@ static int cmd_run(int argc, char **argv)
 		target_free(&target);
 		vars_free(&vars);
 		tls_teardown();
+		free(config_target);
 		return EXIT_USAGE;
 	}
 
@@ -871,6 +886,7 @@ static int cmd_run(int argc, char **argv)
 		target_free(&target);
 		vars_free(&vars);
 		tls_teardown();
+		free(config_target);
 		return EXIT_USAGE;
 	}
 	if (shard_n > 1) {
@@ -886,6 +902,10 @@ static int cmd_run(int argc, char **argv)
 	o.target = &target;
 	o.vars = &vars;
 	o.progress = !quiet && isatty(STDERR_FILENO);
+	char notice[256];
+	o.jobs = engine_cap_jobs(o.jobs, notice, sizeof(notice));
+	if (notice[0])
+		fprintf(stderr, "smtpconform: %s\n", notice);
 
 	struct run_result run;
 	memset(&run, 0, sizeof(run));
@@ -905,12 +925,14 @@ static int cmd_run(int argc, char **argv)
 	int sig = 0;
 	struct probe probe;
 	memset(&probe, 0, sizeof(probe));
-	if (target_resolve(&target, err, sizeof(err)) < 0) {
+	if (engine_interrupted()) {
+		/* Interrupted while loading: engine_run() marks every scenario. */
+	} else if (target_resolve(&target, err, sizeof(err)) < 0) {
 		probe.error = xstrdup(err);
 	} else {
 		engine_probe(&o, &probe);
 	}
-	if (probe.error) {
+	if (probe.error && !engine_interrupted()) {
 		fprintf(stderr, "smtpconform: %s\n", probe.error);
 		for (size_t i = 0; i < n; i++) {
 			struct scenario_result *r = &run.scenarios[i];
@@ -941,6 +963,8 @@ static int cmd_run(int argc, char **argv)
 		}
 		sig = engine_run(&o, scs, n, &probe, run.scenarios);
 	}
+	if (!sig)
+		sig = engine_interrupted();
 	run.duration_ms = clock_ms() - t0;
 	run.interrupted = sig != 0;
 	run_summarize(&run);
@@ -961,12 +985,24 @@ static int cmd_run(int argc, char **argv)
 		else if (run.summary.error)
 			code = EXIT_UNREACHABLE;
 	}
-	for (size_t i = 0; i < nspecs; i++) {
-		if (report_write(&run, &specs[i], err, sizeof(err)) < 0) {
-			fprintf(stderr, "smtpconform: cannot write report: %s\n", err);
-			if (code == EXIT_PASS)
-				code = EXIT_USAGE;
+	/* A signal now only sets a flag: each report is written whole. One
+	 * that came while they were written makes them say so: the files are
+	 * written again (standard output is not). */
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < nspecs; i++) {
+			if (pass == 1 && !specs[i].path)
+				continue;
+			if (report_write(&run, &specs[i], err, sizeof(err)) < 0) {
+				fprintf(stderr, "smtpconform: cannot write report: %s\n", err);
+				if (code == EXIT_PASS)
+					code = EXIT_USAGE;
+			}
 		}
+		if (sig || !engine_interrupted())
+			break;
+		sig = engine_interrupted();
+		run.interrupted = 1;
+		code = 128 + sig;
 	}
 	if (sig)
 		fprintf(stderr, "smtpconform: run interrupted by signal %d: reports are partial\n", sig);
@@ -983,6 +1019,7 @@ static int cmd_run(int argc, char **argv)
 	vars_free(&vars);
 	tls_teardown();
 	scenario_set_library(NULL);
+	free(config_target);
 	if (auth_password) {
 		memset(auth_password, 0, strlen(auth_password));
 		free(auth_password);

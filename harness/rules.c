@@ -142,7 +142,9 @@ const struct rule rules[RULE_COUNT] = {
 		LEVEL_MUST, SEV_ERROR,
 		"a 334 challenge during an `A:` exchange is not valid base64, or not what the "
 		"mechanism expects (a SCRAM server-first-message without r=, s=, i=, or with a nonce "
-		"that does not extend ours)",
+		"that does not extend ours); or one 334 more than the mechanism has (PLAIN 1, LOGIN "
+		"2, CRAM-MD5 1, SCRAM-SHA-256 2; a 334 after `*`): the exchange is given up, so an "
+		"endless 334 cannot hold the harness",
 		RULE_MSG_AUTH },
 	[RULE_AUTH_SERVER_SIGNATURE] = {
 		RULE_AUTH_SERVER_SIGNATURE, "auth.server-signature", RULE_CAT_EXTENSION, "RFC 5802 5",
@@ -200,7 +202,11 @@ const struct rule rules[RULE_COUNT] = {
 		RULE_TIMEOUT, "timeout", RULE_CAT_SESSION, "RFC 5321 4.5.3.2", NULL, "RFC 5321 4.2",
 		ONE_REPLY, LEVEL_MUST, SEV_ERROR,
 		"no whole reply within the deadline (RFC 5321 4.5.3.2 defaults or `--timeout`); the "
-		"deadline bounds the whole reply, so a server dripping bytes cannot hold the harness",
+		"deadline bounds the whole reply, so a server dripping bytes cannot hold the harness. "
+		"Also: a write that made no progress within the deadline (4.5.3.2.5), and the "
+		"scenario's whole budget (`--scenario-timeout`, default 3600 s, or a shorter "
+		"`timeout:` header) used up: the message then says \"the scenario's time budget of "
+		"N s ran out\"",
 		RULE_MSG_TIMEOUT },
 	[RULE_CONNECTION_CLOSED] = {
 		RULE_CONNECTION_CLOSED, "connection.closed", RULE_CAT_SESSION, "RFC 5321 4.2", NULL, NULL,
@@ -211,7 +217,7 @@ const struct rule rules[RULE_COUNT] = {
 		RULE_CONNECTION_RESET, "connection.reset", RULE_CAT_SESSION, "RFC 5321 4.2", NULL, NULL,
 		ONE_REPLY, LEVEL_MUST, SEV_ERROR,
 		"the connection was reset while a reply was awaited (also right after the TCP "
-		"handshake, before the greeting)",
+		"handshake, before the greeting, and while a message was being sent)",
 		RULE_MSG_CONNECTION_RESET },
 	[RULE_SEQUENCE_AFTER_554] = {
 		RULE_SEQUENCE_AFTER_554, "sequence.after-554", RULE_CAT_SESSION, "RFC 5321 3.1", NULL,

@@ -121,7 +121,11 @@ struct rule {
 #define RULE_MSG_EXPECT_CLOSE "expected the server to close the connection after %s, got '%s'"
 #define RULE_MSG_EXPECT_CLOSE_OPEN "the server did not close the connection within %lld s after %s"
 #define RULE_MSG_TIMEOUT "no whole reply to %s within %d s; received: '%s'"
-#define RULE_MSG_TIMEOUT_SENDING "the server did not read our data within %lld s"
+#define RULE_MSG_TIMEOUT_SENDING "the server read none of our data for %lld s"
+#define RULE_MSG_TIMEOUT_BUDGET \
+	"the scenario's time budget of %d s ran out waiting for the reply to %s; received: '%s'"
+#define RULE_MSG_TIMEOUT_BUDGET_SENDING \
+	"the scenario's time budget of %d s ran out while sending to the server"
 #define RULE_MSG_CONNECTION_CLOSED \
 	"server closed the connection before a whole reply to %s; received: '%s'"
 #define RULE_MSG_CONNECTION_RESET \

@@ -16,6 +16,8 @@
 #define SCRAM_KEY_LEN 32 /* SHA-256 */
 
 static const char *const mech_names[] = {"PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-256"};
+/* sasl_challenges_max(), in the order of enum sasl_mech. */
+static const int mech_challenges[] = {1, 2, 1, 2};
 
 int sasl_mech_parse(const char *name)
 {
@@ -28,6 +30,11 @@ int sasl_mech_parse(const char *name)
 const char *sasl_mech_name(enum sasl_mech m)
 {
 	return mech_names[m];
+}
+
+int sasl_challenges_max(enum sasl_mech m)
+{
+	return mech_challenges[m];
 }
 
 void sasl_b64_encode(const void *data, size_t n, struct buf *out)
@@ -286,11 +293,19 @@ int sasl_respond(struct sasl *s, const char *challenge_b64, struct buf *out, cha
 	}
 	int rc = 0;
 	s->round++;
+	if (s->round > sasl_challenges_max(s->mech)) {
+		snprintf(err, errlen, "challenge %d: %s has at most %d; the exchange is given up",
+		         s->round, mech_names[s->mech], sasl_challenges_max(s->mech));
+		buf_free(&challenge);
+		return SASL_ERR_CHALLENGE;
+	}
 	switch (s->mech) {
 	case SASL_PLAIN:
 		/* A 334 after "AUTH PLAIN" without an initial response. */
-		if (s->round == 1)
+		if (s->round == 1) {
 			sasl_initial(s, out);
+			s->round = 1; /* sasl_initial() starts the count again */
+		}
 		break;
 	case SASL_LOGIN:
 		/* "Username:" then "Password:" (draft-murchison-sasl-login). */

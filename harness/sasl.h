@@ -54,10 +54,20 @@ enum sasl_error {
 };
 
 /*
+ * The most 334 challenges mechanism m has: PLAIN 1 (the empty challenge when
+ * no initial response was sent), LOGIN 2 (user name, password), CRAM-MD5 1,
+ * SCRAM-SHA-256 2 (server-first, server-final), not counting SCRAM's empty
+ * challenge when no initial response was sent. A server asking for more
+ * would keep the exchange going forever.
+ */
+int sasl_challenges_max(enum sasl_mech m);
+
+/*
  * The response (base64, or "" for an empty line) to a 334 challenge whose
  * text is challenge_b64. Returns 0, or an enum sasl_error with a message:
  * SASL_ERR_CHALLENGE when the challenge is malformed (a SCRAM final message
- * without v= included), SASL_ERR_SIGNATURE when SCRAM's v= is wrong.
+ * without v= included) or is one more than sasl_challenges_max(),
+ * SASL_ERR_SIGNATURE when SCRAM's v= is wrong.
  */
 int sasl_respond(struct sasl *s, const char *challenge_b64, struct buf *out, char *err,
                  size_t errlen);

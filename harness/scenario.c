@@ -1069,6 +1069,10 @@ int scenario_load(const char *path, const char *root, struct scenario **out, cha
 		s->ref = xstrdup("");
 	if (!s->level)
 		s->level = xstrdup("");
+	/* Every scenario stays loaded for the run: no spare step capacity
+	 * (docs/memory.md). */
+	if (s->nsteps)
+		s->steps = xrealloc(s->steps, s->nsteps * sizeof(*s->steps));
 	*out = s;
 	return 0;
 }

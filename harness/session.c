@@ -50,11 +50,45 @@ static void set_state(struct session *s, enum session_state next)
 	s->state = next;
 }
 
+/* "98,234,112": a byte count people can read. */
+static void format_count(size_t n, char *out, size_t outlen)
+{
+	char digits[32];
+	int len = snprintf(digits, sizeof(digits), "%zu", n);
+	size_t o = 0;
+	for (int i = 0; i < len && o + 2 < outlen; i++) {
+		if (i > 0 && (len - i) % 3 == 0)
+			out[o++] = ',';
+		out[o++] = digits[i];
+	}
+	out[o] = 0;
+}
+
+/* Escapes at most SENT_BYTES_KEEP of n sent bytes into b, and names the
+ * count of those left out: the record of a step stays small whatever was
+ * sent (a D: body of 100 MB, a huge variable). */
+static void escape_kept(struct buf *b, const void *bytes, size_t n)
+{
+	text_escape(b, bytes, n < SENT_BYTES_KEEP ? n : SENT_BYTES_KEEP);
+	if (n > SENT_BYTES_KEEP) {
+		char count[40];
+		format_count(n - SENT_BYTES_KEEP, count, sizeof(count));
+		buf_printf(b, " ... [%s bytes not kept]", count);
+	}
+}
+
+static char *escape_kept_dup(const void *bytes, size_t n)
+{
+	struct buf b = {0};
+	escape_kept(&b, bytes, n);
+	return buf_steal(&b);
+}
+
 static void transcript(struct session *s, const char *prefix, const void *bytes, size_t n)
 {
 	size_t start = s->transcript.len;
 	buf_puts(&s->transcript, prefix);
-	text_escape(&s->transcript, bytes, n);
+	escape_kept(&s->transcript, bytes, n);
 	buf_puts(&s->transcript, "\n");
 	redact(s->transcript.data + start);
 	s->transcript.len = start + strlen(s->transcript.data + start);
@@ -66,6 +100,12 @@ static int reply_timeout_s(const struct session *s, const char *verb)
 	if (s->opts->timeout_s > 0)
 		return s->opts->timeout_s;
 	return command_get(command_from_name(verb))->timeout_s;
+}
+
+/* Timeout in seconds for one write to make progress (RFC 5321 4.5.3.2.5). */
+static int write_timeout_s(const struct session *s)
+{
+	return s->opts->timeout_s > 0 ? s->opts->timeout_s : TIMEOUT_DATA_BLOCK_S;
 }
 
 /* Arms the deadline: now + seconds, but never past the scenario's deadline. */
@@ -81,6 +121,12 @@ static void arm_deadline(struct session *s, int seconds)
 		left = 0;
 	struct timeval tv = {.tv_sec = (time_t)(left / 1000), .tv_usec = (suseconds_t)(left % 1000) * 1000};
 	evtimer_add(s->ev_timer, &tv);
+}
+
+/* 1 when the deadline armed is the scenario's whole budget, not the step's. */
+static int budget_spent(const struct session *s)
+{
+	return s->scenario_deadline_ms && s->deadline_ms >= s->scenario_deadline_ms;
 }
 
 static void disarm_deadline(struct session *s)
@@ -256,7 +302,7 @@ static int queue_step(struct session *s, const struct step *step)
 		buf_append(&s->out, line.data ? line.data : "", line.len);
 		buf_append(&s->out, "\r\n", 2);
 		transcript(s, "C: ", line.data ? line.data : "", line.len);
-		pending_push(s, verb, text_escape_dup(line.data ? line.data : "", line.len));
+		pending_push(s, verb, escape_kept_dup(line.data ? line.data : "", line.len));
 		break;
 	case STEP_RAW:
 		/* Raw bytes right after DATA got 354 are message content: their
@@ -267,10 +313,11 @@ static int queue_step(struct session *s, const struct step *step)
 			verb_of(step->text, step->text_len, verb, sizeof(verb));
 		buf_append(&s->out, step->text, step->text_len);
 		transcript(s, "R: ", step->text, step->text_len);
-		pending_push(s, verb, text_escape_dup(step->text, step->text_len));
+		pending_push(s, verb, escape_kept_dup(step->text, step->text_len));
 		break;
 	case STEP_DATA: {
 		size_t start = s->out.len;
+		size_t shown = 0, not_kept = 0; /* content bytes in the transcript, and not */
 		for (size_t i = 0; i < step->ndata; i++) {
 			buf_reset(&line);
 			const char *d = step->data_lines[i];
@@ -281,7 +328,17 @@ static int queue_step(struct session *s, const struct step *step)
 				buf_append(&s->out, ".", 1);
 			buf_append(&s->out, line.data ? line.data : "", line.len);
 			buf_append(&s->out, "\r\n", 2);
-			transcript(s, "D: ", line.data ? line.data : "", line.len);
+			if (shown < SENT_BYTES_KEEP) {
+				transcript(s, "D: ", line.data ? line.data : "", line.len);
+				shown += line.len + 2;
+			} else {
+				not_kept += line.len + 2;
+			}
+		}
+		if (not_kept) {
+			char count[40];
+			format_count(not_kept, count, sizeof(count));
+			buf_printf(&s->transcript, "D: ... [%s bytes not kept]\n", count);
 		}
 		buf_append(&s->out, ".\r\n", 3);
 		transcript(s, "C: ", ".", 1);
@@ -414,10 +471,17 @@ static int auth_continue(struct session *s, const struct step *step)
 		return -1;
 	}
 	struct buf resp = {0};
+	char err[512];
+	int rc = SASL_ERR_CHALLENGE;
+	if (s->auth->auth_cancel && ++s->sasl.round > 1) {
+		/* "*" got another challenge instead of 501 (RFC 4954 4). */
+		snprintf(err, sizeof(err), "challenge %d after the client cancelled with \"*\"; the "
+		         "exchange is given up", s->sasl.round);
+		goto bad_challenge;
+	}
 	if (s->auth->auth_cancel) {
 		buf_puts(&resp, "*");
 	} else {
-		char err[512];
 		char *challenge = s->reply->nkept
 		                      ? xstrndup((const char *)s->reply->kept[0].text, s->reply->kept[0].text_len)
 		                      : xstrdup("");
@@ -428,17 +492,10 @@ static int auth_continue(struct session *s, const struct step *step)
 		size_t cl = strlen(c);
 		while (cl && c[cl - 1] == ' ')
 			c[--cl] = 0;
-		int rc = sasl_respond(&s->sasl, c, &resp, err, sizeof(err));
+		rc = sasl_respond(&s->sasl, c, &resp, err, sizeof(err));
 		free(challenge);
-		if (rc < 0) {
-			step_add_violation(st, rc == SASL_ERR_SIGNATURE ? RULE_AUTH_SERVER_SIGNATURE
-			                                                : RULE_AUTH_CHALLENGE,
-			                   NULL, RULE_MSG_AUTH, err);
-			st->verdict = VERDICT_FAIL;
-			buf_free(&resp);
-			finish(s, VERDICT_FAIL, NULL);
-			return -1;
-		}
+		if (rc < 0)
+			goto bad_challenge;
 	}
 	buf_append(&s->out, resp.data ? resp.data : "", resp.len);
 	buf_puts(&s->out, "\r\n");
@@ -453,6 +510,14 @@ static int auth_continue(struct session *s, const struct step *step)
 	set_state(s, SESSION_IDLE);
 	advance(s); /* flushes the response, then reads again for this S: step */
 	return 0;
+bad_challenge:
+	step_add_violation(st, rc == SASL_ERR_SIGNATURE ? RULE_AUTH_SERVER_SIGNATURE
+	                                                : RULE_AUTH_CHALLENGE,
+	                   NULL, RULE_MSG_AUTH, err);
+	st->verdict = VERDICT_FAIL;
+	buf_free(&resp);
+	finish(s, VERDICT_FAIL, NULL);
+	return -1;
 }
 
 static void complete_reply(struct session *s)
@@ -784,7 +849,7 @@ static void advance(struct session *s)
 		if (s->out_off < s->out.len) {
 			s->sent_any = 1;
 			set_state(s, SESSION_WRITING);
-			arm_deadline(s, s->opts->timeout_s > 0 ? s->opts->timeout_s : TIMEOUT_DATA_BLOCK_S);
+			arm_deadline(s, write_timeout_s(s));
 			update_interest(s);
 			return; /* on_write continues */
 		}
@@ -812,15 +877,21 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 		return;
 	case SESSION_WRITING:
 		buf_puts(&s->transcript, "-- timeout sending\n");
-		fail_step(s, RULE_TIMEOUT, NULL,
-		          RULE_MSG_TIMEOUT_SENDING, (long long)waited);
+		if (budget_spent(s))
+			fail_step(s, RULE_TIMEOUT, NULL, RULE_MSG_TIMEOUT_BUDGET_SENDING, s->budget_s);
+		else
+			fail_step(s, RULE_TIMEOUT, "RFC 5321 4.5.3.2.5", RULE_MSG_TIMEOUT_SENDING,
+			          (long long)waited);
 		return;
 	case SESSION_READING: {
 		char *partial = partial_reply(s);
 		buf_puts(&s->transcript, "-- timeout\n");
-		fail_step_flags(s, partial_flags(s), RULE_TIMEOUT, NULL,
-		                RULE_MSG_TIMEOUT, s->answering.verb,
-		                reply_timeout_s(s, s->answering.verb), partial);
+		if (budget_spent(s))
+			fail_step_flags(s, partial_flags(s), RULE_TIMEOUT, NULL, RULE_MSG_TIMEOUT_BUDGET,
+			                s->budget_s, s->answering.verb, partial);
+		else
+			fail_step_flags(s, partial_flags(s), RULE_TIMEOUT, NULL, RULE_MSG_TIMEOUT,
+			                s->answering.verb, reply_timeout_s(s, s->answering.verb), partial);
 		free(partial);
 		return;
 	}
@@ -895,18 +966,28 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
 		session_connected(s);
 		return;
 	}
+	int progressed = 0;
 	while (s->out_off < s->out.len) {
 		long n = s->conn.ops->write(&s->conn, s->out.data + s->out_off, s->out.len - s->out_off);
 		if (n > 0) {
 			s->out_off += (size_t)n;
+			progressed = 1;
 			continue;
 		}
 		if (n == CONN_AGAIN) {
+			/* RFC 5321 4.5.3.2.5 times each data block, not the whole
+			 * message: a write that made progress starts the deadline
+			 * again (the scenario's budget still bounds the total). */
+			if (progressed)
+				arm_deadline(s, write_timeout_s(s));
 			update_interest(s);
 			return;
 		}
 		/* The server went away while we were sending: whatever it said
-		 * before closing is read when the next reply is expected. */
+		 * before closing is read when the next reply is expected. A
+		 * reset seen here is not seen again by the read. */
+		if (s->conn.error == ECONNRESET && !s->read_error)
+			s->read_error = ECONNRESET;
 		s->out_off = s->out.len;
 		break;
 	}
@@ -941,6 +1022,13 @@ void session_connect(struct session *s)
 	s->ev_read = s->ev_write = NULL;
 	s->reading_armed = s->writing_armed = 0;
 	int rc = conn_connect_start(&s->conn, s->opts->target, err, sizeof(err));
+	if (rc < 0 && (s->conn.error == EMFILE || s->conn.error == ENFILE)) {
+		/* Out of descriptors: not the server's fault nor a verdict; the
+		 * scheduler starts this scenario again when a session ends. */
+		s->no_fd = 1;
+		finish(s, VERDICT_ERROR, err);
+		return;
+	}
 	if (rc < 0) {
 		s->unreachable = 1;
 		finish(s, VERDICT_ERROR, err);
@@ -966,8 +1054,13 @@ void session_start(struct session *s)
 	s->reply = xmalloc(sizeof(*s->reply));
 	conn_init(&s->conn);
 	s->ev_timer = evtimer_new(s->base, on_timer, s);
-	if (s->scenario->timeout_s > 0)
-		s->scenario_deadline_ms = s->started_ms + (int64_t)s->scenario->timeout_s * 1000;
+	/* The whole scenario's budget: --scenario-timeout, or the scenario's
+	 * own timeout: header when that is shorter. No reply re-arms it. */
+	s->budget_s = s->opts->scenario_timeout_s;
+	if (s->scenario->timeout_s > 0 && (s->budget_s <= 0 || s->scenario->timeout_s < s->budget_s))
+		s->budget_s = s->scenario->timeout_s;
+	if (s->budget_s > 0)
+		s->scenario_deadline_ms = s->started_ms + (int64_t)s->budget_s * 1000;
 	s->state = SESSION_IDLE;
 	session_connect(s);
 }

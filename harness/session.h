@@ -22,6 +22,8 @@ struct engine_options {
 	const char *profile;     /* matrix profile */
 	const struct vars *vars;
 	int timeout_s;           /* --timeout; 0 = RFC 5321 4.5.3.2 defaults */
+	int scenario_timeout_s;  /* --scenario-timeout: the whole scenario's budget in
+	                            seconds, whatever the server sends; 0: none */
 	int strict;              /* warnings fail */
 	int jobs;                /* scenarios at once, >= 1 */
 	int verbose;             /* 1: transcripts on stderr; 2: state traces too */
@@ -44,6 +46,18 @@ struct probe {
 	char **keywords_tls;  /* EHLO keyword lines after STARTTLS (RFC 3207 4.2) */
 	size_t nkeywords_tls;
 };
+
+/* Catches SIGINT/SIGTERM for the whole run: outside the event loops they
+ * only set a flag (a report being written is finished, never left as a
+ * temporary file); the loops end their sessions. engine_interrupted(): the
+ * signal caught so far, or 0. engine_probe() and engine_run() start nothing
+ * once a signal was caught. */
+void engine_signals_install(void);
+int engine_interrupted(void);
+
+/* Raises the soft RLIMIT_NOFILE to the hard limit; returns jobs, or fewer
+ * when even that leaves too few descriptors, with a one-line notice. */
+int engine_cap_jobs(int jobs, char *notice, size_t noticelen);
 
 /* Connects once, reads the greeting, sends EHLO {client} and QUIT; when
  * STARTTLS is offered, connects again to record the EHLO keywords after TLS. */

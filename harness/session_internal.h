@@ -79,10 +79,13 @@ struct session {
 	int64_t started_ms;
 	int64_t phase_started_ms;        /* when the current deadline was armed */
 	int64_t deadline_ms;
-	int64_t scenario_deadline_ms;    /* 0: none */
+	int64_t scenario_deadline_ms;    /* end of the scenario's budget; 0: none */
+	int budget_s;                    /* that budget in seconds (0: none) */
 	struct buf transcript;
 	char *error_reason;
 	int unreachable;                 /* could not connect at all */
+	int no_fd;                       /* ended because no descriptor was free
+	                                    (EMFILE/ENFILE): to be started again */
 };
 
 void session_start(struct session *s);

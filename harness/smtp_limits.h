@@ -34,6 +34,11 @@
 /* Per-connection input buffer: must hold at least one hard-max line. */
 #define SESSION_INBUF_SIZE (4 * REPLY_LINE_HARD_MAX)
 
+/* Bytes of what one step sent that its record keeps (transcript line,
+ * "sent" field; a D: step's content in all): the rest is counted, not kept
+ * ("... [98,234,112 bytes not kept]"). docs/memory.md. */
+#define SENT_BYTES_KEEP 4096
+
 /* RFC 5321 4.5.3.1.4: a command line is at most 512 octets including CRLF. */
 #define COMMAND_LINE_MAX 512
 
@@ -47,6 +52,11 @@
 #define TIMEOUT_OTHER_S 300      /* commands the RFC gives no figure for */
 /* Connecting (TCP handshake) when no --timeout is given. */
 #define TIMEOUT_CONNECT_S 30
+/* Default --scenario-timeout: the whole scenario's budget. It covers a
+ * normal scenario even at the RFC per-reply figures above (greeting, EHLO,
+ * MAIL, RCPT, DATA, end of data, QUIT: 37 min at worst) and bounds what no
+ * sequence of replies can extend. */
+#define SCENARIO_TIMEOUT_DEFAULT_S 3600
 /* How long to wait for the server to close after "S: close" or at teardown. */
 #define TIMEOUT_CLOSE_S 10
 
@@ -85,6 +95,19 @@
 
 /* Concurrency: -j upper bound. */
 #define JOBS_MAX 256
+/* Descriptors kept free for everything but sessions (stdio, the event loop,
+ * its signal pipe, report files, a forked exec: target's pair): -j is capped
+ * to RLIMIT_NOFILE minus this, one descriptor per session. */
+#define FD_RESERVE 16
+/* Out of descriptors (EMFILE/ENFILE) with no session running to free one:
+ * retry the start every FD_RETRY_MS, at most FD_RETRY_MAX times, then the
+ * scenario is an error. */
+#define FD_RETRY_MS 100
+#define FD_RETRY_MAX 100
+
+/* exec: targets: after closing its socket, the program's process group gets
+ * SIGTERM, and SIGKILL if it has not ended within this many milliseconds. */
+#define EXEC_TERM_GRACE_MS 200
 
 /* --shard K/N upper bound for N (CI fan-out). */
 #define SHARD_MAX 1000

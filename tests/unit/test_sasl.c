@@ -161,6 +161,43 @@ static void test_plain_and_login(void **state)
 	assert_int_equal(sasl_mech_parse("GSSAPI"), -1);
 }
 
+/* A server that answers every response with another 334 would keep the
+ * exchange going forever: each mechanism answers its own challenges, then
+ * refuses (issue 9, item 1). */
+static void test_challenges_are_bounded(void **state)
+{
+	(void)state;
+	static const struct {
+		enum sasl_mech mech;
+		int ir;       /* the initial response was sent */
+		int answered; /* challenges answered before the refusal */
+	} cases[] = {
+	    {SASL_PLAIN, 0, 1},
+	    {SASL_PLAIN, 1, 1},
+	    {SASL_LOGIN, 0, 2},
+	    {SASL_CRAM_MD5, 0, 1},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sasl s;
+		struct buf out = {0};
+		char err[256] = "";
+		sasl_init(&s, cases[i].mech, "conform", "s3cret", "abc");
+		if (cases[i].ir)
+			sasl_initial(&s, &out);
+		int k;
+		for (k = 0; k < 1000; k++) {
+			buf_reset(&out);
+			if (sasl_respond(&s, "UGFzc3dvcmQ6", &out, err, sizeof(err)) < 0)
+				break;
+		}
+		assert_int_equal(k, cases[i].answered);
+		assert_int_equal(k, sasl_challenges_max(cases[i].mech));
+		assert_non_null(strstr(err, "at most"));
+		buf_free(&out);
+		sasl_free(&s);
+	}
+}
+
 /* Every 6-character piece of what PLAIN and LOGIN send (for the right and
  * the wrong password) is masked; short passwords included (up to 8 bytes the
  * PLAIN blob used to survive). */
@@ -213,6 +250,7 @@ int main(void)
 	    cmocka_unit_test(test_scram_bad_server_signature),
 	    cmocka_unit_test(test_scram_error_kinds),
 	    cmocka_unit_test(test_plain_and_login),
+	    cmocka_unit_test(test_challenges_are_bounded),
 	    cmocka_unit_test(test_redact_blobs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
