@@ -131,6 +131,17 @@ const char *report_clean(const char *s, struct buf *scratch)
 	return scratch->data;
 }
 
+size_t report_cut(const char *s, size_t max)
+{
+	size_t len = strlen(s), cut = max;
+
+	if (len <= max)
+		return len;
+	while (cut > 0 && ((unsigned char)s[cut] & 0xc0) == 0x80)
+		cut--;
+	return cut;
+}
+
 const struct violation *report_first_violation(const struct scenario_result *sr)
 {
 	const struct violation *any = NULL;

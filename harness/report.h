@@ -30,6 +30,9 @@ struct report_spec {
  * scenario fail, else the first at all, or NULL.
  */
 const char *report_clean(const char *s, struct buf *scratch);
+/* How many bytes of s to keep to cut it to at most max bytes without
+ * splitting a UTF-8 sequence (strlen(s) when it is not longer). */
+size_t report_cut(const char *s, size_t max);
 const struct violation *report_first_violation(const struct scenario_result *sr);
 
 /* 1 when the run used TLS: implicit mode, or a scenario upgraded with STARTTLS. */

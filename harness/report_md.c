@@ -37,12 +37,7 @@ static void put_md(struct buf *out, const char *s, size_t max)
 	text_escape(&escaped, s, len);
 	p = escaped.len == len + backslashes ? s : escaped.data;
 	len = escaped.len == len + backslashes ? len : escaped.len;
-	cut = len;
-	if (len > max) {
-		cut = max;
-		while (cut > 0 && ((unsigned char)p[cut] & 0xc0) == 0x80)
-			cut--;
-	}
+	cut = report_cut(p, max);
 	for (size_t i = 0; i < cut; i++) {
 		switch (p[i]) {
 		case '&': buf_puts(out, "&amp;"); break;
