@@ -92,12 +92,11 @@ static void render_step(struct buf *out, const struct scenario_result *sr, size_
 		if (v->severity == SEV_WARN)
 			buf_puts(out, "warning: ");
 		put_text(out, v->message);
-		if (has_text(v->ref)) {
-			buf_puts(out, " (");
-			put_text(out, v->ref);
-			buf_puts(out, ")");
-		}
-		buf_puts(out, "\n");
+		buf_puts(out, " (");
+		put_text(out, findings_level(sr, v));
+		buf_puts(out, ", ");
+		put_text(out, findings_ref(sr, v));
+		buf_puts(out, ")\n");
 	}
 	if (!st->has_reply)
 		return;

@@ -318,16 +318,6 @@ static void test_hints(void **state)
 	}
 }
 
-/* Every rule a hint names is in the rule table or is one announced for it. */
-static void test_hint_rules_exist(void **state)
-{
-	(void)state;
-	assert_non_null(rule_by_id("enhancedstatuscodes.missing"));
-	assert_non_null(rule_by_id("syntax.unsolicited"));
-	assert_non_null(rule_by_id("tls.handshake"));
-	assert_non_null(rule_by_id("expect.code"));
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -336,7 +326,6 @@ int main(void)
 		cmocka_unit_test(test_never_merge),
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_hints),
-		cmocka_unit_test(test_hint_rules_exist),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -764,21 +764,34 @@ static void test_text(void **state)
 	assert_line(text, "  step 2/3 scenarios/core/sample.smtp:7: sent 'RCPT TO:<nobody@example.org>'"
 	                  " expected 250|251 got 550");
 	assert_line(text, "    [syntax.control-char] warning: reply line 2 holds control bytes"
-	                  " (RFC 5321 4.2)");
+	                  " (MUST, RFC 5321 4.2)");
 	assert_line(text, "    [matrix.not-allowed] 550 is not allowed after RCPT (allowed: 250|251)"
-	                  " (RFC 5321 4.3.2)");
+	                  " (SHOULD, RFC 5321 4.3.2)");
 	assert_line(text, "    S: " MARKUP_LINE);
 	assert_line(text, "    S: 550 5.1.1 bad\\\\x00byte \\xff raw\\x01ctl\\x1b[31m");
 	assert_line(text, "    S: 550 5.1.1 bell\\x07 and tab\\tend");
 	assert_line(text, "    S: ... (2 more lines not kept)");
 	assert_line(text, "  step 3/3 scenarios/core/sample.smtp:9: sent 'QUIT' expected 221 got no reply");
-	assert_line(text, "    [session.no-reply] no reply to QUIT (RFC 5321 4.5.3.2)");
+	assert_line(text, "    [session.no-reply] no reply to QUIT (MUST, RFC 5321 4.5.3.2)");
+	/* the distinct findings first, each with level and RFC section; the failures again */
+	assert_line(text, "Findings: 4 distinct, 2 failing");
+	assert_line(text, "1. FAIL   MUST   session.no-reply  QUIT -> no reply  (1 scenario)");
+	assert_line(text, "2. FAIL   SHOULD matrix.not-allowed  RCPT -> 550  (1 scenario)");
+	assert_line(text, "   rfc: RFC 5321 4.3.2 -- RFC 5321 4.3.1: \"The table below lists alternative "
+	                  "success and failure replies for each command. These SHOULD be strictly "
+	                  "adhered to.\"");
+	assert_line(text, "   sent: 'RCPT TO:<nobody@example.org>'");
+	assert_line(text, "   scenarios: core.rcpt.unknown");
+	assert_true(strstr(text, "Findings:") < strstr(text, "PASS  core.noop.basic"));
+	assert_line(text, "Failed:");
+	assert_line(text, "  - core.rcpt.unknown: finding 1, 2");
+	assert_line(text, "  - core.data.big: error: connect: Connection refused \\xfe");
 	assert_line(text, "SKIP  core.starttls.basic  STARTTLS upgrade  (0 ms)");
 	assert_line(text, "  skipped: requires STARTTLS <&> \"x\" #y");
 	assert_line(text, "ERROR core.data.big  DATA of 10 MB  (3 ms)");
 	assert_line(text, "  error: connect: Connection refused \\xfe");
 	assert_line(text, "WARN  ehlosize  EHLO SIZE  (8 ms)");
-	assert_line(text, "    [ehlo.size-no-value] warning: SIZE without a value (RFC 1870 4)");
+	assert_line(text, "    [ehlo.size-no-value] warning: SIZE without a value (MUST, RFC 1870 4)");
 	/* The greeting step passed: it is not listed. */
 	assert_null(strstr(text, "step 1/3"));
 	last = strrchr(text, '\n');
