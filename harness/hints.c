@@ -43,10 +43,6 @@ static const struct hint hints[] = {
 	{ NULL, NULL, "AUTH", 538, NULL, NULL, HINT_SETTING,
 	  "538 comes before the mechanism is checked: the server requires TLS for AUTH "
 	  "(aiosmtpd: auth_require_tls); RFC 4954 4 wants 504 for an unknown mechanism" },
-	/* Postfix's deliberate close on a forbidden command. */
-	{ NULL, NULL, NULL, 0, "I can break rules", NULL, HINT_SETTING,
-	  "Postfix: smtpd_forbidden_commands lists this command (default CONNECT GET POST "
-	  "and non-letters); Postfix then answers 221 and closes on purpose" },
 	/* Bare LF, in commands and at the end of data. */
 	{ SMUGGLING_RULES, "smuggling.", NULL, 0, NULL, "Postfix", HINT_SETTING,
 	  POSTFIX_BARE_NEWLINE },
@@ -56,6 +52,11 @@ static const struct hint hints[] = {
 	  "the server ends the message data at a sequence other than <CRLF>.<CRLF> (SMTP "
 	  "smuggling): update to a release with the fix (Exim 4.97.1, Sendmail 8.18.1, "
 	  "Postfix smtpd_forbid_bare_newline)" },
+	/* Postfix's deliberate close on a forbidden command (after the bare LF
+	 * entries: a smuggled command's reply ends with the same close). */
+	{ NULL, NULL, NULL, 0, "I can break rules", NULL, HINT_SETTING,
+	  "Postfix: smtpd_forbidden_commands lists this command (default CONNECT GET POST "
+	  "and non-letters); Postfix then answers 221 and closes on purpose" },
 	/* Software limits no setting changes. */
 	{ "enhancedstatuscodes.missing", NULL, NULL, 0, NULL, NULL, HINT_SOFTWARE,
 	  "the software leaves the enhanced status code off this reply although it advertises "

@@ -281,6 +281,12 @@ static void test_hints(void **state)
 	} cases[] = {
 		{ { "syntax.unsolicited", "smuggling.lf-dot-lf", "DATA-END", 250, "250 2.0.0 Ok",
 		    "220 mx ESMTP Postfix (Debian/GNU)" }, "setting", "smtpd_forbid_bare_newline" },
+		/* Postfix closes after the smuggled command: the bare LF is the cause. */
+		{ { "syntax.unsolicited", "smuggling.crlf-dot-lf", "DATA-END", 250,
+		    "250 2.0.0 Ok: queued as 4F6DFA721A8 | data after the reply to DATA-END, before "
+		    "the next command: '250 2.1.0 Ok\\r\\n221 2.7.0 Error: I can break rules, too. "
+		    "Goodbye.\\r\\n'", "220 mx ESMTP Postfix" }, "setting",
+		  "smtpd_forbid_bare_newline" },
 		{ { "syntax.unsolicited", "smuggling.lf-dot-lf", "DATA-END", 250, "250 OK",
 		    "220 mx ESMTP Exim 4.96" }, "software", "smuggling" },
 		{ { "syntax.unsolicited", "rfc5321.lines.bare-lf-command", "NOOP", 250, "250 2.0.0 Ok",
