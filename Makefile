@@ -60,7 +60,8 @@ help:
 	@echo "make demo       build, start the fixture server, run the bundled suite, write reports/"
 	@echo "make test       install test dependencies, unit + end-to-end tests"
 	@echo "make unit       cmocka unit tests only"
-	@echo "make rules-doc  regenerate docs/rules.md from the rule table (also: make docs)"
+	@echo "make rules-doc  regenerate docs/rules.md from the rule table"
+	@echo "make docs       also docs/suite.md and the examples in docs/reports.md"
 	@echo "make e2e        end-to-end tests (fixture server, Postfix, aiosmtpd)"
 	@echo "make asan       unit + end-to-end tests under AddressSanitizer"
 	@echo "make ubsan      unit + end-to-end tests under UndefinedBehaviorSanitizer"
@@ -139,11 +140,16 @@ unit: $(UNIT_BIN) $(FUZZ_REPLAY_BIN)
 		$(BUILD)/tests/fuzz_$(t)_replay $(FUZZ_SEEDS_$(t)) $(wildcard tests/fuzz/regressions/$(t));)
 
 # docs/rules.md is printed from the rule table (harness/rules.c); the unit
-# test test_rules fails while it is stale.
+# test test_rules fails while it is stale. docs/suite.md (scenario headers)
+# and the examples in docs/reports.md (the golden run, rendered) come from
+# scripts/gen_suite.py and scripts/gen_report_docs.py; tests/e2e/test_docs.py
+# fails while either is stale.
 .PHONY: rules-doc docs
 rules-doc: $(BUILD)/smtpconform
 	$(BUILD)/smtpconform rules --markdown > docs/rules.md.tmp && mv docs/rules.md.tmp docs/rules.md
-docs: rules-doc
+docs: rules-doc $(BUILD)/smtpconform
+	$(GENPY) scripts/gen_suite.py
+	$(GENPY) scripts/gen_report_docs.py --binary $(BUILD)/smtpconform
 
 check-scenarios: $(BUILD)/smtpconform
 	$(BUILD)/smtpconform check scenarios/

@@ -1105,6 +1105,8 @@ static int cmd_report(int argc, char **argv)
 	}
 	free(inputs);
 	int code = write_reports(&run, specs, nspecs);
+	if (code == EXIT_PASS)
+		code = report_exit_code(&run); /* the saved run's verdict */
 	run_result_free(&run);
 	return code;
 }
@@ -1132,9 +1134,11 @@ static int cmd_merge(int argc, char **argv)
 		fprintf(stderr, "smtpconform: merge: %s\n", err);
 		code = EXIT_USAGE;
 	}
-	if (code == EXIT_PASS)
+	if (code == EXIT_PASS) {
 		code = write_reports(&merged, specs, nspecs);
-	else {
+		if (code == EXIT_PASS)
+			code = report_exit_code(&merged); /* the joined run's verdict */
+	} else {
 		for (size_t i = 0; i < nspecs; i++)
 			report_spec_free(&specs[i]);
 		free(specs);

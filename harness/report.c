@@ -169,6 +169,45 @@ out:
 	return rc;
 }
 
+int report_exit_code(const struct run_result *run)
+{
+	if (run->summary.fail > 0)
+		return 1;
+	if (run->summary.error > 0 || run->interrupted)
+		return 3;
+	return 0;
+}
+
+void report_verdict_line(const struct run_result *run, size_t nfindings, struct buf *out)
+{
+	const struct run_summary *sum = &run->summary;
+
+	switch (report_exit_code(run)) {
+	case 1:
+		buf_printf(out, "FAIL: %zu of %zu scenarios failed, %zu distinct finding%s",
+		           sum->fail, sum->total, nfindings, nfindings == 1 ? "" : "s");
+		break;
+	case 3:
+		if (sum->error > 0)
+			buf_printf(out, "ERROR: %zu of %zu scenarios could not be run", sum->error,
+			           sum->total);
+		else
+			buf_puts(out, "ERROR: the run was interrupted");
+		break;
+	default:
+		buf_printf(out, "PASS: %zu of %zu scenarios passed, %zu skipped", sum->pass,
+		           sum->total, sum->skip);
+		if (nfindings > 0)
+			buf_printf(out, ", %zu distinct warning%s", nfindings, nfindings == 1 ? "" : "s");
+		break;
+	}
+	if (sum->waived > 0)
+		buf_printf(out, " (%zu known deviation%s waived)", sum->waived,
+		           sum->waived == 1 ? "" : "s");
+	if (run->interrupted && sum->error > 0)
+		buf_puts(out, "; interrupted");
+}
+
 int report_used_tls(const struct run_result *run)
 {
 	if (run->tls_mode)
@@ -192,6 +231,17 @@ const char *report_clean(const char *s, struct buf *scratch)
 	if (scratch->len == len + backslashes)
 		return s;
 	return scratch->data;
+}
+
+size_t report_cut(const char *s, size_t max)
+{
+	size_t len = strlen(s), cut = max;
+
+	if (len <= max)
+		return len;
+	while (cut > 0 && ((unsigned char)s[cut] & 0xc0) == 0x80)
+		cut--;
+	return cut;
 }
 
 const struct violation *report_first_violation(const struct scenario_result *sr)

@@ -30,7 +30,18 @@ struct report_spec {
  * scenario fail, else the first at all, or NULL.
  */
 const char *report_clean(const char *s, struct buf *scratch);
+/* How many bytes of s to keep to cut it to at most max bytes without
+ * splitting a UTF-8 sequence (strlen(s) when it is not longer). */
+size_t report_cut(const char *s, size_t max);
 const struct violation *report_first_violation(const struct scenario_result *sr);
+
+/* The run's verdict as the exit code `run` gives it: 1 when a scenario
+ * failed (waived ones aside), else 3 when one errored or the run was cut
+ * short, else 0. `report --from` and `merge` exit with it. */
+int report_exit_code(const struct run_result *run);
+/* One line for people: "FAIL: 7 of 28 scenarios failed (2 distinct findings)",
+ * "PASS: ...", "ERROR: ..." (no trailing newline). */
+void report_verdict_line(const struct run_result *run, size_t nfindings, struct buf *out);
 
 /* 1 when the run used TLS: implicit mode, or a scenario upgraded with STARTTLS. */
 int report_used_tls(const struct run_result *run);

@@ -1,9 +1,12 @@
 /*
- * report_html.c - one self-contained HTML5 page for people: header, the
- * capability probe and TLS, a summary by level and by RFC with an inline
- * SVG bar, the observed command x reply-code grid coloured against the
- * matrix, and every scenario (passes collapsed, failures with the steps
- * that broke a rule highlighted).
+ * report_html.c - one self-contained HTML5 page for people: header with the
+ * run's verdict, a summary by level and by RFC (sorted) with an inline SVG
+ * bar, the distinct findings (findings.c: level, rule, RFC section with its
+ * sentence quoted, command and reply, hint, links to the scenarios), the
+ * capability probe and TLS, the observed command x reply-code grid coloured
+ * against the matrix (each cell links to the scenarios behind it), and every
+ * scenario (passes collapsed, failures with the steps that broke a rule
+ * highlighted).
  *
  * Inline CSS and SVG only: no script, no external resource, no URL at all,
  * so the file works offline and prints (see @media print). Every model
@@ -12,10 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "findings.h"
 #include "matrix.h"
 #include "report.h"
 
 #define HTML_DEFAULT_PROFILE "rfc5321"
+#define HTML_SENT_MAX 300 /* bytes of a finding's command shown */
 
 /* ------------------------------------------------------------ escaping */
 
@@ -200,6 +205,18 @@ static void tally_table(struct buf *out, const char *caption, const char *first_
 	buf_puts(out, "</tbody></table>\n");
 }
 
+/* "RFC 821" < "RFC 1870" < "RFC 5321" < "no RFC". */
+static int cmp_rfc(const void *a, const void *b)
+{
+	const struct tally *x = a, *y = b;
+	long nx = strncmp(x->name, "RFC ", 4) == 0 ? strtol(x->name + 4, NULL, 10) : -1;
+	long ny = strncmp(y->name, "RFC ", 4) == 0 ? strtol(y->name + 4, NULL, 10) : -1;
+
+	if (nx < 0 || ny < 0)
+		return (nx < 0) - (ny < 0);
+	return (nx > ny) - (nx < ny);
+}
+
 static void render_summary(struct buf *out, const struct run_result *run)
 {
 	static const char *const levels[] = { "MUST", "SHOULD", "MAY" };
@@ -234,6 +251,7 @@ static void render_summary(struct buf *out, const struct run_result *run)
 	}
 	if (lv[3].total > 0)
 		nlv = 4;
+	qsort(rfc, nrfc, sizeof(*rfc), cmp_rfc);
 
 	buf_puts(out, "<section id=\"summary\">\n<h2>Summary</h2>\n");
 	buf_printf(out, "<p class=\"totals\"><strong>%zu scenarios</strong>: "
@@ -254,9 +272,111 @@ static void render_summary(struct buf *out, const struct run_result *run)
 	         "<span class=\"sw error\"></span> errors</p>\n");
 	buf_puts(out, "<div class=\"cols\">\n");
 	tally_table(out, "By requirement level", "level", lv, nlv);
-	tally_table(out, "By RFC (first RFC the scenario cites)", "RFC", rfc, nrfc);
+	tally_table(out, "By RFC (first RFC the scenario cites, in RFC order)", "RFC", rfc, nrfc);
 	buf_puts(out, "</div>\n</section>\n");
 	free(rfc);
+}
+
+/* ------------------------------------------------------------ findings */
+
+/* The RFC section, then the sentence quoted (or the scenario's title). */
+static void put_rfc_sentence(struct buf *out, const char *ref, const char *sentence,
+                             const char *sentence_ref, const char *title)
+{
+	buf_puts(out, "<p class=\"rfc\"><cite>");
+	put_html(out, ref);
+	buf_puts(out, "</cite>");
+	if (!sentence && title) {
+		buf_puts(out, " &#8212; scenario: ");
+		put_html(out, title);
+	}
+	buf_puts(out, "</p>\n");
+	if (!sentence)
+		return;
+	buf_puts(out, "<blockquote class=\"sentence\">&#8220;");
+	put_html(out, sentence);
+	buf_puts(out, "&#8221;");
+	if (sentence_ref && strcmp(sentence_ref, ref) != 0) {
+		buf_puts(out, " &#8212; <cite>");
+		put_html(out, sentence_ref);
+		buf_puts(out, "</cite>");
+	}
+	buf_puts(out, "</blockquote>\n");
+}
+
+static void render_finding(struct buf *out, const struct run_result *run,
+                           const struct finding *f, size_t number)
+{
+	const struct step_result *st = f->step;
+	const char *label = findings_label(f);
+	const char *cls = f->failing ? "fail" : f->waived ? "skip" : "warn";
+
+	buf_printf(out, "<li class=\"finding %s\" id=\"f-%zu\"><p class=\"fhead\">"
+	           "<span class=\"badge %s\">%s</span> <strong>", cls, number, cls, label);
+	put_html(out, f->level);
+	buf_puts(out, "</strong> <code class=\"rule\">");
+	put_html(out, f->rule);
+	buf_puts(out, "</code> <code>");
+	put_or(out, f->command, "greeting");
+	buf_puts(out, "</code>");
+	if (f->code >= 0)
+		buf_printf(out, " &#8594; %d", f->code);
+	else
+		buf_puts(out, " &#8594; no reply");
+	buf_printf(out, " <span class=\"meta\">%zu scenario%s</span></p>\n<p>", f->nscenarios,
+	           f->nscenarios == 1 ? "" : "s");
+	put_html(out, f->violation->message);
+	buf_puts(out, "</p>\n");
+	put_rfc_sentence(out, f->ref, f->sentence, f->sentence_ref, f->title);
+	if (has_text(st->sent)) {
+		size_t keep = report_cut(st->sent, HTML_SENT_MAX);
+		char *sent = xstrndup(st->sent, keep);
+
+		buf_puts(out, "<pre class=\"c\">C: ");
+		put_html(out, sent);
+		if (keep < strlen(st->sent))
+			buf_printf(out, "... (%zu bytes)", strlen(st->sent));
+		buf_puts(out, "</pre>\n");
+		free(sent);
+	}
+	if (st->has_reply && st->nlines > 0) {
+		buf_puts(out, "<pre class=\"s\">");
+		for (size_t i = 0; i < st->nlines; i++) {
+			buf_puts(out, i ? "\nS: " : "S: ");
+			put_html(out, st->lines[i]);
+		}
+		buf_puts(out, "</pre>\n");
+	}
+	if (f->hint) {
+		buf_printf(out, "<p class=\"hint\"><strong>Likely fix (%s)</strong>: ",
+		           hint_kind_name(f->hint->kind));
+		put_html(out, f->hint->text);
+		buf_puts(out, "</p>\n");
+	}
+	buf_puts(out, "<p class=\"affects\">Scenarios: ");
+	for (size_t i = 0; i < f->nscenarios; i++) {
+		buf_printf(out, "%s<a href=\"#sc-%zu\">", i ? ", " : "", f->scenarios[i] + 1);
+		put_or(out, run->scenarios[f->scenarios[i]].id, "?");
+		buf_puts(out, "</a>");
+	}
+	buf_puts(out, "</p></li>\n");
+}
+
+static void render_findings(struct buf *out, const struct run_result *run,
+                            const struct findings *fs)
+{
+	buf_puts(out, "<section id=\"findings\">\n");
+	buf_printf(out, "<h2>Findings (%zu distinct, %zu failing)</h2>\n", fs->n, fs->nfailing);
+	if (fs->n == 0) {
+		buf_puts(out, "<p><em>no findings</em></p>\n</section>\n");
+		return;
+	}
+	buf_puts(out, "<p class=\"legend\">One entry per cause: the same rule, command, reply "
+	         "code and reply text across scenarios. Failing findings first, then by level.</p>\n"
+	         "<ol class=\"findings\">\n");
+	for (size_t i = 0; i < fs->n; i++)
+		render_finding(out, run, &fs->list[i], i + 1);
+	buf_puts(out, "</ol>\n</section>\n");
 }
 
 /* ------------------------------------------------------------ probe, TLS */
@@ -395,13 +515,50 @@ static int cmp_int(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* Each flagged cell's scenarios, as links: the targets of the cells' links. */
+static void render_cell_index(struct buf *out, const struct run_result *run,
+                              const char *const *cmds, size_t ncmds, const int *codes,
+                              size_t ncodes, const enum cell *cls)
+{
+	int any = 0;
+
+	for (size_t r = 0; r < ncmds; r++)
+		for (size_t c = 0; c < ncodes; c++) {
+			size_t nlinks = 0;
+
+			if (cls[r * ncodes + c] == CELL_NONE || cls[r * ncodes + c] == CELL_OK)
+				continue;
+			if (!any++)
+				buf_puts(out, "<dl class=\"cells\">\n");
+			buf_printf(out, "<dt id=\"cell-%zu-%zu\"><code>", r + 1, c + 1);
+			put_html(out, cmds[r]);
+			buf_printf(out, "</code> &#8594; %d</dt><dd>", codes[c]);
+			for (size_t i = 0; i < run->nscenarios; i++) {
+				const struct scenario_result *sr = &run->scenarios[i];
+				int hit = 0;
+
+				for (size_t k = 0; k < sr->nsteps && !hit; k++)
+					hit = in_grid(&sr->steps[k]) && sr->steps[k].code == codes[c] &&
+					      strcmp(sr->steps[k].command, cmds[r]) == 0;
+				if (!hit)
+					continue;
+				buf_printf(out, "%s<a href=\"#sc-%zu\">", nlinks++ ? ", " : "", i + 1);
+				put_or(out, sr->id, "?");
+				buf_puts(out, "</a>");
+			}
+			buf_puts(out, "</dd>\n");
+		}
+	if (any)
+		buf_puts(out, "</dl>\n");
+}
+
 static void render_grid(struct buf *out, const struct run_result *run)
 {
 	const char *profile = has_text(run->profile) ? run->profile : HTML_DEFAULT_PROFILE;
 	size_t nsteps = 0, ncmds = 0, ncodes = 0;
 	const char **cmds;
 	int *codes;
-	size_t *count;
+	size_t *count, *first;
 	enum cell *cls;
 
 	for (size_t i = 0; i < run->nscenarios; i++)
@@ -442,6 +599,7 @@ static void render_grid(struct buf *out, const struct run_result *run)
 	qsort(codes, ncodes, sizeof(*codes), cmp_int);
 	count = xcalloc(ncmds * ncodes, sizeof(*count));
 	cls = xcalloc(ncmds * ncodes, sizeof(*cls));
+	first = xcalloc(ncmds * ncodes, sizeof(*first));
 	for (size_t i = 0; i < run->nscenarios; i++) {
 		const struct scenario_result *sr = &run->scenarios[i];
 
@@ -457,6 +615,8 @@ static void render_grid(struct buf *out, const struct run_result *run)
 			while (codes[c] != st->code)
 				c++;
 			e = step_cell(profile, st);
+			if (count[r * ncodes + c] == 0)
+				first[r * ncodes + c] = i;
 			count[r * ncodes + c]++;
 			if (e > cls[r * ncodes + c])
 				cls[r * ncodes + c] = e;
@@ -465,7 +625,8 @@ static void render_grid(struct buf *out, const struct run_result *run)
 
 	buf_puts(out, "<p class=\"legend\">Profile <code>");
 	put_html(out, profile);
-	buf_puts(out, "</code>. Each cell counts the replies seen. "
+	buf_puts(out, "</code>. Each cell counts the replies seen and links to the scenario "
+	         "behind it (a flagged cell: to the list of its scenarios below the grid). "
 	         "<span class=\"sw ok\"></span> allowed "
 	         "<span class=\"sw warn\"></span> warning (non-standard, <code>matrix.nonstandard</code>) "
 	         "<span class=\"sw bad\"></span> violation (<code>matrix.not-allowed</code> or "
@@ -491,17 +652,25 @@ static void render_grid(struct buf *out, const struct run_result *run)
 			put_html(out, cmds[r]);
 			buf_printf(out, " %d\" title=\"", codes[c]);
 			put_html(out, cmds[r]);
-			buf_printf(out, " &#8594; %d: %zu, %s\">%zu%s</td>", codes[c], n,
-			           e == CELL_OK ? "allowed" : e == CELL_WARN ? "warning" : "violation",
-			           n, e == CELL_OK ? "" : e == CELL_WARN ? " !" : " &#10007;");
+			buf_printf(out, " &#8594; %d: %zu, %s\">", codes[c], n,
+			           e == CELL_OK ? "allowed" : e == CELL_WARN ? "warning" : "violation");
+			if (e == CELL_OK)
+				buf_printf(out, "<a href=\"#sc-%zu\">", first[r * ncodes + c] + 1);
+			else
+				buf_printf(out, "<a href=\"#cell-%zu-%zu\">", r + 1, c + 1);
+			buf_printf(out, "%zu%s</a></td>", n,
+			           e == CELL_OK ? "" : e == CELL_WARN ? " !" : " &#10007;");
 		}
 		buf_puts(out, "</tr>\n");
 	}
-	buf_puts(out, "</tbody></table></div>\n</section>\n");
+	buf_puts(out, "</tbody></table></div>\n");
+	render_cell_index(out, run, cmds, ncmds, codes, ncodes, cls);
+	buf_puts(out, "</section>\n");
 	free(cmds);
 	free(codes);
 	free(count);
 	free(cls);
+	free(first);
 }
 
 /* ------------------------------------------------------------ scenarios */
@@ -511,7 +680,8 @@ static int step_flagged(const struct step_result *st)
 	return st->verdict != VERDICT_PASS || st->nviolations > 0;
 }
 
-static void render_violations(struct buf *out, const struct step_result *st)
+static void render_violations(struct buf *out, const struct scenario_result *sr,
+                              const struct step_result *st)
 {
 	if (st->nviolations == 0)
 		return;
@@ -526,10 +696,15 @@ static void render_violations(struct buf *out, const struct step_result *st)
 		if (v->severity == SEV_WARN)
 			buf_puts(out, "<strong>warning</strong>: ");
 		put_html(out, v->message);
-		if (has_text(v->ref)) {
-			buf_puts(out, " &#8212; <cite>");
-			put_html(out, v->ref);
-			buf_puts(out, "</cite>");
+		buf_puts(out, " &#8212; <cite>");
+		put_html(out, findings_ref(sr, v));
+		buf_puts(out, "</cite> <span class=\"meta\">(");
+		put_html(out, findings_level(sr, v));
+		buf_puts(out, ")</span>");
+		if (findings_sentence(v)) {
+			buf_puts(out, "<br><q class=\"sentence\">");
+			put_html(out, findings_sentence(v));
+			buf_puts(out, "</q>");
 		}
 		buf_puts(out, "</li>");
 	}
@@ -573,7 +748,7 @@ static void render_steps(struct buf *out, const struct scenario_result *sr)
 				           st->lines_total - st->nlines);
 			buf_puts(out, "</pre>\n");
 		}
-		render_violations(out, st);
+		render_violations(out, sr, st);
 		buf_puts(out, "</div>\n");
 	}
 	buf_puts(out, "</div>\n");
@@ -766,6 +941,21 @@ static const char html_css[] =
 	"mark{background:var(--badbg);color:var(--bad)}\n"
 	"nav.failures{margin:.5em 0}nav.failures a{color:var(--bad)}\n"
 	"footer{margin-top:2.5em;font-size:.85em;color:var(--muted)}\n"
+	".verdict{font-size:1.15em;font-weight:700;padding:.5em .9em;border-radius:6px;"
+	"border-left:6px solid}.verdict.pass{background:var(--okbg);color:var(--ok)}"
+	".verdict.fail{background:var(--badbg);color:var(--bad)}"
+	".verdict.error{background:var(--errbg);color:var(--err)}\n"
+	"ol.findings{padding-left:1.6em}li.finding{border:1px solid var(--line);border-left-width:5px;"
+	"border-radius:6px;margin:.5em 0;padding:.1em .8em}li.finding.fail{border-left-color:var(--bad)}"
+	"li.finding.warn{border-left-color:#d4a72c}li.finding.skip{border-left-color:#afb8c1}"
+	"li.finding p{margin:.3em 0}\n"
+	"q.sentence{color:var(--muted);font-style:italic;font-size:.9em}\n"
+	"blockquote.sentence{margin:.3em 0 .3em 1em;padding:.1em .7em;border-left:3px solid var(--line);"
+	"color:var(--muted);font-style:italic}\n"
+	".hint{background:#f6f8fa;padding:.2em .5em;border-radius:4px}\n"
+	"table.grid td.cell a{color:inherit;text-decoration:none;display:block}"
+	"table.grid td.cell a:hover{text-decoration:underline}\n"
+	"dl.cells dt{font-weight:600;margin-top:.4em}dl.cells dd{margin-left:1.2em}\n"
 	"@media print{body{max-width:none;padding:0;font-size:11pt}"
 	"*{-webkit-print-color-adjust:exact;print-color-adjust:exact}"
 	"details.scenario,.step,table,tr{break-inside:avoid}"
@@ -777,6 +967,9 @@ static const char html_css[] =
 void report_render_html(const struct run_result *run, struct buf *out)
 {
 	const char *tool = has_text(run->tool_name) ? run->tool_name : "smtpconform";
+	struct findings fs;
+	struct buf verdict = {0};
+	int code;
 
 	buf_puts(out, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
 	         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
@@ -800,6 +993,13 @@ void report_render_html(const struct run_result *run, struct buf *out)
 		put_html(out, run->started);
 	}
 	buf_printf(out, " &#183; %lld ms</p>\n", (long long)run->duration_ms);
+	findings_build(run, &fs);
+	report_verdict_line(run, fs.n, &verdict);
+	code = report_exit_code(run);
+	buf_printf(out, "<p class=\"verdict %s\">", code == 0 ? "pass" : code == 1 ? "fail" : "error");
+	put_html(out, verdict.data);
+	buf_puts(out, "</p>\n");
+	buf_free(&verdict);
 	if (run->interrupted)
 		buf_puts(out, "<p class=\"banner\">Run interrupted: results are partial.</p>\n");
 	if (report_used_tls(run) && !run->tls_verify)
@@ -808,6 +1008,8 @@ void report_render_html(const struct run_result *run, struct buf *out)
 	buf_puts(out, "</header>\n");
 
 	render_summary(out, run);
+	render_findings(out, run, &fs);
+	findings_free(&fs);
 	render_server(out, run);
 	render_grid(out, run);
 	render_scenarios(out, run);

@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "findings.h"
 #include "report.h"
 
 /*
@@ -84,7 +85,7 @@ static json_t *strv(char *const *v, size_t n)
 	return arr;
 }
 
-static json_t *step_json(const struct step_result *st)
+static json_t *step_json(const struct scenario_result *sr, const struct step_result *st)
 {
 	json_t *step = jobj();
 	json_t *violations = jarr();
@@ -113,6 +114,8 @@ static json_t *step_json(const struct step_result *st)
 		set(vj, "severity", jstr(severity_name(v->severity)));
 		set(vj, "message", jstr(v->message));
 		set(vj, "ref", jstr(v->ref));
+		set(vj, "level", jstr(findings_level(sr, v)));
+		set(vj, "sentence", jstr(findings_sentence(v)));
 		push(violations, vj);
 	}
 	set(step, "violations", violations);
@@ -137,7 +140,7 @@ static json_t *scenario_json(const struct scenario_result *sr)
 		set(sc, "waiver", jstr(sr->waiver));
 	set(sc, "duration_ms", jint(sr->duration_ms));
 	for (size_t i = 0; i < sr->nsteps; i++)
-		push(steps, step_json(&sr->steps[i]));
+		push(steps, step_json(sr, &sr->steps[i]));
 	set(sc, "steps", steps);
 	if (sr->tls.protocol) {
 		json_t *tls = jobj();
@@ -150,6 +153,49 @@ static json_t *scenario_json(const struct scenario_result *sr)
 	}
 	set(sc, "transcript", jstr(sr->transcript));
 	return sc;
+}
+
+/* The distinct findings (findings.c), failing first. */
+static json_t *findings_json(const struct run_result *run)
+{
+	struct findings fs;
+	json_t *arr = jarr();
+
+	findings_build(run, &fs);
+	for (size_t i = 0; i < fs.n; i++) {
+		const struct finding *f = &fs.list[i];
+		json_t *fj = jobj(), *ids = jarr();
+
+		set(fj, "verdict", jstr(f->failing ? "fail" : f->waived ? "waived" : "warn"));
+		set(fj, "rule", jstr(f->rule));
+		set(fj, "level", jstr(f->level));
+		set(fj, "severity", jstr(severity_name(f->severity)));
+		set(fj, "ref", jstr(f->ref));
+		set(fj, "sentence", jstr(f->sentence));
+		set(fj, "sentence_ref", jstr(f->sentence_ref));
+		set(fj, "title", jstr(f->title));
+		set(fj, "command", jstr(f->command));
+		set(fj, "code", f->code >= 0 ? jint(f->code) : json_null());
+		set(fj, "message", jstr(f->violation->message));
+		set(fj, "sent", jstr(f->step->sent));
+		set(fj, "reply", f->step->has_reply ? strv(f->step->lines, f->step->nlines)
+		                                    : json_null());
+		if (f->hint) {
+			json_t *hj = jobj();
+
+			set(hj, "kind", jstr(hint_kind_name(f->hint->kind)));
+			set(hj, "text", jstr(f->hint->text));
+			set(fj, "hint", hj);
+		} else {
+			set(fj, "hint", json_null());
+		}
+		for (size_t k = 0; k < f->nscenarios; k++)
+			push(ids, jstr(run->scenarios[f->scenarios[k]].id));
+		set(fj, "scenarios", ids);
+		push(arr, fj);
+	}
+	findings_free(&fs);
+	return arr;
 }
 
 static int append_to_buf(const char *bytes, size_t n, void *data)
@@ -205,6 +251,7 @@ void report_render_json(const struct run_result *run, struct buf *out)
 		set(root, "baseline", bl);
 	}
 	set(root, "summary", summary);
+	set(root, "findings", findings_json(run));
 	for (size_t i = 0; i < run->nscenarios; i++)
 		push(scenarios, scenario_json(&run->scenarios[i]));
 	set(root, "scenarios", scenarios);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "findings.h"
 #include "report.h"
 
 enum xml_context { XML_TEXT, XML_ATTR };
@@ -164,16 +165,22 @@ static void put_violations(struct buf *out, const struct scenario_result *sr)
 		for (size_t i = 0; i < st->nviolations; i++) {
 			const struct violation *v = &st->violations[i];
 
+			const char *sentence = findings_sentence(v);
+
 			buf_puts(out, "  violation: ");
 			xml_put(out, or_empty(v->rule), XML_TEXT);
-			buf_printf(out, " (%s", severity_name(v->severity));
-			if (v->ref && *v->ref) {
-				buf_puts(out, ", ");
-				xml_put(out, v->ref, XML_TEXT);
-			}
+			buf_printf(out, " (%s, ", severity_name(v->severity));
+			xml_put(out, findings_level(sr, v), XML_TEXT);
+			buf_puts(out, ", ");
+			xml_put(out, findings_ref(sr, v), XML_TEXT);
 			buf_puts(out, ")\n    ");
 			xml_put(out, or_empty(v->message), XML_TEXT);
 			buf_puts(out, "\n");
+			if (sentence) {
+				buf_puts(out, "    RFC: \"");
+				xml_put(out, sentence, XML_TEXT);
+				buf_puts(out, "\"\n");
+			}
 		}
 	}
 }
@@ -227,7 +234,9 @@ static void render_testcase(struct buf *out, const struct scenario_result *sr)
 	} else switch (sr->verdict) {
 	case VERDICT_FAIL: {
 		const struct violation *v = report_first_violation(sr);
-		char *message = v ? xasprintf("%s: %s", or_empty(v->rule), or_empty(v->message))
+		char *message = v ? xasprintf("%s (%s, %s): %s", or_empty(v->rule),
+		                              findings_level(sr, v), findings_ref(sr, v),
+		                              or_empty(v->message))
 		                  : xstrdup(sr->reason ? sr->reason : "scenario failed");
 
 		buf_puts(out, "    <failure");

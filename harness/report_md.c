@@ -1,19 +1,27 @@
 /*
  * report_md.c - a short Markdown summary to paste into a pull request or a
- * release ticket: target, profile, version, the totals line, a table of the
- * failed (and errored) scenarios, the skips grouped by reason.
+ * release ticket: the verdict line, target, profile, version, the totals
+ * line, the distinct findings (findings.c: level, rule, command and reply
+ * code, RFC section with its sentence quoted, hint, scenarios), a table of
+ * the failed (and errored) scenarios with their findings' numbers, the skips
+ * grouped by reason.
  *
- * Bounded whatever the run size (at most MD_MAX_LINES lines): long lists end
- * in "... and N more", long texts are cut. Model strings are escaped for
- * Markdown and HTML (GitHub renders inline HTML). Does not write anywhere.
+ * Bounded whatever the run size (about 60 lines): long lists end
+ * in "... and N more", long free texts are cut (never an RFC sentence).
+ * Model strings are escaped for Markdown and HTML (GitHub renders inline
+ * HTML). Does not write anywhere.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "findings.h"
 #include "report.h"
 
-#define MD_MAX_FAIL_ROWS 25
-#define MD_MAX_SKIP_GROUPS 8
+#define MD_MAX_FINDINGS 12
+#define MD_MAX_FAIL_ROWS 20
+#define MD_MAX_SKIP_GROUPS 6
+#define MD_MAX_IDS 3       /* scenario ids a finding names before "and N more" */
+#define MD_MAX_SENTENCE 600 /* bytes of an RFC sentence: longer than any in rules.c */
 #define MD_MAX_TEXT 120 /* bytes of one free-text field */
 
 /*
@@ -37,12 +45,7 @@ static void put_md(struct buf *out, const char *s, size_t max)
 	text_escape(&escaped, s, len);
 	p = escaped.len == len + backslashes ? s : escaped.data;
 	len = escaped.len == len + backslashes ? len : escaped.len;
-	cut = len;
-	if (len > max) {
-		cut = max;
-		while (cut > 0 && ((unsigned char)p[cut] & 0xc0) == 0x80)
-			cut--;
-	}
+	cut = report_cut(p, max);
 	for (size_t i = 0; i < cut; i++) {
 		switch (p[i]) {
 		case '&': buf_puts(out, "&amp;"); break;
@@ -89,7 +92,73 @@ static void first_violation(const struct scenario_result *sr, const struct viola
 		}
 }
 
-static void render_failures(struct buf *out, const struct run_result *run)
+/* "RFC 5321 4.3.2 -- RFC 5321 4.3.1: &quot;sentence&quot;", or the scenario's title. */
+static void put_rfc(struct buf *out, const struct finding *f)
+{
+	put_md(out, f->ref, MD_MAX_TEXT);
+	if (f->sentence) {
+		buf_puts(out, " &#8212; ");
+		if (f->sentence_ref && strcmp(f->sentence_ref, f->ref) != 0) {
+			put_md(out, f->sentence_ref, MD_MAX_TEXT);
+			buf_puts(out, ": ");
+		}
+		buf_puts(out, "&quot;");
+		put_md(out, f->sentence, MD_MAX_SENTENCE);
+		buf_puts(out, "&quot;");
+	} else if (f->title) {
+		buf_puts(out, " &#8212; scenario: ");
+		put_md(out, f->title, MD_MAX_TEXT);
+	}
+}
+
+static void render_findings(struct buf *out, const struct run_result *run,
+                            const struct findings *fs)
+{
+	size_t shown = fs->n < MD_MAX_FINDINGS ? fs->n : MD_MAX_FINDINGS;
+
+	if (fs->n == 0)
+		return;
+	buf_printf(out, "### Findings (%zu distinct, %zu failing)\n\n", fs->n, fs->nfailing);
+	buf_puts(out, "| # | verdict | level | rule | command | RFC | scenarios | likely fix |\n"
+	         "|---|---|---|---|---|---|---|---|\n");
+	for (size_t i = 0; i < shown; i++) {
+		const struct finding *f = &fs->list[i];
+
+		buf_printf(out, "| %zu | %s | ", i + 1, findings_label(f));
+		put_md(out, f->level, MD_MAX_TEXT);
+		buf_puts(out, " | ");
+		put_md(out, f->rule, MD_MAX_TEXT);
+		buf_puts(out, " | ");
+		put_md(out, has_text(f->command) ? f->command : "-", MD_MAX_TEXT);
+		if (f->code >= 0)
+			buf_printf(out, " &#8594; %d", f->code);
+		buf_puts(out, " | ");
+		put_rfc(out, f);
+		buf_printf(out, " | %zu: ", f->nscenarios);
+		for (size_t k = 0; k < f->nscenarios && k < MD_MAX_IDS; k++) {
+			if (k)
+				buf_puts(out, ", ");
+			put_md(out, run->scenarios[f->scenarios[k]].id, MD_MAX_TEXT);
+		}
+		if (f->nscenarios > MD_MAX_IDS)
+			buf_printf(out, " and %zu more", f->nscenarios - MD_MAX_IDS);
+		buf_puts(out, " | ");
+		if (f->hint) {
+			buf_printf(out, "%s: ", hint_kind_name(f->hint->kind));
+			put_md(out, f->hint->text, MD_MAX_SENTENCE);
+		} else {
+			buf_puts(out, "-");
+		}
+		buf_puts(out, " |\n");
+	}
+	if (fs->n > shown)
+		buf_printf(out, "\n... and %zu more findings (the text, HTML and JSON reports list "
+		           "them all)\n", fs->n - shown);
+	buf_puts(out, "\n");
+}
+
+static void render_failures(struct buf *out, const struct run_result *run,
+                            const struct findings *fs)
 {
 	size_t nbad = 0, shown = 0;
 
@@ -102,20 +171,33 @@ static void render_failures(struct buf *out, const struct run_result *run)
 		return;
 	}
 	buf_printf(out, "### Failures (%zu)\n\n", nbad);
-	buf_puts(out, "| scenario | level | first violation | command | ref |\n"
-	         "|---|---|---|---|---|\n");
+	buf_puts(out, "| scenario | level | findings | first violation | command | ref |\n"
+	         "|---|---|---|---|---|---|\n");
 	for (size_t i = 0; i < run->nscenarios && shown < MD_MAX_FAIL_ROWS; i++) {
 		const struct scenario_result *sr = &run->scenarios[i];
 		const struct violation *v;
 		const struct step_result *st;
+		int first = 1;
 
 		if (sr->verdict != VERDICT_FAIL && sr->verdict != VERDICT_ERROR)
 			continue;
 		shown++;
 		buf_puts(out, "| ");
 		put_md(out, has_text(sr->id) ? sr->id : "?", MD_MAX_TEXT);
+		if (sr->waived)
+			buf_puts(out, " (waived)");
 		buf_puts(out, " | ");
 		put_md(out, has_text(sr->level) ? sr->level : "-", MD_MAX_TEXT);
+		buf_puts(out, " | ");
+		for (size_t k = 0; k < fs->n; k++) {
+			if (!findings_has_scenario(&fs->list[k], i) ||
+			    (!fs->list[k].failing && !fs->list[k].waived))
+				continue;
+			buf_printf(out, "%s%zu", first ? "" : ", ", k + 1);
+			first = 0;
+		}
+		if (first)
+			buf_puts(out, "-");
 		buf_puts(out, " | ");
 		first_violation(sr, &v, &st);
 		if (sr->verdict == VERDICT_ERROR) {
@@ -132,8 +214,7 @@ static void render_failures(struct buf *out, const struct run_result *run)
 		} else {
 			buf_puts(out, "- | - | ");
 		}
-		put_md(out, v && has_text(v->ref) ? v->ref : has_text(sr->ref) ? sr->ref : "-",
-		       MD_MAX_TEXT);
+		put_md(out, v ? findings_ref(sr, v) : has_text(sr->ref) ? sr->ref : "-", MD_MAX_TEXT);
 		buf_puts(out, " |\n");
 	}
 	if (nbad > shown)
@@ -178,10 +259,17 @@ static void render_skips(struct buf *out, const struct run_result *run)
 void report_render_md(const struct run_result *run, struct buf *out)
 {
 	const struct run_summary *sum = &run->summary;
+	struct findings fs;
+	struct buf verdict = {0};
 
+	findings_build(run, &fs);
+	report_verdict_line(run, fs.n, &verdict);
 	buf_puts(out, "## SMTP conformance: ");
 	put_md(out, has_text(run->target) ? run->target : "unknown target", MD_MAX_TEXT);
-	buf_puts(out, "\n\n- Target: ");
+	buf_puts(out, "\n\n**");
+	put_md(out, verdict.data, MD_MAX_SENTENCE);
+	buf_puts(out, "**\n\n- Target: ");
+	buf_free(&verdict);
 	put_md(out, has_text(run->target) ? run->target : "-", MD_MAX_TEXT);
 	buf_puts(out, "\n- Profile: ");
 	put_md(out, has_text(run->profile) ? run->profile : "-", MD_MAX_TEXT);
@@ -207,6 +295,8 @@ void report_render_md(const struct run_result *run, struct buf *out)
 	           (long long)run->duration_ms);
 	if (run->interrupted)
 		buf_puts(out, "**Run interrupted: results are partial.**\n\n");
-	render_failures(out, run);
+	render_findings(out, run, &fs);
+	render_failures(out, run, &fs);
 	render_skips(out, run);
+	findings_free(&fs);
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "findings.h"
 #include "report.h"
 
 /*
@@ -144,8 +145,11 @@ static void yaml_steps(struct buf *out, const struct scenario_result *sr)
 
 			yaml_str(out, 8, "- rule", v->rule);
 			yaml_str(out, 10, "severity", severity_name(v->severity));
+			yaml_str(out, 10, "level", findings_level(sr, v));
 			yaml_str(out, 10, "message", v->message);
-			yaml_str(out, 10, "ref", v->ref);
+			yaml_str(out, 10, "ref", findings_ref(sr, v));
+			if (findings_sentence(v))
+				yaml_str(out, 10, "sentence", findings_sentence(v));
 		}
 	}
 }
@@ -224,7 +228,8 @@ static void render_test_point(struct buf *out, size_t n, const struct scenario_r
 	} else {
 		first = report_first_violation(sr);
 		if (first)
-			message = xasprintf("%s: %s", first->rule ? first->rule : "",
+			message = xasprintf("%s (%s, %s): %s", first->rule ? first->rule : "",
+			                    findings_level(sr, first), findings_ref(sr, first),
 			                    first->message ? first->message : "");
 		else
 			message = xstrdup(sr->reason ? sr->reason : "scenario failed");

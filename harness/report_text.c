@@ -1,13 +1,22 @@
 /*
  * report_text.c - the default report, for people reading a terminal.
  *
- * One line per scenario, the failing (and warning) steps with their
- * violations and reply lines under it, then the summary line. Does not
- * colour anything and does not write anywhere (report.c does).
+ * The distinct findings first (findings.c: each with its level, rule, RFC
+ * section and sentence, command and reply, hint and the scenarios it
+ * affects), then one line per scenario with the failing (and warning) steps
+ * with their violations and reply lines under it, then the failed scenarios
+ * again with their findings' numbers, then the summary line. Does not colour
+ * anything and does not write anywhere (report.c does).
  */
+#include <stdlib.h>
 #include <string.h>
 
+#include "findings.h"
 #include "report.h"
+
+/* Reply lines a finding shows of its example, and bytes of its command. */
+#define TEXT_FINDING_LINES 3
+#define TEXT_FINDING_SENT_MAX 160
 
 /*
  * Appends a model string. The model promises valid UTF-8 without control
@@ -83,12 +92,11 @@ static void render_step(struct buf *out, const struct scenario_result *sr, size_
 		if (v->severity == SEV_WARN)
 			buf_puts(out, "warning: ");
 		put_text(out, v->message);
-		if (has_text(v->ref)) {
-			buf_puts(out, " (");
-			put_text(out, v->ref);
-			buf_puts(out, ")");
-		}
-		buf_puts(out, "\n");
+		buf_puts(out, " (");
+		put_text(out, findings_level(sr, v));
+		buf_puts(out, ", ");
+		put_text(out, findings_ref(sr, v));
+		buf_puts(out, ")\n");
 	}
 	if (!st->has_reply)
 		return;
@@ -135,8 +143,129 @@ static void render_scenario(struct buf *out, const struct scenario_result *sr)
 			render_step(out, sr, k);
 }
 
+/*
+ * "1. FAIL  MUST  enhancedstatuscodes.missing  RCPT -> 550  (3 scenarios)"
+ * then the message, the RFC section and sentence, what was sent, the reply,
+ * the hint and the scenarios.
+ */
+static void render_finding(struct buf *out, const struct run_result *run,
+                           const struct finding *f, size_t number)
+{
+	const struct step_result *st = f->step;
+
+	buf_printf(out, "%zu. %-6s %-6s ", number, findings_label(f), f->level);
+	put_text(out, f->rule);
+	buf_puts(out, "  ");
+	put_text(out, has_text(f->command) ? f->command : "greeting");
+	if (f->code >= 0)
+		buf_printf(out, " -> %d", f->code);
+	else
+		buf_puts(out, " -> no reply");
+	buf_printf(out, "  (%zu scenario%s)\n", f->nscenarios, f->nscenarios == 1 ? "" : "s");
+	buf_puts(out, "   ");
+	put_text(out, f->violation->message);
+	buf_puts(out, "\n   rfc: ");
+	put_text(out, f->ref);
+	if (f->sentence) {
+		buf_puts(out, " -- ");
+		if (f->sentence_ref && strcmp(f->sentence_ref, f->ref) != 0) {
+			put_text(out, f->sentence_ref);
+			buf_puts(out, ": ");
+		}
+		buf_puts(out, "\"");
+		put_text(out, f->sentence);
+		buf_puts(out, "\"");
+	} else if (f->title) {
+		buf_puts(out, " -- scenario: ");
+		put_text(out, f->title);
+	}
+	buf_puts(out, "\n");
+	if (has_text(st->sent)) {
+		size_t len = strlen(st->sent);
+
+		buf_puts(out, "   sent: '");
+		if (len > TEXT_FINDING_SENT_MAX) {
+			char *cut = xstrndup(st->sent, report_cut(st->sent, TEXT_FINDING_SENT_MAX));
+
+			put_text(out, cut);
+			buf_printf(out, "...' (%zu bytes)\n", len);
+			free(cut);
+		} else {
+			put_text(out, st->sent);
+			buf_puts(out, "'\n");
+		}
+	}
+	for (size_t i = 0; st->has_reply && i < st->nlines && i < TEXT_FINDING_LINES; i++) {
+		buf_puts(out, "   S: ");
+		put_text(out, st->lines[i]);
+		buf_puts(out, "\n");
+	}
+	if (st->has_reply && st->lines_total > TEXT_FINDING_LINES)
+		buf_printf(out, "   S: ... (%zu more lines)\n", st->lines_total - TEXT_FINDING_LINES);
+	if (f->hint) {
+		buf_printf(out, "   likely fix (%s): ", hint_kind_name(f->hint->kind));
+		put_text(out, f->hint->text);
+		buf_puts(out, "\n");
+	}
+	buf_puts(out, "   scenarios: ");
+	for (size_t i = 0; i < f->nscenarios; i++) {
+		const struct scenario_result *sr = &run->scenarios[f->scenarios[i]];
+
+		if (i)
+			buf_puts(out, ", ");
+		put_text(out, has_text(sr->id) ? sr->id : "?");
+	}
+	buf_puts(out, "\n");
+}
+
+static void render_findings(struct buf *out, const struct run_result *run,
+                            const struct findings *fs)
+{
+	if (fs->n == 0)
+		return;
+	buf_printf(out, "Findings: %zu distinct, %zu failing\n\n", fs->n, fs->nfailing);
+	for (size_t i = 0; i < fs->n; i++) {
+		render_finding(out, run, &fs->list[i], i + 1);
+		buf_puts(out, "\n");
+	}
+}
+
+/* The failed and errored scenarios again, each with its findings' numbers. */
+static void render_recap(struct buf *out, const struct run_result *run,
+                         const struct findings *fs)
+{
+	size_t nbad = 0;
+
+	for (size_t i = 0; i < run->nscenarios; i++) {
+		const struct scenario_result *sr = &run->scenarios[i];
+		int first = 1;
+
+		if ((sr->verdict != VERDICT_FAIL && sr->verdict != VERDICT_ERROR) || sr->waived)
+			continue;
+		if (nbad++ == 0)
+			buf_puts(out, "\nFailed:\n");
+		buf_puts(out, "  - ");
+		put_text(out, has_text(sr->id) ? sr->id : "?");
+		if (sr->verdict == VERDICT_ERROR) {
+			buf_puts(out, ": error: ");
+			put_text(out, has_text(sr->reason) ? sr->reason : "harness error");
+			buf_puts(out, "\n");
+			continue;
+		}
+		for (size_t k = 0; k < fs->n; k++) {
+			if (!fs->list[k].failing || !findings_has_scenario(&fs->list[k], i))
+				continue;
+			buf_printf(out, "%s%zu", first ? ": finding " : ", ", k + 1);
+			first = 0;
+		}
+		buf_puts(out, "\n");
+	}
+}
+
 void report_render_text(const struct run_result *run, struct buf *out)
 {
+	struct findings fs;
+
 	const struct run_summary *sum = &run->summary;
 
 	put_text(out, has_text(run->tool_name) ? run->tool_name : "smtpconform");
@@ -189,8 +318,12 @@ void report_render_text(const struct run_result *run, struct buf *out)
 	}
 	buf_puts(out, "\n");
 
+	findings_build(run, &fs);
+	render_findings(out, run, &fs);
 	for (size_t i = 0; i < run->nscenarios; i++)
 		render_scenario(out, &run->scenarios[i]);
+	render_recap(out, run, &fs);
+	findings_free(&fs);
 
 	buf_printf(out, "\n%zu scenarios: %zu passed, %zu failed, %zu skipped, %zu errors (%lld ms)\n",
 	           sum->total, sum->pass, sum->fail, sum->skip, sum->error,

@@ -54,6 +54,6 @@ if [ "$status" != 1 ]; then
 	echo "demo: expected exit 1 (findings) from the faulty server, got $status" >&2
 	exit 1
 fi
-head -n 12 "$OUT/demo.md"
+cat "$OUT/demo.md"
 echo
 echo "demo: reports in $OUT/: demo.html (open it in a browser), demo.md, demo.json, demo.xml, demo.tap"

@@ -140,4 +140,29 @@ def test_good_minimal_report_loads(tmp_path):
     good = tmp_path / "good.json"
     good.write_text(json.dumps(minimal_report()))
     res = harness(["report", "--from", str(good), "--report", "text"])
-    assert res.returncode == 0 and "core.x" in res.stdout, res.describe()
+    # exit 1: report --from exits with the run's verdict, and core.x failed
+    assert res.returncode == 1 and "core.x" in res.stdout, res.describe()
+
+
+def test_report_and_merge_exit_with_the_run_verdict(fixture_server, tmp_path):
+    """`report --from` and `merge` exit like the run they render: 1 for a
+    failed run, 3 for one with an error verdict, 0 for a pass (issue 12 item 8)."""
+    run(fixture_server("noop-251").target, tmp_path, "bad")
+    bad = tmp_path / "bad.json"
+    res = harness(["report", "--from", str(bad), "--report", "md:%s" % (tmp_path / "b.md")])
+    assert res.returncode == 1, res.describe()
+    res = harness(["merge", str(bad), "--report", "json:%s" % (tmp_path / "m.json")])
+    assert res.returncode == 1, res.describe()
+    # The same run with its failures turned into one harness error.
+    doc = json.loads(bad.read_text())
+    for sc in doc["scenarios"]:
+        if sc["verdict"] == "fail":
+            sc["verdict"] = "pass"
+    doc["scenarios"][0]["verdict"] = "error"
+    doc["scenarios"][0]["reason"] = "connect: Connection refused"
+    errored = tmp_path / "errored.json"
+    errored.write_text(json.dumps(doc))
+    res = harness(["report", "--from", str(errored), "--report", "text:%s" % (tmp_path / "e.txt")])
+    assert res.returncode == 3, res.describe()
+    res = harness(["merge", str(errored), "--report", "json:%s" % (tmp_path / "e.json")])
+    assert res.returncode == 3, res.describe()

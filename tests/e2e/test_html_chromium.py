@@ -92,8 +92,19 @@ def test_html_report_dom(html_report, tmp_path):
     assert not errors, "console errors:\n" + "\n".join(errors)
     assert '<table class="grid">' in dom, "no command x code grid in the DOM"
     # noop-251: NOOP got 251, a matrix.not-allowed cell, red
-    assert re.search(r'<td class="cell bad" data-cell="NOOP 251"[^>]*>\d+', dom), \
-        "no red NOOP 251 cell in the grid"
+    cell = re.search(r'<td class="cell bad" data-cell="NOOP 251"[^>]*><a href="#(cell-[\d-]+)">\d+',
+                     dom)
+    assert cell, "no red NOOP 251 cell in the grid, linking to its scenarios"
+    # the cell's target lists the scenarios, each a link to one on the page
+    listed = re.search(r'<dt id="%s">.*?</dt><dd>(.*?)</dd>' % cell.group(1), dom)
+    assert listed, "the NOOP 251 cell links nowhere"
+    targets = re.findall(r'<a href="#(sc-\d+)">', listed.group(1))
+    assert targets and all('id="%s"' % t in dom for t in targets)
+    # the verdict line first, the distinct findings before the scenarios
+    assert re.search(r'<p class="verdict fail">FAIL: \d+ of \d+ scenarios failed', dom)
+    assert dom.index('id="findings"') < dom.index('id="scenarios"')
+    assert re.search(r'<li class="finding fail" id="f-1">', dom)
+    assert '<blockquote class="sentence">' in dom, "no RFC sentence quoted"
     assert re.search(r'<td class="cell ok" data-cell="CONNECT 220"', dom)
     # a failed scenario, open, with its transcript, the reply highlighted
     assert re.search(r'<details class="scenario fail" id="sc-\d+" open="?"?>', dom), \

@@ -449,8 +449,31 @@ static void test_json(void **state)
 	assert_string_equal(json_string_value(get(v, "message")),
 	                    "550 is not allowed after RCPT (allowed: 250|251)");
 	assert_string_equal(json_string_value(get(v, "ref")), "RFC 5321 4.3.2");
+	assert_string_equal(json_string_value(get(v, "level")), "SHOULD");
+	assert_non_null(strstr(json_string_value(get(v, "sentence")), "strictly adhered to"));
+	v = json_array_get(get(step, "violations"), 0);
+	assert_string_equal(json_string_value(get(v, "level")), "MUST");
+	assert_non_null(strstr(json_string_value(get(v, "sentence")), "textstring"));
 	step = json_array_get(get(sc, "steps"), 2);
+	/* A rule this version does not know: the scenario's level, no sentence. */
+	v = json_array_get(get(step, "violations"), 0);
+	assert_string_equal(json_string_value(get(v, "rule")), "session.no-reply");
+	assert_string_equal(json_string_value(get(v, "level")), "MUST");
+	assert_true(json_is_null(get(v, "sentence")));
 	assert_true(json_is_null(get(step, "reply")));
+
+	/* The distinct findings, failing first, each with level and RFC section. */
+	json_t *findings = get(root, "findings");
+	assert_true(json_array_size(findings) >= 2);
+	json_t *f0 = json_array_get(findings, 0);
+	assert_string_equal(json_string_value(get(f0, "verdict")), "fail");
+	for (size_t i = 0; i < json_array_size(findings); i++) {
+		json_t *f = json_array_get(findings, i);
+
+		assert_true(json_string_length(get(f, "level")) > 0);
+		assert_true(json_string_length(get(f, "ref")) > 0);
+		assert_true(json_array_size(get(f, "scenarios")) > 0);
+	}
 
 	sc = json_array_get(scenarios, 2);
 	assert_string_equal(json_string_value(get(sc, "verdict")), "skip");
@@ -554,8 +577,13 @@ static void junit_case(int interrupted)
 		assert_non_null(strstr(xml, "<testcase classname=\"core.noop\" name=\"core.noop.basic\""
 		                            " time=\"0.012\"/>"));
 		assert_non_null(strstr(xml, "<testcase classname=\"smtpconform\" name=\"ehlosize\""));
-		assert_non_null(strstr(xml, "<failure message=\"matrix.not-allowed: 550 is not allowed"
-		                            " after RCPT (allowed: 250|251)\" type=\"matrix.not-allowed\">"));
+		/* The failing violation's level and RFC section, in the message and the body. */
+		assert_non_null(strstr(xml, "<failure message=\"matrix.not-allowed (SHOULD, RFC 5321 "
+		                            "4.3.2): 550 is not allowed after RCPT (allowed: 250|251)\" "
+		                            "type=\"matrix.not-allowed\">"));
+		assert_non_null(strstr(xml, "  violation: matrix.not-allowed (error, SHOULD, RFC 5321 "
+		                            "4.3.2)\n"));
+		assert_non_null(strstr(xml, "    RFC: \"The table below lists alternative success"));
 		assert_non_null(strstr(xml, "step 2/3 scenarios/core/sample.smtp:7\n"));
 		assert_non_null(strstr(xml, "step 3/3 scenarios/core/sample.smtp:9\n"));
 		assert_non_null(strstr(xml, "550-5.1.1 &lt;&amp;&gt; &quot;double&quot; &apos;single&apos;"
@@ -669,8 +697,8 @@ static void test_tap(void **state)
 	                 " <&> \"x\" \\#y");
 	assert_line(tap, "not ok 4 - core.data.big DATA of 10 MB");
 	assert_line(tap, "ok 5 - ehlosize EHLO SIZE");
-	assert_line(tap, "  message: \"matrix.not-allowed: 550 is not allowed after RCPT"
-	                 " (allowed: 250|251)\"");
+	assert_line(tap, "  message: \"matrix.not-allowed (SHOULD, RFC 5321 4.3.2): 550 is not "
+	                 "allowed after RCPT (allowed: 250|251)\"");
 	assert_line(tap, "  message: \"connect: Connection refused \\\\xfe\"");
 	assert_line(tap, "  severity: \"fail\"");
 	assert_line(tap, "    - step: \"2/3\"");
@@ -683,6 +711,9 @@ static void test_tap(void **state)
 	assert_line(tap, "        - rule: \"matrix.not-allowed\"");
 	assert_line(tap, "          severity: \"error\"");
 	assert_line(tap, "          ref: \"RFC 5321 4.3.2\"");
+	assert_line(tap, "          level: \"SHOULD\"");
+	assert_line(tap, "          sentence: \"The table below lists alternative success and "
+	                 "failure replies for each command. These SHOULD be strictly adhered to.\"");
 	assert_line(tap, "      reply: ~");
 	assert_line(tap, "          - \"550-5.1.1 <&> \\\"double\\\" 'single' caf\xc3\xa9\"");
 	/* Cleaned (backslash doubled, bytes escaped), then YAML-escaped. */
@@ -733,21 +764,34 @@ static void test_text(void **state)
 	assert_line(text, "  step 2/3 scenarios/core/sample.smtp:7: sent 'RCPT TO:<nobody@example.org>'"
 	                  " expected 250|251 got 550");
 	assert_line(text, "    [syntax.control-char] warning: reply line 2 holds control bytes"
-	                  " (RFC 5321 4.2)");
+	                  " (MUST, RFC 5321 4.2)");
 	assert_line(text, "    [matrix.not-allowed] 550 is not allowed after RCPT (allowed: 250|251)"
-	                  " (RFC 5321 4.3.2)");
+	                  " (SHOULD, RFC 5321 4.3.2)");
 	assert_line(text, "    S: " MARKUP_LINE);
 	assert_line(text, "    S: 550 5.1.1 bad\\\\x00byte \\xff raw\\x01ctl\\x1b[31m");
 	assert_line(text, "    S: 550 5.1.1 bell\\x07 and tab\\tend");
 	assert_line(text, "    S: ... (2 more lines not kept)");
 	assert_line(text, "  step 3/3 scenarios/core/sample.smtp:9: sent 'QUIT' expected 221 got no reply");
-	assert_line(text, "    [session.no-reply] no reply to QUIT (RFC 5321 4.5.3.2)");
+	assert_line(text, "    [session.no-reply] no reply to QUIT (MUST, RFC 5321 4.5.3.2)");
+	/* the distinct findings first, each with level and RFC section; the failures again */
+	assert_line(text, "Findings: 4 distinct, 2 failing");
+	assert_line(text, "1. FAIL   MUST   session.no-reply  QUIT -> no reply  (1 scenario)");
+	assert_line(text, "2. FAIL   SHOULD matrix.not-allowed  RCPT -> 550  (1 scenario)");
+	assert_line(text, "   rfc: RFC 5321 4.3.2 -- RFC 5321 4.3.1: \"The table below lists alternative "
+	                  "success and failure replies for each command. These SHOULD be strictly "
+	                  "adhered to.\"");
+	assert_line(text, "   sent: 'RCPT TO:<nobody@example.org>'");
+	assert_line(text, "   scenarios: core.rcpt.unknown");
+	assert_true(strstr(text, "Findings:") < strstr(text, "PASS  core.noop.basic"));
+	assert_line(text, "Failed:");
+	assert_line(text, "  - core.rcpt.unknown: finding 1, 2");
+	assert_line(text, "  - core.data.big: error: connect: Connection refused \\xfe");
 	assert_line(text, "SKIP  core.starttls.basic  STARTTLS upgrade  (0 ms)");
 	assert_line(text, "  skipped: requires STARTTLS <&> \"x\" #y");
 	assert_line(text, "ERROR core.data.big  DATA of 10 MB  (3 ms)");
 	assert_line(text, "  error: connect: Connection refused \\xfe");
 	assert_line(text, "WARN  ehlosize  EHLO SIZE  (8 ms)");
-	assert_line(text, "    [ehlo.size-no-value] warning: SIZE without a value (RFC 1870 4)");
+	assert_line(text, "    [ehlo.size-no-value] warning: SIZE without a value (MUST, RFC 1870 4)");
 	/* The greeting step passed: it is not listed. */
 	assert_null(strstr(text, "step 1/3"));
 	last = strrchr(text, '\n');

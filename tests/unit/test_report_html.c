@@ -210,6 +210,11 @@ static void assert_cell(const char *html, const char *cell, const char *cls, int
 		fail_msg("grid cell %s is not '%s'", cell, cls);
 	p = strchr(strstr(html, needle), '>');
 	assert_non_null(p);
+	/* The count is the text of the cell's link to its scenarios. */
+	if (strncmp(p + 1, "<a href=\"#", 10) != 0)
+		fail_msg("grid cell %s has no link", cell);
+	p = strchr(p + 1, '>');
+	assert_non_null(p);
 	assert_int_equal(atoi(p + 1), count);
 }
 
@@ -269,6 +274,15 @@ static void test_html_grid(void **state)
 	assert_lacks(html, "<th scope=\"row\">VRFY</th>");
 	/* no cell for a pair never seen */
 	assert_lacks(html, "data-cell=\"RCPT 250\"");
+	/* an allowed cell links to its first scenario; a flagged one to the list of its
+	 * scenarios under the grid, which links to each */
+	assert_contains(html, "data-cell=\"CONNECT 220\" title=\"CONNECT &#8594; 220: 2, allowed\">"
+	                      "<a href=\"#sc-1\">2</a>");
+	assert_contains(html, "data-cell=\"RCPT 550\" title=\"RCPT &#8594; 550: 1, violation\">"
+	                      "<a href=\"#cell-3-");
+	assert_contains(html, "<dt id=\"cell-3-");
+	assert_contains(html, "<code>RCPT</code> &#8594; 550</dt><dd><a href=\"#sc-2\">"
+	                      "core.rcpt.unknown</a></dd>");
 	free(html);
 	free_run(run);
 }
@@ -299,6 +313,28 @@ static void test_html_content(void **state)
 	assert_contains(html, "<th scope=\"row\">RFC 5321</th><td class=\"num\">6</td>");
 	assert_contains(html, "<th scope=\"row\">RFC 3207</th><td class=\"num\">1</td>");
 	assert_contains(html, "<th scope=\"row\">no RFC</th><td class=\"num\">1</td>");
+	/* the by-RFC table in RFC order, "no RFC" last */
+	assert_true(strstr(html, "<th scope=\"row\">RFC 3207</th>") <
+	            strstr(html, "<th scope=\"row\">RFC 5321</th>"));
+	assert_true(strstr(html, "<th scope=\"row\">RFC 5321</th>") <
+	            strstr(html, "<th scope=\"row\">no RFC</th>"));
+	/* the verdict line at the top, the findings before the scenarios */
+	assert_contains(html, "<p class=\"verdict fail\">FAIL: 3 of 8 scenarios failed, "
+	                      "4 distinct findings</p>");
+	assert_true(strstr(html, "<p class=\"verdict") < strstr(html, "<section id=\"summary\">"));
+	assert_contains(html, "<h2>Findings (4 distinct, 3 failing)</h2>");
+	assert_true(strstr(html, "<section id=\"findings\">") <
+	            strstr(html, "<section id=\"scenarios\">"));
+	assert_contains(html, "<li class=\"finding fail\" id=\"f-1\"><p class=\"fhead\">"
+	                      "<span class=\"badge fail\">FAIL</span> <strong>MUST</strong> "
+	                      "<code class=\"rule\">syntax.bare-lf</code> <code>MAIL</code> "
+	                      "&#8594; 250");
+	/* the RFC sentence quoted, in the finding and under the violation */
+	assert_contains(html, "<blockquote class=\"sentence\">&#8220;Conforming implementations "
+	                      "MUST NOT recognize");
+	assert_contains(html, "<q class=\"sentence\">The table below lists alternative success");
+	assert_contains(html, "<p class=\"affects\">Scenarios: <a href=\"#sc-2\">"
+	                      "core.rcpt.unknown</a></p>");
 	/* failures: open, highlighted reply, rule, message, citation */
 	assert_contains(html, "<details class=\"scenario fail\" id=\"sc-2\" open>");
 	assert_contains(html, "<details class=\"scenario pass\" id=\"sc-1\"><summary>");
@@ -339,11 +375,19 @@ static void test_md_small(void **state)
 	assert_contains(md, "- Profile: rfc5321");
 	assert_contains(md, "- Version: smtpconform 0.1.0");
 	assert_contains(md, "**8 scenarios: 3 passed, 3 failed, 1 skipped, 1 errors**");
-	assert_contains(md, "| core.rcpt.unknown | MUST | matrix.not-allowed | RCPT &#8594; 550 | "
+	assert_true(strncmp(md, "## SMTP conformance: 127.0.0.1:2525\n\n**FAIL: 3 of 8 scenarios "
+	                        "failed, 4 distinct findings**\n", 68) == 0);
+	assert_contains(md, "### Findings (4 distinct, 3 failing)");
+	assert_contains(md, "| 1 | FAIL | MUST | syntax.bare-lf | MAIL &#8594; 250 | RFC 5321 2.3.8 "
+	                    "&#8212; &quot;Conforming implementations MUST NOT recognize or generate "
+	                    "any other character or character sequence as a line terminator.&quot; | "
+	                    "1: core.mail.bare-lf | - |");
+	assert_contains(md, "| 4 | WARN | SHOULD | matrix.nonstandard | NOOP &#8594; 200 |");
+	assert_contains(md, "| core.rcpt.unknown | MUST | 3 | matrix.not-allowed | RCPT &#8594; 550 | "
 	                    "RFC 5321 4.3.2 |");
-	assert_contains(md, "| core.mail.bare-lf | MUST | syntax.bare-lf | MAIL &#8594; 250 | "
+	assert_contains(md, "| core.mail.bare-lf | MUST | 1 | syntax.bare-lf | MAIL &#8594; 250 | "
 	                    "RFC 5321 2.3.8 |");
-	assert_contains(md, "| core.vrfy.timeout | SHOULD | timeout | VRFY | RFC 5321 4.5.3.2 |");
+	assert_contains(md, "| core.vrfy.timeout | SHOULD | 2 | timeout | VRFY | RFC 5321 4.5.3.2 |");
 	assert_contains(md, "error: connect: refused &lt;script&gt;");
 	assert_contains(md, "- 1 &#215; requires STARTTLS &lt;script&gt;alert(&quot;x&quot; "
 	                    "&amp; &#39;y&#39;)&lt;/script&gt;");
@@ -389,8 +433,11 @@ static void test_md_bounded(void **state)
 	run_summarize(run);
 	md = render(report_render_md, run);
 	assert_true(count_lines(md) <= 60);
-	assert_contains(md, "... and 225 more");
-	assert_contains(md, "... and 12 more reasons");
+	assert_contains(md, "... and 230 more");
+	assert_contains(md, "... and 14 more reasons");
+	/* 250 failures of one cause: one finding */
+	assert_contains(md, "### Findings (1 distinct, 1 failing)");
+	assert_contains(md, "250: gen.0, gen.2, gen.4 and 247 more");
 	assert_contains(md, "mx\\|example");
 	assert_lacks(md, "x|y");
 	free(md);
@@ -398,6 +445,34 @@ static void test_md_bounded(void **state)
 	/* the HTML of the same run renders and keeps one row per command */
 	md = render(report_render_html, run);
 	assert_cell(md, "NOOP 251", "bad", 250);
+	free(md);
+	free_run(run);
+}
+
+/* expect.* violations cite "scenario": the Markdown ref column shows the
+ * scenario's ref: instead, and the finding its level. */
+static void test_md_ref_of_expect(void **state)
+{
+	struct run_result *run = xcalloc(1, sizeof(*run));
+	struct scenario_result *sr;
+	char *md;
+
+	(void)state;
+	run->target = xstrdup("mx.example:25");
+	run->nscenarios = 1;
+	run->scenarios = xcalloc(1, sizeof(*run->scenarios));
+	sr = &run->scenarios[0];
+	set_scenario(sr, "core.noop.basic", "MUST", "RFC 5321 4.1.1.9", VERDICT_FAIL, 1);
+	set_step(&sr->steps[0], 4, "NOOP", "NOOP", "250", 251, "251 odd");
+	step_add_violation(&sr->steps[0], RULE_EXPECT_CODE, NULL, RULE_MSG_EXPECT_CODE, "250", 251);
+	sr->steps[0].verdict = step_verdict(&sr->steps[0], 0);
+	run_summarize(run);
+	md = render(report_render_md, run);
+	assert_contains(md, "| core.noop.basic | MUST | 1 | expect.code | NOOP &#8594; 251 | "
+	                    "RFC 5321 4.1.1.9 |");
+	assert_contains(md, "| 1 | FAIL | MUST | expect.code | NOOP &#8594; 251 | RFC 5321 4.1.1.9 "
+	                    "&#8212; scenario: title");
+	assert_lacks(md, "| scenario |\n");
 	free(md);
 	free_run(run);
 }
@@ -411,6 +486,7 @@ int main(void)
 		cmocka_unit_test(test_html_content),
 		cmocka_unit_test(test_md_small),
 		cmocka_unit_test(test_md_bounded),
+		cmocka_unit_test(test_md_ref_of_expect),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,131 @@
+/*
+ * hints.c - the known-hints table (see hints.h).
+ *
+ * Each entry says whether a finding usually comes from a setting of this
+ * installation or from the server software, and what to change. The first
+ * matching entry wins, so the narrow entries come first. Settings named here
+ * are the servers' own parameter names (Postfix postconf(5), Exim spec
+ * chapter 14, OpenSMTPD smtpd.conf(5)); the verdict audit of December 2026
+ * (Postfix 3.7, Exim 4.96, OpenSMTPD 6.8, aiosmtpd 1.4) found each case.
+ */
+#include <stddef.h>
+#include <string.h>
+#include <strings.h>
+
+#include "hints.h"
+
+#define SMUGGLING_RULES "syntax.unsolicited|smuggling.early-end-of-data"
+#define BARE_LF_RULES "syntax.unsolicited|lines.bare-lf-terminator|expect.code|matrix.not-allowed"
+#define POSTFIX_BARE_NEWLINE                                                                   \
+	"Postfix: set smtpd_forbid_bare_newline = normalize (the default from 3.9; older " \
+	"releases with the CVE-2023-51764 fix need it set): a bare LF ends a line or the "  \
+	"message data (SMTP smuggling)"
+
+static const struct hint hints[] = {
+	/* Setup steps that fail for a reason of the installation. */
+	{ "expect.code", NULL, "RCPT", 550, "Invalid recipient", NULL, HINT_SETTING,
+	  "OpenSMTPD: the recipient does not resolve; add the aliases table to the action "
+	  "(action \"local\" ... alias <aliases>) so postmaster is delivered, or run with "
+	  "--var rcpt=<a deliverable mailbox>" },
+	{ "expect.code", NULL, "RCPT", 0, "domain literals not allowed", NULL, HINT_SETTING,
+	  "Exim: address literals are refused by policy; allow_domain_literals = true accepts "
+	  "them" },
+	{ "expect.code|expect.text",
+	  "relay.|esmtp.enhancedstatuscodes.refusal|esmtp.pipelining.mixed-results", "RCPT", 250,
+	  NULL, NULL, HINT_SETTING,
+	  "the server relays for this client, which it trusts by address (Postfix: mynetworks "
+	  "and permit_mynetworks; Exim: relay_from_hosts): run from an address outside the "
+	  "trusted networks" },
+	{ "tls.handshake", NULL, NULL, 0, "certificate", NULL, HINT_SETTING,
+	  "this client does not trust the server's certificate (self-signed?): a trust decision "
+	  "(RFC 3207 4.1), not a protocol fault; pass --ca-file, or --tls-verify off for a lab "
+	  "server" },
+	{ NULL, NULL, "AUTH", 538, NULL, NULL, HINT_SETTING,
+	  "538 comes before the mechanism is checked: the server requires TLS for AUTH "
+	  "(aiosmtpd: auth_require_tls); RFC 4954 4 wants 504 for an unknown mechanism" },
+	/* Bare LF, in commands and at the end of data. */
+	{ SMUGGLING_RULES, "smuggling.", NULL, 0, NULL, "Postfix", HINT_SETTING,
+	  POSTFIX_BARE_NEWLINE },
+	{ BARE_LF_RULES, "rfc5321.lines.bare-lf", NULL, 0, NULL, "Postfix", HINT_SETTING,
+	  POSTFIX_BARE_NEWLINE },
+	{ SMUGGLING_RULES, "smuggling.", NULL, 0, NULL, NULL, HINT_SOFTWARE,
+	  "the server ends the message data at a sequence other than <CRLF>.<CRLF> (SMTP "
+	  "smuggling): update to a release with the fix (Exim 4.97.1, Sendmail 8.18.1, "
+	  "Postfix smtpd_forbid_bare_newline)" },
+	/* Postfix's deliberate close on a forbidden command (after the bare LF
+	 * entries: a smuggled command's reply ends with the same close). */
+	{ NULL, NULL, NULL, 0, "I can break rules", NULL, HINT_SETTING,
+	  "Postfix: smtpd_forbidden_commands lists this command (default CONNECT GET POST "
+	  "and non-letters); Postfix then answers 221 and closes on purpose" },
+	/* Software limits no setting changes. */
+	{ "enhancedstatuscodes.missing", NULL, NULL, 0, NULL, NULL, HINT_SOFTWARE,
+	  "the software leaves the enhanced status code off this reply although it advertises "
+	  "ENHANCEDSTATUSCODES; no common setting adds it" },
+};
+#define HINTS_COUNT (sizeof(hints) / sizeof(hints[0]))
+
+/* s contains needle, ignoring ASCII case. */
+static int contains_nocase(const char *s, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	if (!s)
+		return 0;
+	for (; *s; s++)
+		if (strncasecmp(s, needle, n) == 0)
+			return 1;
+	return n == 0;
+}
+
+/*
+ * value is one of the '|'-separated alternatives of list (exactly, or as a
+ * prefix when prefix is set); a NULL list matches anything.
+ */
+static int in_list(const char *list, const char *value, int prefix)
+{
+	const char *p = list;
+
+	if (!list)
+		return 1;
+	if (!value)
+		return 0;
+	while (*p) {
+		const char *bar = strchr(p, '|');
+		size_t n = bar ? (size_t)(bar - p) : strlen(p);
+
+		if (strncmp(value, p, n) == 0 && (prefix || value[n] == '\0'))
+			return 1;
+		p += n;
+		if (*p == '|')
+			p++;
+	}
+	return 0;
+}
+
+static int matches(const struct hint *h, const struct hint_query *q)
+{
+	if (!in_list(h->rule, q->rule, 0) || !in_list(h->scenario, q->scenario, 1) ||
+	    !in_list(h->command, q->command, 0))
+		return 0;
+	if (h->code != 0 && h->code != q->code)
+		return 0;
+	if (h->reply && !contains_nocase(q->reply, h->reply))
+		return 0;
+	if (h->product && !contains_nocase(q->greeting, h->product) &&
+	    !contains_nocase(q->reply, h->product))
+		return 0;
+	return 1;
+}
+
+const struct hint *hint_find(const struct hint_query *q)
+{
+	for (size_t i = 0; i < HINTS_COUNT; i++)
+		if (matches(&hints[i], q))
+			return &hints[i];
+	return NULL;
+}
+
+const char *hint_kind_name(enum hint_kind kind)
+{
+	return kind == HINT_SETTING ? "setting" : "software";
+}
