@@ -51,7 +51,6 @@ enum exit_code {
 	EXIT_UNREACHABLE = 3,
 };
 
-#define DEFAULT_PROFILE "rfc5321"
 #define DEFAULT_TARGET "localhost:25"
 #define DEFAULT_SCENARIOS "scenarios"
 /* Where `make install` puts the bundled suite: $(PREFIX)/share/smtpconform. */
@@ -380,7 +379,7 @@ static int cmd_matrix(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *profile = DEFAULT_PROFILE;
+	const char *profile = MATRIX_DEFAULT_PROFILE;
 	int c;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -713,7 +712,7 @@ static int cmd_run(int argc, char **argv)
 	const char *target_arg = DEFAULT_TARGET;
 	struct engine_options o;
 	memset(&o, 0, sizeof(o));
-	o.profile = DEFAULT_PROFILE;
+	o.profile = MATRIX_DEFAULT_PROFILE;
 	o.jobs = 1;
 	int quiet = 0;
 	struct vars vars;
@@ -940,12 +939,7 @@ static int cmd_run(int argc, char **argv)
 		fprintf(stderr, "smtpconform: %s\n", probe.error);
 		for (size_t i = 0; i < n; i++) {
 			struct scenario_result *r = &run.scenarios[i];
-			r->id = xstrdup(scs[i]->id);
-			r->file = xstrdup(scs[i]->path);
-			r->title = xstrdup(scs[i]->title ? scs[i]->title : "");
-			r->ref = xstrdup(scs[i]->ref ? scs[i]->ref : "");
-			r->level = xstrdup(scs[i]->level ? scs[i]->level : "");
-			r->tags = xcalloc(1, sizeof(char *));
+			scenario_result_init(r, scs[i]);
 			r->verdict = VERDICT_ERROR;
 			r->reason = xasprintf("target unreachable: %s", probe.error);
 			r->transcript = xstrdup("");
