@@ -91,14 +91,14 @@ $(BUILD)/obj/matrix_data.o: $(BUILD)/gen/matrix_data.c harness/matrix.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-# main.c has DATADIR built in: rebuild it when DATADIR changes.
+# main.c and run_options.c (--help) have DATADIR built in: rebuild them when it changes.
 $(BUILD)/datadir.stamp: FORCE
 	@mkdir -p $(dir $@)
 	@echo '$(DATADIR)' | cmp -s - $@ || echo '$(DATADIR)' > $@
 .PHONY: FORCE
 FORCE:
-$(BUILD)/obj/main.o: $(BUILD)/datadir.stamp
-$(BUILD)/obj/main.o: ALL_CFLAGS += -DSMTPCONFORM_DATADIR='"$(DATADIR)"'
+$(BUILD)/obj/main.o $(BUILD)/obj/run_options.o: $(BUILD)/datadir.stamp
+$(BUILD)/obj/main.o $(BUILD)/obj/run_options.o: ALL_CFLAGS += -DSMTPCONFORM_DATADIR='"$(DATADIR)"'
 
 $(BUILD)/obj/%.o: harness/%.c $(wildcard harness/*.h) | $(BUILD)/gen/matrix_data.c
 	@mkdir -p $(dir $@)

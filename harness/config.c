@@ -14,19 +14,35 @@
 #include "smtp_limits.h"
 #include "util.h"
 
-static const char *const known_keys[] = {
-    "target", "profile", "timeout", "scenario-timeout", "jobs", "strict", "report",
-    "tls", "tls-verify", "ca-file", "tls-min-version", "sni",
-    "auth-user", "auth-password-env", "auth-password-file", NULL,
-};
-
-static int key_known(const char *key)
+/* A key in the caller's list: "name" exactly, or "prefix.NAME" for any
+ * "prefix.x" (var.NAME). */
+static int key_is_prefix(const char *known, size_t *prefix_len)
 {
-	if (strncmp(key, "var.", 4) == 0 && key[4])
-		return 1;
-	for (const char *const *k = known_keys; *k; k++)
-		if (strcmp(*k, key) == 0)
+	const char *dot = strrchr(known, '.');
+	if (!dot || strcmp(dot, ".NAME") != 0)
+		return 0;
+	*prefix_len = (size_t)(dot - known) + 1;
+	return 1;
+}
+
+static int key_known(const char *const *keys, const char *key)
+{
+	for (const char *const *k = keys; *k; k++) {
+		size_t n;
+		if (key_is_prefix(*k, &n) ? strncmp(*k, key, n) == 0 && key[n] : strcmp(*k, key) == 0)
 			return 1;
+	}
+	return 0;
+}
+
+/* 1 when key starts with a prefix of keys (its NAME part keeps its case). */
+static int key_prefixed(const char *const *keys, const char *key)
+{
+	for (const char *const *k = keys; *k; k++) {
+		size_t n;
+		if (key_is_prefix(*k, &n) && strncmp(*k, key, n) == 0)
+			return 1;
+	}
 	return 0;
 }
 
@@ -70,7 +86,8 @@ static int expand_env(const char *value, struct buf *out, char *missing, size_t 
 	return 0;
 }
 
-int config_load(const char *path, struct config *out, char *err, size_t errlen)
+int config_load(const char *path, const char *const *keys, struct config *out, char *err,
+                size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
 	struct buf text = {0};
@@ -100,15 +117,16 @@ int config_load(const char *path, struct config *out, char *err, size_t errlen)
 		*eq = 0;
 		char *key = trim(s);
 		char *value = trim(eq + 1);
-		if (strncmp(key, "var.", 4) != 0)
+		if (!key_prefixed(keys, key))
 			for (char *k = key; *k; k++)
 				*k = (char)tolower((unsigned char)*k);
-		if (!key_known(key)) {
-			snprintf(err, errlen,
-			         "%s:%d: unknown key '%s' (known: target, profile, timeout, jobs, strict, "
-			         "report, tls, tls-verify, ca-file, tls-min-version, sni, auth-user, "
-			         "auth-password-env, auth-password-file, var.NAME)",
-			         path, lineno, key);
+		if (!key_known(keys, key)) {
+			struct buf known = {0};
+			for (const char *const *k = keys; *k; k++)
+				buf_printf(&known, "%s%s", k == keys ? "" : ", ", *k);
+			snprintf(err, errlen, "%s:%d: unknown key '%s' (known: %s)", path, lineno, key,
+			         known.data ? known.data : "");
+			buf_free(&known);
 			goto fail;
 		}
 		struct buf v = {0};

@@ -276,7 +276,11 @@ int conn_connect_start(struct conn *c, const struct target *t, char *err, size_t
 		snprintf(err, errlen, "cannot connect to %s: %s", t->display, strerror(errno));
 		conn_close(c);
 	}
-	if (!attempted)
+	/* Called again after the last address failed in conn_connect_finish():
+	 * its error (ECONNREFUSED, ...) is what the user needs to read. */
+	if (!attempted && c->error)
+		snprintf(err, errlen, "cannot connect to %s: %s", t->display, strerror(c->error));
+	else if (!attempted)
 		snprintf(err, errlen, "cannot connect to %s: no address left to try", t->display);
 	return -1;
 }

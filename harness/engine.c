@@ -85,20 +85,6 @@ int engine_cap_jobs(int jobs, char *notice, size_t noticelen)
 	return cap;
 }
 
-static void fill_result_header(struct scenario_result *r, const struct scenario *sc)
-{
-	memset(r, 0, sizeof(*r));
-	r->id = xstrdup(sc->id);
-	r->file = xstrdup(sc->path);
-	r->title = xstrdup(sc->title ? sc->title : "");
-	r->ref = xstrdup(sc->ref ? sc->ref : "");
-	r->level = xstrdup(sc->level ? sc->level : "");
-	r->ntags = sc->ntags;
-	r->tags = xcalloc(sc->ntags ? sc->ntags : 1, sizeof(char *));
-	for (size_t i = 0; i < sc->ntags; i++)
-		r->tags[i] = xstrdup(sc->tags[i]);
-}
-
 static void progress(struct engine *e, const char *id)
 {
 	if (!e->opts->progress)
@@ -125,7 +111,7 @@ static void start_again(struct engine *e, size_t i)
 	if (++e->fd_retries > FD_RETRY_MAX) {
 		/* Nothing runs, so nothing will free a descriptor. */
 		e->nagain--;
-		fill_result_header(&e->results[i], e->scenarios[i]);
+		scenario_result_init(&e->results[i], e->scenarios[i]);
 		e->results[i].verdict = VERDICT_ERROR;
 		e->results[i].reason = xasprintf("no file descriptor free (EMFILE/ENFILE) for %d ms "
 		                                 "with no other scenario running",
@@ -212,7 +198,7 @@ static void start_next(struct engine *e)
 		}
 		const struct scenario *sc = e->scenarios[i];
 		struct scenario_result *r = &e->results[i];
-		fill_result_header(r, sc);
+		scenario_result_init(r, sc);
 		char *reason = skip_reason(e, sc);
 		if (reason) {
 			r->verdict = VERDICT_SKIP;
@@ -265,7 +251,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 static void mark_not_run(struct engine *e, size_t i)
 {
 	struct scenario_result *r = &e->results[i];
-	fill_result_header(r, e->scenarios[i]);
+	scenario_result_init(r, e->scenarios[i]);
 	r->verdict = VERDICT_ERROR;
 	r->reason = xstrdup("not run: the run was interrupted");
 	r->transcript = xstrdup("");
@@ -377,7 +363,7 @@ static int probe_run(const struct engine_options *o, const char *const *cmds, si
 	struct event_base *base = event_base_new();
 	if (!base)
 		BUG("event_base_new failed");
-	fill_result_header(r, sc);
+	scenario_result_init(r, sc);
 	struct session s;
 	memset(&s, 0, sizeof(s));
 	s.base = base;

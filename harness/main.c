@@ -34,6 +34,7 @@
 #include "record.h"
 #include "result.h"
 #include "rules.h"
+#include "run_options.h"
 #include "sasl.h"
 #include "scenario.h"
 #include "select.h"
@@ -54,26 +55,13 @@ enum exit_code {
 	EXIT_UNREACHABLE = 3,
 };
 
-#define DEFAULT_PROFILE "rfc5321"
-#define DEFAULT_TARGET "localhost:25"
 #define DEFAULT_SCENARIOS "scenarios"
 /* Where `make install` puts the bundled suite: $(PREFIX)/share/smtpconform. */
 #ifndef SMTPCONFORM_DATADIR
 #define SMTPCONFORM_DATADIR "/usr/local/share/smtpconform"
 #endif
 
-/* The selection options of list and run (select.h). */
-#define SELECT_USAGE                                                                      \
-	"      --tag T              only scenarios tagged T (repeatable: any of them)\n"      \
-	"      --level L            only MUST, SHOULD or MAY scenarios (repeatable)\n"       \
-	"      --id GLOB            only ids matching the shell glob, e.g. 'smuggling.*'\n"  \
-	"      --rfc R              only scenarios whose ref cites RFC R, e.g. 5321\n"       \
-	"      --requires KW        only scenarios requiring EHLO keyword KW (AUTH matches\n" \
-	"                           AUTH=PLAIN); different filters must all match\n"         \
-	"      --scenarios-dir DIR  the bundled suite (default: $SMTPCONFORM_SCENARIOS, the\n" \
-	"                           source tree, " SMTPCONFORM_DATADIR "/scenarios)\n"
-
-static const char usage_text[] =
+static const char usage_head[] =
     "usage: smtpconform COMMAND [options] [args]\n"
     "\n"
     "SMTP conformance test harness: replays scenarios against an SMTP server and\n"
@@ -102,51 +90,9 @@ static const char usage_text[] =
     "  help                          this text\n"
     "  version                       print the version\n"
     "\n"
-    "run options:\n"
-    "  -c, --config FILE        a target profile (targets/*.conf): key = value lines\n"
-    "                           for target, profile, timeout, jobs, strict, report and\n"
-    "                           var.NAME; options on the command line win\n"
-    "  -t, --target TARGET      HOST[:PORT] (default " DEFAULT_TARGET "), [IPv6]:PORT,\n"
-    "                           unix:/path/to/socket, or exec:COMMAND (a program\n"
-    "                           speaking SMTP on stdin/stdout, e.g. exec:'sendmail -bs')\n"
-    "      --var NAME=VALUE     set a scenario variable (repeatable); defaults:\n"
-    "                           domain=localhost client=smtpconform.example\n"
-    "                           sender=conform@smtpconform.example rcpt=postmaster@{domain}\n"
-    "                           foreign_domain=example.net relay_rcpt=relay-test@{foreign_domain}\n"
-    "      --profile P          matrix profile: rfc5321 (default) or rfc821\n"
-    "      --timeout SECONDS    deadline for each whole reply (default: RFC 5321\n"
-    "                           4.5.3.2: 5 min greeting/MAIL/RCPT, 2 min DATA, 10 min\n"
-    "                           end of data)\n"
-    "      --scenario-timeout SECONDS  the whole scenario's time budget, which no\n"
-    "                           reply can extend (default 3600)\n"
-    "      --strict             warnings (non-standard but common replies) fail\n"
-    "  -j, --jobs N             run N scenarios at once (default 1, max 256; capped\n"
-    "                           to the descriptor limit, with a notice)\n"
-    "      --baseline FILE      known deviations: a waiver file (docs/baselines.md) or a\n"
-    "                           previous JSON report; they are reported as waived, and\n"
-    "                           only new failures fail the run\n"
-    "      --shard K/N          run only the K-th of N stable parts of the scenarios\n"
-    "                           (for CI fan-out; join the JSON reports with merge);\n"
-    "                           auto: K and N from the CI (CI_NODE_INDEX/CI_NODE_TOTAL,\n"
-    "                           JOB_COMPLETION_INDEX/JOB_COMPLETIONS), 1/1 outside CI\n"
-    "      --rerun-failed RUN.json  run only the scenarios that failed (or errored) there\n"
-    SELECT_USAGE
-    "      --report FMT[:PATH]  text (default, stdout), json, junit, tap, html or md;\n"
-    "                           repeatable; files are written atomically\n"
-    "      --tls MODE           none (default; STARTTLS is a scenario step) or implicit\n"
-    "                           (TLS from the first byte, RFC 8314, e.g. port 465)\n"
-    "      --tls-verify on|off  verify the server certificate and name (default on;\n"
-    "                           off for self-signed lab servers: the reports say so)\n"
-    "      --ca-file FILE       CA bundle (PEM) to verify against (default: system's)\n"
-    "      --tls-min-version V  TLSv1, TLSv1.1, TLSv1.2 (default) or TLSv1.3\n"
-    "      --sni NAME           server name to send and verify (default: the target's\n"
-    "                           host when it is a name)\n"
-    "      --auth-user USER     run the AUTH scenarios (A: steps) as USER; the password\n"
-    "                           comes from SMTPCONFORM_PASSWORD, never the command line\n"
-    "      --auth-password-env NAME   take the password from $NAME instead\n"
-    "      --auth-password-file PATH  or from the first line of PATH\n"
-    "  -v, --verbose            print each scenario's transcript on stderr (-vv: states)\n"
-    "  -q, --quiet              no progress line\n"
+    "run options:\n";
+
+static const char usage_tail[] =
     "\n"
     "environment: SMTPCONFORM_SCENARIOS (the bundled suite), SMTPCONFORM_PASSWORD,\n"
     "CI_NODE_INDEX, CI_NODE_TOTAL, JOB_COMPLETION_INDEX, JOB_COMPLETIONS (--shard auto).\n"
@@ -156,6 +102,14 @@ static const char usage_text[] =
     "130/143 interrupted (partial reports are written and say so).\n"
     "\n"
     "Documentation: README.md, docs/scenario-format.md, docs/rules.md.\n";
+
+/* The whole --help: the run options come from the option table. */
+static void print_usage(FILE *out)
+{
+	fputs(usage_head, out);
+	run_options_usage(out, 0);
+	fputs(usage_tail, out);
+}
 
 static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void usage_error(const char *fmt, ...)
@@ -167,16 +121,6 @@ static void usage_error(const char *fmt, ...)
 	va_end(ap);
 	fputs("\nTry 'smtpconform help'.\n", stderr);
 	exit(EXIT_USAGE);
-}
-
-static int parse_int(const char *arg, const char *opt, int lo, int hi)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(arg, &end, 10);
-	if (errno || !*arg || *end || v < lo || v > hi)
-		usage_error("%s %s: expected a whole number from %d to %d", opt, arg, lo, hi);
-	return (int)v;
 }
 
 static void check_profile(const char *profile)
@@ -391,7 +335,7 @@ static int cmd_matrix(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *profile = DEFAULT_PROFILE;
+	const char *profile = MATRIX_DEFAULT_PROFILE;
 	int c;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -439,59 +383,34 @@ static char *iso8601_now(void)
 
 /* ------------------------------------------- selection (list and run) */
 
-/* Option codes of the selection options, in enum select_key's order; above
- * every command's own codes. */
-enum {
-	OPT_SEL_TAG = 1000 + SELECT_TAG,
-	OPT_SEL_LEVEL = 1000 + SELECT_LEVEL,
-	OPT_SEL_ID = 1000 + SELECT_ID,
-	OPT_SEL_RFC = 1000 + SELECT_RFC,
-	OPT_SEL_REQUIRES = 1000 + SELECT_REQUIRES,
-	OPT_SCENARIOS_DIR = 1000 + SELECT_KEYS,
-};
-#define SELECT_LONGOPTS                                                    \
-	{"tag", required_argument, NULL, OPT_SEL_TAG},                      \
-	{"level", required_argument, NULL, OPT_SEL_LEVEL},                  \
-	{"id", required_argument, NULL, OPT_SEL_ID},                        \
-	{"rfc", required_argument, NULL, OPT_SEL_RFC},                      \
-	{"requires", required_argument, NULL, OPT_SEL_REQUIRES},            \
-	{"scenarios-dir", required_argument, NULL, OPT_SCENARIOS_DIR}
-
-/* 1 when c is a selection option (recorded in f, or *dir_opt). */
-static int select_option(int c, const char *arg, struct select_filter *f, const char **dir_opt)
+/* How messages name a command-line option: "-j", "--tls". */
+static const char *cli_label(const struct run_option *row, char *buf, size_t len)
 {
-	if (c == OPT_SCENARIOS_DIR) {
-		*dir_opt = arg;
-		return 1;
-	}
-	if (c < OPT_SEL_TAG || c >= OPT_SEL_TAG + SELECT_KEYS)
-		return 0;
-	if (c == OPT_SEL_LEVEL && strcasecmp(arg, "MUST") != 0 && strcasecmp(arg, "SHOULD") != 0 &&
-	    strcasecmp(arg, "MAY") != 0)
-		usage_error("--level %s: expected MUST, SHOULD or MAY", arg);
-	if (c == OPT_SEL_RFC &&
-	    strspn(arg + (strncasecmp(arg, "rfc", 3) == 0 ? 3 : 0), " -0123456789") == 0)
-		usage_error("--rfc %s: expected an RFC number, e.g. 5321", arg);
-	select_add(f, (enum select_key)(c - OPT_SEL_TAG), arg);
-	return 1;
+	if (row->short_name)
+		snprintf(buf, len, "-%c", row->short_name);
+	else
+		snprintf(buf, len, "--%s", row->name);
+	return buf;
 }
 
 static int cmd_list(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    SELECT_LONGOPTS,
+	static const struct option extra[] = {
 	    {"format", required_argument, NULL, 'f'},
 	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
 	};
-	struct select_filter filter;
-	memset(&filter, 0, sizeof(filter));
-	const char *dir_opt = NULL;
+	struct option *longopts;
+	char shortopts[32];
+	run_options_getopt(RUN_OPT_SELECTS, extra, sizeof(extra) / sizeof(extra[0]), &longopts,
+	                   shortopts, sizeof(shortopts) - 1);
+	strcat(shortopts, "h");
+	struct run_options ro; /* only the filter and --scenarios-dir */
+	run_options_init(&ro);
 	enum catalogue_format format = CATALOGUE_TEXT;
+	char err[1024], label[64];
 	int c;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (select_option(c, optarg, &filter, &dir_opt))
-			continue;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		const struct run_option *row = NULL;
 		switch (c) {
 		case 'f':
 			if (select_catalogue_format(optarg, &format) < 0)
@@ -501,17 +420,24 @@ static int cmd_list(int argc, char **argv)
 			fputs("usage: smtpconform list [options] [FILE|DIR...]\n"
 			      "Prints the catalogue (id, level, ref, tags, title) of the scenarios\n"
 			      "(default: the bundled suite) that pass the filters.\n"
-			      "\n"
-			      SELECT_USAGE
-			      "      --format F           text (default: a table), json, ids (one a line)\n"
+			      "\n",
+			      stdout);
+			run_options_usage(stdout, RUN_OPT_SELECTS);
+			fputs("      --format F           text (default: a table), json, ids (one a line)\n"
 			      "                           or tags (every tag once)\n",
 			      stdout);
 			exit(EXIT_PASS);
 		default:
-			usage_error("list: unknown option");
+			row = run_option_of_val(c);
+			if (!row || !(row->flags & RUN_OPT_SELECTS))
+				usage_error("list: unknown option");
+			if (run_option_apply(&ro, row, optarg, cli_label(row, label, sizeof(label)),
+			                     RUN_OPT_FROM_ARGV, err, sizeof(err)) < 0)
+				usage_error("%s", err);
 		}
 	}
-	char *bundled = setup_bundled(dir_opt, optind >= argc);
+	free(longopts);
+	char *bundled = setup_bundled(ro.dir_opt, optind >= argc);
 	char *default_arg[] = {bundled, NULL};
 	char *const *args = optind < argc ? argv + optind : default_arg;
 	size_t nargs = optind < argc ? (size_t)(argc - optind) : 1;
@@ -520,17 +446,33 @@ static int cmd_list(int argc, char **argv)
 	int rc = load_scenarios(args, nargs, NULL, &scs, &n);
 	if (rc == 0) {
 		show_bundled_paths(scs, n, bundled);
-		n = select_apply(&filter, scs, n);
+		n = select_apply(&ro.filter, scs, n);
 		select_print_catalogue(stdout, scs, n, format);
 		for (size_t i = 0; i < n; i++)
 			scenario_free(scs[i]);
 		free(scs);
 	}
-	select_free(&filter);
+	run_options_free(&ro);
 	scenario_set_library(NULL);
 	free(bundled);
 	return rc < 0 ? EXIT_USAGE : EXIT_PASS;
 }
+
+/* ------------------------------------------------------------------ run */
+
+/* Everything a run holds. run_free() releases it whatever phase the run
+ * stopped at (each field is empty until its phase fills it). */
+struct run {
+	struct run_options opt;
+	struct target target;
+	char *auth_password;     /* wiped before it is freed */
+	struct scenario **scs;
+	size_t n;
+	struct baseline baseline;
+	struct probe probe;
+	struct run_result result;
+	int sig;                 /* the signal that interrupted the run, or 0 */
+};
 
 /* The password, or NULL with a message; registered for redaction. */
 static char *load_password(const struct auth_args *a, char *err, size_t errlen)
@@ -554,70 +496,6 @@ static const char *find_config_arg(int argc, char **argv)
 			path = argv[i] + 2;
 	}
 	return path;
-}
-
-/* Settings of a target profile; the command line parsed later wins. */
-static void apply_config(const char *path, const char **target_arg, struct engine_options *o,
-                         struct vars *vars, struct report_spec **specs, size_t *nspecs,
-                         struct tls_options *tls, const char **tls_mode, struct auth_args *auth)
-{
-	struct config cfg;
-	char err[1024];
-	if (config_load(path, &cfg, err, sizeof(err)) < 0) {
-		fprintf(stderr, "smtpconform: %s\n", err);
-		exit(EXIT_USAGE);
-	}
-	for (size_t i = 0; i < cfg.n; i++) {
-		const struct config_entry *e = &cfg.entries[i];
-		char where[PATH_MAX + 32];
-		snprintf(where, sizeof(where), "%s:%d", path, e->line);
-		if (strcmp(e->key, "target") == 0) {
-			*target_arg = xstrdup(e->value); /* lives for the run */
-		} else if (strcmp(e->key, "profile") == 0) {
-			o->profile = xstrdup(e->value);
-		} else if (strcmp(e->key, "timeout") == 0) {
-			o->timeout_s = parse_int(e->value, where, 1, 24 * 3600);
-		} else if (strcmp(e->key, "scenario-timeout") == 0) {
-			o->scenario_timeout_s = parse_int(e->value, where, 1, 24 * 3600);
-		} else if (strcmp(e->key, "jobs") == 0) {
-			o->jobs = parse_int(e->value, where, 1, JOBS_MAX);
-		} else if (strcmp(e->key, "strict") == 0) {
-			o->strict = parse_int(e->value, where, 0, 1);
-		} else if (strcmp(e->key, "report") == 0) {
-			*specs = xrealloc(*specs, (*nspecs + 1) * sizeof(**specs));
-			if (report_parse_spec(e->value, &(*specs)[*nspecs], err, sizeof(err)) < 0)
-				usage_error("%s: report %s: %s", where, e->value, err);
-			(*nspecs)++;
-		} else if (strncmp(e->key, "var.", 4) == 0) {
-			vars_set(vars, e->key + 4, e->value);
-		} else if (strcmp(e->key, "tls") == 0) {
-			if (strcmp(e->value, "none") != 0 && strcmp(e->value, "implicit") != 0)
-				usage_error("%s: tls %s: expected none or implicit", where, e->value);
-			*tls_mode = xstrdup(e->value);
-		} else if (strcmp(e->key, "tls-verify") == 0) {
-			if (strcmp(e->value, "on") != 0 && strcmp(e->value, "off") != 0)
-				usage_error("%s: tls-verify %s: expected on or off", where, e->value);
-			tls->verify = strcmp(e->value, "on") == 0;
-		} else if (strcmp(e->key, "ca-file") == 0) {
-			tls->ca_file = xstrdup(e->value);
-		} else if (strcmp(e->key, "tls-min-version") == 0) {
-			if (!tls_version_known(e->value))
-				usage_error("%s: tls-min-version %s: expected TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3",
-				            where, e->value);
-			tls->min_version = xstrdup(e->value);
-		} else if (strcmp(e->key, "sni") == 0) {
-			tls->sni = xstrdup(e->value);
-		} else if (strcmp(e->key, "auth-user") == 0) {
-			auth->user = xstrdup(e->value);
-		} else if (strcmp(e->key, "auth-password-env") == 0) {
-			auth->env = xstrdup(e->value);
-			auth->file = NULL;
-		} else if (strcmp(e->key, "auth-password-file") == 0) {
-			auth->file = xstrdup(e->value);
-			auth->env = NULL;
-		}
-	}
-	config_free(&cfg);
 }
 
 /*
@@ -656,374 +534,271 @@ static int load_selected(char *const *args, size_t nargs, const char *dir_opt,
 	return rc;
 }
 
-static int cmd_run(int argc, char **argv)
+/* Phase 1: the target profile, then the command line over it (the option
+ * table, run_options.c). Exits on a usage error. */
+static void run_parse_options(struct run *r, int argc, char **argv)
 {
-	engine_signals_install();
-	enum {
-		OPT_VAR = 256, OPT_PROFILE, OPT_TIMEOUT, OPT_STRICT, OPT_REPORT, OPT_TLS,
-		OPT_TLS_VERIFY, OPT_CA_FILE, OPT_TLS_MIN, OPT_SNI, OPT_AUTH_USER, OPT_AUTH_ENV,
-		OPT_AUTH_FILE, OPT_SHARD, OPT_BASELINE, OPT_RERUN_FAILED, OPT_SCENARIO_TIMEOUT,
-	};
-	static const struct option longopts[] = {
-	    {"target", required_argument, NULL, 't'},
-	    {"config", required_argument, NULL, 'c'},
-	    {"var", required_argument, NULL, OPT_VAR},
-	    {"profile", required_argument, NULL, OPT_PROFILE},
-	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
-	    {"scenario-timeout", required_argument, NULL, OPT_SCENARIO_TIMEOUT},
-	    {"strict", no_argument, NULL, OPT_STRICT},
-	    {"jobs", required_argument, NULL, 'j'},
-	    {"report", required_argument, NULL, OPT_REPORT},
-	    {"tls", required_argument, NULL, OPT_TLS},
-	    {"tls-verify", required_argument, NULL, OPT_TLS_VERIFY},
-	    {"ca-file", required_argument, NULL, OPT_CA_FILE},
-	    {"tls-min-version", required_argument, NULL, OPT_TLS_MIN},
-	    {"sni", required_argument, NULL, OPT_SNI},
-	    {"auth-user", required_argument, NULL, OPT_AUTH_USER},
-	    {"shard", required_argument, NULL, OPT_SHARD},
-	    {"baseline", required_argument, NULL, OPT_BASELINE},
-	    {"auth-password-env", required_argument, NULL, OPT_AUTH_ENV},
-	    {"auth-password-file", required_argument, NULL, OPT_AUTH_FILE},
-	    {"rerun-failed", required_argument, NULL, OPT_RERUN_FAILED},
-	    SELECT_LONGOPTS,
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"quiet", no_argument, NULL, 'q'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	const char *target_arg = DEFAULT_TARGET;
-	struct engine_options o;
-	memset(&o, 0, sizeof(o));
-	o.profile = DEFAULT_PROFILE;
-	o.jobs = 1;
-	o.scenario_timeout_s = SCENARIO_TIMEOUT_DEFAULT_S;
-	int quiet = 0;
-	struct vars vars;
-	vars_init_defaults(&vars);
-	struct report_spec *specs = NULL;
-	size_t nspecs = 0;
-	char err[1024];
-	struct tls_options tls = {.verify = 1, .min_version = "TLSv1.2"};
-	const char *tls_mode = "none";
-	struct auth_args auth = {.env = "SMTPCONFORM_PASSWORD"};
-	int shard_k = 0, shard_n = 0;
-	const char *baseline_path = NULL;
-	struct select_filter filter;
-	memset(&filter, 0, sizeof(filter));
-	const char *dir_opt = NULL, *rerun_json = NULL;
+	char err[PATH_MAX + 1024], label[64];
+	run_options_init(&r->opt);
 	const char *config_path = find_config_arg(argc, argv);
-	const char *default_target = target_arg;
-	if (config_path)
-		apply_config(config_path, &target_arg, &o, &vars, &specs, &nspecs, &tls, &tls_mode, &auth);
-	/* The profile's target, owned here (the command line may replace it). */
-	char *config_target = target_arg != default_target ? (char *)target_arg : NULL;
-	size_t config_specs = nspecs;
+	if (config_path && run_options_load_profile(&r->opt, config_path, err, sizeof(err)) < 0) {
+		fprintf(stderr, "smtpconform: %s\n", err);
+		exit(EXIT_USAGE);
+	}
+	struct option *longopts;
+	char shortopts[32];
+	run_options_getopt(0, NULL, 0, &longopts, shortopts, sizeof(shortopts));
 	int c;
-	while ((c = getopt_long(argc, argv, "t:c:j:vqh", longopts, NULL)) != -1) {
-		if (select_option(c, optarg, &filter, &dir_opt))
-			continue;
-		switch (c) {
-		case 't':
-			target_arg = optarg;
-			break;
-		case 'c':
-			break; /* applied above */
-		case OPT_VAR:
-			if (vars_set_arg(&vars, optarg, err, sizeof(err)) < 0)
-				usage_error("--var %s: %s", optarg, err);
-			break;
-		case OPT_PROFILE:
-			o.profile = optarg;
-			break;
-		case OPT_TIMEOUT:
-			o.timeout_s = parse_int(optarg, "--timeout", 1, 24 * 3600);
-			break;
-		case OPT_SCENARIO_TIMEOUT:
-			o.scenario_timeout_s = parse_int(optarg, "--scenario-timeout", 1, 24 * 3600);
-			break;
-		case OPT_STRICT:
-			o.strict = 1;
-			break;
-		case 'j':
-			o.jobs = parse_int(optarg, "-j", 1, JOBS_MAX);
-			break;
-		case OPT_REPORT:
-			/* --report replaces the profile's reports. */
-			if (config_specs > 0) {
-				for (size_t k = 0; k < config_specs; k++)
-					report_spec_free(&specs[k]);
-				memmove(specs, specs + config_specs, (nspecs - config_specs) * sizeof(*specs));
-				nspecs -= config_specs;
-				config_specs = 0;
-			}
-			specs = xrealloc(specs, (nspecs + 1) * sizeof(*specs));
-			if (report_parse_spec(optarg, &specs[nspecs], err, sizeof(err)) < 0)
-				usage_error("--report %s: %s", optarg, err);
-			nspecs++;
-			break;
-		case OPT_TLS:
-			if (strcmp(optarg, "none") != 0 && strcmp(optarg, "implicit") != 0)
-				usage_error("--tls %s: expected none or implicit (STARTTLS is a scenario step)",
-				            optarg);
-			tls_mode = optarg;
-			break;
-		case OPT_TLS_VERIFY:
-			if (strcmp(optarg, "on") != 0 && strcmp(optarg, "off") != 0)
-				usage_error("--tls-verify %s: expected on or off", optarg);
-			tls.verify = strcmp(optarg, "on") == 0;
-			break;
-		case OPT_CA_FILE:
-			tls.ca_file = optarg;
-			break;
-		case OPT_TLS_MIN:
-			if (!tls_version_known(optarg))
-				usage_error("--tls-min-version %s: expected TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3",
-				            optarg);
-			tls.min_version = optarg;
-			break;
-		case OPT_SNI:
-			tls.sni = optarg;
-			break;
-		case OPT_AUTH_USER:
-			auth.user = optarg;
-			break;
-		case OPT_BASELINE:
-			baseline_path = optarg;
-			break;
-		case OPT_RERUN_FAILED:
-			rerun_json = optarg;
-			break;
-		case OPT_SHARD: {
-			if (strcmp(optarg, "auto") == 0) {
-				if (select_shard_from_env(&shard_k, &shard_n, err, sizeof(err)) < 0)
-					usage_error("%s", err);
-				break;
-			}
-			char *slash = strchr(optarg, '/');
-			if (!slash)
-				usage_error("--shard %s: expected K/N, e.g. 2/4", optarg);
-			*slash = 0;
-			shard_n = parse_int(slash + 1, "--shard N", 1, SHARD_MAX);
-			shard_k = parse_int(optarg, "--shard K", 1, shard_n);
-			break;
-		}
-		case OPT_AUTH_ENV:
-			auth.env = optarg;
-			auth.file = NULL;
-			break;
-		case OPT_AUTH_FILE:
-			auth.file = optarg;
-			auth.env = NULL;
-			break;
-		case 'v':
-			o.verbose++;
-			break;
-		case 'q':
-			quiet = 1;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			exit(EXIT_PASS);
-		default:
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		const struct run_option *row = run_option_of_val(c);
+		if (!row)
 			usage_error("run: unknown option");
+		if (row->id == RUN_OPT_HELP) {
+			print_usage(stdout);
+			exit(EXIT_PASS);
 		}
+		if (run_option_apply(&r->opt, row, optarg, cli_label(row, label, sizeof(label)),
+		                     RUN_OPT_FROM_ARGV, err, sizeof(err)) < 0)
+			usage_error("%s", err);
 	}
-	check_profile(o.profile);
-	if (nspecs == 0) {
-		specs = xcalloc(1, sizeof(*specs));
-		report_parse_spec("text", &specs[0], err, sizeof(err));
-		nspecs = 1;
+	free(longopts);
+	check_profile(r->opt.engine.profile);
+	if (r->opt.nspecs == 0) {
+		r->opt.specs = xcalloc(1, sizeof(*r->opt.specs));
+		report_parse_spec("text", &r->opt.specs[0], err, sizeof(err));
+		r->opt.nspecs = 1;
 	}
-	if (report_check_specs(specs, nspecs, err, sizeof(err)) < 0)
+	if (report_check_specs(r->opt.specs, r->opt.nspecs, err, sizeof(err)) < 0)
 		usage_error("%s", err);
-	struct target target;
-	if (target_parse(target_arg, &target, err, sizeof(err)) < 0)
+}
+
+/* Phase 2: the target, TLS and the AUTH credentials. Exits on a usage error. */
+static void run_prepare(struct run *r)
+{
+	char err[1024];
+	struct run_options *o = &r->opt;
+	if (target_parse(o->target_arg, &r->target, err, sizeof(err)) < 0)
 		usage_error("%s", err);
 	/* SNI and name verification default to the target's name (not an IP). */
-	if (!tls.sni && target.kind == TARGET_TCP && strspn(target.host, "0123456789.") != strlen(target.host) &&
-	    !strchr(target.host, ':'))
-		tls.sni = target.host;
-	if (tls_setup(&tls, err, sizeof(err)) < 0)
+	const char *host = r->target.host;
+	if (!o->tls.sni && r->target.kind == TARGET_TCP &&
+	    strspn(host, "0123456789.") != strlen(host) && !strchr(host, ':'))
+		o->tls.sni = host;
+	if (tls_setup(&o->tls, err, sizeof(err)) < 0)
 		usage_error("TLS: %s", err);
-	char *auth_password = NULL;
-	if (auth.user) {
-		auth_password = load_password(&auth, err, sizeof(err));
-		if (!auth_password)
+	if (o->auth.user) {
+		r->auth_password = load_password(&o->auth, err, sizeof(err));
+		if (!r->auth_password)
 			usage_error("%s", err);
-		o.auth_user = auth.user;
-		o.auth_password = auth_password;
+		o->engine.auth_user = o->auth.user;
+		o->engine.auth_password = r->auth_password;
 	}
-	o.tls_ready = 1;
-	o.tls_implicit = strcmp(tls_mode, "implicit") == 0;
-
-	struct scenario **scs;
-	size_t n;
-	int loaded = load_selected(argv + optind, (size_t)(argc - optind), dir_opt, &vars, &filter,
-	                           rerun_json, &scs, &n);
-	select_free(&filter);
-	if (loaded < 0) {
-		scenario_set_library(NULL);
-		for (size_t i = 0; i < nspecs; i++)
-			report_spec_free(&specs[i]);
-		free(specs);
-		target_free(&target);
-		vars_free(&vars);
-		tls_teardown();
-		free(config_target);
-		return EXIT_USAGE;
-	}
-
-	struct baseline baseline;
-	memset(&baseline, 0, sizeof(baseline));
-	if (baseline_path && baseline_load(baseline_path, &baseline, err, sizeof(err)) < 0) {
-		fprintf(stderr, "smtpconform: %s\n", err);
-		for (size_t i = 0; i < n; i++)
-			scenario_free(scs[i]);
-		free(scs);
-		for (size_t i = 0; i < nspecs; i++)
-			report_spec_free(&specs[i]);
-		free(specs);
-		target_free(&target);
-		vars_free(&vars);
-		tls_teardown();
-		free(config_target);
-		return EXIT_USAGE;
-	}
-	if (shard_n > 1) {
-		size_t kept = 0;
-		for (size_t i = 0; i < n; i++) {
-			if (shard_of(scs[i]->id, (unsigned)shard_n) == (unsigned)(shard_k - 1))
-				scs[kept++] = scs[i];
-			else
-				scenario_free(scs[i]);
-		}
-		n = kept;
-	}
-	o.target = &target;
-	o.vars = &vars;
-	o.progress = !quiet && isatty(STDERR_FILENO);
+	o->engine.tls_ready = 1;
+	o->engine.tls_implicit = strcmp(o->tls_mode, "implicit") == 0;
+	o->engine.target = &r->target;
+	o->engine.vars = &o->vars;
+	o->engine.progress = !o->quiet && isatty(STDERR_FILENO);
 	char notice[256];
-	o.jobs = engine_cap_jobs(o.jobs, notice, sizeof(notice));
+	o->engine.jobs = engine_cap_jobs(o->engine.jobs, notice, sizeof(notice));
 	if (notice[0])
 		fprintf(stderr, "smtpconform: %s\n", notice);
+}
 
-	struct run_result run;
-	memset(&run, 0, sizeof(run));
-	run.tool_name = xstrdup("smtpconform");
-	run.tool_version = xstrdup(SMTPCONFORM_VERSION);
-	run.target = xstrdup(target.display);
-	run.profile = xstrdup(o.profile);
-	run.started = iso8601_now();
-	run.strict = o.strict;
-	run.tls_mode = o.tls_implicit ? xstrdup("implicit") : NULL;
-	run.tls_verify = tls.verify;
-	run.scenarios = xcalloc(n, sizeof(*run.scenarios));
-	run.nscenarios = n;
-	int64_t t0 = clock_ms();
+/* Phase 3: the scenarios, selected and sharded, and the baseline. -1 after
+ * printing why (exit 2). */
+static int run_load(struct run *r, char *const *args, size_t nargs)
+{
+	char err[1024];
+	struct run_options *o = &r->opt;
+	if (load_selected(args, nargs, o->dir_opt, &o->vars, &o->filter, o->rerun_json, &r->scs,
+	                  &r->n) < 0) {
+		r->scs = NULL;
+		r->n = 0;
+		return -1;
+	}
+	if (o->baseline_path && baseline_load(o->baseline_path, &r->baseline, err, sizeof(err)) < 0) {
+		fprintf(stderr, "smtpconform: %s\n", err);
+		return -1;
+	}
+	if (o->shard_n > 1) {
+		size_t kept = 0;
+		for (size_t i = 0; i < r->n; i++) {
+			if (shard_of(r->scs[i]->id, (unsigned)o->shard_n) == (unsigned)(o->shard_k - 1))
+				r->scs[kept++] = r->scs[i];
+			else
+				scenario_free(r->scs[i]);
+		}
+		r->n = kept;
+	}
+	return 0;
+}
 
+/* The run_result header: what ran against what. */
+static void run_start_result(struct run *r)
+{
+	struct run_result *run = &r->result;
+	run->tool_name = xstrdup("smtpconform");
+	run->tool_version = xstrdup(SMTPCONFORM_VERSION);
+	run->target = xstrdup(r->target.display);
+	run->profile = xstrdup(r->opt.engine.profile);
+	run->started = iso8601_now();
+	run->strict = r->opt.engine.strict;
+	run->tls_mode = r->opt.engine.tls_implicit ? xstrdup("implicit") : NULL;
+	run->tls_verify = r->opt.tls.verify;
+	run->scenarios = xcalloc(r->n, sizeof(*run->scenarios));
+	run->nscenarios = r->n;
+}
+
+static char **strv_copy(char *const *v, size_t n)
+{
+	char **copy = xcalloc(n ? n : 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++)
+		copy[i] = xstrdup(v[i]);
+	return copy;
+}
+
+/* What the capability probe learnt goes into the reports. */
+static void run_record_probe(struct run *r)
+{
+	struct run_result *run = &r->result;
+	const struct probe *p = &r->probe;
+	run->greeting = p->greeting ? xstrdup(p->greeting) : NULL;
+	run->nehlo_keywords = p->nkeywords;
+	run->ehlo_keywords = strv_copy(p->keywords, p->nkeywords);
+	run->tls_probed = p->tls_probed;
+	if (p->tls_probed) {
+		run->nehlo_keywords_tls = p->nkeywords_tls;
+		run->ehlo_keywords_tls = strv_copy(p->keywords_tls, p->nkeywords_tls);
+	}
+}
+
+/* Phase 4: probe, then run every scenario (or record each as unreachable).
+ * EXIT_UNREACHABLE when the probe could not connect, else EXIT_PASS. */
+static int run_scenarios(struct run *r)
+{
+	char err[1024];
 	int code = EXIT_PASS;
-	int sig = 0;
-	struct probe probe;
-	memset(&probe, 0, sizeof(probe));
+	int64_t t0 = clock_ms();
+	run_start_result(r);
 	if (engine_interrupted()) {
 		/* Interrupted while loading: engine_run() marks every scenario. */
-	} else if (target_resolve(&target, err, sizeof(err)) < 0) {
-		probe.error = xstrdup(err);
+	} else if (target_resolve(&r->target, err, sizeof(err)) < 0) {
+		r->probe.error = xstrdup(err);
 	} else {
-		engine_probe(&o, &probe);
+		engine_probe(&r->opt.engine, &r->probe);
 	}
-	if (probe.error && !engine_interrupted()) {
-		fprintf(stderr, "smtpconform: %s\n", probe.error);
-		for (size_t i = 0; i < n; i++) {
-			struct scenario_result *r = &run.scenarios[i];
-			r->id = xstrdup(scs[i]->id);
-			r->file = xstrdup(scs[i]->path);
-			r->title = xstrdup(scs[i]->title ? scs[i]->title : "");
-			r->ref = xstrdup(scs[i]->ref ? scs[i]->ref : "");
-			r->level = xstrdup(scs[i]->level ? scs[i]->level : "");
-			r->tags = xcalloc(1, sizeof(char *));
-			r->verdict = VERDICT_ERROR;
-			r->reason = xasprintf("target unreachable: %s", probe.error);
-			r->transcript = xstrdup("");
+	if (r->probe.error && !engine_interrupted()) {
+		fprintf(stderr, "smtpconform: %s\n", r->probe.error);
+		for (size_t i = 0; i < r->n; i++) {
+			struct scenario_result *sr = &r->result.scenarios[i];
+			scenario_result_init(sr, r->scs[i]);
+			sr->verdict = VERDICT_ERROR;
+			sr->reason = xasprintf("target unreachable: %s", r->probe.error);
+			sr->transcript = xstrdup("");
 		}
 		code = EXIT_UNREACHABLE;
 	} else {
-		run.greeting = probe.greeting ? xstrdup(probe.greeting) : NULL;
-		run.nehlo_keywords = probe.nkeywords;
-		run.ehlo_keywords = xcalloc(probe.nkeywords ? probe.nkeywords : 1, sizeof(char *));
-		for (size_t i = 0; i < probe.nkeywords; i++)
-			run.ehlo_keywords[i] = xstrdup(probe.keywords[i]);
-		run.tls_probed = probe.tls_probed;
-		if (probe.tls_probed) {
-			run.nehlo_keywords_tls = probe.nkeywords_tls;
-			run.ehlo_keywords_tls = xcalloc(probe.nkeywords_tls ? probe.nkeywords_tls : 1,
-			                                sizeof(char *));
-			for (size_t i = 0; i < probe.nkeywords_tls; i++)
-				run.ehlo_keywords_tls[i] = xstrdup(probe.keywords_tls[i]);
-		}
-		sig = engine_run(&o, scs, n, &probe, run.scenarios);
+		run_record_probe(r);
+		r->sig = engine_run(&r->opt.engine, r->scs, r->n, &r->probe, r->result.scenarios);
 	}
-	if (!sig)
-		sig = engine_interrupted();
-	run.duration_ms = clock_ms() - t0;
-	run.interrupted = sig != 0;
-	run_summarize(&run);
-	if (baseline_path) {
-		char today[16];
-		time_t now = time(NULL);
-		struct tm tm;
-		gmtime_r(&now, &tm);
-		strftime(today, sizeof(today), "%Y-%m-%d", &tm);
-		baseline_apply(&baseline, &run, today);
-	}
-	baseline_free(&baseline);
-	if (code == EXIT_PASS) {
-		if (sig)
-			code = 128 + sig;
-		else if (run.summary.fail)
-			code = EXIT_FAIL;
-		else if (run.summary.error)
-			code = EXIT_UNREACHABLE;
-	}
-	/* A signal now only sets a flag: each report is written whole. One
-	 * that came while they were written makes them say so: the files are
-	 * written again (standard output is not). */
+	if (!r->sig)
+		r->sig = engine_interrupted();
+	r->result.duration_ms = clock_ms() - t0;
+	r->result.interrupted = r->sig != 0;
+	run_summarize(&r->result);
+	return code;
+}
+
+/* Phase 5: waivers of --baseline, dated today (UTC). */
+static void run_apply_baseline(struct run *r)
+{
+	if (!r->opt.baseline_path)
+		return;
+	char today[16];
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(today, sizeof(today), "%Y-%m-%d", &tm);
+	baseline_apply(&r->baseline, &r->result, today);
+}
+
+/* Phase 6: the exit code of a run that got this far (see the file header). */
+static int run_exit_code(const struct run *r, int code)
+{
+	if (code != EXIT_PASS)
+		return code;
+	if (r->sig)
+		return 128 + r->sig;
+	if (r->result.summary.fail)
+		return EXIT_FAIL;
+	if (r->result.summary.error)
+		return EXIT_UNREACHABLE;
+	return EXIT_PASS;
+}
+
+/* Phase 7: every report, even of an interrupted run. A signal now only
+ * sets a flag: each report is written whole. One that came while they were
+ * written makes them say so: the files are written again (standard output
+ * is not). */
+static int run_write_reports(struct run *r, int code)
+{
+	char err[1024];
 	for (int pass = 0; pass < 2; pass++) {
-		for (size_t i = 0; i < nspecs; i++) {
-			if (pass == 1 && !specs[i].path)
+		for (size_t i = 0; i < r->opt.nspecs; i++) {
+			if (pass == 1 && !r->opt.specs[i].path)
 				continue;
-			if (report_write(&run, &specs[i], err, sizeof(err)) < 0) {
+			if (report_write(&r->result, &r->opt.specs[i], err, sizeof(err)) < 0) {
 				fprintf(stderr, "smtpconform: cannot write report: %s\n", err);
 				if (code == EXIT_PASS)
 					code = EXIT_USAGE;
 			}
 		}
-		if (sig || !engine_interrupted())
+		if (r->sig || !engine_interrupted())
 			break;
-		sig = engine_interrupted();
-		run.interrupted = 1;
-		code = 128 + sig;
+		r->sig = engine_interrupted();
+		r->result.interrupted = 1;
+		code = 128 + r->sig;
 	}
-	if (sig)
-		fprintf(stderr, "smtpconform: run interrupted by signal %d: reports are partial\n", sig);
+	if (r->sig)
+		fprintf(stderr, "smtpconform: run interrupted by signal %d: reports are partial\n",
+		        r->sig);
+	return code;
+}
 
-	for (size_t i = 0; i < nspecs; i++)
-		report_spec_free(&specs[i]);
-	free(specs);
-	probe_free(&probe);
-	run_result_free(&run);
-	for (size_t i = 0; i < n; i++)
-		scenario_free(scs[i]);
-	free(scs);
-	target_free(&target);
-	vars_free(&vars);
+static void run_free(struct run *r)
+{
+	probe_free(&r->probe);
+	run_result_free(&r->result);
+	baseline_free(&r->baseline);
+	for (size_t i = 0; i < r->n; i++)
+		scenario_free(r->scs[i]);
+	free(r->scs);
+	target_free(&r->target);
 	tls_teardown();
 	scenario_set_library(NULL);
-	free(config_target);
-	if (auth_password) {
-		memset(auth_password, 0, strlen(auth_password));
-		free(auth_password);
+	if (r->auth_password) {
+		memset(r->auth_password, 0, strlen(r->auth_password));
+		free(r->auth_password);
 	}
+	run_options_free(&r->opt);
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct run r;
+	memset(&r, 0, sizeof(r));
+	int code = EXIT_USAGE;
+	engine_signals_install();
+	run_parse_options(&r, argc, argv);
+	run_prepare(&r);
+	if (run_load(&r, argv + optind, (size_t)(argc - optind)) < 0)
+		goto out;
+	code = run_scenarios(&r);
+	run_apply_baseline(&r);
+	code = run_exit_code(&r, code);
+	code = run_write_reports(&r, code);
+out:
+	run_free(&r);
 	return code;
 }
 
@@ -1197,12 +972,12 @@ int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
 	if (argc < 2) {
-		fputs(usage_text, stderr);
+		print_usage(stderr);
 		return EXIT_USAGE;
 	}
 	const char *cmd = argv[1];
 	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
-		fputs(usage_text, stdout);
+		print_usage(stdout);
 		return EXIT_PASS;
 	}
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "command.h"
+#include "util.h"
 
 /* A command name, NUL included, is at most this long (gen_matrix.py checks). */
 #define MATRIX_VERB_MAX 32
@@ -53,19 +54,6 @@ static struct {
 
 static pthread_once_t matrix_once = PTHREAD_ONCE_INIT;
 
-_Noreturn static void matrix_oom(void)
-{
-	fputs("smtpconform: out of memory building the matrix index\n", stderr);
-	abort();
-}
-
-static void *matrix_calloc(size_t n, size_t size)
-{
-	void *p = calloc(n ? n : 1, size);
-	if (!p)
-		matrix_oom();
-	return p;
-}
 
 static int command_cmp(const void *a, const void *b)
 {
@@ -90,10 +78,10 @@ static size_t profile_index_of(const char *name)
 static void matrix_build(void)
 {
 	size_t n = matrix_rows_len;
-	matrix_index.profiles = matrix_calloc(n, sizeof(*matrix_index.profiles));
-	matrix_index.commands = matrix_calloc(n, sizeof(*matrix_index.commands));
-	matrix_index.order = matrix_calloc(n, sizeof(*matrix_index.order));
-	matrix_index.names = matrix_calloc(n + 1, sizeof(*matrix_index.names));
+	matrix_index.profiles = xcalloc(n, sizeof(*matrix_index.profiles));
+	matrix_index.commands = xcalloc(n, sizeof(*matrix_index.commands));
+	matrix_index.order = xcalloc(n, sizeof(*matrix_index.order));
+	matrix_index.names = xcalloc(n + 1, sizeof(*matrix_index.names));
 
 	/* Profiles in TSV order. */
 	for (size_t i = 0; i < n; i++) {

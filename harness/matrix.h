@@ -28,6 +28,9 @@ struct matrix_row {
 	const char *note;     /* free text from the TSV, may be "" */
 };
 
+/* The profile a run, `smtpconform matrix` and the HTML grid use unless told. */
+#define MATRIX_DEFAULT_PROFILE "rfc5321"
+
 /* Generated: every row of every profile, in TSV order. */
 extern const struct matrix_row matrix_rows[];
 extern const size_t matrix_rows_len;

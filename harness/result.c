@@ -1,6 +1,6 @@
 /*
- * result.c - verdict and severity names, violations, step verdicts, the run
- * summary and the _free() of every result object.
+ * result.c - verdict and severity names, a scenario result's header, violations,
+ * step verdicts, the run summary and the _free() of every result object.
  *
  * Does not decide what is a violation (matrix, session) and does not render
  * anything (report_*.c).
@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "result.h"
+#include "scenario.h"
 #include "util.h"
 
 const char *verdict_name(enum verdict v)
@@ -23,6 +24,20 @@ const char *verdict_name(enum verdict v)
 	case VERDICT_ERROR: return "error";
 	}
 	BUG("unknown verdict");
+}
+
+void scenario_result_init(struct scenario_result *r, const struct scenario *sc)
+{
+	memset(r, 0, sizeof(*r));
+	r->id = xstrdup(sc->id);
+	r->file = xstrdup(sc->path);
+	r->title = xstrdup(sc->title ? sc->title : "");
+	r->ref = xstrdup(sc->ref ? sc->ref : "");
+	r->level = xstrdup(sc->level ? sc->level : "");
+	r->ntags = sc->ntags;
+	r->tags = xcalloc(sc->ntags ? sc->ntags : 1, sizeof(char *));
+	for (size_t i = 0; i < sc->ntags; i++)
+		r->tags[i] = xstrdup(sc->tags[i]);
 }
 
 const char *severity_name(enum severity s)

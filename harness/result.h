@@ -97,6 +97,11 @@ struct run_result {
 	size_t nscenarios;
 };
 
+struct scenario;
+/* Fills r's header (id, file, title, ref, level, tags) from the scenario;
+ * the rest of r is zeroed. Every scenario result starts here. */
+void scenario_result_init(struct scenario_result *r, const struct scenario *sc);
+
 /* Appends a violation of rule to a step: its id and severity from the rule
  * table; ref NULL cites the rule's ref (a matrix row names its own). */
 void step_add_violation(struct step_result *st, enum rule_id rule, const char *ref,

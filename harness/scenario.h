@@ -5,17 +5,16 @@
  * (C:, R:, D: blocks, S: expectations, S: close), with @include expanded.
  * Every error names path:line. Does not connect, expand variables at load
  * time, or judge replies; see docs/scenario-format.md for the format.
+ * Implemented by scenario_parse.c (loading, headers), scenario_files.c
+ * (@include lookup, directory walk, ids), scenario_lint.c and expect.c.
  */
 #ifndef SMTPCONFORM_SCENARIO_H
 #define SMTPCONFORM_SCENARIO_H
 
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
 #include <stddef.h>
 
+#include "expect.h"
 #include "vars.h"
-
-#define EXPECT_ALTS_MAX 16
 
 enum step_kind {
 	STEP_CMD,    /* C: a command line; CRLF is appended when sent */
@@ -28,18 +27,6 @@ enum step_kind {
 };
 /* The last step kind: a new kind goes before this line and becomes it. */
 #define STEP_KIND_LAST STEP_AUTH
-
-struct expect {
-	int any;                         /* "*": anything the matrix allows */
-	int close_ok;                    /* "close" among the alternatives ("5xx|close"): the
-	                                    server may close instead; the scenario then ends */
-	size_t nalts;                    /* alternatives, "250|251|2xx" */
-	char alts[EXPECT_ALTS_MAX][4];   /* 3 chars each, a digit or 'x' */
-	char alt_ends[EXPECT_ALTS_MAX];  /* "503!": matching it ends the scenario (a pass) */
-	char *regex_src;                 /* "~ /re/" source, NULL when absent */
-	pcre2_code *regex;               /* compiled (PCRE2, expect_regex_compile); iff regex_src */
-	char *source;                    /* the expectation as written, for reports */
-};
 
 struct step {
 	enum step_kind kind;
@@ -103,28 +90,10 @@ void scenario_rebase_paths(struct scenario *s, const char *from, const char *to)
 int scenario_check_vars(const struct scenario *s, const struct vars *v, char *err, size_t errlen);
 
 /*
- * Matches a reply code against an expectation's code part (not its regex):
- * 1 when it matches. A "*" expectation matches every code.
+ * The headers a scenario may start with, in the order the docs list them:
+ * "id", "title", ..., then NULL. Messages that list headers are built from it.
  */
-int expect_code_matches(const struct expect *e, int code);
-/* 1 when the first alternative code matches is marked '!' (ends the scenario). */
-int expect_code_ends(const struct expect *e, int code);
-
-/*
- * The "~ /regex/" of an expectation: PCRE2 (Perl syntax, POSIX classes such
- * as [[:cntrl:]] inside brackets), case-sensitive, bytes (no UTF mode), with
- * PCRE2_DOTALL and PCRE2_DOLLAR_ENDONLY so that "." matches a line break and
- * "^" / "$" anchor the whole text, as POSIX REG_EXTENDED did.
- * expect_regex_compile() sets e->regex_src and e->regex; 0, or -1 with
- * "bad regex /src/: why" in msg. expect_regex_match() matches text[0..len)
- * under REGEX_MATCH_LIMIT, REGEX_DEPTH_LIMIT and REGEX_HEAP_LIMIT_KIB, so
- * no pattern can run long: 1 match, 0 no match, -1 with a message when a
- * limit was hit (no verdict on the text). expect_regex_free() releases both.
- */
-int expect_regex_compile(struct expect *e, const char *src, char *msg, size_t msglen);
-int expect_regex_match(const struct expect *e, const char *text, size_t len, char *msg,
-                       size_t msglen);
-void expect_regex_free(struct expect *e);
+const char *const *scenario_header_names(void);
 
 /* A list of scenario file paths with the root each was found under. */
 struct scenario_list {

@@ -4,7 +4,7 @@
  * Owns the name/value table and the expansion rules: "{name}" is replaced by
  * the value of name, itself expanded (so rcpt=postmaster@{domain} follows
  * --var domain=x), "{{" is a literal "{". Does not know about scenario files;
- * scenario.c adds path:line to the messages written here.
+ * scenario_parse.c adds path:line to the messages written here.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -349,3 +349,17 @@ def test_stdout_report_paths_still_work(scratch):
                                "--report", "tap:/dev/stdout"])
     assert res.returncode == 0, res.describe()
     assert '"tool"' in res.stdout and "1..0" in res.stdout, res.describe()
+
+
+def test_unreachable_target_keeps_tags_and_the_connect_error(scratch):
+    """An unreachable target still reports each scenario's header (tags
+    included), and says why the connection failed (ECONNREFUSED), not only
+    that no address was left to try."""
+    port = servers.closed_port()
+    res = servers.run_harness(["run", "-t", "127.0.0.1:%d" % port, "-q", "--id", "core.noop.basic"],
+                              json_report=scratch / "run.json", timeout=60)
+    assert res.returncode == 3, res.describe()
+    sc = res.report["scenarios"][0]
+    assert sc["id"] == "core.noop.basic" and sc["tags"] == ["core", "noop"], sc
+    assert "refused" in sc["reason"].lower(), sc["reason"]
+    assert "refused" in res.stderr.lower(), res.describe()

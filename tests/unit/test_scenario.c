@@ -742,6 +742,32 @@ static void test_collect_symlink_loop(void **state)
 }
 
 /* "S: 220|503!" - an alternative that ends the scenario; "close" too. */
+/* The "unknown header" message is built from the header table: it names
+ * every header a scenario may have (it once forgot "when"), in order. */
+static void test_unknown_header_lists_the_table(void **state)
+{
+	(void)state;
+	char err[ERR_MAX] = "";
+	struct scenario *s = NULL;
+	assert_int_equal(scenario_load("scenarios/bad/unknown-header.smtp", NULL, &s, err, sizeof(err)),
+	                 -1);
+	const char *known = strstr(err, "(known: ");
+	assert_non_null(known);
+	size_t n = 0;
+	const char *at = known;
+	for (const char *const *h = scenario_header_names(); *h; h++, n++) {
+		char item[64];
+		snprintf(item, sizeof(item), "%s%s", n ? ", " : "(known: ", *h);
+		const char *found = strstr(at, item);
+		if (!found)
+			print_error("header \"%s\" missing from: %s\n", *h, err);
+		assert_non_null(found);
+		at = found + strlen(item);
+	}
+	assert_string_equal(at, ")");
+	assert_true(n >= 8); /* id, title, ref, level, tags, requires, timeout, when */
+}
+
 static void test_ending_alternatives(void **state)
 {
 	(void)state;
@@ -789,6 +815,7 @@ int main(void)
 		cmocka_unit_test(test_collect),
 		cmocka_unit_test(test_collect_symlink_loop),
 	    cmocka_unit_test(test_ending_alternatives),
+		cmocka_unit_test(test_unknown_header_lists_the_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

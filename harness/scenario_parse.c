@@ -1,28 +1,28 @@
 /*
- * scenario.c - scenario files: the line parser, @include, lint and discovery.
+ * scenario_parse.c - reading .smtp files into struct scenario: the line
+ * parser, the header table and its rules, @include expansion with its
+ * bounds and cycle check, and scenario_load / scenario_free.
  *
- * Owns reading .smtp files into struct scenario (headers, steps, the files
- * they came from), @include lookup through _lib/ directories, the lint rules
- * that catch scenarios which cannot mean what they say, and the walk of
- * directory arguments. Does not connect, expand variables (vars.c does, when
- * asked through scenario_check_vars) or judge replies. Format reference:
- * docs/scenario-format.md.
+ * Owns every "path:line: message" about a file's syntax, and the header
+ * table (every message that lists headers is built from it). Does not find
+ * files (scenario_files.c), parse expectations (expect.c), lint
+ * (scenario_lint.c), connect, or expand variables (vars.c does, when asked
+ * through scenario_check_vars). Format reference: docs/scenario-format.md.
  */
-#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include "command.h"
 #include "sasl.h"
 #include "smtp_limits.h"
 #include "scenario.h"
+#include "scenario_internal.h"
 #include "util.h"
 #include "vars.h"
 
@@ -38,21 +38,20 @@ enum header {
 	HDR_WHEN,
 	HDR_COUNT,
 };
-static const char *const header_names[HDR_COUNT] = {
-	"id", "title", "ref", "level", "tags", "requires", "timeout", "when",
+static const char *const header_names[HDR_COUNT + 1] = {
+	"id", "title", "ref", "level", "tags", "requires", "timeout", "when", NULL,
 };
+
+const char *const *scenario_header_names(void)
+{
+	return header_names;
+}
 
 /*
  * The largest "timeout:" keeps seconds * 1000 in an int32 so the session can
  * compute milliseconds without overflow.
  */
 #define TIMEOUT_HEADER_MAX_S (INT32_MAX / 1000)
-
-/* A file on the include chain, or a directory on a walk, to detect cycles. */
-struct file_identity {
-	dev_t dev;
-	ino_t ino;
-};
 
 /* Parser state for the whole scenario (all files). */
 struct parser {
@@ -92,98 +91,6 @@ static int fail(struct parser *p, const char *path, int line, const char *fmt, .
 	va_end(ap);
 	snprintf(p->err, p->errlen, "%s:%d: %s", path, line, msg);
 	return -1;
-}
-
-static int is_space(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-static int is_alpha(char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
-}
-
-static int is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static char to_upper(char c)
-{
-	return (c >= 'a' && c <= 'z') ? (char)(c - 'a' + 'A') : c;
-}
-
-static int str_ieq(const char *a, const char *b)
-{
-	for (; *a && *b; a++, b++)
-		if (to_upper(*a) != to_upper(*b))
-			return 0;
-	return *a == *b;
-}
-
-static int ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), m = strlen(suffix);
-	return n >= m && strcmp(s + n - m, suffix) == 0;
-}
-
-/* Trims spaces and tabs at both ends, in place; returns the new start. */
-static char *trim(char *s)
-{
-	while (is_space(*s))
-		s++;
-	size_t n = strlen(s);
-	while (n > 0 && is_space(s[n - 1]))
-		s[--n] = '\0';
-	return s;
-}
-
-static void list_push(char ***list, size_t *n, char *item)
-{
-	*list = xrealloc(*list, (*n + 1) * sizeof(**list));
-	(*list)[(*n)++] = item;
-}
-
-static void list_free(char **list, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(list[i]);
-	free(list);
-}
-
-static char *path_join(const char *dir, const char *name)
-{
-	if (strcmp(dir, ".") == 0)
-		return xstrdup(name);
-	if (ends_with(dir, "/"))
-		return xasprintf("%s%s", dir, name);
-	return xasprintf("%s/%s", dir, name);
-}
-
-/* The directory part of a path as given: "a/b.smtp" -> "a", "b.smtp" -> ".". */
-static char *path_dir(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	if (!slash)
-		return xstrdup(".");
-	while (slash > path && slash[-1] == '/')
-		slash--;
-	if (slash == path)
-		return xstrdup("/");
-	return xstrndup(path, (size_t)(slash - path));
-}
-
-static const char *path_base(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	return slash ? slash + 1 : path;
-}
-
-static int is_regular_file(const char *path)
-{
-	struct stat st;
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 /*
@@ -234,211 +141,11 @@ static struct step *step_push(struct parser *p, const struct step *st)
 	return &s->steps[s->nsteps++];
 }
 
-/* ---- regular expressions (PCRE2) ---- */
-
-int expect_regex_compile(struct expect *e, const char *src, char *msg, size_t msglen)
-{
-	int code;
-	PCRE2_SIZE offset;
-	pcre2_code *re = pcre2_compile((PCRE2_SPTR)src, PCRE2_ZERO_TERMINATED,
-	                               PCRE2_DOTALL | PCRE2_DOLLAR_ENDONLY, &code, &offset, NULL);
-	if (!re) {
-		PCRE2_UCHAR why[256];
-		pcre2_get_error_message(code, why, sizeof(why));
-		snprintf(msg, msglen, "bad regex /%s/: %s at offset %zu", src, (const char *)why,
-		         (size_t)offset);
-		return -1;
-	}
-	e->regex = re;
-	e->regex_src = xstrdup(src);
-	return 0;
-}
-
-/* One match context for the process: the limits never change. */
-static pcre2_match_context *regex_limits(void)
-{
-	static pcre2_match_context *ctx;
-	if (!ctx) {
-		ctx = pcre2_match_context_create(NULL);
-		if (!ctx)
-			BUG("pcre2_match_context_create failed");
-		pcre2_set_match_limit(ctx, REGEX_MATCH_LIMIT);
-		pcre2_set_depth_limit(ctx, REGEX_DEPTH_LIMIT);
-		pcre2_set_heap_limit(ctx, REGEX_HEAP_LIMIT_KIB);
-	}
-	return ctx;
-}
-
-int expect_regex_match(const struct expect *e, const char *text, size_t len, char *msg,
-                       size_t msglen)
-{
-	pcre2_match_data *md = pcre2_match_data_create_from_pattern(e->regex, NULL);
-	if (!md)
-		BUG("pcre2_match_data_create_from_pattern failed");
-	int rc = pcre2_match(e->regex, (PCRE2_SPTR)text, len, 0, 0, md, regex_limits());
-	pcre2_match_data_free(md);
-	if (rc >= 0)
-		return 1;
-	if (rc == PCRE2_ERROR_NOMATCH)
-		return 0;
-	PCRE2_UCHAR why[256];
-	pcre2_get_error_message(rc, why, sizeof(why));
-	snprintf(msg, msglen, "regex /%s/ gave up on this reply: %s (limits: %d steps, depth %d, "
-	                      "%d KiB; simplify the regex, e.g. without backreferences)",
-	         e->regex_src, (const char *)why, REGEX_MATCH_LIMIT, REGEX_DEPTH_LIMIT,
-	         REGEX_HEAP_LIMIT_KIB);
-	return -1;
-}
-
-void expect_regex_free(struct expect *e)
-{
-	pcre2_code_free(e->regex);
-	free(e->regex_src);
-	e->regex = NULL;
-	e->regex_src = NULL;
-}
-
-static void expect_free(struct expect *e)
-{
-	expect_regex_free(e);
-	free(e->source);
-	memset(e, 0, sizeof(*e));
-}
-
 static void step_free(struct step *st)
 {
 	free(st->text);
 	list_free(st->data_lines, st->ndata);
 	expect_free(&st->expect);
-}
-
-/*
- * Parses an expectation (already trimmed, not "close" alone):
- *   codes [ "~" "/" regex "/" ]     codes = "*" / alt *("|" alt)
- *   alt = code / "close"            code = %x32-35 2(DIGIT / "x")
- * Returns 0, or -1 with a message (no path) in msg.
- */
-static int expect_parse(const char *text, struct expect *e, char *msg, size_t msglen)
-{
-	const char *c = text;
-	memset(e, 0, sizeof(*e));
-	if (*c == '*') {
-		e->any = 1;
-		c++;
-	} else {
-		for (;;) {
-			while (is_space(*c))
-				c++;
-			const char *tok = c;
-			while (*c && !is_space(*c) && *c != '|' && *c != '~')
-				c++;
-			size_t len = (size_t)(c - tok);
-			if (len == 5 && strncasecmp(tok, "close", 5) == 0) {
-				e->close_ok = 1;
-				while (is_space(*c))
-					c++;
-				if (*c != '|')
-					break;
-				c++;
-				continue;
-			}
-			/* "503!": this answer is acceptable and ends the scenario. */
-			int ends = len == 4 && tok[3] == '!';
-			if (ends)
-				len = 3;
-			int ok = len == 3 && tok[0] >= '2' && tok[0] <= '5';
-			for (size_t i = 1; ok && i < 3; i++)
-				ok = is_digit(tok[i]) || tok[i] == 'x' || tok[i] == 'X';
-			if (!ok) {
-				snprintf(msg, msglen,
-				         "bad reply code \"%.*s\" in expectation \"%s\" (expected a code "
-				         "such as 250, 25x or 2xx, 503! to end the scenario there, alternatives "
-				         "joined by |, *, or close)",
-				         (int)len, tok, text);
-				return -1;
-			}
-			if (e->nalts == EXPECT_ALTS_MAX) {
-				snprintf(msg, msglen, "more than %d alternatives in expectation \"%s\"",
-				         EXPECT_ALTS_MAX, text);
-				return -1;
-			}
-			for (size_t i = 0; i < 3; i++)
-				e->alts[e->nalts][i] = tok[i] == 'X' ? 'x' : tok[i];
-			e->alts[e->nalts][3] = '\0';
-			e->alt_ends[e->nalts] = (char)ends;
-			e->nalts++;
-			while (is_space(*c))
-				c++;
-			if (*c != '|')
-				break;
-			c++;
-		}
-	}
-	if (!e->any && e->nalts == 0) {
-		snprintf(msg, msglen, "expectation \"%s\" has no reply code; to expect only a close, "
-		         "write S: close", text);
-		return -1;
-	}
-	while (is_space(*c))
-		c++;
-	if (*c == '\0')
-		return 0;
-	if (*c != '~') {
-		snprintf(msg, msglen, "unexpected \"%s\" in expectation \"%s\" (expected ~ /regex/)", c,
-		         text);
-		return -1;
-	}
-	c++;
-	while (is_space(*c))
-		c++;
-	const char *last = strrchr(c, '/');
-	if (*c != '/' || last == c) {
-		snprintf(msg, msglen, "expected /regex/ after ~ in expectation \"%s\"", text);
-		return -1;
-	}
-	if (last[1] != '\0') {
-		snprintf(msg, msglen, "unexpected \"%s\" after the regex in expectation \"%s\"", last + 1,
-		         text);
-		return -1;
-	}
-	if (last == c + 1) {
-		snprintf(msg, msglen, "empty regex in expectation \"%s\"", text);
-		return -1;
-	}
-	char *src = xstrndup(c + 1, (size_t)(last - c - 1));
-	int rc = expect_regex_compile(e, src, msg, msglen);
-	free(src);
-	return rc;
-}
-
-/* Index of the first alternative that code matches, or -1 ('*' aside). */
-static int matching_alt(const struct expect *e, int code)
-{
-	if (code < 0 || code > 999)
-		return -1;
-	char digits[4];
-	snprintf(digits, sizeof(digits), "%03d", code);
-	for (size_t a = 0; a < e->nalts; a++) {
-		size_t i = 0;
-		while (i < 3 && (e->alts[a][i] == 'x' || e->alts[a][i] == digits[i]))
-			i++;
-		if (i == 3)
-			return (int)a;
-	}
-	return -1;
-}
-
-int expect_code_ends(const struct expect *e, int code)
-{
-	if (e->any)
-		return 0;
-	int a = matching_alt(e, code);
-	return a >= 0 && e->alt_ends[a]; /* the first alternative that matches decides */
-}
-
-int expect_code_matches(const struct expect *e, int code)
-{
-	return e->any || matching_alt(e, code) >= 0;
 }
 
 /* ---- line kinds ---- */
@@ -457,11 +164,14 @@ static int line_header(struct parser *p, struct source *src, const char *key, ch
 	for (h = 0; h < HDR_COUNT; h++)
 		if (str_ieq(key, header_names[h]))
 			break;
-	if (h == HDR_COUNT)
-		return fail(p, src->path, src->line,
-		            "unknown header \"%s\" (known: id, title, ref, level, tags, requires, "
-		            "timeout)",
-		            key);
+	if (h == HDR_COUNT) {
+		struct buf known = {0};
+		for (h = 0; h < HDR_COUNT; h++)
+			buf_printf(&known, "%s%s", h ? ", " : "", header_names[h]);
+		fail(p, src->path, src->line, "unknown header \"%s\" (known: %s)", key, known.data);
+		buf_free(&known);
+		return -1;
+	}
 	if (src->included)
 		return fail(p, src->path, src->line,
 		            "header \"%s\" in a file included from %s:%d (headers belong to the "
@@ -700,77 +410,6 @@ static int line_expect(struct parser *p, struct source *src, char *value)
 static int load_file(struct parser *p, const char *path, const char *from, int from_line,
                      const char *name);
 
-/* The bundled suite's directory (scenario_set_library), or NULL. */
-static char *library_dir;
-
-void scenario_set_library(const char *dir)
-{
-	free(library_dir);
-	library_dir = dir ? xstrdup(dir) : NULL;
-}
-
-/* _lib/NAME of the bundled suite, the last place @include looks; or NULL. */
-static char *include_find_bundled(const char *name)
-{
-	if (!library_dir)
-		return NULL;
-	char *lib = path_join(library_dir, "_lib");
-	char *candidate = path_join(lib, name);
-	free(lib);
-	if (is_regular_file(candidate))
-		return candidate;
-	free(candidate);
-	return NULL;
-}
-
-/*
- * @include NAME: NAME beside the including file, then _lib/NAME in that
- * directory and in each parent up to the filesystem root, then in the bundled
- * suite's _lib/. Returns the path found (malloc'd) or NULL.
- */
-static char *include_find(const char *from, const char *name)
-{
-	if (name[0] == '/')
-		return is_regular_file(name) ? xstrdup(name) : NULL;
-	char *dir = path_dir(from);
-	char *found = path_join(dir, name);
-	if (is_regular_file(found))
-		goto out;
-	free(found);
-	found = NULL;
-	for (;;) {
-		char *lib = path_join(dir, "_lib");
-		char *candidate = path_join(lib, name);
-		free(lib);
-		if (is_regular_file(candidate)) {
-			found = candidate;
-			goto out;
-		}
-		free(candidate);
-		if (strcmp(dir, "/") == 0)
-			break;
-		const char *last = path_base(dir);
-		char *parent;
-		if (strcmp(last, ".") == 0 || strcmp(last, "..") == 0 || *last == '\0') {
-			/* No parent in the path as given: continue from the real path. */
-			char *real = realpath(dir, NULL);
-			if (!real)
-				break;
-			parent = path_dir(real);
-			free(real);
-		} else if (strchr(dir, '/')) {
-			parent = path_dir(dir);
-		} else {
-			parent = xstrdup(".");
-		}
-		free(dir);
-		dir = parent;
-	}
-out:
-	free(dir);
-	return found ? found : include_find_bundled(name);
-}
-
 static int line_include(struct parser *p, struct source *src, char *rest)
 {
 	char *name = trim(rest);
@@ -781,17 +420,10 @@ static int line_include(struct parser *p, struct source *src, char *rest)
 		            "cannot include %s: more than %d @include lines in one scenario, counting "
 		            "those of included files each time they are included",
 		            name, SCENARIO_INCLUDES_MAX);
-	char *found = include_find(src->path, name);
-	if (!found) {
-		char *dir = path_dir(src->path);
-		fail(p, src->path, src->line,
-		     "cannot include %s: not found in %s/ nor in _lib/ there or in any directory "
-		     "above%s%s%s",
-		     name, dir, library_dir ? " nor in " : "", library_dir ? library_dir : "",
-		     library_dir ? "/_lib/" : "");
-		free(dir);
-		return -1;
-	}
+	char msg[PATH_MAX * 3];
+	char *found = scenario_include_find(src->path, name, msg, sizeof(msg));
+	if (!found)
+		return fail(p, src->path, src->line, "%s", msg);
 	int rc = load_file(p, found, src->path, src->line, name);
 	free(found);
 	return rc;
@@ -961,92 +593,6 @@ out:
 	return rc;
 }
 
-/*
- * Rules for scenarios that cannot mean what they say:
- *  - "S: close" is the last step;
- *  - a D: block follows a "C: DATA" (or an R: line, whose bytes may hold it),
- *    with only S: lines between;
- *  - the last step is not a C:, R: or D: whose reply nothing checks.
- */
-static int lint(struct parser *p)
-{
-	const struct scenario *s = p->s;
-	for (size_t i = 0; i < s->nsteps; i++) {
-		const struct step *st = &s->steps[i];
-		if (st->kind == STEP_CLOSE && i + 1 < s->nsteps)
-			return fail(p, st->file, st->line,
-			            "\"S: close\" must be the last step (the server has closed the "
-			            "connection; the next step is at %s:%d)",
-			            s->steps[i + 1].file, s->steps[i + 1].line);
-		if (st->kind == STEP_DATA) {
-			size_t j = i;
-			while (j > 0 && s->steps[j - 1].kind == STEP_EXPECT)
-				j--;
-			const struct step *sent = j > 0 ? &s->steps[j - 1] : NULL;
-			if (!sent || !(sent->kind == STEP_RAW ||
-			               (sent->kind == STEP_CMD &&
-			                command_from_line(sent->text, strlen(sent->text)) == CMD_DATA)))
-				return fail(p, st->file, st->line,
-				            "D: block without a \"C: DATA\" before it (message content "
-				            "follows DATA and its 354 reply)");
-		}
-	}
-	const struct step *last = &s->steps[s->nsteps - 1];
-	if (last->kind == STEP_CMD || last->kind == STEP_RAW || last->kind == STEP_DATA ||
-	    last->kind == STEP_AUTH)
-		return fail(p, last->file, last->line,
-		            "the scenario ends with a %s line whose reply nothing checks (add S: "
-		            "<code>, S: * or S: close)",
-		            last->kind == STEP_CMD   ? "C:"
-		            : last->kind == STEP_RAW ? "R:"
-		            : last->kind == STEP_AUTH ? "A:"
-		                                      : "D:");
-	return 0;
-}
-
-/* "scenarios/core/noop.smtp" under "scenarios" -> "core.noop". */
-static char *id_from_path(const char *path, const char *root)
-{
-	const char *rel = NULL;
-	char *real_root = NULL, *real_path = NULL;
-	if (root) {
-		size_t n = strlen(root);
-		while (n > 1 && root[n - 1] == '/')
-			n--;
-		if (strncmp(path, root, n) == 0 && path[n] == '/')
-			rel = path + n + 1;
-		if (!rel) {
-			real_root = realpath(root, NULL);
-			real_path = realpath(path, NULL);
-			n = real_root ? strlen(real_root) : 0;
-			if (real_root && real_path && strncmp(real_path, real_root, n) == 0 &&
-			    real_path[n] == '/')
-				rel = real_path + n + 1;
-		}
-	}
-	if (!rel)
-		rel = path_base(path);
-
-	struct buf id = {0};
-	char *copy = xstrdup(rel);
-	if (ends_with(copy, ".smtp") && strlen(copy) > strlen(".smtp"))
-		copy[strlen(copy) - strlen(".smtp")] = '\0';
-	char *save = NULL;
-	for (char *part = strtok_r(copy, "/", &save); part; part = strtok_r(NULL, "/", &save)) {
-		if (strcmp(part, ".") == 0)
-			continue;
-		if (id.len)
-			buf_puts(&id, ".");
-		buf_puts(&id, part);
-	}
-	free(copy);
-	free(real_root);
-	free(real_path);
-	if (id.len == 0)
-		buf_puts(&id, path_base(path));
-	return buf_steal(&id);
-}
-
 int scenario_load(const char *path, const char *root, struct scenario **out, char *err,
                   size_t errlen)
 {
@@ -1056,13 +602,13 @@ int scenario_load(const char *path, const char *root, struct scenario **out, cha
 	s->path = xstrdup(path);
 	if (errlen)
 		err[0] = '\0';
-	if (load_file(&p, path, NULL, 0, NULL) < 0 || lint(&p) < 0) {
+	if (load_file(&p, path, NULL, 0, NULL) < 0 || scenario_lint(s, err, errlen) < 0) {
 		scenario_free(s);
 		text_sanitize(err, errlen); /* file text and names reach a terminal */
 		return -1;
 	}
 	if (!s->id)
-		s->id = id_from_path(path, root);
+		s->id = scenario_id_from_path(path, root);
 	if (!s->title)
 		s->title = xstrdup("");
 	if (!s->ref)
@@ -1126,142 +672,3 @@ int scenario_check_vars(const struct scenario *s, const struct vars *v, char *er
 	return rc;
 }
 
-/* ---- discovery ---- */
-
-struct walk {
-	struct scenario_list *list;
-	const char *root;
-	struct file_identity *dirs; /* directories on the current path */
-	size_t ndirs;
-	char *err;
-	size_t errlen;
-};
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void list_add(struct scenario_list *l, const char *path, const char *root)
-{
-	l->paths = xrealloc(l->paths, (l->n + 1) * sizeof(*l->paths));
-	l->roots = xrealloc(l->roots, (l->n + 1) * sizeof(*l->roots));
-	l->paths[l->n] = xstrdup(path);
-	l->roots[l->n] = root ? xstrdup(root) : NULL;
-	l->n++;
-}
-
-static int walk_dir(struct walk *w, const char *dir, const struct stat *dir_st)
-{
-	for (size_t i = 0; i < w->ndirs; i++)
-		if (w->dirs[i].dev == dir_st->st_dev && w->dirs[i].ino == dir_st->st_ino)
-			return 0; /* a symbolic link back up: already being walked */
-	DIR *d = opendir(dir);
-	if (!d) {
-		snprintf(w->err, w->errlen, "%s: %s", dir, strerror(errno));
-		return -1;
-	}
-	char **names = NULL;
-	size_t n = 0;
-	for (struct dirent *de = readdir(d); de; de = readdir(d))
-		if (de->d_name[0] != '_' && de->d_name[0] != '.')
-			list_push(&names, &n, xstrdup(de->d_name));
-	closedir(d);
-	if (n)
-		qsort(names, n, sizeof(*names), cmp_str);
-
-	int rc = 0;
-	w->dirs = xrealloc(w->dirs, (w->ndirs + 1) * sizeof(*w->dirs));
-	w->dirs[w->ndirs].dev = dir_st->st_dev;
-	w->dirs[w->ndirs].ino = dir_st->st_ino;
-	w->ndirs++;
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		char *path = path_join(dir, names[i]);
-		struct stat st;
-		if (stat(path, &st) < 0) {
-			if (ends_with(names[i], ".smtp")) {
-				snprintf(w->err, w->errlen, "%s: %s", path, strerror(errno));
-				rc = -1;
-			}
-		} else if (S_ISDIR(st.st_mode)) {
-			rc = walk_dir(w, path, &st);
-		} else if (S_ISREG(st.st_mode) && ends_with(names[i], ".smtp")) {
-			list_add(w->list, path, w->root);
-		}
-		free(path);
-	}
-	w->ndirs--;
-	list_free(names, n);
-	return rc;
-}
-
-int scenario_collect(char *const *args, size_t nargs, struct scenario_list *out, char *err,
-                     size_t errlen)
-{
-	memset(out, 0, sizeof(*out));
-	if (errlen)
-		err[0] = '\0';
-	for (size_t i = 0; i < nargs; i++) {
-		struct stat st;
-		if (stat(args[i], &st) < 0) {
-			snprintf(err, errlen, "%s: %s", args[i], strerror(errno));
-			goto fail;
-		}
-		if (S_ISDIR(st.st_mode)) {
-			struct walk w = {.list = out, .root = args[i], .err = err, .errlen = errlen};
-			int rc = walk_dir(&w, args[i], &st);
-			free(w.dirs);
-			if (rc < 0)
-				goto fail;
-		} else if (S_ISREG(st.st_mode)) {
-			list_add(out, args[i], NULL);
-		} else {
-			snprintf(err, errlen, "%s: not a file or directory", args[i]);
-			goto fail;
-		}
-	}
-	return 0;
-fail:
-	scenario_list_free(out);
-	text_sanitize(err, errlen);
-	return -1;
-}
-
-void scenario_list_free(struct scenario_list *l)
-{
-	for (size_t i = 0; i < l->n; i++) {
-		free(l->paths[i]);
-		free(l->roots[i]);
-	}
-	free(l->paths);
-	free(l->roots);
-	memset(l, 0, sizeof(*l));
-}
-
-/* from + "/" + rest -> to + "/" + rest, or NULL when path is not under from. */
-static char *rebased(const char *path, const char *from, const char *to)
-{
-	size_t n = strlen(from);
-	if (strncmp(path, from, n) != 0 || path[n] != '/')
-		return NULL;
-	return xasprintf("%s%s", to, path + n);
-}
-
-void scenario_rebase_paths(struct scenario *s, const char *from, const char *to)
-{
-	char *p = rebased(s->path, from, to);
-	if (p) {
-		free(s->path);
-		s->path = p;
-	}
-	for (size_t i = 0; i < s->nfiles; i++) {
-		char *f = rebased(s->files[i], from, to);
-		if (!f)
-			continue;
-		for (size_t k = 0; k < s->nsteps; k++)
-			if (s->steps[k].file == s->files[i])
-				s->steps[k].file = f;
-		free(s->files[i]);
-		s->files[i] = f;
-	}
-}
