@@ -19,7 +19,8 @@ LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 HARNESS_SRC := $(wildcard harness/*.c)
 LIB_SRC := $(filter-out harness/main.c,$(HARNESS_SRC))
-LIB_OBJ := $(patsubst harness/%.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/matrix_data.o
+LIB_OBJ := $(patsubst harness/%.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/matrix_data.o \
+	$(BUILD)/obj/outcome_data.o
 MAIN_OBJ := $(BUILD)/obj/main.o
 FIXTURE_SRC := $(wildcard fixtures/server/*.c)
 FIXTURE_OBJ := $(patsubst fixtures/server/%.c,$(BUILD)/obj/fixture/%.o,$(FIXTURE_SRC))
@@ -72,6 +73,15 @@ $(BUILD)/gen/matrix_data.c: fixtures/gen_matrix.py $(MATRIX_TSV)
 	$(GENPY) fixtures/gen_matrix.py --out $@ $(MATRIX_TSV)
 
 $(BUILD)/obj/matrix_data.o: $(BUILD)/gen/matrix_data.c harness/matrix.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# The protocol model's expected outcomes (fixtures/model/outcomes.tsv).
+$(BUILD)/gen/outcome_data.c: fixtures/gen_outcomes.py fixtures/model/outcomes.tsv
+	@mkdir -p $(dir $@)
+	$(GENPY) fixtures/gen_outcomes.py --out $@ fixtures/model/outcomes.tsv
+
+$(BUILD)/obj/outcome_data.o: $(BUILD)/gen/outcome_data.c $(wildcard harness/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 

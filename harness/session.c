@@ -385,6 +385,14 @@ static void session_checks(struct session *s, struct step_result *st)
 		                                                                : DATA_REFUSED;
 	else
 		s->data_state = DATA_NONE;
+	model_observe_sent(&s->model, verb, s->answering.sent, s->reply, s->opts->strict, st);
+}
+
+/* The server closed: RFC 5321 3.8 judges the last reply before the close. */
+static void observe_close(struct session *s)
+{
+	struct scenario_result *r = s->result;
+	model_observe_close(&s->model, r->nsteps ? &r->steps[r->nsteps - 1] : NULL, s->opts->strict);
 }
 
 /* A 334 during an A: step: judge it, answer it, and read the next reply
@@ -521,6 +529,7 @@ static void try_reply(struct session *s)
 		/* "S: 5xx|close": closing is one of the answers allowed; nothing
 		 * after it can run, so the scenario ends here. */
 		disarm_deadline(s);
+		observe_close(s);
 		struct step_result *st = new_step(s, &s->scenario->steps[s->pc]);
 		st->verdict = VERDICT_PASS;
 		buf_puts(&s->transcript, "-- closed by server (allowed here)\n");
@@ -528,6 +537,8 @@ static void try_reply(struct session *s)
 		return;
 	}
 	if (s->eof) {
+		if (s->inlen == 0 && s->reply->nlines == 0)
+			observe_close(s); /* a close between replies, not inside one */
 		char *partial = partial_reply(s);
 		buf_printf(&s->transcript, "-- connection %s\n", s->read_error ? "reset" : "closed");
 		unsigned flags = partial_flags(s);
@@ -582,6 +593,7 @@ static void check_close(struct session *s)
 		return;
 	buf_puts(&s->transcript, "-- closed by server\n");
 	disarm_deadline(s);
+	observe_close(s);
 	struct step_result *st = new_step(s, &s->scenario->steps[s->pc]);
 	st->verdict = VERDICT_PASS;
 	s->pc++;

@@ -108,6 +108,23 @@ static void test_ids_refs_severities_pinned(void **state)
 		{ RULE_CONNECTION_CLOSED, "connection.closed", "RFC 5321 4.2", SEV_ERROR, RULE_CAT_SESSION },
 		{ RULE_CONNECTION_RESET, "connection.reset", "RFC 5321 4.2", SEV_ERROR, RULE_CAT_SESSION },
 		{ RULE_SEQUENCE_AFTER_554, "sequence.after-554", "RFC 5321 3.1", SEV_ERROR, RULE_CAT_SESSION },
+		{ RULE_COMMAND_MINIMUM, "command.minimum", "RFC 5321 4.5.1", SEV_ERROR, RULE_CAT_SESSION },
+		{ RULE_EHLO_ADVERTISED_REFUSED, "ehlo.advertised-refused", "RFC 5321 4.2.4", SEV_ERROR, RULE_CAT_EXTENSION },
+		{ RULE_POSTMASTER_REFUSED, "postmaster.refused", "RFC 5321 4.5.1", SEV_ERROR, RULE_CAT_SESSION },
+		{ RULE_RSET_REPLY, "rset.reply", "RFC 5321 4.1.1.5", SEV_ERROR, RULE_CAT_SESSION },
+		{ RULE_QUIT_REPLY, "quit.reply", "RFC 5321 4.1.1.10", SEV_ERROR, RULE_CAT_SESSION },
+		{ RULE_SEQUENCE_ACCEPTED, "sequence.accepted", "RFC 5321 4.1.4", SEV_ERROR, RULE_CAT_SESSION },
+		{ RULE_SEQUENCE_BAD_503, "sequence.bad-503", "RFC 5321 4.3.1", SEV_ERROR, RULE_CAT_SESSION },
+		{ RULE_SEQUENCE_ANY_TIME, "sequence.any-time", "RFC 5321 4.1.4", SEV_WARN, RULE_CAT_SESSION },
+		{ RULE_TRANSACTION_RESET, "transaction.reset", "RFC 5321 4.1.4", SEV_ERROR, RULE_CAT_SESSION },
+		{ RULE_ARGUMENT_VALID_REFUSED, "argument.valid-refused", "RFC 5321 4.3.1", SEV_ERROR, RULE_CAT_SESSION },
+		{ RULE_MAIL_REFUSED_KEEPS_STATE, "mail.refused-keeps-state", "RFC 5321 4.1.4", SEV_ERROR, RULE_CAT_SESSION },
+		{ RULE_SIZE_EXCEEDED, "size.exceeds-limit", "RFC 1870 7", SEV_ERROR, RULE_CAT_EXTENSION },
+		{ RULE_AUTH_SEQUENCE, "auth.sequence", "RFC 4954 4", SEV_ERROR, RULE_CAT_EXTENSION },
+		{ RULE_AUTH_CANCEL, "auth.cancel", "RFC 4954 4", SEV_ERROR, RULE_CAT_EXTENSION },
+		{ RULE_AUTH_BASE64, "auth.bad-base64", "RFC 4954 4", SEV_ERROR, RULE_CAT_EXTENSION },
+		{ RULE_STARTTLS_READVERTISED, "starttls.advertised-after-tls", "RFC 3207 4.2", SEV_ERROR, RULE_CAT_EXTENSION },
+		{ RULE_CLOSED_WITHOUT_421, "connection.closed-without-421", "RFC 5321 3.8", SEV_ERROR, RULE_CAT_SESSION },
 	};
 	(void)state;
 	assert_int_equal(sizeof(cases) / sizeof(cases[0]), RULE_COUNT);
