@@ -100,6 +100,32 @@ static int notify_valid(const char *v, size_t n)
 	return n > 0;
 }
 
+/* 1 when every parameter keyword is one the session's EHLO advertised (its
+ * value may still be wrong). */
+static int param_keywords_known(const struct model *m, const struct mail_rcpt_info *info, int rcpt)
+{
+	static const struct {
+		const char *kw;
+		int rcpt;
+		unsigned bit;
+	} known[] = {
+		{"SIZE", 0, KW_SIZE}, {"BODY", 0, KW_8BITMIME | KW_BINARYMIME},
+		{"SMTPUTF8", 0, KW_SMTPUTF8}, {"RET", 0, KW_DSN}, {"ENVID", 0, KW_DSN},
+		{"AUTH", 0, KW_AUTH}, {"NOTIFY", 1, KW_DSN}, {"ORCPT", 1, KW_DSN},
+	};
+	for (size_t i = 0; i < info->nparams; i++) {
+		int ok = 0;
+		for (size_t j = 0; j < sizeof(known) / sizeof(known[0]) && !ok; j++)
+			ok = known[j].rcpt == rcpt && (m->kw & known[j].bit) &&
+			     info->params[i].keyword_len == strlen(known[j].kw) &&
+			     strncasecmp(info->params[i].keyword, known[j].kw,
+			                 info->params[i].keyword_len) == 0;
+		if (!ok)
+			return 0;
+	}
+	return 1;
+}
+
 /* Every parameter of a MAIL or RCPT is one the session's EHLO advertised,
  * with a value its RFC allows (RFC 1870, 6152, 6531, 3461, 4954). */
 static int params_advertised(const struct model *m, const struct mail_rcpt_info *info, int rcpt)
@@ -151,6 +177,8 @@ static unsigned classify_path(const struct model *m, enum command cmd, const cha
 	 * accept them); so is UTF-8 outside an SMTPUTF8 transaction. */
 	if (!info.path.address_literal && !info.path.source_route && params_advertised(m, &info, rcpt))
 		f |= ARGF_WELLFORMED;
+	if (!param_keywords_known(m, &info, rcpt))
+		f |= ARGF_UNKNOWN_PARAM;
 	if (rcpt && info.path.postmaster &&
 	    (!info.path.has_domain || (m->domain[0] && info.path.domain_len == strlen(m->domain) &&
 	                               strncasecmp(info.path.domain, m->domain,

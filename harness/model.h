@@ -49,6 +49,8 @@ enum model_argf {
 	ARGF_AGAIN = 1u << 7,       /* AUTH after a successful AUTH */
 	ARGF_SIZE_OVER = 1u << 8,   /* SIZE= above the advertised maximum */
 	ARGF_SIZE_STICKY = 1u << 9, /* no SIZE=, right after a MAIL whose SIZE= got 552 */
+	ARGF_UNKNOWN_PARAM = 1u << 10, /* a valid path with a parameter keyword no RFC
+	                                  defines or the EHLO did not advertise */
 };
 
 /* EHLO keywords the model follows (bits). */

@@ -377,6 +377,17 @@ const struct rule rules[RULE_COUNT] = {
 		"the server closed the connection after a reply other than 221 to QUIT or 421, or "
 		"instead of a reply (the finding goes on the last reply before the close)",
 		RULE_MSG_CLOSED_WITHOUT_421 },
+	[RULE_PARAMETER_NOT_555] = {
+		RULE_PARAMETER_NOT_555, "parameter.not-555", RULE_CAT_SESSION, "RFC 5321 4.1.1.11",
+		NULL, "RFC 5321 4.3.1",
+		"The table below lists alternative success and failure replies for each command. "
+		"These SHOULD be strictly adhered to.",
+		LEVEL_SHOULD, SEV_WARN,
+		"a MAIL or RCPT parameter the session's EHLO did not advertise (or no RFC defines) got "
+		"501, not the 555 of 4.1.1.11 (\"If the server SMTP does not recognize or cannot "
+		"implement one or more of the parameters ... it will return code 555\": no key word, "
+		"so a warning)",
+		RULE_MSG_MODEL },
 };
 
 const struct rule *rule_get(enum rule_id id)

@@ -205,7 +205,8 @@ static void test_postmaster_and_arguments(void **state)
 		{ "RCPT TO: <user@example.test>", "501 5.1.3 space", NULL },
 		{ "RCPT TO:<user@example.test> NOTIFY=NEVER,SUCCESS", "501 5.5.4 bad NOTIFY", NULL },
 		{ "RCPT TO:<user@example.test> XSMTPCONFORM=1", "555 5.5.4 unknown", NULL },
-		{ "RCPT TO:<user@example.test> XSMTPCONFORM=1", "501 5.5.4 unknown", NULL },
+		{ "RCPT TO:<user@example.test> XSMTPCONFORM=1", "501 5.5.4 unknown", "parameter.not-555" },
+		{ "RCPT TO:<user@example.test> XSMTPCONFORM=1", "503 5.5.4 Unsupported option", "sequence.bad-503" },
 		END };
 	run("postmaster", x, 0);
 	char line[600];

@@ -125,6 +125,7 @@ static void test_ids_refs_severities_pinned(void **state)
 		{ RULE_AUTH_BASE64, "auth.bad-base64", "RFC 4954 4", SEV_ERROR, RULE_CAT_EXTENSION },
 		{ RULE_STARTTLS_READVERTISED, "starttls.advertised-after-tls", "RFC 3207 4.2", SEV_ERROR, RULE_CAT_EXTENSION },
 		{ RULE_CLOSED_WITHOUT_421, "connection.closed-without-421", "RFC 5321 3.8", SEV_ERROR, RULE_CAT_SESSION },
+		{ RULE_PARAMETER_NOT_555, "parameter.not-555", "RFC 5321 4.1.1.11", SEV_WARN, RULE_CAT_SESSION },
 	};
 	(void)state;
 	assert_int_equal(sizeof(cases) / sizeof(cases[0]), RULE_COUNT);
