@@ -37,6 +37,7 @@ static const char *state_name(enum session_state st)
 	case SESSION_AWAIT_CLOSE: return "await-close";
 	case SESSION_HANDSHAKE: return "handshake";
 	case SESSION_TLS_GRACE: return "tls-grace";
+	case SESSION_LINGER: return "linger";
 	case SESSION_DONE: return "done";
 	}
 	return "?";
@@ -395,6 +396,31 @@ static void observe_close(struct session *s)
 	model_observe_close(&s->model, r->nsteps ? &r->steps[r->nsteps - 1] : NULL, s->opts->strict);
 }
 
+/* A step failed: the scenario ends, but a server that closes right after
+ * its reply is still judged (RFC 5321 3.8), so read until end of file or
+ * CLOSE_LINGER_MS, then finish. */
+static void linger(struct session *s)
+{
+	read_some(s);
+	/* More replies than the last one judged: the close follows one of
+	 * them, not the last judged reply, so it is not attributed. */
+	if (s->inlen > 0)
+		s->model.state = MODEL_CLOSED;
+	s->inlen = 0;
+	if (s->eof || s->keep_going || s->conn.fd < 0) {
+		if (s->eof && !s->read_error)
+			observe_close(s);
+		finish(s, VERDICT_FAIL, NULL);
+		return;
+	}
+	if (s->state != SESSION_LINGER) {
+		set_state(s, SESSION_LINGER);
+		struct timeval tv = {.tv_sec = 0, .tv_usec = CLOSE_LINGER_MS * 1000};
+		evtimer_add(s->ev_timer, &tv);
+		update_interest(s);
+	}
+}
+
 /* A 334 during an A: step: judge it, answer it, and read the next reply
  * for the same S: step. 0 when the exchange goes on. */
 static int auth_continue(struct session *s, const struct step *step)
@@ -480,7 +506,7 @@ static void complete_reply(struct session *s)
 	if (st->lines_total > st->nlines)
 		buf_printf(&s->transcript, "S: ...(%zu more lines)\n", st->lines_total - st->nlines);
 	if (st->verdict == VERDICT_FAIL && !s->keep_going) {
-		finish(s, VERDICT_FAIL, NULL);
+		linger(s);
 		return;
 	}
 	if (step->kind == STEP_EXPECT && expect_code_ends(&step->expect, s->reply->code)) {
@@ -836,6 +862,9 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	case SESSION_TLS_GRACE:
 		end_tls_grace(s);
 		return;
+	case SESSION_LINGER:
+		finish(s, VERDICT_FAIL, NULL);
+		return;
 	case SESSION_AWAIT_CLOSE:
 		buf_puts(&s->transcript, "-- still open\n");
 		fail_step(s, RULE_EXPECT_CLOSE, NULL,
@@ -861,6 +890,8 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 		try_reply(s);
 	} else if (s->state == SESSION_AWAIT_CLOSE) {
 		check_close(s);
+	} else if (s->state == SESSION_LINGER) {
+		linger(s);
 	}
 	if (s->state != SESSION_DONE)
 		update_interest(s);

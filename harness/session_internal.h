@@ -28,6 +28,7 @@ enum session_state {
 	SESSION_HANDSHAKE,   /* TLS handshake (after 220 to STARTTLS, or implicit TLS) */
 	SESSION_TLS_GRACE,   /* after STARTTLS with commands pipelined behind it:
 	                        waiting briefly for replies a vulnerable server sends */
+	SESSION_LINGER,      /* a step failed: waiting briefly for a close to judge */
 	SESSION_DONE,        /* result filled, resources released */
 };
 
