@@ -29,7 +29,8 @@ LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 HARNESS_SRC := $(wildcard harness/*.c)
 LIB_SRC := $(filter-out harness/main.c,$(HARNESS_SRC))
-LIB_OBJ := $(patsubst harness/%.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/matrix_data.o
+LIB_OBJ := $(patsubst harness/%.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/matrix_data.o \
+	$(BUILD)/obj/outcome_data.o
 MAIN_OBJ := $(BUILD)/obj/main.o
 FIXTURE_SRC := $(wildcard fixtures/server/*.c)
 FIXTURE_OBJ := $(patsubst fixtures/server/%.c,$(BUILD)/obj/fixture/%.o,$(FIXTURE_SRC))
@@ -99,6 +100,15 @@ $(BUILD)/datadir.stamp: FORCE
 FORCE:
 $(BUILD)/obj/main.o $(BUILD)/obj/run_options.o: $(BUILD)/datadir.stamp
 $(BUILD)/obj/main.o $(BUILD)/obj/run_options.o: ALL_CFLAGS += -DSMTPCONFORM_DATADIR='"$(DATADIR)"'
+
+# The protocol model's expected outcomes (fixtures/model/outcomes.tsv).
+$(BUILD)/gen/outcome_data.c: fixtures/gen_outcomes.py fixtures/model/outcomes.tsv
+	@mkdir -p $(dir $@)
+	$(GENPY) fixtures/gen_outcomes.py --out $@ fixtures/model/outcomes.tsv
+
+$(BUILD)/obj/outcome_data.o: $(BUILD)/gen/outcome_data.c $(wildcard harness/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILD)/obj/%.o: harness/%.c $(wildcard harness/*.h) | $(BUILD)/gen/matrix_data.c
 	@mkdir -p $(dir $@)

@@ -220,6 +220,8 @@ static void start_next(struct engine *e)
 		s->result = r;
 		s->owner = e;
 		s->on_done = on_session_done;
+		model_init(&s->model, vars_get(e->opts->vars, "domain"),
+		           e->probe && probe_has_keyword(e->probe, "ENHANCEDSTATUSCODES"));
 		e->running++;
 		session_start(s);
 	}

@@ -14,6 +14,10 @@
 #define LINE_TERMINATOR                                                                      \
 	"Conforming implementations MUST NOT recognize or generate any other character or " \
 	"character sequence as a line terminator."
+/* RFC 5321 4.3.1: what a code means is not the server's to change. */
+#define CODE_MEANING                                                                         \
+	"A receiver MAY substitute text in the replies, but the meanings and actions implied by " \
+	"the code numbers and by the specific command reply sequence MUST be preserved."
 #define TEXTSTRING "textstring = 1*(%d09 / %d32-126) ; HT, SP, Printable US-ASCII"
 
 const struct rule rules[RULE_COUNT] = {
@@ -233,6 +237,171 @@ const struct rule rules[RULE_COUNT] = {
 		"step, and the scenario's `level:` carries the strength (`core.greeting.refused` is "
 		"`SHOULD`)",
 		RULE_MSG_SEQUENCE_AFTER_554 },
+	[RULE_COMMAND_MINIMUM] = {
+		RULE_COMMAND_MINIMUM, "command.minimum", RULE_CAT_SESSION, "RFC 5321 4.5.1",
+		"RFC 5321 4.5.1, 7.3", NULL,
+		"The following commands MUST be supported to conform to this specification: EHLO "
+		"HELO MAIL RCPT DATA RSET NOOP QUIT VRFY",
+		LEVEL_MUST, SEV_ERROR,
+		"one of the nine commands every server must implement, with a well-formed argument, "
+		"got 500 or 502 (not implemented). A site that disables VRFY answers 252 (7.3: "
+		"\"the SMTP server MUST return a 252 response\")",
+		RULE_MSG_MODEL },
+	[RULE_EHLO_ADVERTISED_REFUSED] = {
+		RULE_EHLO_ADVERTISED_REFUSED, "ehlo.advertised-refused", RULE_CAT_EXTENSION,
+		"RFC 5321 4.2.4", NULL, NULL,
+		"Extended SMTP systems MUST NOT list capabilities in response to EHLO for which they "
+		"will return 502 (or 500) replies.",
+		LEVEL_MUST, SEV_ERROR,
+		"a command whose keyword the session's EHLO reply listed (VRFY, EXPN, HELP, also "
+		"with an argument, ETRN, STARTTLS, BDAT for CHUNKING, AUTH with a listed mechanism) "
+		"got 500 or 502",
+		RULE_MSG_MODEL },
+	[RULE_POSTMASTER_REFUSED] = {
+		RULE_POSTMASTER_REFUSED, "postmaster.refused", RULE_CAT_SESSION, "RFC 5321 4.5.1", NULL,
+		NULL,
+		"The requirement to accept mail for postmaster implies that RCPT commands that specify "
+		"a mailbox for postmaster at any of the domains for which the SMTP server provides mail "
+		"service, as well as the special case of \"RCPT TO:<Postmaster>\" (with no domain "
+		"specification), MUST be supported.",
+		LEVEL_MUST, SEV_ERROR,
+		"`RCPT TO:<Postmaster>`, or postmaster at the `domain` variable, in an open "
+		"transaction, got 500, 501, 550, 551 or 553 (refused as unknown or as syntax). Often "
+		"the installation, not the software: an alias table is missing",
+		RULE_MSG_MODEL },
+	[RULE_RSET_REPLY] = {
+		RULE_RSET_REPLY, "rset.reply", RULE_CAT_SESSION, "RFC 5321 4.1.1.5", NULL, NULL,
+		"The receiver MUST send a \"250 OK\" reply to a RSET command with no arguments.",
+		LEVEL_MUST, SEV_ERROR,
+		"RSET without an argument got something else than 250 (or 421), at any point of the "
+		"session, before EHLO too",
+		RULE_MSG_MODEL },
+	[RULE_QUIT_REPLY] = {
+		RULE_QUIT_REPLY, "quit.reply", RULE_CAT_SESSION, "RFC 5321 4.1.1.10", NULL, NULL,
+		"This command specifies that the receiver MUST send a \"221 OK\" reply, and then close "
+		"the transmission channel.",
+		LEVEL_MUST, SEV_ERROR,
+		"QUIT without an argument got something else than 221 (or 421)",
+		RULE_MSG_MODEL },
+	[RULE_SEQUENCE_ACCEPTED] = {
+		RULE_SEQUENCE_ACCEPTED, "sequence.accepted", RULE_CAT_SESSION, "RFC 5321 4.1.4", NULL,
+		NULL,
+		"If the commands in a transaction are out of order to the degree that they cannot be "
+		"processed by the server, a 503 failure reply MUST be returned and the SMTP server MUST "
+		"stay in the same state.",
+		LEVEL_MUST, SEV_ERROR,
+		"a command out of sequence was accepted: RCPT without an accepted MAIL, DATA without "
+		"an accepted RCPT got 354, MAIL inside an open transaction got 250, AUTH inside a "
+		"transaction",
+		RULE_MSG_MODEL },
+	[RULE_SEQUENCE_BAD_503] = {
+		RULE_SEQUENCE_BAD_503, "sequence.bad-503", RULE_CAT_SESSION, "RFC 5321 4.3.1", NULL, NULL,
+		CODE_MEANING, LEVEL_MUST, SEV_ERROR,
+		"503 (bad sequence of commands) to a command that was in sequence: MAIL after "
+		"EHLO/HELO with no transaction open, RCPT after an accepted MAIL, DATA after an "
+		"accepted RCPT, a well-formed parameter error",
+		RULE_MSG_MODEL },
+	[RULE_SEQUENCE_ANY_TIME] = {
+		RULE_SEQUENCE_ANY_TIME, "sequence.any-time", RULE_CAT_SESSION, "RFC 5321 4.1.4", NULL,
+		NULL,
+		"SMTP servers SHOULD process these normally (that is, not return a 503 code) even if "
+		"no EHLO command has yet been received",
+		LEVEL_SHOULD, SEV_WARN,
+		"NOOP, HELP, EXPN or VRFY before EHLO/HELO got 503 (4.1.4: they \"can be used at any "
+		"time during a session\")",
+		RULE_MSG_MODEL },
+	[RULE_TRANSACTION_RESET] = {
+		RULE_TRANSACTION_RESET, "transaction.reset", RULE_CAT_SESSION, "RFC 5321 4.1.4", NULL,
+		NULL,
+		"If it is issued after the session begins and the EHLO command is acceptable to the "
+		"SMTP server, the SMTP server MUST clear all buffers and reset the state exactly as if "
+		"a RSET command had been issued.",
+		LEVEL_MUST, SEV_ERROR,
+		"after EHLO, HELO or RSET was accepted inside a transaction, the server still acted "
+		"on the old transaction: a RCPT or DATA accepted, or a new MAIL refused with 503",
+		RULE_MSG_MODEL },
+	[RULE_ARGUMENT_VALID_REFUSED] = {
+		RULE_ARGUMENT_VALID_REFUSED, "argument.valid-refused", RULE_CAT_SESSION, "RFC 5321 4.3.1",
+		"RFC 5321 4.1.2, 4.5.3.1, 4.3.1", NULL,
+		CODE_MEANING, LEVEL_MUST, SEV_ERROR,
+		"a MAIL or RCPT whose path is valid RFC 5321 4.1.2 syntax within the 4.5.3.1 limits "
+		"(local-part 64, domain 255, path 256 octets; quoted local-parts included) and whose "
+		"parameters are all advertised got 500 or 501 (syntax error). Address literals are "
+		"left out: accepting them is policy",
+		RULE_MSG_MODEL },
+	[RULE_MAIL_REFUSED_KEEPS_STATE] = {
+		RULE_MAIL_REFUSED_KEEPS_STATE, "mail.refused-keeps-state", RULE_CAT_SESSION,
+		"RFC 5321 4.1.4", NULL, NULL,
+		"If the transaction beginning command argument is not acceptable, a 501 failure reply "
+		"MUST be returned and the SMTP server MUST stay in the same state.",
+		LEVEL_MUST, SEV_ERROR,
+		"a MAIL without SIZE got 552 right after a MAIL whose SIZE= was refused: the server "
+		"kept the size the refused command declared",
+		RULE_MSG_MODEL },
+	[RULE_SIZE_EXCEEDED] = {
+		RULE_SIZE_EXCEEDED, "size.exceeds-limit", RULE_CAT_EXTENSION, "RFC 1870 7",
+		"RFC 1870 6.1, 7", NULL,
+		"Such a server must accept the extended MAIL command and return a 552 reply code if "
+		"the client's declared size exceeds its fixed size limit",
+		LEVEL_MUST, SEV_ERROR,
+		"a MAIL whose SIZE= exceeds the maximum the EHLO reply's `SIZE n` advertised (n > 0) "
+		"was accepted",
+		RULE_MSG_MODEL },
+	[RULE_AUTH_SEQUENCE] = {
+		RULE_AUTH_SEQUENCE, "auth.sequence", RULE_CAT_EXTENSION, "RFC 4954 4", NULL, NULL,
+		"After a successful AUTH command completes, a server MUST reject any further AUTH "
+		"commands with a 503 reply. The AUTH command is not permitted during a mail "
+		"transaction. An AUTH command issued during a mail transaction MUST be rejected with "
+		"a 503 reply.",
+		LEVEL_MUST, SEV_ERROR,
+		"AUTH after a successful AUTH, or inside a mail transaction, got something else than "
+		"503",
+		RULE_MSG_MODEL },
+	[RULE_AUTH_CANCEL] = {
+		RULE_AUTH_CANCEL, "auth.cancel", RULE_CAT_EXTENSION, "RFC 4954 4", NULL, NULL,
+		"If the server receives such a response, it MUST reject the AUTH command by sending a "
+		"501 reply.",
+		LEVEL_MUST, SEV_ERROR,
+		"the client cancelled an AUTH exchange with `*` after a 334, and the reply was not 501",
+		RULE_MSG_MODEL },
+	[RULE_AUTH_BASE64] = {
+		RULE_AUTH_BASE64, "auth.bad-base64", RULE_CAT_EXTENSION, "RFC 4954 4", NULL, NULL,
+		"If the server cannot [BASE64] decode any client response, it MUST reject the AUTH "
+		"command with a 501 reply (and an enhanced status code of 5.5.2).",
+		LEVEL_MUST, SEV_ERROR,
+		"an initial response or a response to a 334 that is not base64 got something else "
+		"than 501",
+		RULE_MSG_MODEL },
+	[RULE_STARTTLS_READVERTISED] = {
+		RULE_STARTTLS_READVERTISED, "starttls.advertised-after-tls", RULE_CAT_EXTENSION,
+		"RFC 3207 4.2", NULL, NULL,
+		"A server MUST NOT return the STARTTLS extension in response to an EHLO command "
+		"received after a TLS handshake has completed.",
+		LEVEL_MUST, SEV_ERROR,
+		"the EHLO reply after the STARTTLS handshake lists STARTTLS",
+		RULE_MSG_STARTTLS_READVERTISED },
+	[RULE_CLOSED_WITHOUT_421] = {
+		RULE_CLOSED_WITHOUT_421, "connection.closed-without-421", RULE_CAT_SESSION,
+		"RFC 5321 3.8", NULL, NULL,
+		"An SMTP server MUST NOT intentionally close the connection under normal operational "
+		"circumstances (see Section 7.8) except: After receiving a QUIT command and responding "
+		"with a 221 reply. After detecting the need to shut down the SMTP service and "
+		"returning a 421 response code.",
+		LEVEL_MUST, SEV_ERROR,
+		"the server closed the connection after a reply other than 221 to QUIT or 421, or "
+		"instead of a reply (the finding goes on the last reply before the close)",
+		RULE_MSG_CLOSED_WITHOUT_421 },
+	[RULE_PARAMETER_NOT_555] = {
+		RULE_PARAMETER_NOT_555, "parameter.not-555", RULE_CAT_SESSION, "RFC 5321 4.1.1.11",
+		NULL, "RFC 5321 4.3.1",
+		"The table below lists alternative success and failure replies for each command. "
+		"These SHOULD be strictly adhered to.",
+		LEVEL_SHOULD, SEV_WARN,
+		"a MAIL or RCPT parameter the session's EHLO did not advertise (or no RFC defines) got "
+		"501, not the 555 of 4.1.1.11 (\"If the server SMTP does not recognize or cannot "
+		"implement one or more of the parameters ... it will return code 555\": no key word, "
+		"so a warning)",
+		RULE_MSG_MODEL },
 };
 
 const struct rule *rule_get(enum rule_id id)

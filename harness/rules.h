@@ -49,6 +49,25 @@ enum rule_id {
 	RULE_CONNECTION_CLOSED,
 	RULE_CONNECTION_RESET,
 	RULE_SEQUENCE_AFTER_554,
+	/* The protocol model (model.c, fixtures/model/outcomes.tsv). */
+	RULE_COMMAND_MINIMUM,
+	RULE_EHLO_ADVERTISED_REFUSED,
+	RULE_POSTMASTER_REFUSED,
+	RULE_RSET_REPLY,
+	RULE_QUIT_REPLY,
+	RULE_SEQUENCE_ACCEPTED,
+	RULE_SEQUENCE_BAD_503,
+	RULE_SEQUENCE_ANY_TIME,
+	RULE_TRANSACTION_RESET,
+	RULE_ARGUMENT_VALID_REFUSED,
+	RULE_MAIL_REFUSED_KEEPS_STATE,
+	RULE_SIZE_EXCEEDED,
+	RULE_AUTH_SEQUENCE,
+	RULE_AUTH_CANCEL,
+	RULE_AUTH_BASE64,
+	RULE_STARTTLS_READVERTISED,
+	RULE_CLOSED_WITHOUT_421,
+	RULE_PARAMETER_NOT_555,
 	RULE_COUNT
 };
 
@@ -133,6 +152,14 @@ struct rule {
 #define RULE_MSG_SEQUENCE_AFTER_554                                                        \
 	"the server greeted with 554 (no service): %s should get 503 (bad sequence of commands) " \
 	"until QUIT, got %03d"
+#define RULE_MSG_MODEL "%s got %03d %s: %s"
+#define RULE_MSG_ENHANCED_MISSING_NO_EHLO                                                    \
+	"the server advertises ENHANCEDSTATUSCODES (capability probe), but the %03d reply to %s " \
+	"in this session without that EHLO does not start with a status code (RFC 2034 4: "   \
+	"\"regardless of whether or not EHLO is employed\")"
+#define RULE_MSG_STARTTLS_READVERTISED "the EHLO reply after the TLS handshake lists STARTTLS again"
+#define RULE_MSG_CLOSED_WITHOUT_421 \
+	"the server closed the connection after its %03d reply to %s, without a 421"
 
 /* The table, indexed by enum rule_id. */
 extern const struct rule rules[RULE_COUNT];

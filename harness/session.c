@@ -37,6 +37,7 @@ static const char *state_name(enum session_state st)
 	case SESSION_AWAIT_CLOSE: return "await-close";
 	case SESSION_HANDSHAKE: return "handshake";
 	case SESSION_TLS_GRACE: return "tls-grace";
+	case SESSION_LINGER: return "linger";
 	case SESSION_DONE: return "done";
 	}
 	return "?";
@@ -450,6 +451,39 @@ static void session_checks(struct session *s, struct step_result *st)
 		                                                                : DATA_REFUSED;
 	else
 		s->data_state = DATA_NONE;
+	model_observe_sent(&s->model, verb, s->answering.sent, s->reply, s->opts->strict, st);
+}
+
+/* The server closed: RFC 5321 3.8 judges the last reply before the close. */
+static void observe_close(struct session *s)
+{
+	struct scenario_result *r = s->result;
+	model_observe_close(&s->model, r->nsteps ? &r->steps[r->nsteps - 1] : NULL, s->opts->strict);
+}
+
+/* A step failed: the scenario ends, but a server that closes right after
+ * its reply is still judged (RFC 5321 3.8), so read until end of file or
+ * CLOSE_LINGER_MS, then finish. */
+static void linger(struct session *s)
+{
+	read_some(s);
+	/* More replies than the last one judged: the close follows one of
+	 * them, not the last judged reply, so it is not attributed. */
+	if (s->inlen > 0)
+		s->model.state = MODEL_CLOSED;
+	s->inlen = 0;
+	if (s->eof || s->keep_going || s->conn.fd < 0) {
+		if (s->eof && !s->read_error)
+			observe_close(s);
+		finish(s, VERDICT_FAIL, NULL);
+		return;
+	}
+	if (s->state != SESSION_LINGER) {
+		set_state(s, SESSION_LINGER);
+		struct timeval tv = {.tv_sec = 0, .tv_usec = CLOSE_LINGER_MS * 1000};
+		evtimer_add(s->ev_timer, &tv);
+		update_interest(s);
+	}
 }
 
 /* A 334 during an A: step: judge it, answer it, and read the next reply
@@ -545,7 +579,7 @@ static void complete_reply(struct session *s)
 	if (st->lines_total > st->nlines)
 		buf_printf(&s->transcript, "S: ...(%zu more lines)\n", st->lines_total - st->nlines);
 	if (st->verdict == VERDICT_FAIL && !s->keep_going) {
-		finish(s, VERDICT_FAIL, NULL);
+		linger(s);
 		return;
 	}
 	if (step->kind == STEP_EXPECT && expect_code_ends(&step->expect, s->reply->code)) {
@@ -594,6 +628,7 @@ static void try_reply(struct session *s)
 		/* "S: 5xx|close": closing is one of the answers allowed; nothing
 		 * after it can run, so the scenario ends here. */
 		disarm_deadline(s);
+		observe_close(s);
 		struct step_result *st = new_step(s, &s->scenario->steps[s->pc]);
 		st->verdict = VERDICT_PASS;
 		buf_puts(&s->transcript, "-- closed by server (allowed here)\n");
@@ -601,6 +636,8 @@ static void try_reply(struct session *s)
 		return;
 	}
 	if (s->eof) {
+		if (s->inlen == 0 && s->reply->nlines == 0)
+			observe_close(s); /* a close between replies, not inside one */
 		char *partial = partial_reply(s);
 		buf_printf(&s->transcript, "-- connection %s\n", s->read_error ? "reset" : "closed");
 		unsigned flags = partial_flags(s);
@@ -655,6 +692,7 @@ static void check_close(struct session *s)
 		return;
 	buf_puts(&s->transcript, "-- closed by server\n");
 	disarm_deadline(s);
+	observe_close(s);
 	struct step_result *st = new_step(s, &s->scenario->steps[s->pc]);
 	st->verdict = VERDICT_PASS;
 	s->pc++;
@@ -904,6 +942,9 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	case SESSION_TLS_GRACE:
 		end_tls_grace(s);
 		return;
+	case SESSION_LINGER:
+		finish(s, VERDICT_FAIL, NULL);
+		return;
 	case SESSION_AWAIT_CLOSE:
 		buf_puts(&s->transcript, "-- still open\n");
 		fail_step(s, RULE_EXPECT_CLOSE, NULL,
@@ -929,6 +970,8 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 		try_reply(s);
 	} else if (s->state == SESSION_AWAIT_CLOSE) {
 		check_close(s);
+	} else if (s->state == SESSION_LINGER) {
+		linger(s);
 	}
 	if (s->state != SESSION_DONE)
 		update_interest(s);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "smtp_limits.h"
+#include "model.h"
 #include "reply.h"
 #include "sasl.h"
 #include "session.h"
@@ -27,6 +28,7 @@ enum session_state {
 	SESSION_HANDSHAKE,   /* TLS handshake (after 220 to STARTTLS, or implicit TLS) */
 	SESSION_TLS_GRACE,   /* after STARTTLS with commands pipelined behind it:
 	                        waiting briefly for replies a vulnerable server sends */
+	SESSION_LINGER,      /* a step failed: waiting briefly for a close to judge */
 	SESSION_DONE,        /* result filled, resources released */
 };
 
@@ -64,6 +66,7 @@ struct session {
 	struct pending answering;        /* command the current reply answers */
 	int sent_any;                    /* anything sent on this connection */
 	int enhanced_codes;              /* the last EHLO reply listed ENHANCEDSTATUSCODES */
+	struct model model;              /* the protocol model (engine.c inits it) */
 	size_t injected;                 /* commands sent after STARTTLS in its group,
 	                                    discarded at the handshake (RFC 3207 4.2) */
 	size_t starttls_index;           /* result index of the 220 that started TLS */

@@ -65,6 +65,10 @@
  * (CVE-2011-0411 class), in milliseconds. */
 #define STARTTLS_INJECTION_GRACE_MS 300
 
+/* After a failed step ends a scenario: how long to wait for the server to
+ * close, so a close without 421 is reported (RFC 5321 3.8), in ms. */
+#define CLOSE_LINGER_MS 300
+
 /* Scenario files. */
 #define SCENARIO_LINE_MAX 8192      /* one line of a .smtp file */
 #define SCENARIO_INCLUDE_DEPTH 8    /* nested @include */

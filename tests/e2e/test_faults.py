@@ -27,12 +27,17 @@ FAULTS = [
     ("no-greeting", "timeout", "CONNECT"),
     ("drip", "timeout", "CONNECT"),
     ("close-mid-reply", "connection.closed", "NOOP"),
+    # A failed step still waits briefly for a close (RFC 5321 3.8).
+    ("noop-500-close", "connection.closed-without-421", "NOOP"),
     ("rcpt-before-mail-accepted", "expect.code", "RCPT"),
     ("greeting-554", "expect.code", "CONNECT"),
 ]
 
 # Behaviours under which every core scenario passes.
 CLEAN = ["reference", "split-bytes"]
+
+# Conformant faults with their own test below.
+CONTROLS = ["noop-421-close"]
 
 # TLS faults: they act only with a certificate; test_tls_auth.py runs them.
 TLS_ONLY = ["starttls-injection", "starttls-no-reset", "starttls-garbage", "starttls-stall"]
@@ -111,6 +116,17 @@ def test_fault_is_detected(behaviour, rule, command, fixture_server, tmp_path):
     assert_fixture_clean(server)
 
 
+def test_close_after_421_is_no_finding(fixture_server, tmp_path):
+    """NOOP -> 421 and a close: the scenarios expecting 250 fail on the
+    code, but never on the close (RFC 5321 3.8 allows it after 421)."""
+    server = fixture_server("noop-421-close")
+    res = run_core(server.target, tmp_path / "report.json", server=server)
+    rules = {v["rule"] for sc, st, v in servers.violations(res.report)}
+    assert res.returncode == 1, res.describe()
+    assert "connection.closed-without-421" not in rules, servers.describe_scenarios(res.report)
+    assert_fixture_clean(server)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("behaviour", CLEAN)
 def test_clean_server_passes(behaviour, fixture_server, tmp_path):
@@ -139,7 +155,7 @@ def test_every_behaviour_is_covered():
     """Each fixtures/behaviours/*.beh is exercised here: a new behaviour file
     needs an entry in FAULTS (rule and command it must produce), CLEAN or TLS_ONLY."""
     on_disk = {p.stem for p in servers.BEHAVIOURS_DIR.glob("*.beh")}
-    listed = {f[0] for f in FAULTS} | set(CLEAN) | set(TLS_ONLY)
+    listed = {f[0] for f in FAULTS} | set(CLEAN) | set(TLS_ONLY) | set(CONTROLS)
     assert on_disk, "no behaviour files in %s" % servers.BEHAVIOURS_DIR
     assert not on_disk - listed, "behaviours without a test in test_faults.py: %s" % sorted(
         on_disk - listed)
