@@ -15,6 +15,7 @@ void live_state_init(struct live_state *ls)
 {
 	memset(ls, 0, sizeof(*ls));
 	ls->greeting_code = -1;
+	model_init(&ls->model, NULL, 0);
 }
 
 static void forget_keywords(struct live_state *ls)
@@ -113,7 +114,7 @@ static void update_state(struct live_state *ls, const char *verb, const struct r
 }
 
 void live_judge(struct live_state *ls, const char *profile, int strict, const char *verb,
-                const struct reply *r, struct step_result *st)
+                const char *sent_escaped, const struct reply *r, struct step_result *st)
 {
 	free(st->command);
 	st->command = xstrdup(verb);
@@ -123,6 +124,10 @@ void live_judge(struct live_state *ls, const char *profile, int strict, const ch
 		check_ehlo_keywords(r, strict, st);
 	else if (ls->enhanced_codes && !is_hello && strcmp(verb, "CONNECT") != 0)
 		check_enhanced_status(r, strict, st);
+	/* The protocol model, as in run; not for a reply nothing asked for, nor
+	 * for what answers a SASL exchange whose text is not kept (sent NULL). */
+	if (sent_escaped && strcmp(verb, "*") != 0)
+		model_observe_sent(&ls->model, verb, sent_escaped, r, strict, st);
 	update_state(ls, verb, r);
 }
 

@@ -14,6 +14,7 @@
 
 #include <stdio.h>
 
+#include "model.h"
 #include "reply.h"
 #include "result.h"
 #include "util.h"
@@ -34,6 +35,8 @@ struct live_state {
 	int in_data;           /* DATA answered 354: lines are message content until "." */
 	int quit;              /* QUIT answered */
 	int closed;            /* the server closed the connection */
+	struct model model;    /* the protocol model run uses (model.h): judges each reply
+	                          in its state, as run does */
 };
 
 void live_state_init(struct live_state *ls);
@@ -49,7 +52,7 @@ void live_state_tls_started(struct live_state *ls, const char *protocol, const c
  * set here) and updates ls from it.
  */
 void live_judge(struct live_state *ls, const char *profile, int strict, const char *verb,
-                const struct reply *r, struct step_result *st);
+                const char *sent_escaped, const struct reply *r, struct step_result *st);
 
 /* The verb of a command line, upper-cased, at most outlen-1 bytes ("" if none). */
 void live_verb(const char *line, size_t len, char *out, size_t outlen);

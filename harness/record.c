@@ -189,7 +189,9 @@ static void server_reply(struct relay *r)
 	st->file = xstrdup(r->result->file);
 	st->sent = xstrdup(r->npending ? r->pending[0].sent : "");
 	st->expect = xstrdup("*");
-	live_judge(&r->ls, r->o->profile, r->o->strict, verb, &r->reply, st);
+	/* SASL responses are never kept: the model does not see them */
+	live_judge(&r->ls, r->o->profile, r->o->strict, verb,
+	           strcmp(verb, "AUTH") == 0 ? NULL : st->sent, &r->reply, st);
 	int code = r->reply.code;
 	if (st->nviolations > 0 || r->o->verbose) {
 		struct buf line = {0};

@@ -57,7 +57,11 @@ struct shell {
 	struct buf in;              /* bytes read and not yet part of a whole reply */
 	size_t parsed;              /* in[0..parsed) belong to the reply being read */
 	struct reply *reply;        /* the reply being read (kept across Ctrl-C) */
-	char pending[SHELL_PENDING_MAX][16]; /* verbs whose replies are owed, oldest first */
+	struct {
+		char verb[16];                /* the command whose reply is owed */
+		char *sent;                   /* what was sent, escaped (owned); NULL when not
+		                                 kept (SASL responses: credentials) */
+	} pending[SHELL_PENDING_MAX];     /* oldest first */
 	size_t npending;
 	struct live_state ls;
 	struct recording rec;
@@ -95,22 +99,40 @@ static int reply_timeout(const struct shell *sh, const char *verb)
 	return sh->timeout_s > 0 ? sh->timeout_s : live_reply_timeout_s(verb);
 }
 
-static void pending_push(struct shell *sh, const char *verb)
+/* A reply is owed to verb; sent (bytes, len) is kept for the protocol model,
+ * or NULL (a SASL response is never kept). */
+static void pending_push_sent(struct shell *sh, const char *verb, const char *sent, size_t len)
 {
 	if (sh->npending == SHELL_PENDING_MAX) {
 		info("more than %d replies owed: the oldest is forgotten", SHELL_PENDING_MAX);
-		memmove(sh->pending[0], sh->pending[1], sizeof(sh->pending[0]) * (SHELL_PENDING_MAX - 1));
+		free(sh->pending[0].sent);
+		memmove(&sh->pending[0], &sh->pending[1], sizeof(sh->pending[0]) * (SHELL_PENDING_MAX - 1));
 		sh->npending--;
 	}
-	snprintf(sh->pending[sh->npending++], sizeof(sh->pending[0]), "%s", verb[0] ? verb : "UNKNOWN");
+	snprintf(sh->pending[sh->npending].verb, sizeof(sh->pending[0].verb), "%s",
+	         verb[0] ? verb : "UNKNOWN");
+	sh->pending[sh->npending++].sent = sent ? text_escape_dup(sent, len) : NULL;
+}
+
+/* A command without an argument worth keeping: its verb is what was sent. */
+static void pending_push(struct shell *sh, const char *verb)
+{
+	pending_push_sent(sh, verb, strcmp(verb, "AUTH") == 0 ? NULL : "", 0);
 }
 
 static void pending_pop(struct shell *sh)
 {
 	if (sh->npending == 0)
 		return;
-	memmove(sh->pending[0], sh->pending[1], sizeof(sh->pending[0]) * (sh->npending - 1));
+	free(sh->pending[0].sent);
+	memmove(&sh->pending[0], &sh->pending[1], sizeof(sh->pending[0]) * (sh->npending - 1));
 	sh->npending--;
+}
+
+static void pending_clear(struct shell *sh)
+{
+	while (sh->npending > 0)
+		pending_pop(sh);
 }
 
 /* Prints the bytes of a reply as received: one line each, escaped, CRLF
@@ -141,7 +163,7 @@ static void connection_lost(struct shell *sh, const char *why)
 	conn_close(&sh->conn);
 	sh->connected = 0;
 	sh->ls.closed = 1;
-	sh->npending = 0;
+	pending_clear(sh);
 	buf_reset(&sh->in);
 	sh->parsed = 0;
 	if (!sh->typed_auth)
@@ -175,7 +197,7 @@ static void start_tls(struct shell *sh)
 	}
 	if (sh->npending > 0) {
 		info("warning: %zu commands sent after STARTTLS are discarded", sh->npending);
-		sh->npending = 0;
+		pending_clear(sh);
 	}
 	char err[512];
 	int64_t deadline = clock_ms() + (int64_t)reply_timeout(sh, "STARTTLS") * 1000;
@@ -191,15 +213,19 @@ static void start_tls(struct shell *sh)
 static void reply_done(struct shell *sh)
 {
 	char verb[16];
-	snprintf(verb, sizeof(verb), "%s", sh->npending ? sh->pending[0] : "UNSOLICITED");
+	snprintf(verb, sizeof(verb), "%s", sh->npending ? sh->pending[0].verb : "UNSOLICITED");
+	char *sent = sh->npending ? sh->pending[0].sent : NULL;
+	if (sh->npending)
+		sh->pending[0].sent = NULL; /* ours now */
 	pending_pop(sh);
 	print_raw_reply((const uint8_t *)sh->in.data, sh->parsed);
 	struct step_result st;
 	memset(&st, 0, sizeof(st));
 	if (strcmp(verb, "UNSOLICITED") == 0)
 		info("a reply nothing asked for (judged as a reply to any command)");
-	live_judge(&sh->ls, sh->profile, sh->strict, strcmp(verb, "UNSOLICITED") ? verb : "*",
+	live_judge(&sh->ls, sh->profile, sh->strict, strcmp(verb, "UNSOLICITED") ? verb : "*", sent,
 	           sh->reply, &st);
+	free(sent);
 	struct buf line = {0};
 	live_verdict_line(&st, sh->color, &line);
 	printf("=> %s\n", line.data);
@@ -235,7 +261,7 @@ enum wait_result { WAIT_REPLY = 1, WAIT_INTERRUPTED = 0, WAIT_LOST = -1 };
 /* Reads until one whole reply is there, and handles it. */
 static enum wait_result wait_one(struct shell *sh)
 {
-	const char *verb = sh->npending ? sh->pending[0] : "UNSOLICITED";
+	const char *verb = sh->npending ? sh->pending[0].verb : "UNSOLICITED";
 	int64_t deadline = clock_ms() + (int64_t)reply_timeout(sh, verb) * 1000;
 	for (;;) {
 		if (sh->in.len > sh->parsed) {
@@ -399,7 +425,8 @@ static void command_line(struct shell *sh, const char *line, size_t len)
 	}
 	if (send_line(sh, line, len) < 0)
 		return;
-	pending_push(sh, verb);
+	/* a hand-typed AUTH exchange carries credentials: not kept */
+	pending_push_sent(sh, verb, sh->typed_auth ? NULL : line, len);
 	wait_all(sh);
 	after_replies(sh);
 }
@@ -431,7 +458,10 @@ static void meta_raw(struct shell *sh, const char *arg)
 				continue;
 			char verb[16];
 			live_verb(bytes.data + start, i - start, verb, sizeof(verb));
-			pending_push(sh, sh->ls.in_data ? "DATA-END" : verb);
+			if (sh->ls.in_data)
+				pending_push(sh, "DATA-END");
+			else
+				pending_push_sent(sh, verb, bytes.data + start, i + 1 - start);
 			start = i + 1;
 		}
 		if (sh->npending == 0)
@@ -567,7 +597,7 @@ static void meta_state(const struct shell *sh)
 	live_state_print(&sh->ls, stdout);
 	printf("replies owed:");
 	for (size_t i = 0; i < sh->npending; i++)
-		printf(" %s", sh->pending[i]);
+		printf(" %s", sh->pending[i].verb);
 	printf("%s\n", sh->npending ? "" : " none");
 	printf("recorded steps: %zu\n", sh->rec.nsteps);
 	fflush(stdout);
@@ -942,6 +972,7 @@ int shell_main(int argc, char **argv)
 	}
 	candidates_clear();
 	conn_close(&sh->conn);
+	pending_clear(sh);
 	live_state_free(&sh->ls);
 	recording_free(&sh->rec);
 	buf_free(&sh->in);

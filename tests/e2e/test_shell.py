@@ -111,7 +111,7 @@ def test_prompt_command_reply_and_ok_verdict(fixture_server, shell):
     sh.expect(OK)
     sh.prompt()
     out = sh.command("NOOP")
-    assert "\n250 OK\r\n" in out, out
+    assert "\n250 2.0.0 OK\r\n" in out, out
     assert re.search(OK, out), out
 
 
@@ -120,7 +120,7 @@ def test_bad_reply_gets_a_finding_with_rule_level_and_section(fixture_server, sh
     sh = shell(["-t", srv.target])
     sh.prompt()
     out = sh.command("NOOP")
-    assert "251 OK" in out, out
+    assert "251 2.0.0 OK" in out, out
     assert re.search(r"=> " + ANSI + "FAIL" + ANSI +
                      r" matrix\.not-allowed \[error, RFC 5321 4\.3\.2\] 251 is not an allowed "
                      r"reply to NOOP", out), out
@@ -297,7 +297,7 @@ def test_ctrl_c_interrupts_a_slow_reply_not_the_session(fixture_server, shell, t
     assert "replies owed: NOOP" in out, out
     # The late reply is shown (and judged) before the next one.
     out = sh.command("NOOP")
-    assert len(re.findall(r"250 OK\r?\n" + OK, out)) == 2, out
+    assert len(re.findall(r"250 2\.0\.0 OK\r?\n" + OK, out)) == 2, out
 
 
 def test_ctrl_c_at_the_prompt_and_ctrl_d_quits(fixture_server, shell):
@@ -308,7 +308,7 @@ def test_ctrl_c_at_the_prompt_and_ctrl_d_quits(fixture_server, shell):
     sh.p.sendintr()
     sh.prompt()
     out = sh.command("NOOP")
-    assert "250 OK" in out, out
+    assert "250 2.0.0 OK" in out, out
     sh.p.sendeof()
     sh.p.expect(pexpect.EOF)
     sh.p.close()
@@ -334,3 +334,20 @@ def test_unreachable_target_exits_3(tmp_path):
                           capture_output=True, text=True, timeout=30)
     assert proc.returncode == 3, proc
     assert "cannot connect" in proc.stderr, proc.stderr
+
+
+def test_protocol_model_judges_in_the_shell(fixture_server, shell, tmp_path):
+    """The shell's verdict line comes from the same protocol model as run:
+    VRFY answered 500 breaks RFC 5321 4.5.1's minimum implementation (a
+    code the per-command matrix alone allows)."""
+    beh = tmp_path / "vrfy-500.beh"
+    beh.write_text("code VRFY 500\n")
+    srv = fixture_server(str(beh))
+    sh = shell(["-t", srv.target])
+    sh.prompt()
+    sh.command("EHLO client.example")
+    out = sh.command("VRFY postmaster")
+    assert re.search(r"=> " + ANSI + "FAIL" + ANSI + r" .*command\.minimum \[error, RFC 5321 "
+                     r"4\.5\.1\] VRFY got 500", out), out
+    out = sh.command("NOOP")
+    assert re.search(OK, out), out
