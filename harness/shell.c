@@ -801,11 +801,16 @@ static char *read_command(const struct shell *sh)
 {
 	if (sh->interactive) {
 		for (;;) {
-			interrupted = 0;
+			/* Ctrl-C at the prompt: a fresh line. One that came just
+			 * before readline() (the terminal already dropped the typed
+			 * line) counts too, or its line would wait forever. */
+			if (interrupted) {
+				interrupted = 0;
+				printf("\n");
+			}
 			char *line = readline(SHELL_PROMPT);
 			if (line || !interrupted)
 				return line;
-			printf("\n"); /* Ctrl-C at the prompt: a fresh line */
 		}
 	}
 	char *line = NULL;

@@ -250,7 +250,10 @@ def test_endless_334_is_bounded(mech, most, line_server, scratch):
                               env={"SMTPCONFORM_PASSWORD": PASSWORD})
     assert res.returncode == 1, res.describe()
     scenario = scenarios_of(res.report)["h.auth"]
-    assert "auth.challenge" in rules_of(scenario), json.dumps(scenario, indent=1)[:3000]
+    # auth.challenge (one challenge too many), or for "*" the protocol model's
+    # auth.cancel (RFC 4954 4: a cancelled exchange gets 501, not another 334)
+    assert {"auth.challenge", "auth.cancel"} & set(rules_of(scenario)), \
+        json.dumps(scenario, indent=1)[:3000]
     # The mechanism's own challenges are answered, one more is not.
     assert server.stats.get("responses", 0) <= most, server.stats
     assert res.elapsed < 20, res.describe()

@@ -305,6 +305,7 @@ def test_ctrl_c_at_the_prompt_and_ctrl_d_quits(fixture_server, shell):
     sh = shell(["-t", srv.target])
     sh.prompt()
     sh.p.send("NOO")
+    sh.p.expect("NOO")  # typed, as a person does, then Ctrl-C
     sh.p.sendintr()
     sh.prompt()
     out = sh.command("NOOP")
