@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """update_expected.py - re-record what each real server gets from the suite.
 
-    /usr/bin/python3 tests/e2e/update_expected.py            # all three servers
+    /usr/bin/python3 tests/e2e/update_expected.py            # all seven servers
     /usr/bin/python3 tests/e2e/update_expected.py --server opensmtpd
     /usr/bin/python3 tests/e2e/update_expected.py --report postfix=reports/conformance-postfix.json
     /usr/bin/python3 tests/e2e/update_expected.py --check    # compare only, write nothing
@@ -53,14 +53,26 @@ sys.path.insert(0, str(E2E_DIR))
 import conformance_run  # noqa: E402
 
 EXPECTED_DIR = E2E_DIR / "expected"
-SERVER_NAMES = ("postfix", "aiosmtpd", "opensmtpd")
+SERVER_NAMES = conformance_run.SERVER_NAMES
 TODO = "TODO"
 TRANSCRIPT_LINES = 12        # lines kept in an excerpt
 TRANSCRIPT_LINE_MAX = 200    # characters kept of one line
 FAIL_KEYS = ("verdict", "rule", "command", "also", "why", "rfc", "transcript")
 REGENERATE = "/usr/bin/python3 tests/e2e/update_expected.py"
-RUN = ("smtpconform run -t TARGET --var domain=%s.smtpconform.test --timeout 5 -j 8 scenarios "
-       "(tests/e2e/conformance_run.py)")
+RUN = "smtpconform run -t TARGET --var domain=%s --timeout %s -j 8%s scenarios (tests/e2e/conformance_run.py)"
+
+
+def run_line(name):
+    """How server NAME's suite is run (the "run" field of its file)."""
+    import servers
+    if name not in SERVER_NAMES:
+        return RUN % ("%s.smtpconform.test" % name, conformance_run.TIMEOUT, "")
+    relay = servers.PostfixServer(ipv6=False) if name == "dovecot" else None
+    srv = conformance_run.make_server(name, None, relay=relay)
+    extra = srv.suite_extra_args() if hasattr(srv, "suite_extra_args") else []
+    return RUN % (conformance_run.server_domain(srv),
+                  getattr(srv, "suite_timeout", None) or conformance_run.TIMEOUT,
+                  "".join(" " + a for a in extra))
 
 
 # ---------------------------------------------------------------------------
@@ -285,7 +297,7 @@ def merge(old, report, name):
         notes.append("%s: no longer in the suite: entry removed" % sid)
     data = {k: v for k, v in old.items() if k != "scenarios"}
     data["server"] = name
-    data["run"] = RUN % name
+    data["run"] = run_line(name)
     software = conformance_run.software_version(name)
     if software:
         data["software"] = software
@@ -304,7 +316,7 @@ def summary(data):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--server", action="append", choices=SERVER_NAMES,
-                    help="only this server (repeatable; default all three)")
+                    help="only this server (repeatable; default all seven)")
     ap.add_argument("--report", action="append", default=[], metavar="NAME=PATH",
                     help="use this JSON report of a full-suite run instead of running")
     ap.add_argument("--check", action="store_true",
