@@ -541,3 +541,27 @@ def test_namespace_instance_is_private(name, request):
         code, msg = s.rcpt("relay-test@example.net")
         assert code in (550, 554), (code, msg)
         assert s.rcpt("postmaster@%s" % domain)[0] == 250
+
+
+@pytest.mark.parametrize("name", ["dovecot", "exim", "haraka", "postfix", "sendmail"])
+def test_target_profile(name, request, tmp_path):
+    """targets/NAME.conf describes the server `make test` runs: the core
+    suite run with it (the port overridden with -t, the timeout with
+    --timeout) ends with the
+    server's recorded core deviations and nothing else."""
+    srv = request.getfixturevalue(SERVER_FIXTURES[name])
+    conf = servers.REPO / "targets" / ("%s.conf" % name)
+    extra = srv.suite_extra_args() if hasattr(srv, "suite_extra_args") else []
+    # --timeout as run_core (the profiles' 30 s would make Haraka's hanging
+    # session in core.ehlo.reset cost 30 s).
+    timeout = max(10, getattr(srv, "suite_timeout", None) or 0)
+    res = servers.run_harness(["run", "-c", conf, "-t", srv.target, "-q",
+                               "--timeout", str(timeout)] + extra + [CORE],
+                              json_report=tmp_path / "report.json", timeout=300,
+                              env=conformance_run.server_env(srv))
+    assert res.report is not None, res.describe()
+    known = known_deviations(name)
+    verdicts = {sc["id"]: sc["verdict"] for sc in res.report["scenarios"]}
+    bad = sorted(sid for sid, v in verdicts.items()
+                 if (v in ("fail", "error")) != (sid in known))
+    assert not bad, servers.describe_scenarios(res.report, bad)
