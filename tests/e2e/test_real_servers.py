@@ -279,7 +279,7 @@ def test_expected_compare_and_merge():
         "c.skipped": {"verdict": "skip", "reason": "the server does not advertise DSN"},
         "d.other-way": {"verdict": "fail", "rule": "expect.code", "command": "NOOP",
                         "also": [{"rule": "connection.reset", "command": "NOOP"}],
-                        "transcript": "t", "rfc": "r", "why": "w"},
+                        "transcript": "t", "rfc": "r", "why": "Software: w"},
         "f.gone": {"verdict": "fail", "rule": "r", "command": "c", "transcript": "t",
                    "rfc": "r", "why": "w"},
     }}
@@ -305,7 +305,7 @@ def test_expected_compare_and_merge():
     data, notes = update_expected.merge(expected, report, "x")
     sc = data["scenarios"]
     assert sc["d.other-way"]["rule"] == "expect.code"       # recorded one kept (an "also")
-    assert sc["d.other-way"]["also"] and sc["d.other-way"]["why"] == "w"
+    assert sc["d.other-way"]["also"] and sc["d.other-way"]["why"] == "Software: w"
     assert sc["e.new-failure"]["rfc"] == update_expected.TODO
     assert sc["e.new-failure"]["why"] == update_expected.TODO
     assert sc["a.fails"]["rfc"].startswith("RFC 5321")       # kept, though it now fails otherwise
@@ -313,6 +313,9 @@ def test_expected_compare_and_merge():
     assert any("e.new-failure: NEW fail" in n for n in notes), notes
     assert update_expected.entry_problems("e.new-failure", sc["e.new-failure"])
     assert not update_expected.entry_problems("d.other-way", sc["d.other-way"])
+    # A why that does not say software, configuration or test is a problem.
+    assert update_expected.entry_problems("a.fails", dict(sc["d.other-way"], why="it fails"))
+    assert update_expected.cause_of(sc["d.other-way"]) == "Software"
     # Postfix queue ids differ from run to run; re-recording does not churn on them.
     assert (update_expected.volatile_free("S: 250 2.0.0 Ok: queued as 6BDE2A7C07D")
             == update_expected.volatile_free("S: 250 2.0.0 Ok: queued as 173A1A7C629"))

@@ -189,6 +189,18 @@ def same_failure(entry, sc):
     return any(w in found for w in wanted)
 
 
+# A recorded failure's "why" begins with its cause (tests/e2e/README.md).
+CAUSES = ("Software", "Configuration", "Test")
+CAUSE_RE = re.compile(r"(%s)\b[^:]*:" % "|".join(CAUSES))
+
+
+def cause_of(entry):
+    """"Software", "Configuration" or "Test": the cause a failure's why
+    begins with (None when it names none)."""
+    m = CAUSE_RE.match((entry.get("why") or "").strip())
+    return m.group(1) if m else None
+
+
 def entry_problems(sid, entry):
     """What is missing from a recorded entry (hand-written fields too)."""
     verdict = entry.get("verdict")
@@ -206,6 +218,9 @@ def entry_problems(sid, entry):
             sid, entry.get("rule"), entry.get("command"), " and ".join(todo),
             " and ".join({"rfc": "the RFC text it violates (quoted, with its section)",
                           "why": "a one-line explanation"}[k] for k in todo)))
+    elif cause_of(entry) is None:
+        out.append("%s: the why does not begin with its cause (%s, then a colon)"
+                   % (sid, ", ".join(CAUSES)))
     return out
 
 
