@@ -568,3 +568,22 @@ def test_target_profile(name, request, tmp_path):
     bad = sorted(sid for sid, v in verdicts.items()
                  if (v in ("fail", "error")) != (sid in known))
     assert not bad, servers.describe_scenarios(res.report, bad)
+
+
+def test_namespace_instance_stale_sweep(exim_server, tmp_path):
+    """An Exim instance whose owner died (a SIGKILLed run) is found by its
+    mount namespace, stopped and removed by mta_servers.sweep_stale(), what
+    every start does first; the session's live instance is left alone."""
+    import mta_servers
+    second = mta_servers.EximServer(keep_dir=tmp_path / "second")
+    try:
+        second.start()
+        assert second.port != exim_server.port and second.processes()
+        (second.instance_dir / "owner").write_text("999999999 0\n")
+        removed = mta_servers.sweep_stale("exim")
+        assert second.instance_dir in removed
+        assert second.processes() == [], second.processes()
+        assert not servers.port_accepts("127.0.0.1", second.port)
+        assert exim_server.instance_dir.exists() and exim_server.processes()
+    finally:
+        second.stop()
