@@ -360,6 +360,29 @@ static const char *find_config_arg(int argc, char **argv)
 	return path;
 }
 
+/* The strings a target profile sets live for the whole run, whether or not
+ * the command line overrides them later: they are owned here and freed at
+ * exit (before, an overridden -t or any profile= was lost memory). */
+static char **config_strings;
+static size_t nconfig_strings;
+
+static void free_config_strings(void)
+{
+	for (size_t i = 0; i < nconfig_strings; i++)
+		free(config_strings[i]);
+	free(config_strings);
+	config_strings = NULL;
+	nconfig_strings = 0;
+}
+
+static char *config_string(const char *value)
+{
+	if (nconfig_strings == 0)
+		atexit(free_config_strings);
+	config_strings = xrealloc(config_strings, (nconfig_strings + 1) * sizeof(*config_strings));
+	return config_strings[nconfig_strings++] = xstrdup(value);
+}
+
 /* Settings of a target profile; the command line parsed later wins. */
 static void apply_config(const char *path, const char **target_arg, struct engine_options *o,
                          struct vars *vars, struct report_spec **specs, size_t *nspecs,
@@ -376,9 +399,9 @@ static void apply_config(const char *path, const char **target_arg, struct engin
 		char where[PATH_MAX + 32];
 		snprintf(where, sizeof(where), "%s:%d", path, e->line);
 		if (strcmp(e->key, "target") == 0) {
-			*target_arg = xstrdup(e->value); /* lives for the run */
+			*target_arg = config_string(e->value);
 		} else if (strcmp(e->key, "profile") == 0) {
-			o->profile = xstrdup(e->value);
+			o->profile = config_string(e->value);
 		} else if (strcmp(e->key, "timeout") == 0) {
 			o->timeout_s = parse_int(e->value, where, 1, 24 * 3600);
 		} else if (strcmp(e->key, "jobs") == 0) {
@@ -395,27 +418,27 @@ static void apply_config(const char *path, const char **target_arg, struct engin
 		} else if (strcmp(e->key, "tls") == 0) {
 			if (strcmp(e->value, "none") != 0 && strcmp(e->value, "implicit") != 0)
 				usage_error("%s: tls %s: expected none or implicit", where, e->value);
-			*tls_mode = xstrdup(e->value);
+			*tls_mode = config_string(e->value);
 		} else if (strcmp(e->key, "tls-verify") == 0) {
 			if (strcmp(e->value, "on") != 0 && strcmp(e->value, "off") != 0)
 				usage_error("%s: tls-verify %s: expected on or off", where, e->value);
 			tls->verify = strcmp(e->value, "on") == 0;
 		} else if (strcmp(e->key, "ca-file") == 0) {
-			tls->ca_file = xstrdup(e->value);
+			tls->ca_file = config_string(e->value);
 		} else if (strcmp(e->key, "tls-min-version") == 0) {
 			if (!tls_version_known(e->value))
 				usage_error("%s: tls-min-version %s: expected TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3",
 				            where, e->value);
-			tls->min_version = xstrdup(e->value);
+			tls->min_version = config_string(e->value);
 		} else if (strcmp(e->key, "sni") == 0) {
-			tls->sni = xstrdup(e->value);
+			tls->sni = config_string(e->value);
 		} else if (strcmp(e->key, "auth-user") == 0) {
-			auth->user = xstrdup(e->value);
+			auth->user = config_string(e->value);
 		} else if (strcmp(e->key, "auth-password-env") == 0) {
-			auth->env = xstrdup(e->value);
+			auth->env = config_string(e->value);
 			auth->file = NULL;
 		} else if (strcmp(e->key, "auth-password-file") == 0) {
-			auth->file = xstrdup(e->value);
+			auth->file = config_string(e->value);
 			auth->env = NULL;
 		}
 	}
