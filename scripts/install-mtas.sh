@@ -153,7 +153,9 @@ unpack() {
 	mv "$prefix.new" "$prefix"
 	say "unpacked into $prefix: $(tr '\n' ' ' <"$prefix/.installed")"
 }
+# shellcheck disable=SC2086 # word lists
 exim_ok || unpack "$EXIM_PREFIX" usr/sbin/exim4 $EXIM_DEBS
+# shellcheck disable=SC2086
 sendmail_ok || unpack "$SENDMAIL_PREFIX" usr/libexec/sendmail/sendmail $SENDMAIL_DEBS
 
 # 3. Exim's compiled-in user (exim4-base's postinst makes it the same way)
