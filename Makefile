@@ -63,12 +63,12 @@ help:
 	@echo "make unit       cmocka unit tests only"
 	@echo "make rules-doc  regenerate docs/rules.md from the rule table"
 	@echo "make docs       also docs/suite.md and the examples in docs/reports.md"
-	@echo "make e2e        end-to-end tests (fixture server, Postfix, aiosmtpd)"
+	@echo "make e2e        end-to-end tests (fixture server, the seven real servers)"
 	@echo "make asan       unit + end-to-end tests under AddressSanitizer"
 	@echo "make ubsan      unit + end-to-end tests under UndefinedBehaviorSanitizer"
 	@echo "make valgrind   end-to-end tests with the harness under valgrind"
 	@echo "make selftest   mutation self-test: every generated mutant server must be caught"
-	@echo "make conformance  whole suite vs Postfix/aiosmtpd/OpenSMTPD, writes docs/conformance.md"
+	@echo "make conformance  whole suite vs the seven real servers, writes docs/conformance.md"
 	@echo "make fuzz       libFuzzer runs: reply reader, scenario parser, JSON loader + renderers (clang)"
 	@echo "make bench      speed and memory figures (reply reader, whole runs, -j scaling)"
 	@echo "make man        render the man pages (docs/man/*.scd, scdoc) into build/man/"
@@ -83,6 +83,7 @@ deps:
 deps-test:
 	@scripts/install-deps.sh test
 	@scripts/install-third-mta.sh
+	@scripts/install-mtas.sh
 
 $(BUILD)/gen/matrix_data.c: fixtures/gen_matrix.py $(MATRIX_TSV)
 	@mkdir -p $(dir $@)
@@ -237,12 +238,13 @@ selftest-fast: all
 	SMTPCONFORM_BUILD=$(BUILD) $(PYTHON) -m pytest -q tests/selftest tests/golden $(PYTEST_ARGS)
 
 # The whole bundled suite against the real servers of the e2e tests (Postfix,
-# aiosmtpd, OpenSMTPD; root, `make deps-test` installs them): one run each,
+# aiosmtpd, OpenSMTPD, Exim, Sendmail, Dovecot submission, Haraka; root,
+# `make deps-test` installs them): one run each, side by side,
 # reports/conformance-SERVER.json, then docs/conformance.md from the scenario
 # headers, those reports and the deviations recorded in tests/e2e/expected/
 # (re-recorded with tests/e2e/update_expected.py, see tests/e2e/README.md).
 .PHONY: conformance
-CONFORMANCE_SERVERS := postfix aiosmtpd opensmtpd
+CONFORMANCE_SERVERS := postfix aiosmtpd opensmtpd exim sendmail dovecot haraka
 conformance: all
 	SMTPCONFORM_BUILD=$(BUILD) $(PYTHON) tests/e2e/conformance_run.py --out-dir reports \
 		$(foreach s,$(CONFORMANCE_SERVERS),--server $(s))

@@ -10,14 +10,20 @@
 Everything in the output is generated, never written by hand:
 1. what the suite checks: scenarios per RFC section and level (from each
    scenario's ref: and level: headers), and per directory;
-2. what each real server got (from the JSON reports): the summary per
-   server, every scenario that did not pass on some server with the rule
-   that failed, the skip reasons;
+2. what each real server got (from the JSON reports), side by side: a
+   summary per server (pass, MUST/SHOULD/MAY failed, inconclusive and why,
+   skipped), failures per rule, and every scenario grouped by RFC and
+   level with one column per server (name and version) whose cell is pass,
+   skip, fail (the recorded cause is the software) or inconclusive (the
+   configuration or the test set-up), linked to the finding, its why as
+   the link title; the skip reasons;
 3. with --expected, per server the recorded deviations of
-   tests/e2e/expected/SERVER.json: why, and the RFC text violated; a
-   verdict in a report that differs from the recorded one is flagged.
-Stdlib only; the output depends only on the inputs (no dates, ports or
-durations), so regenerating from the same runs gives the same file.
+   tests/e2e/expected/SERVER.json: cause and why, and the RFC text
+   violated; a verdict in a report that differs from the recorded one is
+   flagged.
+Stdlib only; the output depends only on the inputs (the only date is the
+day the reports say the runs started; no ports or durations), so
+regenerating from the same runs gives the same file.
 """
 import argparse
 import json
@@ -159,54 +165,146 @@ def suite_tables(scenarios):
     return lines
 
 
-def results_tables(scenarios, reports, expected_dir):
-    levels = {i: (h.get("level") or "") for i, h, _ in scenarios}
-    lines = ["## Results per server", "",
-             "Each server ran the whole suite once (`make conformance`: "
-             "`smtpconform run --timeout 5 -j 8 --var domain=HOSTNAME scenarios`, profile "
-             "rfc5321, the server set up as in tests/e2e/README.md). "
-             "Failing scenarios by the level of the requirement they test:", "",
-             "| server | software | total | pass | fail | skip | error | fail: MUST | SHOULD | MAY |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
-    for name, r in reports:
-        s = r["summary"]
-        exp = load_expected(expected_dir, name) or {}
-        by_level = defaultdict(int)
-        for sc in r["scenarios"]:
-            if sc["verdict"] == "fail":
-                by_level[(sc.get("level") or levels.get(sc["id"]) or "-").upper()] += 1
-        lines.append("| %s | %s | %d | %d | %d | %d | %d | %d | %d | %d |" % (
-            name, md(exp.get("software") or "-"), s["total"], s["pass"], s["fail"], s["skip"],
-            s["error"], by_level["MUST"], by_level["SHOULD"], by_level["MAY"]))
-    lines.append("")
-    if any(r.get("interrupted") for _, r in reports):
-        lines += ["**Some runs were interrupted: their results are partial.**", ""]
+CAUSE_RE = re.compile(r"(Software|Configuration|Test)\b[^:]*:")
 
+
+def cause_of(entry):
+    """The cause a recorded failure's why begins with (tests/e2e/README.md):
+    Software, Configuration or Test; None when it names none."""
+    m = CAUSE_RE.match(((entry or {}).get("why") or "").strip())
+    return m.group(1) if m else None
+
+
+def anchor(name, sid):
+    return "%s-%s" % (name, re.sub(r"[^a-z0-9-]", "-", sid.lower()))
+
+
+def outcome(sc, entry):
+    """pass, skip, fail (the software) or inconclusive (the configuration or
+    the test set-up, an error, or a failure nobody has judged yet)."""
+    v = sc["verdict"]
+    if v in ("pass", "skip"):
+        return v
+    if v == "fail" and cause_of(entry) == "Software" and same_failure(entry, sc):
+        return "fail"
+    return "inconclusive"
+
+
+def short_version(software):
+    """'postfix 3.7.11-0+deb12u1' -> '3.7.11'; 'Haraka 3.1.1' -> '3.1.1'."""
+    m = re.search(r"(?:\d+:)?(\d+(?:\.\d+)+)", software or "")
+    return m.group(1) if m else "?"
+
+
+def results_tables(scenarios, reports, expected_dir):
+    levels = {i: (h.get("level") or "-").upper() for i, h, _ in scenarios}
+    refs = {i: h.get("ref") or "" for i, h, _ in scenarios}
+    titles = {i: h.get("title") or "" for i, h, _ in scenarios}
+    expected = {name: (load_expected(expected_dir, name) or {}) for name, _ in reports}
     verdicts = {}
     for name, r in reports:
         for sc in r["scenarios"]:
             verdicts[(sc["id"], name)] = sc
-    ids = sorted({i for (i, _) in verdicts})
-    not_passed = [i for i in ids
-                  if any(verdicts.get((i, n), {}).get("verdict") in ("fail", "error")
-                         for n, _ in reports)]
-    lines += ["### Scenarios that did not pass on some server", "",
-              "%d scenarios. A cell gives the verdict, and for a failure the first rule "
-              "violated and the command it answered (rule ids: docs/rules.md)." % len(not_passed), "",
-              "| scenario | level | " + " | ".join(n for n, _ in reports) + " |",
-              "|---|---|" + "---|" * len(reports)]
-    for i in not_passed:
+
+    def entry(sid, name):
+        return expected[name].get("scenarios", {}).get(sid)
+
+    lines = ["## Results per server", "",
+             "Each server ran the whole suite once (`make conformance`: "
+             "`smtpconform run --timeout 5 -j 8 --var domain=HOSTNAME scenarios`, profile "
+             "rfc5321, the server set up as in tests/e2e/README.md; Sendmail with "
+             "`--timeout 15`, Dovecot's submission service with `--auth-user`).", "",
+             "A verdict is **fail** when the recorded cause is the software, "
+             "*inconclusive* when the result comes from the configuration or the test set-up "
+             "(or the scenario could not run), skip when the server does not offer what the "
+             "scenario needs. Every fail and inconclusive links to its finding below: what the "
+             "server did, why, and the RFC text.", "",
+             "### Summary", "",
+             "| server | software | pass | fail: MUST | fail: SHOULD | fail: MAY | inconclusive | skip |",
+             "|---|---|---|---|---|---|---|---|"]
+    inconclusive_why = []
+    for name, r in reports:
+        counts = defaultdict(int)
+        causes = defaultdict(int)
+        for sc in r["scenarios"]:
+            e = entry(sc["id"], name)
+            o = outcome(sc, e)
+            if o == "fail":
+                counts["fail " + levels.get(sc["id"], "-")] += 1
+            else:
+                counts[o] += 1
+            if o == "inconclusive":
+                why = (e or {}).get("why") or sc.get("reason") or "not judged yet"
+                causes[why] += 1
+        lines.append("| %s | %s | %d | %d | %d | %d | %d | %d |" % (
+            name, md(expected[name].get("software") or "-"), counts["pass"],
+            counts["fail MUST"], counts["fail SHOULD"], counts["fail MAY"],
+            counts["inconclusive"], counts["skip"]))
+        for why in sorted(causes, key=lambda w: (-causes[w], w)):
+            inconclusive_why.append("| %s | %d | %s |" % (name, causes[why], md(why)))
+    lines.append("")
+    if any(r.get("interrupted") for _, r in reports):
+        lines += ["**Some runs were interrupted: their results are partial.**", ""]
+    lines += ["Why the inconclusive ones are inconclusive:", "",
+              "| server | scenarios | why |", "|---|---|---|"] + inconclusive_why + [""]
+
+    # Rules: how many scenarios each rule made fail, per server.
+    rules = defaultdict(lambda: defaultdict(int))
+    for (sid, name), sc in verdicts.items():
+        o = outcome(sc, entry(sid, name))
+        if o in ("fail", "inconclusive") and errors_of(sc):
+            rules[errors_of(sc)[0][0]][name] += 1
+    lines += ["### By rule", "",
+              "Scenarios whose first error is this rule (rule ids: docs/rules.md), as "
+              "fail / inconclusive counts.", "",
+              "| rule | " + " | ".join(n for n, _ in reports) + " |",
+              "|---|" + "---|" * len(reports)]
+    for rule in sorted(rules):
         cells = []
         for n, _ in reports:
-            sc = verdicts.get((i, n))
-            if not sc:
-                cells.append("-")
-            elif sc["verdict"] in ("fail", "error"):
-                cells.append("**%s**: %s" % (sc["verdict"], md(first_failure(sc))))
-            else:
-                cells.append(sc["verdict"])
-        lines.append("| `%s` | %s | %s |" % (i, levels.get(i, ""), " | ".join(cells)))
+            f = sum(1 for (sid, nn), sc in verdicts.items() if nn == n and errors_of(sc)
+                    and errors_of(sc)[0][0] == rule and outcome(sc, entry(sid, n)) == "fail")
+            i = rules[rule][n] - f
+            cells.append("-" if not rules[rule][n] else "%d / %d" % (f, i))
+        lines.append("| `%s` | %s |" % (rule, " | ".join(cells)))
     lines.append("")
+
+    # Every scenario, grouped by RFC, then level.
+    header = " | ".join("%s %s" % (n, short_version(expected[n].get("software")))
+                        for n, _ in reports)
+    lines += ["### Scenario by scenario", "",
+              "Grouped by the first RFC a scenario's `ref:` names, then by level.", ""]
+    groups = defaultdict(list)
+    for sid, _, _ in scenarios:
+        groups[rfc_key(refs.get(sid))[0]].append(sid)
+    for rfc in sorted(groups, key=rfc_sort):
+        lines += ["#### %s" % rfc, "",
+                  "| scenario | level | section | " + header + " |",
+                  "|---|---|---|" + "---|" * len(reports)]
+        order = {lv: k for k, lv in enumerate(LEVELS)}
+        for sid in sorted(groups[rfc], key=lambda i: (order.get(levels.get(i), 9),
+                                                      section_sort(rfc_key(refs.get(i))[1]), i)):
+            cells = []
+            for n, _ in reports:
+                sc = verdicts.get((sid, n))
+                if not sc:
+                    cells.append("-")
+                    continue
+                e = entry(sid, n)
+                o = outcome(sc, e)
+                # The link's title (a tooltip) is the finding's one-line why.
+                why = ((e or {}).get("why") or sc.get("reason") or first_failure(sc)).strip()
+                title = why.replace("\n", " ").replace('"', "'").replace("|", "\\|")
+                if o == "fail":
+                    cells.append('[**fail**](#%s "%s")' % (anchor(n, sid), title))
+                elif o == "inconclusive":
+                    cells.append('[*inconclusive*](#%s "%s")' % (anchor(n, sid), title))
+                else:
+                    cells.append(o)
+            lines.append("| `%s` %s | %s | %s | %s |" % (
+                sid, md(titles.get(sid)), levels.get(sid), md(rfc_key(refs.get(sid))[1]) or "-",
+                " | ".join(cells)))
+        lines.append("")
 
     lines += ["### Skipped scenarios", "",
               "A scenario that needs an extension the server does not offer (`requires:`) is "
@@ -224,7 +322,10 @@ def results_tables(scenarios, reports, expected_dir):
 
 def deviation_sections(scenarios, reports, expected_dir):
     levels = {i: (h.get("level") or "") for i, h, _ in scenarios}
-    lines = []
+    lines = ["## Findings per server", "",
+             "Every failure recorded in `tests/e2e/expected/SERVER.json`: its cause "
+             "(software, configuration or test), what the server did and why, and the RFC "
+             "text.", ""]
     for name, r in reports:
         exp = load_expected(expected_dir, name)
         if exp is None:
@@ -249,14 +350,20 @@ def deviation_sections(scenarios, reports, expected_dir):
             lines += ["**This run differs from the recorded verdicts:** " + "; ".join(off) + ".", ""]
         for sid in fails:
             e = recorded[sid]
-            lines.append("- `%s` (%s): %s on %s. %s" % (
-                sid, levels.get(sid) or "-", code(e.get("rule")), e.get("command"),
-                md((e.get("why") or "").strip())))
+            lines.append('- <a id="%s"></a>`%s` (%s): %s on %s. %s' % (
+                anchor(name, sid), sid, levels.get(sid) or "-", code(e.get("rule")),
+                e.get("command"), md((e.get("why") or "").strip())))
             rfc = (e.get("rfc") or "").strip()
             if rfc:
                 lines.append("  > %s" % md(rfc))
         lines.append("")
     return lines
+
+
+def run_date(reports):
+    """The day of the latest run (its report's "started"), e.g. 2026-12-03."""
+    days = sorted((r.get("started") or "")[:10] for _, r in reports if r.get("started"))
+    return days[-1] if days else None
 
 
 def main():
@@ -281,6 +388,9 @@ def main():
              "Generated by `scripts/gen_conformance.py` (`make conformance`) from the",
              "scenario headers, the JSON reports of runs against real servers and the",
              "recorded deviations in `tests/e2e/expected/`. Do not edit by hand.", ""]
+    if reports:
+        lines += ["Runs of %s against %s." % (run_date(reports) or "an unknown date",
+                                             ", ".join(n for n, _ in reports)), ""]
     lines += suite_tables(scenarios)
     if reports:
         lines += results_tables(scenarios, reports, args.expected)

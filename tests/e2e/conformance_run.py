@@ -22,6 +22,7 @@ Needs root (Postfix, OpenSMTPD) and Debian's python3 (aiosmtpd).
 """
 
 import argparse
+import concurrent.futures
 import json
 import os
 import subprocess
@@ -32,16 +33,28 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import mta_servers  # noqa: E402
 import servers  # noqa: E402
 
-SERVER_NAMES = ("postfix", "aiosmtpd", "opensmtpd")
+SERVER_NAMES = ("postfix", "aiosmtpd", "opensmtpd", "exim", "sendmail", "dovecot", "haraka")
 SUITE = "scenarios"
 JOBS = 8
 TIMEOUT = 5
+# Servers whose suites run at the same time (one smtpconform -j JOBS each).
+PARALLEL = 4
 
 
-def make_server(name, keep_dir):
-    """An unstarted server object for NAME."""
+def make_server(name, keep_dir, relay=None):
+    """An unstarted server object for NAME (dovecot: RELAY is the started
+    PostfixServer its submission service relays to)."""
+    if name == "exim":
+        return mta_servers.EximServer(keep_dir=keep_dir)
+    if name == "sendmail":
+        return mta_servers.SendmailServer(keep_dir=keep_dir)
+    if name == "haraka":
+        return mta_servers.HarakaServer(keep_dir=keep_dir)
+    if name == "dovecot":
+        return mta_servers.DovecotServer(relay, keep_dir=keep_dir)
     if name == "postfix":
         return servers.PostfixServer(keep_dir=keep_dir)
     if name == "opensmtpd":
@@ -57,7 +70,12 @@ def software_version(name):
     try:
         if name == "opensmtpd":
             return (servers.opensmtpd_prefix() / ".installed").read_text().strip() or None
-        pkg = {"postfix": "postfix", "aiosmtpd": "python3-aiosmtpd"}[name]
+        if name in ("exim", "sendmail", "haraka"):
+            # the first line of the prefix's stamp: the main package
+            stamp = mta_servers.prefix(name, name) / ".installed"
+            return " ".join(stamp.read_text().split("\n")[0].split()) or None
+        pkg = {"postfix": "postfix", "aiosmtpd": "python3-aiosmtpd",
+               "dovecot": "dovecot-submissiond"}[name]
         out = subprocess.run(["dpkg-query", "-W", "-f", "${Package} ${Version}", pkg],
                              capture_output=True, text=True, timeout=30)
         if out.returncode != 0:
@@ -67,11 +85,27 @@ def software_version(name):
         return None
 
 
+def server_domain(server):
+    """The domain the suite runs with against SERVER (--var domain=): its
+    host name, or for a submission service the domain of its relay."""
+    return getattr(server, "domain", None) or server.hostname
+
+
 def suite_args(server, suite=SUITE, jobs=JOBS, timeout=TIMEOUT, target=None):
-    """smtpconform arguments (without the report) of one full-suite run."""
+    """smtpconform arguments (without the report) of one full-suite run.
+    A server may ask for a longer --timeout (suite_timeout: Sendmail delays
+    some refusals on purpose) and extra arguments (suite_extra_args():
+    Dovecot's --auth-user)."""
+    timeout = getattr(server, "suite_timeout", None) or timeout
+    extra = server.suite_extra_args() if hasattr(server, "suite_extra_args") else []
     return ["run", "-t", target or server.target,
-            "--var", "domain=%s" % server.hostname,
-            "--timeout", str(timeout), "-j", str(jobs), "-q", suite]
+            "--var", "domain=%s" % server_domain(server),
+            "--timeout", str(timeout), "-j", str(jobs), "-q"] + list(extra) + [suite]
+
+
+def server_env(server):
+    """Environment additions the harness needs for SERVER (AUTH password)."""
+    return dict(getattr(server, "auth_env", None) or {})
 
 
 def run_suite(server, report_path, build=None, suite=SUITE, jobs=JOBS, timeout=TIMEOUT,
@@ -86,8 +120,9 @@ def run_suite(server, report_path, build=None, suite=SUITE, jobs=JOBS, timeout=T
     report_path.unlink(missing_ok=True)
     argv = [str(exe)] + suite_args(server, suite, jobs, timeout) + [
         "--report", "json:%s" % report_path]
+    env = dict(os.environ, **server_env(server))
     proc = subprocess.run(argv, cwd=str(servers.REPO), stdin=subprocess.DEVNULL,
-                          capture_output=True, timeout=hang_guard)
+                          capture_output=True, timeout=hang_guard, env=env)
     out = (proc.stdout + proc.stderr).decode("utf-8", "replace")
     try:
         with open(report_path, encoding="utf-8") as f:
@@ -98,34 +133,60 @@ def run_suite(server, report_path, build=None, suite=SUITE, jobs=JOBS, timeout=T
 
 
 def run_servers(names, out_dir, build=None, suite=SUITE, jobs=JOBS, timeout=TIMEOUT,
-                log=sys.stderr):
-    """Starts each server in turn, runs the suite, stops it. Returns
-    {name: report path} of the reports written and a list of problems."""
+                log=sys.stderr, parallel=PARALLEL):
+    """Starts the servers, runs the suite against up to PARALLEL of them at
+    once (one harness process each), stops them. Dovecot gets a private
+    Postfix to relay to (the "postfix" one when it is among NAMES).
+    Returns {name: report path} of the reports written and a list of
+    problems."""
     written, problems = {}, []
+    started = {}
     with tempfile.TemporaryDirectory(prefix="smtpconform-conformance-") as tmp:
-        for name in names:
-            server = make_server(name, Path(tmp) / name)
-            try:
-                server.start()
-            except servers.ServerError as e:
-                problems.append("cannot start %s: %s" % (name, e))
-                continue
-            try:
+        try:
+            order = sorted(names, key=lambda n: n == "dovecot")  # its relay first
+            relay = None
+            for name in order:
+                if name == "dovecot":
+                    relay = started.get("postfix")
+                    if relay is None:
+                        relay = started["dovecot-relay"] = make_server(
+                            "postfix", Path(tmp) / "dovecot-relay")
+                        try:
+                            relay.start()
+                        except servers.ServerError as e:
+                            problems.append("cannot start dovecot's relay (postfix): %s" % e)
+                            continue
+                server = make_server(name, Path(tmp) / name, relay=relay)
+                try:
+                    server.start()
+                except servers.ServerError as e:
+                    problems.append("cannot start %s: %s" % (name, e))
+                    continue
+                started[name] = server
+
+            def one(name):
+                server = started[name]
                 path = Path(out_dir) / ("conformance-%s.json" % name)
                 t0 = time.monotonic()
                 rc, report, output = run_suite(server, path, build, suite, jobs, timeout)
-                if report is None:
-                    problems.append("%s: no JSON report (exit %s)\n%s" % (name, rc, output))
-                    continue
-                if report.get("interrupted"):
-                    problems.append("%s: the run was interrupted" % name)
-                written[name] = path
-                s = report["summary"]
-                log.write("%-10s %-22s %3d scenarios: %3d pass, %3d fail, %3d skip, %d error "
-                          "(exit %d, %.1fs) -> %s\n"
-                          % (name, server.target, s["total"], s["pass"], s["fail"], s["skip"],
-                             s["error"], rc, time.monotonic() - t0, path))
-            finally:
+                return name, server, path, rc, report, output, time.monotonic() - t0
+
+            todo = [n for n in names if n in started]
+            with concurrent.futures.ThreadPoolExecutor(max(1, parallel)) as pool:
+                for name, server, path, rc, report, output, secs in pool.map(one, todo):
+                    if report is None:
+                        problems.append("%s: no JSON report (exit %s)\n%s" % (name, rc, output))
+                        continue
+                    if report.get("interrupted"):
+                        problems.append("%s: the run was interrupted" % name)
+                    written[name] = path
+                    s = report["summary"]
+                    log.write("%-10s %-22s %3d scenarios: %3d pass, %3d fail, %3d skip, "
+                              "%d error (exit %d, %.1fs) -> %s\n"
+                              % (name, server.target, s["total"], s["pass"], s["fail"],
+                                 s["skip"], s["error"], rc, secs, path))
+        finally:
+            for server in reversed(list(started.values())):
                 server.stop()
     return written, problems
 
@@ -135,17 +196,20 @@ def main():
     ap.add_argument("--out-dir", default="reports",
                     help="where conformance-SERVER.json go (default reports/)")
     ap.add_argument("--server", action="append", choices=SERVER_NAMES,
-                    help="run against this server only (repeatable; default all three)")
+                    help="run against this server only (repeatable; default all seven)")
     ap.add_argument("--build", help="directory of smtpconform (default $SMTPCONFORM_BUILD "
                     "or build)")
     ap.add_argument("-j", "--jobs", type=int, default=JOBS)
+    ap.add_argument("--parallel", type=int, default=PARALLEL,
+                    help="servers tested at the same time (default %d)" % PARALLEL)
     ap.add_argument("--timeout", type=int, default=TIMEOUT)
     ap.add_argument("suite", nargs="?", default=SUITE)
     args = ap.parse_args()
 
     os.chdir(servers.REPO)
     written, problems = run_servers(args.server or SERVER_NAMES, args.out_dir, args.build,
-                                    args.suite, args.jobs, args.timeout)
+                                    args.suite, args.jobs, args.timeout,
+                                    parallel=args.parallel)
     for p in problems:
         sys.stderr.write("conformance_run: %s\n" % p)
     return 1 if problems else 0

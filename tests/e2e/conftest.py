@@ -20,6 +20,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import mta_servers  # noqa: E402
 import servers  # noqa: E402
 import tls  # noqa: E402
 
@@ -128,6 +129,52 @@ def opensmtpd_server(tmp_path_factory):
         server.stop()
         leftover = server.processes()
         assert not leftover, "opensmtpd processes survive stop: %s" % leftover
+
+
+def _namespace_server(server, label):
+    """Starts SERVER (an mta_servers.NamespaceServer) for the session,
+    stops it at the end and checks that none of its processes survive."""
+    error = start_or_error(server)
+    if error:
+        pytest.fail("cannot start %s: %s" % (label, error), pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+        leftover = server.processes()
+        assert not leftover, "%s processes survive stop: %s" % (label, leftover)
+
+
+@pytest.fixture(scope="session")
+def exim_server(tmp_path_factory):
+    """A private Exim 4.96 for the whole session (mta_servers.py; unpacked
+    by scripts/install-mtas.sh, which `make deps-test` runs)."""
+    yield from _namespace_server(
+        mta_servers.EximServer(keep_dir=tmp_path_factory.mktemp("exim")), "Exim")
+
+
+@pytest.fixture(scope="session")
+def sendmail_server(tmp_path_factory):
+    """A private Sendmail 8.17 for the whole session (mta_servers.py)."""
+    yield from _namespace_server(
+        mta_servers.SendmailServer(keep_dir=tmp_path_factory.mktemp("sendmail")), "Sendmail")
+
+
+@pytest.fixture(scope="session")
+def dovecot_server(tmp_path_factory, postfix_server):
+    """Dovecot's submission service for the whole session, relaying to the
+    session's Postfix (mta_servers.py): AUTH for .auth_user/.auth_password."""
+    yield from _namespace_server(
+        mta_servers.DovecotServer(postfix_server,
+                                  keep_dir=tmp_path_factory.mktemp("dovecot")), "Dovecot")
+
+
+@pytest.fixture(scope="session")
+def haraka_server(tmp_path_factory):
+    """A private Haraka for the whole session (mta_servers.py; npm ci by
+    scripts/install-mtas.sh)."""
+    yield from _namespace_server(
+        mta_servers.HarakaServer(keep_dir=tmp_path_factory.mktemp("haraka")), "Haraka")
 
 
 @pytest.fixture(scope="session")

@@ -988,17 +988,17 @@ def opensmtpd_prefix():
     return Path(p) if p else REPO / "build" / "opensmtpd"
 
 
-def opensmtpd_pids(instance_dir):
-    """Live processes of the OpenSMTPD instance in INSTANCE_DIR: those in a
-    mount namespace where INSTANCE_DIR/spool is mounted on /var/spool/smtpd.
-    (smtpd's children overwrite their environment and command line with
+def mount_ns_pids(needle):
+    """Live processes in a mount namespace other than ours whose mount table
+    (/proc/PID/mountinfo) contains NEEDLE (bytes, e.g. b"/DIR/spool
+    /var/spool/smtpd "): the processes of one instance run in its own mount
+    namespace. (Daemons overwrite their environment and command line with
     setproctitle, so neither identifies them; their mount namespace does.)"""
-    needle = ("/%s/spool /var/spool/smtpd " % Path(instance_dir).name).encode()
     try:
         own = os.readlink("/proc/self/ns/mnt")
     except OSError:
         own = None
-    ours = {}   # namespace -> does its mount table have our spool?
+    ours = {}   # namespace -> does its mount table have the needle?
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -1018,39 +1018,52 @@ def opensmtpd_pids(instance_dir):
     return found
 
 
-def _opensmtpd_kill(instance_dir, grace=10.0):
-    """SIGTERM, then SIGKILL, every live process of the instance. Returns
-    the pids that needed SIGKILL."""
-    for pid in opensmtpd_pids(instance_dir):
+def opensmtpd_pids(instance_dir):
+    """Live processes of the OpenSMTPD instance in INSTANCE_DIR: those in a
+    mount namespace where INSTANCE_DIR/spool is mounted on /var/spool/smtpd."""
+    return mount_ns_pids(("/%s/spool /var/spool/smtpd " % Path(instance_dir).name).encode())
+
+
+def kill_pids(find, what, grace=10.0):
+    """SIGTERM, then SIGKILL, every process FIND() returns, until it returns
+    none. Returns the pids that needed SIGKILL; ServerError if some survive
+    (WHAT names them)."""
+    for pid in find():
         try:
             os.kill(pid, signal.SIGTERM)
         except ProcessLookupError:
             pass
     deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and opensmtpd_pids(instance_dir):
+    while time.monotonic() < deadline and find():
         time.sleep(0.05)
-    left = opensmtpd_pids(instance_dir)
+    left = find()
     for pid in left:
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
     deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and opensmtpd_pids(instance_dir):
+    while time.monotonic() < deadline and find():
         time.sleep(0.05)
-    still = opensmtpd_pids(instance_dir)
+    still = find()
     if still:
-        raise ServerError("opensmtpd processes %s of %s survive SIGKILL" % (still, instance_dir))
+        raise ServerError("%s processes %s survive SIGKILL" % (what, still))
     return left
 
 
-def sweep_stale_opensmtpd(root=None):
-    """Stops and removes OpenSMTPD instance directories whose owning test
-    process is gone (SIGKILLed run); other live runs' instances are left
-    alone. Returns the directories removed."""
+def _opensmtpd_kill(instance_dir, grace=10.0):
+    """SIGTERM, then SIGKILL, every live process of the instance. Returns
+    the pids that needed SIGKILL."""
+    return kill_pids(lambda: opensmtpd_pids(instance_dir), "opensmtpd (%s)" % instance_dir, grace)
+
+
+def sweep_stale_instances(prefix, kill, root=None):
+    """Stops (KILL(dir)) and removes the instance directories ROOT/PREFIX*
+    whose owning test process is gone (a SIGKILLed run); other live runs'
+    instances are left alone. Returns the directories removed."""
     root = Path(root) if root else postfix_tmp_root()
     removed = []
-    for d in sorted(root.glob(OPENSMTPD_INSTANCE_PREFIX + "*")):
+    for d in sorted(root.glob(prefix + "*")):
         if not d.is_dir() or (d / "kept").exists():
             continue
         try:
@@ -1061,12 +1074,19 @@ def sweep_stale_opensmtpd(root=None):
         if alive:
             continue
         try:
-            _opensmtpd_kill(d)
+            kill(d)
         except ServerError:
             continue
         shutil.rmtree(d, ignore_errors=True)
         removed.append(d)
     return removed
+
+
+def sweep_stale_opensmtpd(root=None):
+    """Stops and removes OpenSMTPD instance directories whose owning test
+    process is gone (SIGKILLed run); other live runs' instances are left
+    alone. Returns the directories removed."""
+    return sweep_stale_instances(OPENSMTPD_INSTANCE_PREFIX, _opensmtpd_kill, root)
 
 
 class OpensmtpdServer(Server):

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """update_expected.py - re-record what each real server gets from the suite.
 
-    /usr/bin/python3 tests/e2e/update_expected.py            # all three servers
+    /usr/bin/python3 tests/e2e/update_expected.py            # all seven servers
     /usr/bin/python3 tests/e2e/update_expected.py --server opensmtpd
     /usr/bin/python3 tests/e2e/update_expected.py --report postfix=reports/conformance-postfix.json
     /usr/bin/python3 tests/e2e/update_expected.py --check    # compare only, write nothing
@@ -53,14 +53,29 @@ sys.path.insert(0, str(E2E_DIR))
 import conformance_run  # noqa: E402
 
 EXPECTED_DIR = E2E_DIR / "expected"
-SERVER_NAMES = ("postfix", "aiosmtpd", "opensmtpd")
+SERVER_NAMES = conformance_run.SERVER_NAMES
 TODO = "TODO"
 TRANSCRIPT_LINES = 12        # lines kept in an excerpt
 TRANSCRIPT_LINE_MAX = 200    # characters kept of one line
 FAIL_KEYS = ("verdict", "rule", "command", "also", "why", "rfc", "transcript")
 REGENERATE = "/usr/bin/python3 tests/e2e/update_expected.py"
-RUN = ("smtpconform run -t TARGET --var domain=%s.smtpconform.test --timeout 5 -j 8 scenarios "
-       "(tests/e2e/conformance_run.py)")
+RUN = "smtpconform run -t TARGET --var domain=%s --timeout %s -j 8%s scenarios (tests/e2e/conformance_run.py)"
+
+
+def run_line(name):
+    """How server NAME's suite is run (the "run" field of its file)."""
+    import servers
+    if name not in SERVER_NAMES:
+        return RUN % ("%s.smtpconform.test" % name, conformance_run.TIMEOUT, "")
+    relay = servers.PostfixServer(ipv6=False) if name == "dovecot" else None
+    import tempfile
+    # aiosmtpd's runner needs a log directory even when nothing is started
+    srv = conformance_run.make_server(name, tempfile.mkdtemp() if name == "aiosmtpd" else None,
+                                      relay=relay)
+    extra = srv.suite_extra_args() if hasattr(srv, "suite_extra_args") else []
+    return RUN % (conformance_run.server_domain(srv),
+                  getattr(srv, "suite_timeout", None) or conformance_run.TIMEOUT,
+                  "".join(" " + a for a in extra))
 
 
 # ---------------------------------------------------------------------------
@@ -177,6 +192,18 @@ def same_failure(entry, sc):
     return any(w in found for w in wanted)
 
 
+# A recorded failure's "why" begins with its cause (tests/e2e/README.md).
+CAUSES = ("Software", "Configuration", "Test")
+CAUSE_RE = re.compile(r"(%s)\b[^:]*:" % "|".join(CAUSES))
+
+
+def cause_of(entry):
+    """"Software", "Configuration" or "Test": the cause a failure's why
+    begins with (None when it names none)."""
+    m = CAUSE_RE.match((entry.get("why") or "").strip())
+    return m.group(1) if m else None
+
+
 def entry_problems(sid, entry):
     """What is missing from a recorded entry (hand-written fields too)."""
     verdict = entry.get("verdict")
@@ -194,6 +221,9 @@ def entry_problems(sid, entry):
             sid, entry.get("rule"), entry.get("command"), " and ".join(todo),
             " and ".join({"rfc": "the RFC text it violates (quoted, with its section)",
                           "why": "a one-line explanation"}[k] for k in todo)))
+    elif cause_of(entry) is None:
+        out.append("%s: the why does not begin with its cause (%s, then a colon)"
+                   % (sid, ", ".join(CAUSES)))
     return out
 
 
@@ -285,7 +315,7 @@ def merge(old, report, name):
         notes.append("%s: no longer in the suite: entry removed" % sid)
     data = {k: v for k, v in old.items() if k != "scenarios"}
     data["server"] = name
-    data["run"] = RUN % name
+    data["run"] = run_line(name)
     software = conformance_run.software_version(name)
     if software:
         data["software"] = software
@@ -304,7 +334,7 @@ def summary(data):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--server", action="append", choices=SERVER_NAMES,
-                    help="only this server (repeatable; default all three)")
+                    help="only this server (repeatable; default all seven)")
     ap.add_argument("--report", action="append", default=[], metavar="NAME=PATH",
                     help="use this JSON report of a full-suite run instead of running")
     ap.add_argument("--check", action="store_true",

@@ -1,0 +1,68 @@
+"""scripts/gen_conformance.py (docs/conformance.md, `make conformance`) on a
+small made-up suite, reports and expected files: no server needed."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent.parent
+GEN = REPO / "scripts" / "gen_conformance.py"
+
+
+def scenario(sid, level, ref):
+    return "id: %s\ntitle: t %s\nref: %s\nlevel: %s\n\nC: NOOP\nS: 250\n" % (sid, sid, ref, level)
+
+
+def report(verdicts):
+    scs = []
+    for sid, v in verdicts.items():
+        steps = []
+        if v == "fail":
+            steps = [{"line": 5, "command": "NOOP", "violations": [
+                {"rule": "expect.code", "severity": "error", "message": "m"}]}]
+        scs.append({"id": sid, "verdict": v, "steps": steps,
+                    "reason": "the server does not advertise X" if v == "skip" else None})
+    s = {k: sum(1 for v in verdicts.values() if v == k) for k in ("pass", "fail", "skip", "error")}
+    s["total"] = len(verdicts)
+    return {"started": "2026-12-03T10:00:00Z", "summary": s, "scenarios": scs}
+
+
+def test_cells_summary_and_findings(tmp_path):
+    suite = tmp_path / "scenarios" / "core"
+    suite.mkdir(parents=True)
+    (suite / "a.smtp").write_text(scenario("core.a", "MUST", "RFC 5321 4.1.1"))
+    (suite / "b.smtp").write_text(scenario("core.b", "SHOULD", "RFC 5321 4.3.2"))
+    (suite / "c.smtp").write_text(scenario("core.c", "MUST", "RFC 1870 6.1"))
+    exp = tmp_path / "expected"
+    exp.mkdir()
+    fail = {"verdict": "fail", "rule": "expect.code", "command": "NOOP", "transcript": "t",
+            "rfc": "RFC 5321 4.1.1: \"...\""}
+    (exp / "srv1.json").write_text(json.dumps({"server": "srv1", "software": "srv1 1.2.3-4",
+        "scenarios": {"core.a": dict(fail, why="Software: it answers | 500."),
+                      "core.b": dict(fail, why="Configuration: the test's set-up refuses it."),
+                      "core.c": {"verdict": "skip", "reason": "the server does not advertise X"}}}))
+    (exp / "srv2.json").write_text(json.dumps({"server": "srv2", "software": "srv2 2:9.8",
+                                               "scenarios": {}}))
+    reports = []
+    for name, verdicts in (("srv1", {"core.a": "fail", "core.b": "fail", "core.c": "skip"}),
+                           ("srv2", {"core.a": "pass", "core.b": "pass", "core.c": "pass"})):
+        path = tmp_path / ("%s.json" % name)
+        path.write_text(json.dumps(report(verdicts)))
+        reports += ["--report", "%s=%s" % (name, path)]
+    out = tmp_path / "conformance.md"
+    subprocess.run([sys.executable, str(GEN), "--out", str(out), "--expected", str(exp)]
+                   + reports + [str(tmp_path / "scenarios")], check=True)
+    text = out.read_text()
+    assert "Runs of 2026-12-03 against srv1, srv2." in text
+    # Summary: one MUST failure (software), one inconclusive (configuration), one skip.
+    assert "| srv1 | srv1 1.2.3-4 | 0 | 1 | 0 | 0 | 1 | 1 |" in text, text
+    assert "| srv2 | srv2 2:9.8 | 3 | 0 | 0 | 0 | 0 | 0 |" in text, text
+    assert "| srv1 | 1 | Configuration: the test's set-up refuses it. |" in text, text
+    # Columns name the versions; cells link to the finding with its why.
+    assert "| srv1 1.2.3 | srv2 9.8 |" in text, text
+    assert ('[**fail**](#srv1-core-a "Software: it answers \\| 500.")' in text), text
+    assert "[*inconclusive*](#srv1-core-b " in text, text
+    assert '<a id="srv1-core-a"></a>`core.a`' in text, text
+    # Grouped by RFC.
+    assert text.index("#### RFC 1870") < text.index("#### RFC 5321")
