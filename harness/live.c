@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "check.h"
+#include "command.h"
 #include "smtp_limits.h"
 
 void live_state_init(struct live_state *ls)
@@ -187,15 +188,5 @@ void live_state_print(const struct live_state *ls, FILE *out)
 
 int live_reply_timeout_s(const char *verb)
 {
-	if (strcmp(verb, "CONNECT") == 0)
-		return TIMEOUT_GREETING_S;
-	if (strcmp(verb, "MAIL") == 0)
-		return TIMEOUT_MAIL_S;
-	if (strcmp(verb, "RCPT") == 0)
-		return TIMEOUT_RCPT_S;
-	if (strcmp(verb, "DATA") == 0)
-		return TIMEOUT_DATA_INIT_S;
-	if (strcmp(verb, "DATA-END") == 0)
-		return TIMEOUT_DATA_END_S;
-	return TIMEOUT_OTHER_S;
+	return command_get(command_from_name(verb))->timeout_s; /* command.c's table, as run */
 }
