@@ -242,7 +242,8 @@ selftest-fast: all
 # `make deps-test` installs them): one run each, side by side,
 # reports/conformance-SERVER.json, then docs/conformance.md from the scenario
 # headers, those reports and the deviations recorded in tests/e2e/expected/
-# (re-recorded with tests/e2e/update_expected.py, see tests/e2e/README.md).
+# (re-recorded with tests/e2e/update_expected.py, see tests/e2e/README.md),
+# and reports/conformance.html, the same runs side by side (`report --from`).
 .PHONY: conformance
 CONFORMANCE_SERVERS := postfix aiosmtpd opensmtpd exim sendmail dovecot haraka
 conformance: all
@@ -250,6 +251,8 @@ conformance: all
 		$(foreach s,$(CONFORMANCE_SERVERS),--server $(s))
 	$(GENPY) scripts/gen_conformance.py --out docs/conformance.md --expected tests/e2e/expected \
 		$(foreach s,$(CONFORMANCE_SERVERS),--report $(s)=reports/conformance-$(s).json) scenarios
+	$(BUILD)/smtpconform report $(foreach s,$(CONFORMANCE_SERVERS),--from $(s)=reports/conformance-$(s).json) \
+		--report html:reports/conformance.html
 
 # Man pages: one scdoc source each in docs/man/, rendered into $(BUILD)/man/.
 MAN_SRC := $(wildcard docs/man/*.scd)

@@ -275,7 +275,7 @@ static int cmp_occurrence(const void *a, const void *b)
 	return (x->order > y->order) - (x->order < y->order);
 }
 
-static int level_rank(const char *level)
+int findings_level_rank(const char *level)
 {
 	if (strcmp(level, "MUST") == 0)
 		return 0;
@@ -314,7 +314,7 @@ static int occurrence_rank(const struct run_result *run, const struct occurrence
 	const struct scenario_result *sr = &run->scenarios[o->scenario];
 	int fails = occurrence_fails(run, o->step, o->violation) && !sr->waived;
 
-	return (fails ? 0 : 16) + level_rank(findings_level(sr, o->violation)) * 2 +
+	return (fails ? 0 : 16) + findings_level_rank(findings_level(sr, o->violation)) * 2 +
 	       !id_names_command(sr, o->step->command);
 }
 
@@ -327,7 +327,7 @@ struct ranked {
 static int cmp_ranked(const void *a, const void *b)
 {
 	const struct ranked *x = a, *y = b;
-	int lx = level_rank(x->f.level), ly = level_rank(y->f.level);
+	int lx = findings_level_rank(x->f.level), ly = findings_level_rank(y->f.level);
 
 	if (x->f.failing != y->f.failing)
 		return y->f.failing - x->f.failing;

@@ -53,6 +53,8 @@ void findings_free(struct findings *f);
 int findings_has_scenario(const struct finding *f, size_t sc);
 /* "FAIL" (failed a scenario), "WAIVED" (failed only waived ones) or "WARN". */
 const char *findings_label(const struct finding *f);
+/* 0 MUST, 1 SHOULD, 2 MAY, 3 anything else (the order reports sort by). */
+int findings_level_rank(const char *level);
 
 /*
  * One violation, explained. findings_level(): the level of the sentence it

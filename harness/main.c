@@ -76,7 +76,8 @@ static const char usage_head[] =
     "  matrix [--profile P]          print the allowed-code matrix\n"
     "  rules [--markdown]            print the rule table (docs/rules.md)\n"
     "  report --from RUN.json --report FMT[:PATH]...\n"
-    "                                render a saved JSON report in other formats\n"
+    "                                render a saved JSON report in other formats; several\n"
+    "                                --from [NAME=]RUN.json: the runs side by side (html, md)\n"
     "  merge A.json B.json... [--report FMT[:PATH]...]\n"
     "                                join the JSON reports of --shard runs (default: json\n"
     "                                on stdout)\n"
@@ -861,13 +862,79 @@ static int write_reports(const struct run_result *run, struct report_spec *specs
 	return code;
 }
 
+/* "NAME=PATH" names the column NAME; a bare PATH is named by its file name
+ * without ".json". Returns the path; *label_out is allocated. */
+static const char *compare_input(const char *arg, char **label_out)
+{
+	const char *eq = strchr(arg, '=');
+	if (eq && eq != arg && !memchr(arg, '/', (size_t)(eq - arg))) {
+		*label_out = xstrndup(arg, (size_t)(eq - arg));
+		return eq + 1;
+	}
+	const char *base = strrchr(arg, '/');
+	base = base ? base + 1 : arg;
+	size_t n = strlen(base);
+	if (n > 5 && strcmp(base + n - 5, ".json") == 0)
+		n -= 5;
+	*label_out = xstrndup(base, n);
+	return arg;
+}
+
+/* report --from A --from B...: the runs side by side (html, md). Exit 0
+ * when every table was written: a comparison has no verdict of its own. */
+static int cmd_report_compare(char **inputs, size_t n, struct report_spec *specs, size_t nspecs)
+{
+	struct run_result *runs = xcalloc(n, sizeof(*runs));
+	char **labels = xcalloc(n, sizeof(char *));
+	char err[1024];
+	int code = EXIT_PASS;
+	size_t loaded = 0;
+
+	for (size_t i = 0; i < nspecs && code == EXIT_PASS; i++)
+		if (specs[i].format != REPORT_HTML && specs[i].format != REPORT_MD) {
+			fprintf(stderr, "smtpconform: report: with several --from, --report takes "
+			                "html or md (the runs side by side)\n");
+			code = EXIT_USAGE;
+		}
+	for (; loaded < n && code == EXIT_PASS; loaded++) {
+		const char *path = compare_input(inputs[loaded], &labels[loaded]);
+		if (report_load_json(path, &runs[loaded], err, sizeof(err)) < 0) {
+			fprintf(stderr, "smtpconform: %s\n", err);
+			code = EXIT_USAGE;
+			free(labels[loaded]);
+			labels[loaded] = NULL;
+			break;
+		}
+	}
+	for (size_t i = 0; i < nspecs; i++) {
+		if (code == EXIT_PASS &&
+		    report_write_compare(runs, (const char *const *)labels, n, &specs[i], err,
+		                         sizeof(err)) < 0) {
+			fprintf(stderr, "smtpconform: cannot write report: %s\n", err);
+			code = EXIT_USAGE;
+		}
+		report_spec_free(&specs[i]);
+	}
+	for (size_t i = 0; i < loaded; i++)
+		run_result_free(&runs[i]);
+	for (size_t i = 0; i < n; i++)
+		free(labels[i]);
+	free(labels);
+	free(runs);
+	free(specs);
+	free(inputs);
+	return code;
+}
+
 static int cmd_report(int argc, char **argv)
 {
 	char **inputs = xcalloc((size_t)argc + 1, sizeof(char *));
 	size_t ninputs, nspecs;
 	struct report_spec *specs = parse_report_args(argc, argv, 1, inputs, &ninputs, "--from", &nspecs);
-	if (ninputs != 1)
-		usage_error("report needs exactly one --from RUN.json");
+	if (ninputs == 0)
+		usage_error("report needs --from RUN.json (several --from: the runs side by side)");
+	if (ninputs > 1)
+		return cmd_report_compare(inputs, ninputs, specs, nspecs);
 	struct run_result run;
 	char err[1024];
 	if (report_load_json(inputs[0], &run, err, sizeof(err)) < 0) {

@@ -169,6 +169,31 @@ out:
 	return rc;
 }
 
+int report_write_compare(const struct run_result *runs, const char *const *labels, size_t n,
+                         const struct report_spec *spec, char *err, size_t errlen)
+{
+	struct buf out = {0};
+	int rc = -1;
+
+	if (spec->format == REPORT_HTML)
+		report_render_compare_html(runs, labels, n, &out);
+	else if (spec->format == REPORT_MD)
+		report_render_compare_md(runs, labels, n, &out);
+	else {
+		snprintf(err, errlen, "%s: several runs side by side render as html or md only",
+		         format_name(spec->format));
+		return -1;
+	}
+	if (!spec->path)
+		rc = write_stdout(out.data ? out.data : "", out.len, err, errlen);
+	else if (file_write_atomic(spec->path, out.data ? out.data : "", out.len) != 0)
+		snprintf(err, errlen, "%s: %s", spec->path, strerror(errno));
+	else
+		rc = 0;
+	buf_free(&out);
+	return rc;
+}
+
 int report_exit_code(const struct run_result *run)
 {
 	if (run->summary.fail > 0)

@@ -56,6 +56,21 @@ void report_render_junit(const struct run_result *run, struct buf *out);
 void report_render_tap(const struct run_result *run, struct buf *out);
 /* One self-contained HTML5 page (inline CSS/SVG, no script, no URL). */
 void report_render_html(const struct run_result *run, struct buf *out);
+/* s HTML-escaped (after report_clean()), for every HTML renderer; NULL: nothing. */
+void report_put_html(struct buf *out, const char *s);
+/* Several saved runs side by side (report_compare.c): labels[k] names
+ * runs[k]'s column. HTML is one self-contained page; Markdown a table per
+ * RFC and level. */
+void report_render_compare_html(const struct run_result *runs, const char *const *labels,
+                                size_t n, struct buf *out);
+void report_render_compare_md(const struct run_result *runs, const char *const *labels,
+                              size_t n, struct buf *out);
+
+/* Renders runs side by side (html or md only; another format is an error
+ * naming it) and writes it as report_write() does. 0, or -1 with a message. */
+int report_write_compare(const struct run_result *runs, const char *const *labels, size_t n,
+                         const struct report_spec *spec, char *err, size_t errlen);
+
 /* A short Markdown summary (at most ~60 lines) for a PR or ticket. */
 void report_render_md(const struct run_result *run, struct buf *out);
 

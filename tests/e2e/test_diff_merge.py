@@ -166,3 +166,43 @@ def test_report_and_merge_exit_with_the_run_verdict(fixture_server, tmp_path):
     assert res.returncode == 3, res.describe()
     res = harness(["merge", str(errored), "--report", "json:%s" % (tmp_path / "e.json")])
     assert res.returncode == 3, res.describe()
+
+
+def test_report_puts_several_runs_side_by_side(fixture_server, tmp_path):
+    """`report --from A --from B --report html:T` renders the cross-server
+    table (issue 13 item 3): one column per run, every scenario one row, a
+    failing cell links to the finding that decided it, and that finding is
+    on the page with its level, rule and RFC section."""
+    good = run(fixture_server("reference").target, tmp_path, "good").report
+    bad = run(fixture_server("noop-251").target, tmp_path, "bad").report
+    failed = sorted(sc["id"] for sc in bad["scenarios"] if sc["verdict"] == "fail")
+    assert failed
+    html, md = tmp_path / "t.html", tmp_path / "t.md"
+    res = harness(["report", "--from", "reference=%s" % (tmp_path / "good.json"),
+                   "--from", str(tmp_path / "bad.json"),
+                   "--report", "html:%s" % html, "--report", "md:%s" % md])
+    assert res.returncode == 0, res.describe()
+    page = html.read_text()
+    assert "<th scope=\"col\">reference<br>" in page and "<th scope=\"col\">bad<br>" in page
+    assert page.count("<th scope=\"row\" class=\"sc\">") == len(good["scenarios"])
+    import re
+    for sid in failed:
+        row = re.search(r'<code>%s</code>.*?</tr>' % re.escape(sid), page)
+        assert row, sid
+        cells = re.findall(r'<td class="c (\w+)">(?:<a href="#(r\d+-f\d+)")?', row.group(0))
+        assert cells[0][0] == "pass" and cells[1][0] == "fail", (sid, cells)
+        anchor = cells[1][1]
+        assert anchor.startswith("r1-"), (sid, cells)
+        finding = re.search(r'id="%s">(.*?)</div>' % anchor, page, re.S)
+        assert finding, (sid, anchor)
+        assert re.match(r"<b>FAIL</b> (MUST|SHOULD) <code>[a-z.-]+</code> \(RFC \d+ ",
+                        finding.group(1)), finding.group(1)
+        assert "sent <code>NOOP" in finding.group(1) and "reply <code>251 " in finding.group(1)
+    text = md.read_text()
+    assert "| scenario | reference | bad |" in text
+    assert re.search(r"\| %s \| pass \| fail \([a-z.-]+\) \|"
+                     % re.escape(failed[0].replace("_", "\\_")), text), text[:2000]
+    # Formats that have no side-by-side form are refused before anything is written.
+    res = harness(["report", "--from", str(tmp_path / "good.json"), "--from",
+                   str(tmp_path / "bad.json"), "--report", "json"])
+    assert res.returncode == 2 and "html or md" in res.stderr, res.describe()
