@@ -6,6 +6,7 @@ benchmark). Servers that behave must give exit 0.
 """
 
 import math
+import re
 import time
 
 import pytest
@@ -16,31 +17,33 @@ CORE = "scenarios/core"
 TIMEOUT = 2     # --timeout: per-reply deadline in seconds
 JOBS = 8        # scenarios at once
 
-# behaviour, rule id expected, command of the step that has it (None: any)
-FAULTS = [
-    ("noop-251", "matrix.not-allowed", "NOOP"),
-    ("vrfy-354", "matrix.not-allowed", "VRFY"),
-    ("quit-250", "matrix.not-allowed", "QUIT"),
-    ("multiline-mixed-codes", "syntax.multiline-code", "EHLO"),
-    ("bare-lf", "syntax.bare-lf", None),
-    ("long-line-2000", "syntax.line-too-long", "NOOP"),
-    ("no-greeting", "timeout", "CONNECT"),
-    ("drip", "timeout", "CONNECT"),
-    ("close-mid-reply", "connection.closed", "NOOP"),
-    # A failed step still waits briefly for a close (RFC 5321 3.8).
-    ("noop-500-close", "connection.closed-without-421", "NOOP"),
-    ("rcpt-before-mail-accepted", "expect.code", "RCPT"),
-    ("greeting-554", "expect.code", "CONNECT"),
-]
+# One fault case is one file: fixtures/behaviours/NAME.beh holds the
+# server's behaviour and, on its "# test:" line, what the harness must make of
+# it: "fault RULE [on COMMAND]" (the run fails with RULE on a step sending
+# COMMAND), "clean" (every core scenario passes), "control" (conformant, with
+# its own test below) or "tls" (acts only with a certificate:
+# test_tls_auth.py runs it).
+TEST_LINE = re.compile(r"^# test: (?:(fault) (\S+)(?: on (\S+))?|(clean|control|tls))\s*$")
 
-# Behaviours under which every core scenario passes.
-CLEAN = ["reference", "split-bytes"]
 
-# Conformant faults with their own test below.
-CONTROLS = ["noop-421-close"]
+def behaviour_cases():
+    """{name: ("fault", rule, command|None) | ("clean"|"control"|"tls",)} from
+    the "# test:" line of every behaviour file; a file without one is None."""
+    cases = {}
+    for path in sorted(servers.BEHAVIOURS_DIR.glob("*.beh")):
+        cases[path.stem] = None
+        for line in path.read_text().splitlines():
+            m = TEST_LINE.match(line)
+            if m:
+                cases[path.stem] = ("fault", m.group(2), m.group(3)) if m.group(1) else (m.group(4),)
+                break
+    return cases
 
-# TLS faults: they act only with a certificate; test_tls_auth.py runs them.
-TLS_ONLY = ["starttls-injection", "starttls-no-reset", "starttls-garbage", "starttls-stall"]
+
+CASES = behaviour_cases()
+FAULTS = [(name, c[1], c[2]) for name, c in CASES.items() if c and c[0] == "fault"]
+CLEAN = [name for name, c in CASES.items() if c and c[0] == "clean"]
+TLS_ONLY = [name for name, c in CASES.items() if c and c[0] == "tls"]
 
 
 def core_scenario_count():
@@ -152,12 +155,11 @@ def test_unreachable_target_exits_3(tmp_path):
 
 
 def test_every_behaviour_is_covered():
-    """Each fixtures/behaviours/*.beh is exercised here: a new behaviour file
-    needs an entry in FAULTS (rule and command it must produce), CLEAN or TLS_ONLY."""
-    on_disk = {p.stem for p in servers.BEHAVIOURS_DIR.glob("*.beh")}
-    listed = {f[0] for f in FAULTS} | set(CLEAN) | set(TLS_ONLY) | set(CONTROLS)
-    assert on_disk, "no behaviour files in %s" % servers.BEHAVIOURS_DIR
-    assert not on_disk - listed, "behaviours without a test in test_faults.py: %s" % sorted(
-        on_disk - listed)
-    assert not listed - on_disk, "test_faults.py names missing behaviours: %s" % sorted(
-        listed - on_disk)
+    """Each fixtures/behaviours/*.beh says on a "# test:" line what it must
+    produce (see TEST_LINE), so every fault case lives in one file; the
+    fault list is not empty and each kind this file tests is there."""
+    assert CASES, "no behaviour files in %s" % servers.BEHAVIOURS_DIR
+    missing = sorted(name for name, c in CASES.items() if c is None)
+    assert not missing, "behaviour files without a '# test:' line: %s" % missing
+    assert FAULTS and CLEAN and TLS_ONLY, CASES
+    assert "noop-421-close" in CASES and CASES["noop-421-close"] == ("control",)
