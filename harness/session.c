@@ -884,18 +884,6 @@ static void on_timer(struct session *s)
 	}
 }
 
-/* Bytes arrived, or the server closed: the step waiting for them goes on. */
-static void on_input(struct session *s)
-{
-	if (s->state == SESSION_READING) {
-		try_reply(s);
-	} else if (s->state == SESSION_AWAIT_CLOSE) {
-		check_close(s);
-	} else if (s->state == SESSION_LINGER) {
-		linger(s);
-	}
-}
-
 static void session_connected(struct session *s)
 {
 	disarm_deadline(s);
@@ -938,7 +926,14 @@ static void on_io(struct io *io, enum io_event ev, void *arg)
 	case IO_INPUT:
 	case IO_EOF:
 	case IO_ERROR:
-		on_input(s);
+		/* Bytes arrived, or the server closed (io_eof(), io_errno()): the
+		 * step waiting for them goes on; in other states they wait. */
+		if (s->state == SESSION_READING)
+			try_reply(s);
+		else if (s->state == SESSION_AWAIT_CLOSE)
+			check_close(s);
+		else if (s->state == SESSION_LINGER)
+			linger(s);
 		return;
 	case IO_DRAINED:
 		set_state(s, SESSION_IDLE);
