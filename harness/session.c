@@ -5,7 +5,9 @@
  * one output buffer (a pipelined group); an S: step flushes the group, then
  * reads one whole reply under a deadline and hands it to check_reply(); an
  * S: close waits for the server to close. The first failed step ends the
- * scenario. Scheduling many sessions is engine.c's job.
+ * scenario. It runs on the semantic events of the I/O layer (io.c: bytes
+ * in, drained, TLS ready, timeout, end of file) and does no socket, TLS or
+ * event I/O itself. Scheduling many sessions is engine.c's job.
  */
 #include "session_internal.h"
 
@@ -18,6 +20,7 @@
 
 #include "check.h"
 #include "command.h"
+#include "io.h"
 #include "tls.h"
 
 #include <openssl/crypto.h>
@@ -109,58 +112,16 @@ static int write_timeout_s(const struct session *s)
 	return s->opts->timeout_s > 0 ? s->opts->timeout_s : TIMEOUT_DATA_BLOCK_S;
 }
 
-/* Arms the deadline: now + seconds, but never past the scenario's deadline. */
+/* Arms the deadline: now + seconds, but never past the scenario's deadline
+ * (the I/O layer caps it). */
 static void arm_deadline(struct session *s, int seconds)
 {
-	int64_t deadline = clock_ms() + (int64_t)seconds * 1000;
-	if (s->scenario_deadline_ms && s->scenario_deadline_ms < deadline)
-		deadline = s->scenario_deadline_ms;
-	s->deadline_ms = deadline;
-	s->phase_started_ms = clock_ms();
-	int64_t left = deadline - clock_ms();
-	if (left < 0)
-		left = 0;
-	struct timeval tv = {.tv_sec = (time_t)(left / 1000), .tv_usec = (suseconds_t)(left % 1000) * 1000};
-	evtimer_add(s->ev_timer, &tv);
-}
-
-/* 1 when the deadline armed is the scenario's whole budget, not the step's. */
-static int budget_spent(const struct session *s)
-{
-	return s->scenario_deadline_ms && s->deadline_ms >= s->scenario_deadline_ms;
+	io_set_deadline(&s->io, seconds);
 }
 
 static void disarm_deadline(struct session *s)
 {
-	evtimer_del(s->ev_timer);
-	s->deadline_ms = 0;
-}
-
-static void update_interest(struct session *s)
-{
-	int want_read = s->conn.fd >= 0 && !s->eof && s->inlen < sizeof(s->inbuf) &&
-	                s->state != SESSION_CONNECTING && s->state != SESSION_DONE &&
-	                s->state != SESSION_TLS_GRACE &&
-	                (s->state != SESSION_HANDSHAKE || (s->conn.want & CONN_WANT_READ));
-	int want_write = s->conn.fd >= 0 &&
-	                 (s->state == SESSION_CONNECTING ||
-	                  (s->state == SESSION_WRITING && s->out_off < s->out.len));
-	if (s->conn.want & CONN_WANT_WRITE && s->state != SESSION_DONE && s->conn.fd >= 0)
-		want_write = 1;
-	if (want_read != s->reading_armed) {
-		if (want_read)
-			event_add(s->ev_read, NULL);
-		else
-			event_del(s->ev_read);
-		s->reading_armed = want_read;
-	}
-	if (want_write != s->writing_armed) {
-		if (want_write)
-			event_add(s->ev_write, NULL);
-		else
-			event_del(s->ev_write);
-		s->writing_armed = want_write;
-	}
+	io_clear_deadline(&s->io);
 }
 
 /* A new step result for the current S: step, answering the head command. */
@@ -215,8 +176,10 @@ static void fail_step_flags(struct session *s, unsigned syntax_flags, enum rule_
 static unsigned partial_flags(const struct session *s)
 {
 	unsigned flags = s->reply ? s->reply->flags : 0;
-	for (size_t i = 0; i < s->inlen; i++)
-		if (s->inbuf[i] == '\r' && (i + 1 == s->inlen || s->inbuf[i + 1] != '\n'))
+	const uint8_t *in = io_data(&s->io);
+	size_t inlen = io_datalen(&s->io);
+	for (size_t i = 0; i < inlen; i++)
+		if (in[i] == '\r' && (i + 1 == inlen || in[i + 1] != '\n'))
 			flags |= REPLY_F_BARE_CR;
 	return flags;
 }
@@ -225,7 +188,7 @@ static unsigned partial_flags(const struct session *s)
  * bytes, cut where no secret is split. */
 static size_t partial_shown(const struct session *s)
 {
-	return redact_cut(s->inbuf, s->inlen, REPLY_PARTIAL_SHOWN);
+	return redact_cut(io_data(&s->io), io_datalen(&s->io), REPLY_PARTIAL_SHOWN);
 }
 
 /* What has arrived of an unfinished reply, escaped, for messages. */
@@ -241,9 +204,9 @@ static char *partial_reply(const struct session *s)
 		buf_puts(&b, "\\r\\n");
 	}
 	size_t shown = partial_shown(s);
-	text_escape(&b, s->inbuf, shown);
-	if (shown < s->inlen)
-		buf_printf(&b, "...(+%zu bytes)", s->inlen - shown);
+	text_escape(&b, io_data(&s->io), shown);
+	if (shown < io_datalen(&s->io))
+		buf_printf(&b, "...(+%zu bytes)", io_datalen(&s->io) - shown);
 	return buf_steal(&b);
 }
 
@@ -389,23 +352,6 @@ bad_var:
 	return -1;
 }
 
-/* Reads what the transport has now into inbuf. Notes EOF and errors. */
-static void read_some(struct session *s)
-{
-	while (!s->eof && s->inlen < sizeof(s->inbuf)) {
-		long n = s->conn.ops->read(&s->conn, s->inbuf + s->inlen, sizeof(s->inbuf) - s->inlen);
-		if (n > 0) {
-			s->inlen += (size_t)n;
-			continue;
-		}
-		if (n == CONN_AGAIN)
-			return;
-		s->eof = 1;
-		if (n == CONN_ERROR)
-			s->read_error = s->conn.error ? s->conn.error : EIO;
-	}
-}
-
 static void advance(struct session *s);
 
 /* RFC 5321 3.1: a server that greets with 554 "MUST still wait for the
@@ -466,23 +412,21 @@ static void observe_close(struct session *s)
  * CLOSE_LINGER_MS, then finish. */
 static void linger(struct session *s)
 {
-	read_some(s);
+	io_fill(&s->io);
 	/* More replies than the last one judged: the close follows one of
 	 * them, not the last judged reply, so it is not attributed. */
-	if (s->inlen > 0)
+	if (io_datalen(&s->io) > 0)
 		s->model.state = MODEL_CLOSED;
-	s->inlen = 0;
-	if (s->eof || s->keep_going || s->conn.fd < 0) {
-		if (s->eof && !s->read_error)
+	io_drop(&s->io, io_datalen(&s->io));
+	if (io_eof(&s->io) || s->keep_going || !io_is_open(&s->io)) {
+		if (io_eof(&s->io) && !io_errno(&s->io))
 			observe_close(s);
 		finish(s, VERDICT_FAIL, NULL);
 		return;
 	}
 	if (s->state != SESSION_LINGER) {
 		set_state(s, SESSION_LINGER);
-		struct timeval tv = {.tv_sec = 0, .tv_usec = CLOSE_LINGER_MS * 1000};
-		evtimer_add(s->ev_timer, &tv);
-		update_interest(s);
+		io_set_timer_ms(&s->io, CLOSE_LINGER_MS);
 	}
 }
 
@@ -592,7 +536,7 @@ static void complete_reply(struct session *s)
 	}
 	s->pc++;
 	if (command_is(s->answering.verb, CMD_STARTTLS) && s->reply->code == 220 &&
-	    s->conn.ops == &conn_plain_ops && s->opts->tls_ready) {
+	    !io_is_tls(&s->io) && s->opts->tls_ready) {
 		start_tls(s, s->result->nsteps - 1);
 		return;
 	}
@@ -602,7 +546,7 @@ static void complete_reply(struct session *s)
 /* Feeds inbuf to the reply reader; acts when the reply is whole or dead. */
 static void try_reply(struct session *s)
 {
-	long used = reply_feed(s->reply, s->inbuf, s->inlen);
+	long used = reply_feed(s->reply, io_data(&s->io), io_datalen(&s->io));
 	if (used < 0) {
 		/* Abandoned (overlong line, too many lines): judge what we have. */
 		const struct step *step = &s->scenario->steps[s->pc];
@@ -610,20 +554,20 @@ static void try_reply(struct session *s)
 		struct step_result *st = new_step(s, step);
 		check_reply(s->opts->profile, s->answering.verb, s->reply, NULL, s->opts->strict, st);
 		st->verdict = VERDICT_FAIL;
-		transcript(s, "S: ", s->inbuf, partial_shown(s));
+		transcript(s, "S: ", io_data(&s->io), partial_shown(s));
 		buf_puts(&s->transcript, "-- reply abandoned\n");
 		finish(s, VERDICT_FAIL, NULL);
 		return;
 	}
-	if (used > 0) {
-		memmove(s->inbuf, s->inbuf + used, s->inlen - (size_t)used);
-		s->inlen -= (size_t)used;
-	}
+	if (used > 0)
+		io_drop(&s->io, (size_t)used);
 	if (s->reply->complete) {
 		complete_reply(s);
 		return;
 	}
-	if (s->eof && s->inlen == 0 && s->reply->nlines == 0 &&
+	int eof = io_eof(&s->io), read_error = io_errno(&s->io);
+	size_t inlen = io_datalen(&s->io);
+	if (eof && inlen == 0 && s->reply->nlines == 0 &&
 	    s->scenario->steps[s->pc].expect.close_ok) {
 		/* "S: 5xx|close": closing is one of the answers allowed; nothing
 		 * after it can run, so the scenario ends here. */
@@ -635,16 +579,16 @@ static void try_reply(struct session *s)
 		finish(s, VERDICT_PASS, NULL);
 		return;
 	}
-	if (s->eof) {
-		if (s->inlen == 0 && s->reply->nlines == 0)
+	if (eof) {
+		if (inlen == 0 && s->reply->nlines == 0)
 			observe_close(s); /* a close between replies, not inside one */
 		char *partial = partial_reply(s);
-		buf_printf(&s->transcript, "-- connection %s\n", s->read_error ? "reset" : "closed");
+		buf_printf(&s->transcript, "-- connection %s\n", read_error ? "reset" : "closed");
 		unsigned flags = partial_flags(s);
-		if (s->read_error)
+		if (read_error)
 			fail_step_flags(s, flags, RULE_CONNECTION_RESET, NULL,
 			                RULE_MSG_CONNECTION_RESET,
-			                strerror(s->read_error), s->answering.verb, partial);
+			                strerror(read_error), s->answering.verb, partial);
 		else
 			fail_step_flags(s, flags, RULE_CONNECTION_CLOSED, NULL,
 			                RULE_MSG_CONNECTION_CLOSED,
@@ -658,20 +602,22 @@ static void try_reply(struct session *s)
  * the one unsolicited reply allowed (RFC 5321 3.8). */
 static void check_unsolicited(struct session *s)
 {
-	if (s->qhead < s->nqueue || s->inlen == 0 || s->result->nsteps == 0)
+	const uint8_t *in = io_data(&s->io);
+	size_t inlen = io_datalen(&s->io);
+	if (s->qhead < s->nqueue || inlen == 0 || s->result->nsteps == 0)
 		return;
-	if (s->inlen >= 3 && memcmp(s->inbuf, "421", 3) == 0)
+	if (inlen >= 3 && memcmp(in, "421", 3) == 0)
 		return;
 	struct step_result *last = &s->result->steps[s->result->nsteps - 1];
 	struct buf b = {0};
-	text_escape(&b, s->inbuf, partial_shown(s));
+	text_escape(&b, in, partial_shown(s));
 	step_add_violation(last, RULE_SYNTAX_UNSOLICITED, NULL,
 	                   RULE_MSG_SYNTAX_UNSOLICITED, last->command,
 	                   b.data ? b.data : "");
 	buf_free(&b);
-	transcript(s, "S: ", s->inbuf, partial_shown(s));
+	transcript(s, "S: ", in, partial_shown(s));
 	last->verdict = step_verdict(last, s->opts->strict);
-	s->inlen = 0;
+	io_drop(&s->io, inlen);
 	if (last->verdict == VERDICT_FAIL && !s->keep_going)
 		finish(s, VERDICT_FAIL, NULL);
 }
@@ -679,16 +625,16 @@ static void check_unsolicited(struct session *s)
 /* S: close: anything but end of file is a violation. */
 static void check_close(struct session *s)
 {
-	if (s->inlen > 0) {
-		char *got = text_escape_dup(s->inbuf, partial_shown(s));
-		transcript(s, "S: ", s->inbuf, partial_shown(s));
+	if (io_datalen(&s->io) > 0) {
+		char *got = text_escape_dup(io_data(&s->io), partial_shown(s));
+		transcript(s, "S: ", io_data(&s->io), partial_shown(s));
 		fail_step(s, RULE_EXPECT_CLOSE, NULL,
 		          RULE_MSG_EXPECT_CLOSE,
 		          s->answering.verb, got);
 		free(got);
 		return;
 	}
-	if (!s->eof)
+	if (!io_eof(&s->io))
 		return;
 	buf_puts(&s->transcript, "-- closed by server\n");
 	disarm_deadline(s);
@@ -707,14 +653,12 @@ static void begin_expect(struct session *s, const struct step *step)
 		arm_deadline(s, s->opts->timeout_s > 0 && s->opts->timeout_s < TIMEOUT_CLOSE_S
 		                    ? s->opts->timeout_s
 		                    : TIMEOUT_CLOSE_S);
-		update_interest(s);
 		check_close(s);
 		return;
 	}
 	reply_init(s->reply);
 	set_state(s, SESSION_READING);
 	arm_deadline(s, reply_timeout_s(s, s->answering.verb));
-	update_interest(s);
 	try_reply(s);
 }
 
@@ -723,7 +667,7 @@ static void begin_expect(struct session *s, const struct step *step)
 static void record_tls(struct session *s)
 {
 	struct tls_info info;
-	tls_info_get(&s->conn, &info);
+	io_tls_info(&s->io, &info);
 	struct scenario_result *r = s->result;
 	if (!r->tls.protocol) {
 		r->tls.protocol = info.protocol;
@@ -757,13 +701,11 @@ static void tls_established(struct session *s)
 		/* Replies to those commands, from a server that kept them across
 		 * the handshake (CVE-2011-0411), arrive right away: wait briefly. */
 		set_state(s, SESSION_TLS_GRACE);
-		struct timeval tv = {.tv_sec = 0, .tv_usec = STARTTLS_INJECTION_GRACE_MS * 1000};
-		evtimer_add(s->ev_timer, &tv);
-		update_interest(s);
+		io_pause_read(&s->io, 1);
+		io_set_timer_ms(&s->io, STARTTLS_INJECTION_GRACE_MS);
 		return;
 	}
 	set_state(s, SESSION_IDLE);
-	update_interest(s);
 	advance(s);
 }
 
@@ -777,18 +719,9 @@ static void tls_failure_step(struct session *s)
 		s->pc = s->scenario->nsteps - 1;
 }
 
-static void drive_handshake(struct session *s)
+/* The I/O layer reports the handshake failed, with OpenSSL's reason. */
+static void tls_failed(struct session *s, const char *err)
 {
-	char err[512];
-	int rc = tls_handshake(&s->conn, err, sizeof(err));
-	if (rc == 1) {
-		tls_established(s);
-		return;
-	}
-	if (rc == 0) {
-		update_interest(s);
-		return;
-	}
 	buf_printf(&s->transcript, "-- TLS handshake failed: %s\n", err);
 	tls_failure_step(s);
 	fail_step(s, RULE_TLS_HANDSHAKE, s->opts->tls_implicit ? "RFC 8314 3.3" : NULL,
@@ -801,16 +734,16 @@ static void start_tls(struct session *s, size_t step_index)
 {
 	char err[512];
 	s->starttls_index = step_index;
-	if (step_index != (size_t)-1 && s->inlen > 0) {
+	if (step_index != (size_t)-1 && io_datalen(&s->io) > 0) {
 		/* The server spoke in plaintext after its 220 (RFC 3207 4: the
 		 * client begins the handshake next). */
 		struct step_result *st = &s->result->steps[step_index];
-		char *got = text_escape_dup(s->inbuf, partial_shown(s));
+		char *got = text_escape_dup(io_data(&s->io), partial_shown(s));
 		step_add_violation(st, RULE_SYNTAX_UNSOLICITED, "RFC 3207 4",
 		                   RULE_MSG_SYNTAX_UNSOLICITED_STARTTLS, got);
 		free(got);
 		st->verdict = step_verdict(st, s->opts->strict);
-		s->inlen = 0;
+		io_drop(&s->io, io_datalen(&s->io));
 		if (st->verdict == VERDICT_FAIL && !s->keep_going) {
 			finish(s, VERDICT_FAIL, NULL);
 			return;
@@ -818,33 +751,30 @@ static void start_tls(struct session *s, size_t step_index)
 	}
 	if (step_index == (size_t)-1)
 		snprintf(s->answering.verb, sizeof(s->answering.verb), "%s", command_name(CMD_CONNECT));
-	if (tls_attach(&s->conn, err, sizeof(err)) < 0) {
-		finish(s, VERDICT_ERROR, err);
-		return;
-	}
 	set_state(s, SESSION_HANDSHAKE);
 	arm_deadline(s, s->opts->timeout_s > 0 ? s->opts->timeout_s : TIMEOUT_OTHER_S);
-	drive_handshake(s);
+	if (io_start_tls(&s->io, err, sizeof(err)) < 0)
+		finish(s, VERDICT_ERROR, err); /* else IO_TLS_READY or IO_TLS_FAILED */
 }
 
 /* The grace period after a handshake that discarded pipelined commands. */
 static void end_tls_grace(struct session *s)
 {
-	read_some(s);
-	if (s->inlen > 0 && s->starttls_index != (size_t)-1) {
+	io_fill(&s->io);
+	if (io_datalen(&s->io) > 0 && s->starttls_index != (size_t)-1) {
 		struct step_result *st = &s->result->steps[s->starttls_index];
-		char *got = text_escape_dup(s->inbuf, partial_shown(s));
-		transcript(s, "S: ", s->inbuf, partial_shown(s));
+		char *got = text_escape_dup(io_data(&s->io), partial_shown(s));
+		transcript(s, "S: ", io_data(&s->io), partial_shown(s));
 		step_add_violation(st, RULE_STARTTLS_INJECTION, NULL,
 		                   RULE_MSG_STARTTLS_INJECTION, s->injected, got);
 		free(got);
 		st->verdict = VERDICT_FAIL;
-		s->inlen = 0;
+		io_drop(&s->io, io_datalen(&s->io));
 		finish(s, VERDICT_FAIL, NULL);
 		return;
 	}
 	set_state(s, SESSION_IDLE);
-	update_interest(s);
+	io_pause_read(&s->io, 0);
 	advance(s);
 }
 
@@ -859,7 +789,7 @@ static void advance(struct session *s)
 				/* A new group, before its commands are queued: every
 				 * command sent so far has had its reply, so bytes that
 				 * are here already answer nothing. */
-				read_some(s);
+				io_fill(&s->io);
 				check_unsolicited(s);
 				if (s->state == SESSION_DONE)
 					return;
@@ -884,12 +814,11 @@ static void advance(struct session *s)
 			s->pc++;
 			continue;
 		}
-		if (s->out_off < s->out.len) {
+		if (s->out.len > 0) {
 			s->sent_any = 1;
 			set_state(s, SESSION_WRITING);
-			arm_deadline(s, write_timeout_s(s));
-			update_interest(s);
-			return; /* on_write continues */
+			io_send(&s->io, &s->out, write_timeout_s(s));
+			return; /* IO_DRAINED continues */
 		}
 		begin_expect(s, step);
 		return;
@@ -897,34 +826,33 @@ static void advance(struct session *s)
 	if (s->state == SESSION_DONE)
 		return;
 	/* After the last step: what has already arrived answers nothing either. */
-	read_some(s);
+	io_fill(&s->io);
 	check_unsolicited(s);
 	if (s->state != SESSION_DONE)
 		finish(s, VERDICT_PASS, NULL);
 }
 
-static void on_timer(evutil_socket_t fd, short what, void *arg)
+/* The deadline or a short wait ran out: what that means depends on what
+ * the session was waiting for. */
+static void on_timer(struct session *s)
 {
-	(void)fd;
-	(void)what;
-	struct session *s = arg;
-	int64_t waited = (clock_ms() - s->phase_started_ms + 500) / 1000;
+	long long waited = io_waited_s(&s->io);
 	switch (s->state) {
 	case SESSION_CONNECTING:
 		finish(s, VERDICT_ERROR, "timed out connecting to the target");
 		return;
 	case SESSION_WRITING:
 		buf_puts(&s->transcript, "-- timeout sending\n");
-		if (budget_spent(s))
+		if (io_budget_spent(&s->io))
 			fail_step(s, RULE_TIMEOUT, NULL, RULE_MSG_TIMEOUT_BUDGET_SENDING, s->budget_s);
 		else
 			fail_step(s, RULE_TIMEOUT, "RFC 5321 4.5.3.2.5", RULE_MSG_TIMEOUT_SENDING,
-			          (long long)waited);
+			          waited);
 		return;
 	case SESSION_READING: {
 		char *partial = partial_reply(s);
 		buf_puts(&s->transcript, "-- timeout\n");
-		if (budget_spent(s))
+		if (io_budget_spent(&s->io))
 			fail_step_flags(s, partial_flags(s), RULE_TIMEOUT, NULL, RULE_MSG_TIMEOUT_BUDGET,
 			                s->budget_s, s->answering.verb, partial);
 		else
@@ -937,7 +865,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 		buf_puts(&s->transcript, "-- TLS handshake timeout\n");
 		tls_failure_step(s);
 		fail_step(s, RULE_TLS_HANDSHAKE, s->opts->tls_implicit ? "RFC 8314 3.3" : NULL,
-		          RULE_MSG_TLS_HANDSHAKE_TIMEOUT, (long long)waited);
+		          RULE_MSG_TLS_HANDSHAKE_TIMEOUT, waited);
 		return;
 	case SESSION_TLS_GRACE:
 		end_tls_grace(s);
@@ -949,161 +877,109 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 		buf_puts(&s->transcript, "-- still open\n");
 		fail_step(s, RULE_EXPECT_CLOSE, NULL,
 		          RULE_MSG_EXPECT_CLOSE_OPEN,
-		          (long long)waited, s->answering.verb);
+		          waited, s->answering.verb);
 		return;
 	default:
 		return;
 	}
 }
 
-static void on_read(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	struct session *s = arg;
-	if (s->state == SESSION_HANDSHAKE) {
-		drive_handshake(s);
-		return;
-	}
-	read_some(s);
-	if (s->state == SESSION_READING) {
-		try_reply(s);
-	} else if (s->state == SESSION_AWAIT_CLOSE) {
-		check_close(s);
-	} else if (s->state == SESSION_LINGER) {
-		linger(s);
-	}
-	if (s->state != SESSION_DONE)
-		update_interest(s);
-}
-
-static void on_write(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	struct session *s = arg;
-	if (s->state == SESSION_HANDSHAKE) {
-		drive_handshake(s);
-		return;
-	}
-	if (s->state == SESSION_READING || s->state == SESSION_AWAIT_CLOSE) {
-		/* A TLS read that needs to write first (renegotiation). */
-		on_read(fd, what, arg);
-		return;
-	}
-	if (s->state == SESSION_CONNECTING) {
-		char err[256];
-		if (conn_connect_finish(&s->conn, err, sizeof(err)) < 0) {
-			if (s->conn.error == ECONNRESET || s->conn.error == EPIPE) {
-				/* The handshake was done (a refusal is ECONNREFUSED) and
-				 * the server reset the connection before we looked: the
-				 * server was reached, the first reply reports the reset. */
-				s->eof = 1;
-				s->read_error = s->conn.error;
-				session_connected(s);
-				return;
-			}
-			session_connect(s); /* next address, or error */
-			return;
-		}
-		session_connected(s);
-		return;
-	}
-	int progressed = 0;
-	while (s->out_off < s->out.len) {
-		long n = s->conn.ops->write(&s->conn, s->out.data + s->out_off, s->out.len - s->out_off);
-		if (n > 0) {
-			s->out_off += (size_t)n;
-			progressed = 1;
-			continue;
-		}
-		if (n == CONN_AGAIN) {
-			/* RFC 5321 4.5.3.2.5 times each data block, not the whole
-			 * message: a write that made progress starts the deadline
-			 * again (the scenario's budget still bounds the total). */
-			if (progressed)
-				arm_deadline(s, write_timeout_s(s));
-			update_interest(s);
-			return;
-		}
-		/* The server went away while we were sending: whatever it said
-		 * before closing is read when the next reply is expected. A
-		 * reset seen here is not seen again by the read. */
-		if (s->conn.error == ECONNRESET && !s->read_error)
-			s->read_error = ECONNRESET;
-		s->out_off = s->out.len;
-		break;
-	}
-	buf_reset(&s->out);
-	s->out_off = 0;
-	disarm_deadline(s);
-	set_state(s, SESSION_IDLE);
-	update_interest(s);
-	advance(s);
-}
-
-void session_connected(struct session *s)
+static void session_connected(struct session *s)
 {
 	disarm_deadline(s);
 	set_state(s, SESSION_IDLE);
-	update_interest(s);
-	if (s->opts->tls_implicit && !s->eof) {
+	if (s->opts->tls_implicit && !io_eof(&s->io)) {
 		start_tls(s, (size_t)-1); /* RFC 8314: TLS before the greeting */
 		return;
 	}
 	advance(s);
 }
 
-void session_connect(struct session *s)
+/* No address could be reached, or no descriptor was free. */
+static void connect_failed(struct session *s, const char *err)
 {
-	char err[512] = "";
-	/* Events belong to one fd: drop them before the next attempt closes it. */
-	if (s->ev_read)
-		event_free(s->ev_read);
-	if (s->ev_write)
-		event_free(s->ev_write);
-	s->ev_read = s->ev_write = NULL;
-	s->reading_armed = s->writing_armed = 0;
-	int rc = conn_connect_start(&s->conn, s->opts->target, err, sizeof(err));
-	if (rc < 0 && (s->conn.error == EMFILE || s->conn.error == ENFILE)) {
+	int e = io_errno(&s->io);
+	if (e == EMFILE || e == ENFILE) {
 		/* Out of descriptors: not the server's fault nor a verdict; the
 		 * scheduler starts this scenario again when a session ends. */
 		s->no_fd = 1;
 		finish(s, VERDICT_ERROR, err);
 		return;
 	}
-	if (rc < 0) {
-		s->unreachable = 1;
-		finish(s, VERDICT_ERROR, err);
+	s->unreachable = 1;
+	finish(s, VERDICT_ERROR, err);
+}
+
+/* The I/O layer's events: the one way the network reaches the script. */
+static void on_io(struct io *io, enum io_event ev, void *arg)
+{
+	struct session *s = arg;
+	if (s->state == SESSION_DONE)
+		return;
+	switch (ev) {
+	case IO_CONNECTED:
+		session_connected(s);
+		return;
+	case IO_CONNECT_FAILED:
+		connect_failed(s, io_errmsg(io));
+		return;
+	case IO_INPUT:
+	case IO_EOF:
+	case IO_ERROR:
+		/* Bytes arrived, or the server closed (io_eof(), io_errno()): the
+		 * step waiting for them goes on; in other states they wait. */
+		if (s->state == SESSION_READING)
+			try_reply(s);
+		else if (s->state == SESSION_AWAIT_CLOSE)
+			check_close(s);
+		else if (s->state == SESSION_LINGER)
+			linger(s);
+		return;
+	case IO_DRAINED:
+		set_state(s, SESSION_IDLE);
+		advance(s);
+		return;
+	case IO_TLS_READY:
+		tls_established(s);
+		return;
+	case IO_TLS_FAILED:
+		tls_failed(s, io_errmsg(io));
+		return;
+	case IO_TIMEOUT:
+		on_timer(s);
 		return;
 	}
-	s->ev_read = event_new(s->base, s->conn.fd, EV_READ | EV_PERSIST, on_read, s);
-	s->ev_write = event_new(s->base, s->conn.fd, EV_WRITE | EV_PERSIST, on_write, s);
-	if (!s->ev_read || !s->ev_write)
-		BUG("event_new failed");
+}
+
+static void session_connect(struct session *s)
+{
+	char err[512] = "";
+	int rc = io_connect(&s->io, s->opts->target,
+	                    s->opts->timeout_s > 0 ? s->opts->timeout_s : TIMEOUT_CONNECT_S, err,
+	                    sizeof(err));
+	if (rc < 0) {
+		connect_failed(s, err);
+		return;
+	}
 	if (rc == 1) {
 		session_connected(s);
 		return;
 	}
-	set_state(s, SESSION_CONNECTING);
-	arm_deadline(s, s->opts->timeout_s > 0 ? s->opts->timeout_s : TIMEOUT_CONNECT_S);
-	update_interest(s);
+	set_state(s, SESSION_CONNECTING); /* IO_CONNECTED or IO_CONNECT_FAILED follows */
 }
 
 void session_start(struct session *s)
 {
 	s->started_ms = clock_ms();
-	s->phase_started_ms = s->started_ms;
 	s->reply = xmalloc(sizeof(*s->reply));
-	conn_init(&s->conn);
-	s->ev_timer = evtimer_new(s->base, on_timer, s);
+	io_init(&s->io, s->base, s->backend, on_io, s);
 	/* The whole scenario's budget: --scenario-timeout, or the scenario's
 	 * own timeout: header when that is shorter. No reply re-arms it. */
 	s->budget_s = s->opts->scenario_timeout_s;
 	if (s->scenario->timeout_s > 0 && (s->budget_s <= 0 || s->scenario->timeout_s < s->budget_s))
 		s->budget_s = s->scenario->timeout_s;
 	if (s->budget_s > 0)
-		s->scenario_deadline_ms = s->started_ms + (int64_t)s->budget_s * 1000;
+		io_set_budget(&s->io, s->started_ms + (int64_t)s->budget_s * 1000);
 	s->state = SESSION_IDLE;
 	session_connect(s);
 }
@@ -1135,23 +1011,11 @@ void session_abort(struct session *s, const char *reason)
 	finish(s, VERDICT_ERROR, reason);
 }
 
-/* Frees the connection and events; the result stays. Safe to call twice. */
+/* Frees the connection (the I/O layer) and the script's state; the result
+ * stays. Safe to call twice. */
 void session_release(struct session *s)
 {
-	if (s->ev_read) {
-		event_free(s->ev_read);
-		s->ev_read = NULL;
-	}
-	if (s->ev_write) {
-		event_free(s->ev_write);
-		s->ev_write = NULL;
-	}
-	if (s->ev_timer) {
-		event_free(s->ev_timer);
-		s->ev_timer = NULL;
-	}
-	s->reading_armed = s->writing_armed = 0;
-	conn_close(&s->conn);
+	io_close(&s->io);
 	for (size_t i = s->qhead; i < s->nqueue; i++)
 		free(s->queue[i].sent);
 	free(s->queue);

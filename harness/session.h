@@ -4,7 +4,8 @@
  *
  * Owns: the session state machine (connect, send pipelined groups, read
  * replies under a deadline, wait for close), the capability probe, the
- * scheduler (-j), signals and progress. Judging a reply is check.c's job;
+ * scheduler (-j), signals and progress. Moving bytes, TLS, deadlines and
+ * event interest are the I/O layer's (io.h); judging a reply is check.c's;
  * rendering results is report.c's.
  */
 #ifndef SMTPCONFORM_SESSION_H

@@ -1,7 +1,8 @@
 /*
  * session_internal.h - struct session, shared by session.c (the state
- * machine of one connection) and engine.c (the scheduler). Not for other
- * modules: they use session.h.
+ * machine of one connection) and engine.c (the scheduler), and the unit
+ * tests that drive a session over a fake io_backend. Not for other modules:
+ * they use session.h.
  */
 #ifndef SMTPCONFORM_SESSION_INTERNAL_H
 #define SMTPCONFORM_SESSION_INTERNAL_H
@@ -9,6 +10,7 @@
 #include <event2/event.h>
 #include <stdint.h>
 
+#include "io.h"
 #include "smtp_limits.h"
 #include "model.h"
 #include "reply.h"
@@ -46,19 +48,13 @@ struct session {
 	int keep_going;                  /* 1: do not stop at a failed step (probe) */
 	void (*on_done)(struct session *s);
 	void *owner;                     /* the engine */
+	const struct io_backend *backend; /* NULL: sockets; a test's fake server */
 
 	enum session_state state;
-	struct conn conn;
-	struct event *ev_read, *ev_write, *ev_timer;
-	int reading_armed, writing_armed;
+	struct io io;                    /* the connection: socket, TLS, input, deadline */
 
 	size_t pc;                       /* next step of scenario->steps */
-	struct buf out;                  /* the pipelined group being sent */
-	size_t out_off;                  /* bytes of out already written */
-	uint8_t inbuf[SESSION_INBUF_SIZE]; /* received, not yet consumed */
-	size_t inlen;
-	int eof;                         /* the server closed (or reset) */
-	int read_error;                  /* errno of a failed read, 0 for a clean EOF */
+	struct buf out;                  /* the pipelined group being queued (io_send takes it) */
 	struct reply *reply;             /* reply being read (heap: it is large) */
 
 	struct pending *queue;           /* commands sent, replies not yet read */
@@ -80,9 +76,6 @@ struct session {
 	} data_state;
 
 	int64_t started_ms;
-	int64_t phase_started_ms;        /* when the current deadline was armed */
-	int64_t deadline_ms;
-	int64_t scenario_deadline_ms;    /* end of the scenario's budget; 0: none */
 	int budget_s;                    /* that budget in seconds (0: none) */
 	struct buf transcript;
 	char *error_reason;
@@ -92,8 +85,6 @@ struct session {
 };
 
 void session_start(struct session *s);
-void session_connect(struct session *s);
-void session_connected(struct session *s);
 void session_abort(struct session *s, const char *reason);
 void session_release(struct session *s);
 

@@ -3,8 +3,9 @@
  *
  * One SSL_CTX per run; one SSL per connection, kept in conn.transport.
  * Reads and writes map SSL_ERROR_WANT_READ/WANT_WRITE onto CONN_AGAIN with
- * conn.want set, so the session's event interest follows the handshake and
- * renegotiation without knowing about TLS.
+ * conn.want set, so the event interest of the I/O layer (io.c; conn_wait.c
+ * for the shell) follows the handshake and renegotiation without knowing
+ * about TLS. The session above them sees no TLS call at all.
  */
 #include "tls.h"
 
