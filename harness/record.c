@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "command.h"
 #include "conn_wait.h"
 #include "live.h"
 #include "matrix.h"
@@ -57,11 +58,11 @@ enum record_exit { RECORD_PASS = 0, RECORD_FAIL = 1, RECORD_USAGE = 2, RECORD_UN
 #define RECORD_STARTTLS_REPLY                                                                 \
 	"454 4.7.0 TLS not available through the smtpconform recorder (it relays in the "       \
 	"clear; see docs/shell.md)\r\n"
-#define LOCAL_STARTTLS "!STARTTLS" /* queue entry: the recorder answers it */
-
 struct owed {
-	char verb[16];
-	char *sent;   /* escaped command for the report, secrets never */
+	char verb[16];    /* as the client sent it, upper-cased */
+	enum command cmd; /* what command.c makes of verb */
+	int local;        /* a STARTTLS the recorder answers itself */
+	char *sent;       /* escaped command for the report, secrets never */
 };
 
 enum client_mode { MODE_COMMAND, MODE_DATA, MODE_BDAT };
@@ -113,16 +114,20 @@ static void record_usage_error(const char *msg, const char *arg)
 	exit(RECORD_USAGE);
 }
 
-static void owe(struct relay *r, const char *verb, const char *sent, size_t sent_len)
+/* A reply is owed to verb; NULL when the queue is full. */
+static struct owed *owe(struct relay *r, const char *verb, const char *sent, size_t sent_len)
 {
 	if (r->npending == RECORD_PENDING_MAX) {
 		r->desync = 1; /* a client this far ahead: stop judging, keep relaying */
-		return;
+		return NULL;
 	}
 	struct owed *w = &r->pending[r->npending++];
-	snprintf(w->verb, sizeof(w->verb), "%s", verb[0] ? verb : "UNKNOWN");
+	snprintf(w->verb, sizeof(w->verb), "%s", verb[0] ? verb : command_name(CMD_UNKNOWN));
+	w->cmd = command_from_name(w->verb);
+	w->local = 0;
 	w->sent = text_escape_dup(sent, sent_len);
 	redact(w->sent);
+	return w;
 }
 
 static void owed_pop(struct relay *r)
@@ -164,7 +169,7 @@ static int to_server(struct relay *r, const void *bytes, size_t len)
 /* Answers the STARTTLS at the head of the queue, if it is there. */
 static void answer_local(struct relay *r)
 {
-	while (r->npending > 0 && strcmp(r->pending[0].verb, LOCAL_STARTTLS) == 0) {
+	while (r->npending > 0 && r->pending[0].local) {
 		to_client(r, RECORD_STARTTLS_REPLY, strlen(RECORD_STARTTLS_REPLY));
 		owed_pop(r);
 	}
@@ -184,14 +189,15 @@ static void follow_client(struct relay *r);
 /* A whole reply is in sbuf[0..sparsed). */
 static void server_reply(struct relay *r)
 {
-	const char *verb = r->npending ? r->pending[0].verb : "*";
+	const char *verb = r->npending ? r->pending[0].verb : LIVE_ANY_COMMAND;
+	enum command cmd = r->npending ? r->pending[0].cmd : CMD_UNKNOWN;
 	struct step_result *st = new_step(r);
 	st->file = xstrdup(r->result->file);
 	st->sent = xstrdup(r->npending ? r->pending[0].sent : "");
 	st->expect = xstrdup("*");
 	/* SASL responses are never kept: the model does not see them */
 	live_judge(&r->ls, r->o->profile, r->o->strict, verb,
-	           strcmp(verb, "AUTH") == 0 ? NULL : st->sent, &r->reply, st);
+	           cmd == CMD_AUTH ? NULL : st->sent, &r->reply, st);
 	int code = r->reply.code;
 	if (st->nviolations > 0 || r->o->verbose) {
 		struct buf line = {0};
@@ -201,7 +207,7 @@ static void server_reply(struct relay *r)
 		buf_free(&line);
 		r->findings += st->nviolations;
 	}
-	int is_auth = strcmp(verb, "AUTH") == 0;
+	int is_auth = cmd == CMD_AUTH;
 	if (is_auth)
 		r->sasl_expected = code == 334;
 	if (!(is_auth && code == 334)) {
@@ -210,11 +216,11 @@ static void server_reply(struct relay *r)
 		else
 			recording_reply(&r->rec, code);
 	}
-	if (strcmp(verb, "DATA") == 0 && code >= 300 && code < 400) {
+	if (cmd == CMD_DATA && code >= 300 && code < 400) {
 		r->mode = MODE_DATA;
 		buf_reset(&r->dline);
 	}
-	if (strcmp(verb, "DATA") == 0)
+	if (cmd == CMD_DATA)
 		r->hold = 0;
 	owed_pop(r);
 	answer_local(r);
@@ -256,7 +262,7 @@ static void content_line(struct relay *r, const char *line, size_t len)
 		r->mode = MODE_COMMAND;
 		if (r->rec.in_data == 0)
 			recording_data_line(&r->rec, "", 0);
-		owe(r, "DATA-END", "<CRLF>.<CRLF>", 13);
+		owe(r, command_name(CMD_DATA_END), "<CRLF>.<CRLF>", 13);
 		return;
 	}
 	if (len > 0 && line[0] == '.')
@@ -287,23 +293,26 @@ static int command(struct relay *r, const char *line, size_t len)
 		n--;
 	char verb[16];
 	live_verb(line, n, verb, sizeof(verb));
+	enum command cmd = command_from_name(verb);
 	if (r->sasl_expected) {
 		r->sasl_expected = 0;
-		owe(r, "AUTH", "<SASL response redacted>", 24);
+		owe(r, command_name(CMD_AUTH), "<SASL response redacted>", 24);
 		return 0;
 	}
-	if (strcmp(verb, "STARTTLS") == 0) {
+	if (cmd == CMD_STARTTLS) {
 		fprintf(stderr,
 		        "smtpconform record: [%d] the client sent STARTTLS: answered 454 4.7.0 by the "
 		        "recorder, not relayed (TLS would hide the session from it; the client goes on "
 		        "in the clear or gives up). See docs/shell.md.\n",
 		        r->index);
 		recording_comment(&r->rec, "the client's STARTTLS was answered 454 by the recorder");
-		owe(r, LOCAL_STARTTLS, line, n);
+		struct owed *w = owe(r, verb, line, n);
+		if (w)
+			w->local = 1;
 		answer_local(r);
 		return 1;
 	}
-	if (strcmp(verb, "AUTH") == 0) {
+	if (cmd == CMD_AUTH) {
 		char mech[32];
 		const char *p = line;
 		while (p < line + n && *p == ' ')
@@ -327,11 +336,11 @@ static int command(struct relay *r, const char *line, size_t len)
 		}
 		struct buf sent = {0};
 		buf_printf(&sent, "AUTH %s%s", mech, has_ir ? " <initial response redacted>" : "");
-		owe(r, "AUTH", sent.data, sent.len);
+		owe(r, verb, sent.data, sent.len);
 		buf_free(&sent);
 		return 0;
 	}
-	if (strcmp(verb, "BDAT") == 0) {
+	if (cmd == CMD_BDAT) {
 		char *end;
 		const char *p = line;
 		while (*p == ' ')
@@ -356,7 +365,7 @@ static int command(struct relay *r, const char *line, size_t len)
 	else
 		recording_raw(&r->rec, line, len); /* a bare LF ends it */
 	owe(r, verb, line, n);
-	if (strcmp(verb, "DATA") == 0)
+	if (cmd == CMD_DATA)
 		r->hold = 1;
 	return 0;
 }
@@ -419,7 +428,7 @@ static void relay_run(struct relay *r)
 {
 	char chunk[RECORD_READ_CHUNK];
 	int64_t close_deadline = -1;
-	owe(r, "CONNECT", "", 0);
+	owe(r, command_name(CMD_CONNECT), "", 0);
 	while (!r->server_eof && !stop_signal) {
 		struct pollfd p[2] = {
 		    {.fd = r->client_eof ? -1 : r->client.fd, .events = POLLIN},

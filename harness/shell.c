@@ -26,6 +26,7 @@
 
 #include "conn_wait.h"
 #include "credentials.h"
+#include "command.h"
 #include "live.h"
 #include "matrix.h"
 #include "recording.h"
@@ -58,7 +59,8 @@ struct shell {
 	size_t parsed;              /* in[0..parsed) belong to the reply being read */
 	struct reply *reply;        /* the reply being read (kept across Ctrl-C) */
 	struct {
-		char verb[16];                /* the command whose reply is owed */
+		char verb[16];                /* the command whose reply is owed, as sent */
+		enum command cmd;             /* what command.c makes of verb */
 		char *sent;                   /* what was sent, escaped (owned); NULL when not
 		                                 kept (SASL responses: credentials) */
 	} pending[SHELL_PENDING_MAX];     /* oldest first */
@@ -94,9 +96,9 @@ static void info(const char *fmt, ...)
 }
 
 /* --timeout for every reply, else RFC 5321 4.5.3.2 per command. */
-static int reply_timeout(const struct shell *sh, const char *verb)
+static int reply_timeout(const struct shell *sh, enum command cmd)
 {
-	return sh->timeout_s > 0 ? sh->timeout_s : live_reply_timeout_s(verb);
+	return sh->timeout_s > 0 ? sh->timeout_s : live_reply_timeout_s(cmd);
 }
 
 /* A reply is owed to verb; sent (bytes, len) is kept for the protocol model,
@@ -110,14 +112,15 @@ static void pending_push_sent(struct shell *sh, const char *verb, const char *se
 		sh->npending--;
 	}
 	snprintf(sh->pending[sh->npending].verb, sizeof(sh->pending[0].verb), "%s",
-	         verb[0] ? verb : "UNKNOWN");
+	         verb[0] ? verb : command_name(CMD_UNKNOWN));
+	sh->pending[sh->npending].cmd = command_from_name(sh->pending[sh->npending].verb);
 	sh->pending[sh->npending++].sent = sent ? text_escape_dup(sent, len) : NULL;
 }
 
-/* A command without an argument worth keeping: its verb is what was sent. */
-static void pending_push(struct shell *sh, const char *verb)
+/* A command without an argument worth keeping: its name is what was sent. */
+static void pending_push(struct shell *sh, enum command cmd)
 {
-	pending_push_sent(sh, verb, strcmp(verb, "AUTH") == 0 ? NULL : "", 0);
+	pending_push_sent(sh, command_name(cmd), cmd == CMD_AUTH ? NULL : "", 0);
 }
 
 static void pending_pop(struct shell *sh)
@@ -200,7 +203,7 @@ static void start_tls(struct shell *sh)
 		pending_clear(sh);
 	}
 	char err[512];
-	int64_t deadline = clock_ms() + (int64_t)reply_timeout(sh, "STARTTLS") * 1000;
+	int64_t deadline = clock_ms() + (int64_t)reply_timeout(sh, CMD_STARTTLS) * 1000;
 	if (conn_wait_tls(&sh->conn, deadline, &interrupted, err, sizeof(err)) < 0) {
 		interrupted = 0;
 		connection_lost(sh, err);
@@ -212,19 +215,20 @@ static void start_tls(struct shell *sh)
 /* A whole reply is in in[0..parsed): print, judge, record, act on it. */
 static void reply_done(struct shell *sh)
 {
+	int unsolicited = sh->npending == 0;
 	char verb[16];
-	snprintf(verb, sizeof(verb), "%s", sh->npending ? sh->pending[0].verb : "UNSOLICITED");
-	char *sent = sh->npending ? sh->pending[0].sent : NULL;
-	if (sh->npending)
+	snprintf(verb, sizeof(verb), "%s", unsolicited ? LIVE_ANY_COMMAND : sh->pending[0].verb);
+	enum command cmd = unsolicited ? CMD_UNKNOWN : sh->pending[0].cmd;
+	char *sent = unsolicited ? NULL : sh->pending[0].sent;
+	if (!unsolicited)
 		sh->pending[0].sent = NULL; /* ours now */
 	pending_pop(sh);
 	print_raw_reply((const uint8_t *)sh->in.data, sh->parsed);
 	struct step_result st;
 	memset(&st, 0, sizeof(st));
-	if (strcmp(verb, "UNSOLICITED") == 0)
+	if (unsolicited)
 		info("a reply nothing asked for (judged as a reply to any command)");
-	live_judge(&sh->ls, sh->profile, sh->strict, strcmp(verb, "UNSOLICITED") ? verb : "*", sent,
-	           sh->reply, &st);
+	live_judge(&sh->ls, sh->profile, sh->strict, verb, sent, sh->reply, &st);
 	free(sent);
 	struct buf line = {0};
 	live_verdict_line(&st, sh->color, &line);
@@ -245,14 +249,14 @@ static void reply_done(struct shell *sh)
 	sh->parsed = 0;
 	reply_init(sh->reply);
 
-	int is_auth = strcmp(verb, "AUTH") == 0;
+	int is_auth = cmd == CMD_AUTH;
 	if (sh->typed_auth) {
 		if (!(is_auth && code == 334))
 			sh->typed_auth = 0;
 	} else if (!(is_auth && code == 334)) {
 		recording_reply(&sh->rec, code);
 	}
-	if (strcmp(verb, "STARTTLS") == 0 && code >= 200 && code < 300)
+	if (cmd == CMD_STARTTLS && code >= 200 && code < 300)
 		start_tls(sh);
 }
 
@@ -262,7 +266,8 @@ enum wait_result { WAIT_REPLY = 1, WAIT_INTERRUPTED = 0, WAIT_LOST = -1 };
 static enum wait_result wait_one(struct shell *sh)
 {
 	const char *verb = sh->npending ? sh->pending[0].verb : "UNSOLICITED";
-	int64_t deadline = clock_ms() + (int64_t)reply_timeout(sh, verb) * 1000;
+	enum command cmd = sh->npending ? sh->pending[0].cmd : CMD_UNKNOWN;
+	int64_t deadline = clock_ms() + (int64_t)reply_timeout(sh, cmd) * 1000;
 	for (;;) {
 		if (sh->in.len > sh->parsed) {
 			long n = reply_feed(sh->reply, (const uint8_t *)sh->in.data + sh->parsed,
@@ -299,7 +304,7 @@ static enum wait_result wait_one(struct shell *sh)
 		if (n == CONN_WAIT_TIMEOUT) {
 			char why[128];
 			snprintf(why, sizeof(why), "timeout: no whole reply to %s within %d s; closing",
-			         verb, reply_timeout(sh, verb));
+			         verb, reply_timeout(sh, cmd));
 			connection_lost(sh, why);
 		} else if (n == CONN_EOF) {
 			connection_lost(sh, sh->in.len ? "the server closed the connection in mid-reply"
@@ -389,7 +394,7 @@ static void content_line(struct shell *sh, const char *line, size_t len)
 		return;
 	if (len == 1 && line[0] == '.') {
 		sh->ls.in_data = 0;
-		pending_push(sh, "DATA-END");
+		pending_push(sh, CMD_DATA_END);
 		wait_all(sh);
 		return;
 	}
@@ -412,8 +417,8 @@ static void command_line(struct shell *sh, const char *line, size_t len)
 	live_verb(line, len, verb, sizeof(verb));
 	if (sh->typed_auth) {
 		/* an answer to a 334: a SASL response, never recorded */
-		strcpy(verb, "AUTH");
-	} else if (strcmp(verb, "AUTH") == 0) {
+		snprintf(verb, sizeof(verb), "%s", command_name(CMD_AUTH));
+	} else if (command_from_name(verb) == CMD_AUTH) {
 		sh->typed_auth = 1;
 		if (!sh->typed_auth_noted)
 			recording_comment(&sh->rec, "a hand-typed AUTH exchange was left out (it carries "
@@ -459,7 +464,7 @@ static void meta_raw(struct shell *sh, const char *arg)
 			char verb[16];
 			live_verb(bytes.data + start, i - start, verb, sizeof(verb));
 			if (sh->ls.in_data)
-				pending_push(sh, "DATA-END");
+				pending_push(sh, CMD_DATA_END);
 			else
 				pending_push_sent(sh, verb, bytes.data + start, i + 1 - start);
 			start = i + 1;
@@ -493,7 +498,7 @@ static void meta_data(struct shell *sh, const char *path)
 		recording_command(&sh->rec, "DATA", 4);
 		if (send_line(sh, "DATA", 4) < 0)
 			goto out;
-		pending_push(sh, "DATA");
+		pending_push(sh, CMD_DATA);
 		if (wait_all(sh) != WAIT_REPLY || !sh->ls.in_data) {
 			if (sh->connected)
 				info("no 354: the message is not sent");
@@ -523,7 +528,7 @@ static void meta_data(struct shell *sh, const char *path)
 	sh->ls.in_data = 0;
 	info("sent %zu content lines from %s, then \".\"", lines, path);
 	if (send_bytes(sh, wire.data, wire.len) == 0) {
-		pending_push(sh, "DATA-END");
+		pending_push(sh, CMD_DATA_END);
 		wait_all(sh);
 	}
 	buf_free(&wire);
@@ -562,7 +567,7 @@ static void meta_auth(struct shell *sh, const char *arg)
 	recording_auth(&sh->rec, sasl_mech_name((enum sasl_mech)m), 0);
 	int rc = send_bytes(sh, line.data, line.len) == 0 ? send_bytes(sh, "\r\n", 2) : -1;
 	while (rc == 0) {
-		pending_push(sh, "AUTH");
+		pending_push(sh, CMD_AUTH);
 		if (wait_one(sh) != WAIT_REPLY)
 			break;
 		if (sh->ls.auth_done || sh->last_code != 334)
@@ -718,6 +723,15 @@ static const char *const shell_verbs[] = {
     ".state", ".save", ".help", ".quit", NULL,
 };
 
+/* The line's first word is cmd's verb (and a word follows: completion is
+ * past it). */
+static int first_verb_is(const char *line, enum command cmd)
+{
+	char verb[16];
+	live_verb(line, strlen(line), verb, sizeof(verb));
+	return command_from_name(verb) == cmd;
+}
+
 static char **shell_complete(const char *text, int start, int end)
 {
 	(void)end;
@@ -737,7 +751,7 @@ static char **shell_complete(const char *text, int start, int end)
 			candidate_add(*v, strlen(*v));
 		for (size_t i = 0; i < ls->nkeywords; i++)
 			candidate_add(ls->keywords[i], strcspn(ls->keywords[i], " "));
-	} else if (strncasecmp(buf, "AUTH ", 5) == 0 || strncasecmp(buf, ".auth ", 6) == 0) {
+	} else if (first_verb_is(buf, CMD_AUTH) || strncasecmp(buf, ".auth ", 6) == 0) {
 		const char *mechs = live_auth_mechanisms(ls);
 		while (mechs && *mechs) {
 			size_t n = strcspn(mechs, " ");
@@ -845,7 +859,7 @@ static int connect_and_greet(struct shell *sh, int implicit)
 		}
 		print_tls(&sh->conn, &sh->ls);
 	}
-	pending_push(sh, "CONNECT");
+	pending_push(sh, CMD_CONNECT);
 	wait_all(sh);
 	return 0;
 }
