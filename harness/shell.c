@@ -30,6 +30,7 @@
 #include "live.h"
 #include "matrix.h"
 #include "recording.h"
+#include "run_options.h"
 #include "reply.h"
 #include "sasl.h"
 #include "smtp_limits.h"
@@ -47,6 +48,7 @@
 enum shell_exit { SHELL_OK = 0, SHELL_USAGE = 2, SHELL_UNREACHABLE = 3 };
 
 struct shell {
+	const char *target_arg;     /* -t */
 	const char *profile;
 	int strict;
 	int timeout_s;              /* --timeout, 0: RFC 5321 4.5.3.2 per command */
@@ -800,15 +802,6 @@ static void shell_usage_error(const char *msg, const char *arg)
 	exit(SHELL_USAGE);
 }
 
-static int parse_seconds(const char *arg)
-{
-	char *end;
-	long v = strtol(arg, &end, 10);
-	if (!*arg || *end || v < 1 || v > 24 * 3600)
-		shell_usage_error("--timeout: expected 1 to 86400 seconds, got", arg);
-	return (int)v;
-}
-
 /* Reads one line: libedit on a terminal, else stdin echoed after the prompt.
  * NULL at end of input. Caller frees. */
 static char *read_command(const struct shell *sh)
@@ -864,65 +857,78 @@ static int connect_and_greet(struct shell *sh, int implicit)
 	return 0;
 }
 
-int shell_main(int argc, char **argv)
+/*
+ * The options the shell shares with run (--profile, --strict, --timeout,
+ * --tls-verify, --ca-file, --tls-min-version, --sni, --auth-*): run_options.c's
+ * table checks and applies them, with run's messages. getopt_long gives their
+ * rows this val.
+ */
+#define OPT_AS_RUN 256
+#define OPT_COLOR 257
+#define OPT_TLS 258 /* run's check names scenario steps: the shell says its own */
+
+/* argv into sh and tls; *tls_mode and *color as given (checked later). Usage errors exit;
+ * 1: --help was printed. */
+static int shell_parse_args(int argc, char **argv, struct shell *sh, struct tls_options *tls,
+                            const char **tls_mode, const char **color)
 {
-	enum {
-		OPT_PROFILE = 256, OPT_STRICT, OPT_TIMEOUT, OPT_TLS, OPT_TLS_VERIFY, OPT_CA_FILE,
-		OPT_TLS_MIN, OPT_SNI, OPT_AUTH_USER, OPT_AUTH_ENV, OPT_AUTH_FILE, OPT_COLOR,
-	};
 	static const struct option longopts[] = {
 	    {"target", required_argument, NULL, 't'},
-	    {"profile", required_argument, NULL, OPT_PROFILE},
-	    {"strict", no_argument, NULL, OPT_STRICT},
-	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+	    {"profile", required_argument, NULL, OPT_AS_RUN},
+	    {"strict", no_argument, NULL, OPT_AS_RUN},
+	    {"timeout", required_argument, NULL, OPT_AS_RUN},
 	    {"tls", required_argument, NULL, OPT_TLS},
-	    {"tls-verify", required_argument, NULL, OPT_TLS_VERIFY},
-	    {"ca-file", required_argument, NULL, OPT_CA_FILE},
-	    {"tls-min-version", required_argument, NULL, OPT_TLS_MIN},
-	    {"sni", required_argument, NULL, OPT_SNI},
-	    {"auth-user", required_argument, NULL, OPT_AUTH_USER},
-	    {"auth-password-env", required_argument, NULL, OPT_AUTH_ENV},
-	    {"auth-password-file", required_argument, NULL, OPT_AUTH_FILE},
+	    {"tls-verify", required_argument, NULL, OPT_AS_RUN},
+	    {"ca-file", required_argument, NULL, OPT_AS_RUN},
+	    {"tls-min-version", required_argument, NULL, OPT_AS_RUN},
+	    {"sni", required_argument, NULL, OPT_AS_RUN},
+	    {"auth-user", required_argument, NULL, OPT_AS_RUN},
+	    {"auth-password-env", required_argument, NULL, OPT_AS_RUN},
+	    {"auth-password-file", required_argument, NULL, OPT_AS_RUN},
 	    {"color", required_argument, NULL, OPT_COLOR},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct shell *sh = xcalloc(1, sizeof(*sh));
-	sh->profile = "rfc5321";
-	sh->auth.env = "SMTPCONFORM_PASSWORD";
-	const char *target_arg = NULL, *tls_mode = "none", *color = "auto";
-	struct tls_options tls = {.verify = 1, .min_version = "TLSv1.2"};
-	int c;
-	while ((c = getopt_long(argc, argv, "t:h", longopts, NULL)) != -1) {
+	struct run_options ro;
+	char label[64], err[1024];
+	int c, idx = 0, help = 0;
+	run_options_init(&ro);
+	while (!help && (c = getopt_long(argc, argv, "t:h", longopts, &idx)) != -1) {
 		switch (c) {
-		case 't': target_arg = optarg; break;
-		case OPT_PROFILE: sh->profile = optarg; break;
-		case OPT_STRICT: sh->strict = 1; break;
-		case OPT_TIMEOUT: sh->timeout_s = parse_seconds(optarg); break;
-		case OPT_TLS: tls_mode = optarg; break;
-		case OPT_TLS_VERIFY:
-			if (strcmp(optarg, "on") != 0 && strcmp(optarg, "off") != 0)
-				shell_usage_error("--tls-verify: expected on or off, got", optarg);
-			tls.verify = strcmp(optarg, "on") == 0;
+		case 't': sh->target_arg = optarg; break;
+		case OPT_AS_RUN:
+			snprintf(label, sizeof(label), "--%s", longopts[idx].name);
+			if (run_option_apply(&ro, run_option_named(longopts[idx].name), optarg, label,
+			                     RUN_OPT_FROM_ARGV, err, sizeof(err)) < 0)
+				shell_usage_error(err, NULL);
 			break;
-		case OPT_CA_FILE: tls.ca_file = optarg; break;
-		case OPT_TLS_MIN:
-			if (!tls_version_known(optarg))
-				shell_usage_error("--tls-min-version: unknown version", optarg);
-			tls.min_version = optarg;
-			break;
-		case OPT_SNI: tls.sni = optarg; break;
-		case OPT_AUTH_USER: sh->auth.user = optarg; break;
-		case OPT_AUTH_ENV: sh->auth.env = optarg; sh->auth.file = NULL; break;
-		case OPT_AUTH_FILE: sh->auth.file = optarg; sh->auth.env = NULL; break;
-		case OPT_COLOR: color = optarg; break;
-		case 'h': fputs(shell_usage, stdout); free(sh); return SHELL_OK;
+		case OPT_COLOR: *color = optarg; break;
+		case OPT_TLS: *tls_mode = optarg; break;
+		case 'h': fputs(shell_usage, stdout); help = 1; break;
 		default: shell_usage_error("unknown option", NULL);
 		}
 	}
+	sh->profile = ro.engine.profile;
+	sh->strict = ro.engine.strict;
+	sh->timeout_s = ro.engine.timeout_s;
+	sh->auth = ro.auth;
+	*tls = ro.tls;
+	run_options_free(&ro); /* what is kept points into argv or at literals */
+	return help;
+}
+
+int shell_main(int argc, char **argv)
+{
+	struct shell *sh = xcalloc(1, sizeof(*sh));
+	const char *tls_mode = "none", *color = "auto";
+	struct tls_options tls;
+	if (shell_parse_args(argc, argv, sh, &tls, &tls_mode, &color)) {
+		free(sh);
+		return SHELL_OK;
+	}
 	if (optind < argc)
 		shell_usage_error("unexpected argument", argv[optind]);
-	if (!target_arg)
+	if (!sh->target_arg)
 		shell_usage_error("-t TARGET is required", NULL);
 	if (!matrix_profile_known(sh->profile))
 		shell_usage_error("unknown profile", sh->profile);
@@ -931,7 +937,7 @@ int shell_main(int argc, char **argv)
 	if (strcmp(color, "auto") != 0 && strcmp(color, "always") != 0 && strcmp(color, "never") != 0)
 		shell_usage_error("--color: expected auto, always or never, got", color);
 	char err[1024];
-	if (target_parse(target_arg, &sh->target, err, sizeof(err)) < 0)
+	if (target_parse(sh->target_arg, &sh->target, err, sizeof(err)) < 0)
 		shell_usage_error(err, NULL);
 	if (!tls.sni && sh->target.kind == TARGET_TCP &&
 	    strspn(sh->target.host, "0123456789.") != strlen(sh->target.host) &&
