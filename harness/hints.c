@@ -14,8 +14,16 @@
 
 #include "hints.h"
 
-#define SMUGGLING_RULES "syntax.unsolicited|smuggling.early-end-of-data"
-#define BARE_LF_RULES "syntax.unsolicited|lines.bare-lf-terminator|expect.code|matrix.not-allowed"
+/* A RULE_NONE-terminated list of rules. */
+#define RULES(...) ((const enum rule_id[]){ __VA_ARGS__, RULE_NONE })
+/*
+ * The smuggling findings. smuggling.early-end-of-data and
+ * lines.bare-lf-terminator (the smuggling branch's rules) join these lists
+ * when the rule table has them.
+ */
+#define SMUGGLING_RULES RULES(RULE_SYNTAX_UNSOLICITED)
+#define BARE_LF_RULES RULES(RULE_SYNTAX_UNSOLICITED, RULE_EXPECT_CODE, RULE_MATRIX_NOT_ALLOWED)
+#define ANY HINT_ANY_COMMAND
 #define POSTFIX_BARE_NEWLINE                                                                   \
 	"Postfix: set smtpd_forbid_bare_newline = normalize (the default from 3.9; older " \
 	"releases with the CVE-2023-51764 fix need it set): a bare LF ends a line or the "  \
@@ -23,42 +31,43 @@
 
 static const struct hint hints[] = {
 	/* Setup steps that fail for a reason of the installation. */
-	{ "expect.code", NULL, "RCPT", 550, "Invalid recipient", NULL, HINT_SETTING,
+	{ RULES(RULE_EXPECT_CODE), NULL, CMD_RCPT, 550, "Invalid recipient", NULL, HINT_SETTING,
 	  "OpenSMTPD: the recipient does not resolve; add the aliases table to the action "
 	  "(action \"local\" ... alias <aliases>) so postmaster is delivered, or run with "
 	  "--var rcpt=<a deliverable mailbox>" },
-	{ "expect.code", NULL, "RCPT", 0, "domain literals not allowed", NULL, HINT_SETTING,
+	{ RULES(RULE_EXPECT_CODE), NULL, CMD_RCPT, 0, "domain literals not allowed", NULL,
+	  HINT_SETTING,
 	  "Exim: address literals are refused by policy; allow_domain_literals = true accepts "
 	  "them" },
-	{ "expect.code|expect.text",
-	  "relay.|esmtp.enhancedstatuscodes.refusal|esmtp.pipelining.mixed-results", "RCPT", 250,
+	{ RULES(RULE_EXPECT_CODE, RULE_EXPECT_TEXT),
+	  "relay.|esmtp.enhancedstatuscodes.refusal|esmtp.pipelining.mixed-results", CMD_RCPT, 250,
 	  NULL, NULL, HINT_SETTING,
 	  "the server relays for this client, which it trusts by address (Postfix: mynetworks "
 	  "and permit_mynetworks; Exim: relay_from_hosts): run from an address outside the "
 	  "trusted networks" },
-	{ "tls.handshake", NULL, NULL, 0, "certificate", NULL, HINT_SETTING,
+	{ RULES(RULE_TLS_HANDSHAKE), NULL, ANY, 0, "certificate", NULL, HINT_SETTING,
 	  "this client does not trust the server's certificate (self-signed?): a trust decision "
 	  "(RFC 3207 4.1), not a protocol fault; pass --ca-file, or --tls-verify off for a lab "
 	  "server" },
-	{ NULL, NULL, "AUTH", 538, NULL, NULL, HINT_SETTING,
+	{ NULL, NULL, CMD_AUTH, 538, NULL, NULL, HINT_SETTING,
 	  "538 comes before the mechanism is checked: the server requires TLS for AUTH "
 	  "(aiosmtpd: auth_require_tls); RFC 4954 4 wants 504 for an unknown mechanism" },
 	/* Bare LF, in commands and at the end of data. */
-	{ SMUGGLING_RULES, "smuggling.", NULL, 0, NULL, "Postfix", HINT_SETTING,
+	{ SMUGGLING_RULES, "smuggling.", ANY, 0, NULL, "Postfix", HINT_SETTING,
 	  POSTFIX_BARE_NEWLINE },
-	{ BARE_LF_RULES, "rfc5321.lines.bare-lf", NULL, 0, NULL, "Postfix", HINT_SETTING,
+	{ BARE_LF_RULES, "rfc5321.lines.bare-lf", ANY, 0, NULL, "Postfix", HINT_SETTING,
 	  POSTFIX_BARE_NEWLINE },
-	{ SMUGGLING_RULES, "smuggling.", NULL, 0, NULL, NULL, HINT_SOFTWARE,
+	{ SMUGGLING_RULES, "smuggling.", ANY, 0, NULL, NULL, HINT_SOFTWARE,
 	  "the server ends the message data at a sequence other than <CRLF>.<CRLF> (SMTP "
 	  "smuggling): update to a release with the fix (Exim 4.97.1, Sendmail 8.18.1, "
 	  "Postfix smtpd_forbid_bare_newline)" },
 	/* Postfix's deliberate close on a forbidden command (after the bare LF
 	 * entries: a smuggled command's reply ends with the same close). */
-	{ NULL, NULL, NULL, 0, "I can break rules", NULL, HINT_SETTING,
+	{ NULL, NULL, ANY, 0, "I can break rules", NULL, HINT_SETTING,
 	  "Postfix: smtpd_forbidden_commands lists this command (default CONNECT GET POST "
 	  "and non-letters); Postfix then answers 221 and closes on purpose" },
 	/* Software limits no setting changes. */
-	{ "enhancedstatuscodes.missing", NULL, NULL, 0, NULL, NULL, HINT_SOFTWARE,
+	{ RULES(RULE_ENHANCED_MISSING), NULL, ANY, 0, NULL, NULL, HINT_SOFTWARE,
 	  "the software leaves the enhanced status code off this reply although it advertises "
 	  "ENHANCEDSTATUSCODES; no common setting adds it" },
 };
@@ -77,11 +86,9 @@ static int contains_nocase(const char *s, const char *needle)
 	return n == 0;
 }
 
-/*
- * value is one of the '|'-separated alternatives of list (exactly, or as a
- * prefix when prefix is set); a NULL list matches anything.
- */
-static int in_list(const char *list, const char *value, int prefix)
+/* value starts with one of the '|'-separated prefixes of list; a NULL list
+ * matches anything. */
+static int has_prefix_in(const char *list, const char *value)
 {
 	const char *p = list;
 
@@ -93,7 +100,7 @@ static int in_list(const char *list, const char *value, int prefix)
 		const char *bar = strchr(p, '|');
 		size_t n = bar ? (size_t)(bar - p) : strlen(p);
 
-		if (strncmp(value, p, n) == 0 && (prefix || value[n] == '\0'))
+		if (strncmp(value, p, n) == 0)
 			return 1;
 		p += n;
 		if (*p == '|')
@@ -102,10 +109,31 @@ static int in_list(const char *list, const char *value, int prefix)
 	return 0;
 }
 
-static int matches(const struct hint *h, const struct hint_query *q)
+/* rule is in the RULE_NONE-terminated list; a NULL list matches anything. */
+static int rule_in(const enum rule_id *list, enum rule_id rule)
 {
-	if (!in_list(h->rule, q->rule, 0) || !in_list(h->scenario, q->scenario, 1) ||
-	    !in_list(h->command, q->command, 0))
+	if (!list)
+		return 1;
+	for (; *list != RULE_NONE; list++)
+		if (*list == rule)
+			return 1;
+	return 0;
+}
+
+/* The query with its rule and command looked up once. */
+struct lookup {
+	const struct hint_query *q;
+	enum rule_id rule;    /* RULE_NONE: no rule, or one the table lacks */
+	enum command command; /* HINT_ANY_COMMAND when the query names none */
+};
+
+static int matches(const struct hint *h, const struct lookup *l)
+{
+	const struct hint_query *q = l->q;
+
+	if (!rule_in(h->rules, l->rule) || !has_prefix_in(h->scenario, q->scenario))
+		return 0;
+	if (h->command != HINT_ANY_COMMAND && h->command != l->command)
 		return 0;
 	if (h->code != 0 && h->code != q->code)
 		return 0;
@@ -119,8 +147,12 @@ static int matches(const struct hint *h, const struct hint_query *q)
 
 const struct hint *hint_find(const struct hint_query *q)
 {
+	const struct rule *rule = rule_by_id(q->rule);
+	struct lookup l = { q, rule ? rule->rule : RULE_NONE,
+	                    q->command ? command_from_name(q->command) : HINT_ANY_COMMAND };
+
 	for (size_t i = 0; i < HINTS_COUNT; i++)
-		if (matches(&hints[i], q))
+		if (matches(&hints[i], &l))
 			return &hints[i];
 	return NULL;
 }

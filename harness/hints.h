@@ -10,15 +10,22 @@
 #ifndef SMTPCONFORM_HINTS_H
 #define SMTPCONFORM_HINTS_H
 
+#include "command.h"
+#include "rules.h"
+
 enum hint_kind {
 	HINT_SETTING,  /* the installation's configuration causes it */
 	HINT_SOFTWARE, /* the server software does it; a setting does not help */
 };
 
+/* A hint's command when any command will do. */
+#define HINT_ANY_COMMAND CMD_COUNT
+
 struct hint {
-	const char *rule;     /* rule id the finding names; NULL: any rule */
-	const char *scenario; /* prefix of the scenario id; NULL: any */
-	const char *command;  /* command name ("RCPT"); NULL: any */
+	const enum rule_id *rules; /* the rules the finding may name, RULE_NONE after the
+	                              last; NULL: any rule */
+	const char *scenario; /* '|'-separated prefixes of the scenario id; NULL: any */
+	enum command command; /* the command answered; HINT_ANY_COMMAND: any */
 	int code;             /* reply code; 0: any */
 	const char *reply;    /* substring of the reply or message, case-insensitive; NULL: any */
 	const char *product;  /* substring of the greeting or the reply, case-insensitive
@@ -27,7 +34,8 @@ struct hint {
 	const char *text;     /* one line for people */
 };
 
-/* What a finding looks like to the table; NULL strings match only NULL-any. */
+/* What a finding looks like to the table, as a report has it (rule id and
+ * command as strings); NULL strings match only NULL-any. */
 struct hint_query {
 	const char *rule, *scenario, *command;
 	int code;

@@ -4,6 +4,7 @@
 #include "live.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -79,57 +80,64 @@ static void keep_keywords(struct live_state *ls, const struct reply *r)
 	ls->enhanced_codes = check_ehlo_lists(r, "ENHANCEDSTATUSCODES");
 }
 
-static void update_state(struct live_state *ls, const char *verb, const struct reply *r)
+static void update_state(struct live_state *ls, enum command cmd, const struct reply *r)
 {
 	int ok = r->code >= 200 && r->code < 300;
-	if (strcmp(verb, "CONNECT") == 0) {
-		ls->greeting_code = r->code;
-	} else if (strcmp(verb, "EHLO") == 0 || strcmp(verb, "HELO") == 0) {
+	switch (cmd) {
+	case CMD_CONNECT: ls->greeting_code = r->code; break;
+	case CMD_EHLO:
+	case CMD_HELO:
 		if (r->code == 250) {
-			memcpy(ls->hello, verb, 5);
+			snprintf(ls->hello, sizeof(ls->hello), "%s", command_name(cmd));
 			reset_transaction(ls);
-			if (verb[0] == 'E')
+			if (cmd == CMD_EHLO)
 				keep_keywords(ls, r);
 			else
 				forget_keywords(ls);
 		}
-	} else if (strcmp(verb, "MAIL") == 0) {
+		break;
+	case CMD_MAIL:
 		if (ok) {
 			ls->mail_accepted = 1;
 			ls->rcpts_accepted = 0;
 		}
-	} else if (strcmp(verb, "RCPT") == 0) {
+		break;
+	case CMD_RCPT:
 		if (ok)
 			ls->rcpts_accepted++;
-	} else if (strcmp(verb, "DATA") == 0) {
-		ls->in_data = r->code >= 300 && r->code < 400;
-	} else if (strcmp(verb, "DATA-END") == 0 || strcmp(verb, "RSET") == 0) {
-		if (verb[0] == 'R' ? ok : 1)
+		break;
+	case CMD_DATA: ls->in_data = r->code >= 300 && r->code < 400; break;
+	case CMD_DATA_END: reset_transaction(ls); break;
+	case CMD_RSET:
+		if (ok)
 			reset_transaction(ls);
-	} else if (strcmp(verb, "AUTH") == 0) {
+		break;
+	case CMD_AUTH:
 		if (r->code == 235)
 			ls->auth_done = 1;
-	} else if (strcmp(verb, "QUIT") == 0) {
-		ls->quit = 1;
+		break;
+	case CMD_QUIT: ls->quit = 1; break;
+	default: break;
 	}
 }
 
 void live_judge(struct live_state *ls, const char *profile, int strict, const char *verb,
                 const char *sent_escaped, const struct reply *r, struct step_result *st)
 {
+	enum command cmd = command_from_name(verb);
+	int any = strcmp(verb, LIVE_ANY_COMMAND) == 0;
 	free(st->command);
 	st->command = xstrdup(verb);
 	check_reply(profile, verb, r, NULL, strict, st);
-	int is_hello = strcmp(verb, "EHLO") == 0 || strcmp(verb, "HELO") == 0;
-	if (strcmp(verb, "EHLO") == 0 && r->code == 250)
+	if (cmd == CMD_EHLO && r->code == 250)
 		check_ehlo_keywords(r, strict, st);
-	else if (ls->enhanced_codes && !is_hello && strcmp(verb, "CONNECT") != 0)
+	else if (ls->enhanced_codes && cmd != CMD_EHLO && cmd != CMD_HELO && cmd != CMD_CONNECT)
 		check_enhanced_status(r, strict, st);
 	/* The protocol model, as in run; not for a reply nothing asked for, nor
 	 * for what answers a SASL exchange whose text is not kept (sent NULL). */
-	if (sent_escaped && strcmp(verb, "*") != 0)
+	if (sent_escaped && !any)
 		model_observe_sent(&ls->model, verb, sent_escaped, r, strict, st);
-	update_state(ls, verb, r);
+	update_state(ls, cmd, r);
 }
 
 void live_verdict_line(const struct step_result *st, int color, struct buf *out)
@@ -186,7 +194,7 @@ void live_state_print(const struct live_state *ls, FILE *out)
 		fprintf(out, "connection: %s\n", ls->closed ? "closed by the server" : "QUIT answered");
 }
 
-int live_reply_timeout_s(const char *verb)
+int live_reply_timeout_s(enum command cmd)
 {
-	return command_get(command_from_name(verb))->timeout_s; /* command.c's table, as run */
+	return command_get(cmd)->timeout_s; /* command.c's table, as run */
 }

@@ -14,6 +14,7 @@
 
 #include <stdio.h>
 
+#include "command.h"
 #include "model.h"
 #include "reply.h"
 #include "result.h"
@@ -46,10 +47,15 @@ void live_state_free(struct live_state *ls);
 void live_state_tls_started(struct live_state *ls, const char *protocol, const char *cipher,
                             int verified);
 
+/* The verb live_judge() takes for a reply nothing asked for: the matrix's
+ * row for any command. */
+#define LIVE_ANY_COMMAND "*"
+
 /*
- * Judges reply r as the answer to verb ("CONNECT" for the greeting,
- * "DATA-END" after the end of data) under profile, fills st (its command is
- * set here) and updates ls from it.
+ * Judges reply r as the answer to verb (as sent, upper-cased: command.h
+ * names it; "CONNECT" for the greeting, "DATA-END" after the end of data,
+ * LIVE_ANY_COMMAND for none) under profile, fills st (its command is set
+ * here) and updates ls from it.
  */
 void live_judge(struct live_state *ls, const char *profile, int strict, const char *verb,
                 const char *sent_escaped, const struct reply *r, struct step_result *st);
@@ -63,9 +69,9 @@ void live_verb(const char *line, size_t len, char *out, size_t outlen);
  */
 void live_verdict_line(const struct step_result *st, int color, struct buf *out);
 
-/* RFC 5321 4.5.3.2: seconds a client waits for the reply to verb
- * ("CONNECT" for the greeting, "DATA-END"). */
-int live_reply_timeout_s(const char *verb);
+/* RFC 5321 4.5.3.2: seconds a client waits for the reply to cmd
+ * (CMD_CONNECT for the greeting, CMD_DATA_END, CMD_UNKNOWN for another). */
+int live_reply_timeout_s(enum command cmd);
 
 /* What the state says, a few lines for people. */
 void live_state_print(const struct live_state *ls, FILE *out);

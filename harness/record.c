@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "command.h"
 #include "conn_wait.h"
 #include "live.h"
 #include "matrix.h"
@@ -57,11 +58,11 @@ enum record_exit { RECORD_PASS = 0, RECORD_FAIL = 1, RECORD_USAGE = 2, RECORD_UN
 #define RECORD_STARTTLS_REPLY                                                                 \
 	"454 4.7.0 TLS not available through the smtpconform recorder (it relays in the "       \
 	"clear; see docs/shell.md)\r\n"
-#define LOCAL_STARTTLS "!STARTTLS" /* queue entry: the recorder answers it */
-
 struct owed {
-	char verb[16];
-	char *sent;   /* escaped command for the report, secrets never */
+	char verb[16];    /* as the client sent it, upper-cased */
+	enum command cmd; /* what command.c makes of verb */
+	int local;        /* a STARTTLS the recorder answers itself */
+	char *sent;       /* escaped command for the report, secrets never */
 };
 
 enum client_mode { MODE_COMMAND, MODE_DATA, MODE_BDAT };
@@ -113,16 +114,20 @@ static void record_usage_error(const char *msg, const char *arg)
 	exit(RECORD_USAGE);
 }
 
-static void owe(struct relay *r, const char *verb, const char *sent, size_t sent_len)
+/* A reply is owed to verb; NULL when the queue is full. */
+static struct owed *owe(struct relay *r, const char *verb, const char *sent, size_t sent_len)
 {
 	if (r->npending == RECORD_PENDING_MAX) {
 		r->desync = 1; /* a client this far ahead: stop judging, keep relaying */
-		return;
+		return NULL;
 	}
 	struct owed *w = &r->pending[r->npending++];
-	snprintf(w->verb, sizeof(w->verb), "%s", verb[0] ? verb : "UNKNOWN");
+	snprintf(w->verb, sizeof(w->verb), "%s", verb[0] ? verb : command_name(CMD_UNKNOWN));
+	w->cmd = command_from_name(w->verb);
+	w->local = 0;
 	w->sent = text_escape_dup(sent, sent_len);
 	redact(w->sent);
+	return w;
 }
 
 static void owed_pop(struct relay *r)
@@ -164,7 +169,7 @@ static int to_server(struct relay *r, const void *bytes, size_t len)
 /* Answers the STARTTLS at the head of the queue, if it is there. */
 static void answer_local(struct relay *r)
 {
-	while (r->npending > 0 && strcmp(r->pending[0].verb, LOCAL_STARTTLS) == 0) {
+	while (r->npending > 0 && r->pending[0].local) {
 		to_client(r, RECORD_STARTTLS_REPLY, strlen(RECORD_STARTTLS_REPLY));
 		owed_pop(r);
 	}
@@ -184,14 +189,15 @@ static void follow_client(struct relay *r);
 /* A whole reply is in sbuf[0..sparsed). */
 static void server_reply(struct relay *r)
 {
-	const char *verb = r->npending ? r->pending[0].verb : "*";
+	const char *verb = r->npending ? r->pending[0].verb : LIVE_ANY_COMMAND;
+	enum command cmd = r->npending ? r->pending[0].cmd : CMD_UNKNOWN;
 	struct step_result *st = new_step(r);
 	st->file = xstrdup(r->result->file);
 	st->sent = xstrdup(r->npending ? r->pending[0].sent : "");
 	st->expect = xstrdup("*");
 	/* SASL responses are never kept: the model does not see them */
 	live_judge(&r->ls, r->o->profile, r->o->strict, verb,
-	           strcmp(verb, "AUTH") == 0 ? NULL : st->sent, &r->reply, st);
+	           cmd == CMD_AUTH ? NULL : st->sent, &r->reply, st);
 	int code = r->reply.code;
 	if (st->nviolations > 0 || r->o->verbose) {
 		struct buf line = {0};
@@ -201,7 +207,7 @@ static void server_reply(struct relay *r)
 		buf_free(&line);
 		r->findings += st->nviolations;
 	}
-	int is_auth = strcmp(verb, "AUTH") == 0;
+	int is_auth = cmd == CMD_AUTH;
 	if (is_auth)
 		r->sasl_expected = code == 334;
 	if (!(is_auth && code == 334)) {
@@ -210,11 +216,11 @@ static void server_reply(struct relay *r)
 		else
 			recording_reply(&r->rec, code);
 	}
-	if (strcmp(verb, "DATA") == 0 && code >= 300 && code < 400) {
+	if (cmd == CMD_DATA && code >= 300 && code < 400) {
 		r->mode = MODE_DATA;
 		buf_reset(&r->dline);
 	}
-	if (strcmp(verb, "DATA") == 0)
+	if (cmd == CMD_DATA)
 		r->hold = 0;
 	owed_pop(r);
 	answer_local(r);
@@ -256,7 +262,7 @@ static void content_line(struct relay *r, const char *line, size_t len)
 		r->mode = MODE_COMMAND;
 		if (r->rec.in_data == 0)
 			recording_data_line(&r->rec, "", 0);
-		owe(r, "DATA-END", "<CRLF>.<CRLF>", 13);
+		owe(r, command_name(CMD_DATA_END), "<CRLF>.<CRLF>", 13);
 		return;
 	}
 	if (len > 0 && line[0] == '.')
@@ -276,6 +282,75 @@ static void bdat_done(struct relay *r)
 	r->mode = MODE_COMMAND;
 }
 
+/* STARTTLS: answered 454 here, never relayed. */
+static void command_starttls(struct relay *r, const char *verb, const char *line, size_t n)
+{
+	fprintf(stderr,
+	        "smtpconform record: [%d] the client sent STARTTLS: answered 454 4.7.0 by the "
+	        "recorder, not relayed (TLS would hide the session from it; the client goes on "
+	        "in the clear or gives up). See docs/shell.md.\n",
+	        r->index);
+	recording_comment(&r->rec, "the client's STARTTLS was answered 454 by the recorder");
+	struct owed *w = owe(r, verb, line, n);
+	if (w)
+		w->local = 1;
+	answer_local(r);
+}
+
+/* AUTH MECH [initial-response] (line[0..n), no line end): recorded as an A:
+ * step when the scenario format can replay it, never with its response. */
+static void command_auth(struct relay *r, const char *verb, const char *line, size_t n)
+{
+	char mech[32];
+	const char *p = line;
+	while (p < line + n && *p == ' ')
+		p++;
+	p += 4;
+	while (p < line + n && *p == ' ')
+		p++;
+	live_verb(p, (size_t)(line + n - p), mech, sizeof(mech));
+	const char *after = p + strlen(mech);
+	while (after < line + n && *after == ' ')
+		after++;
+	int has_ir = after < line + n;
+	int m = sasl_mech_parse(mech);
+	if (m < 0 || (has_ir && (m == SASL_LOGIN || m == SASL_CRAM_MD5))) {
+		recording_comment(&r->rec, "an AUTH exchange the scenario format cannot replay with "
+		                           "the run's credentials was left out");
+		r->skip_auth = 1;
+	} else {
+		recording_auth(&r->rec, sasl_mech_name((enum sasl_mech)m),
+		               !has_ir && (m == SASL_PLAIN || m == SASL_SCRAM_SHA_256));
+	}
+	struct buf sent = {0};
+	buf_printf(&sent, "AUTH %s%s", mech, has_ir ? " <initial response redacted>" : "");
+	owe(r, verb, sent.data, sent.len);
+	buf_free(&sent);
+}
+
+/* BDAT SIZE: the chunk follows (MODE_BDAT). 0 when no size follows the
+ * verb: an ordinary command line then. */
+static int command_bdat(struct relay *r, const char *verb, const char *line, size_t len,
+                        size_t n)
+{
+	char *end;
+	const char *p = line;
+	while (*p == ' ')
+		p++;
+	unsigned long long size = strtoull(p + 4, &end, 10);
+	if (end == p + 4)
+		return 0;
+	r->mode = MODE_BDAT;
+	r->bdat_left = (size_t)size;
+	buf_reset(&r->bdat);
+	buf_append(&r->bdat, line, len);
+	r->bdat_keep = size <= RECORD_BDAT_KEEP_MAX;
+	owe(r, verb, line, n);
+	if (r->bdat_left == 0)
+		bdat_done(r);
+	return 1;
+}
+
 /* A command line (bytes up to and including LF). 0: relay it; 1: the
  * recorder answers it itself (STARTTLS). */
 static int command(struct relay *r, const char *line, size_t len)
@@ -287,68 +362,22 @@ static int command(struct relay *r, const char *line, size_t len)
 		n--;
 	char verb[16];
 	live_verb(line, n, verb, sizeof(verb));
+	enum command cmd = command_from_name(verb);
 	if (r->sasl_expected) {
 		r->sasl_expected = 0;
-		owe(r, "AUTH", "<SASL response redacted>", 24);
+		owe(r, command_name(CMD_AUTH), "<SASL response redacted>", 24);
 		return 0;
 	}
-	if (strcmp(verb, "STARTTLS") == 0) {
-		fprintf(stderr,
-		        "smtpconform record: [%d] the client sent STARTTLS: answered 454 4.7.0 by the "
-		        "recorder, not relayed (TLS would hide the session from it; the client goes on "
-		        "in the clear or gives up). See docs/shell.md.\n",
-		        r->index);
-		recording_comment(&r->rec, "the client's STARTTLS was answered 454 by the recorder");
-		owe(r, LOCAL_STARTTLS, line, n);
-		answer_local(r);
+	if (cmd == CMD_STARTTLS) {
+		command_starttls(r, verb, line, n);
 		return 1;
 	}
-	if (strcmp(verb, "AUTH") == 0) {
-		char mech[32];
-		const char *p = line;
-		while (p < line + n && *p == ' ')
-			p++;
-		p += 4;
-		while (p < line + n && *p == ' ')
-			p++;
-		live_verb(p, (size_t)(line + n - p), mech, sizeof(mech));
-		const char *after = p + strlen(mech);
-		while (after < line + n && *after == ' ')
-			after++;
-		int has_ir = after < line + n;
-		int m = sasl_mech_parse(mech);
-		if (m < 0 || (has_ir && (m == SASL_LOGIN || m == SASL_CRAM_MD5))) {
-			recording_comment(&r->rec, "an AUTH exchange the scenario format cannot replay with "
-			                           "the run's credentials was left out");
-			r->skip_auth = 1;
-		} else {
-			recording_auth(&r->rec, sasl_mech_name((enum sasl_mech)m),
-			               !has_ir && (m == SASL_PLAIN || m == SASL_SCRAM_SHA_256));
-		}
-		struct buf sent = {0};
-		buf_printf(&sent, "AUTH %s%s", mech, has_ir ? " <initial response redacted>" : "");
-		owe(r, "AUTH", sent.data, sent.len);
-		buf_free(&sent);
+	if (cmd == CMD_AUTH) {
+		command_auth(r, verb, line, n);
 		return 0;
 	}
-	if (strcmp(verb, "BDAT") == 0) {
-		char *end;
-		const char *p = line;
-		while (*p == ' ')
-			p++;
-		unsigned long long size = strtoull(p + 4, &end, 10);
-		if (end != p + 4) {
-			r->mode = MODE_BDAT;
-			r->bdat_left = (size_t)size;
-			buf_reset(&r->bdat);
-			buf_append(&r->bdat, line, len);
-			r->bdat_keep = size <= RECORD_BDAT_KEEP_MAX;
-			owe(r, verb, line, n);
-			if (r->bdat_left == 0)
-				bdat_done(r);
-			return 0;
-		}
-	}
+	if (cmd == CMD_BDAT && command_bdat(r, verb, line, len, n))
+		return 0;
 	if (len == n)
 		recording_raw(&r->rec, line, len); /* no line end (too long to hold) */
 	else if (len == n + 2)
@@ -356,7 +385,7 @@ static int command(struct relay *r, const char *line, size_t len)
 	else
 		recording_raw(&r->rec, line, len); /* a bare LF ends it */
 	owe(r, verb, line, n);
-	if (strcmp(verb, "DATA") == 0)
+	if (cmd == CMD_DATA)
 		r->hold = 1;
 	return 0;
 }
@@ -419,7 +448,7 @@ static void relay_run(struct relay *r)
 {
 	char chunk[RECORD_READ_CHUNK];
 	int64_t close_deadline = -1;
-	owe(r, "CONNECT", "", 0);
+	owe(r, command_name(CMD_CONNECT), "", 0);
 	while (!r->server_eof && !stop_signal) {
 		struct pollfd p[2] = {
 		    {.fd = r->client_eof ? -1 : r->client.fd, .events = POLLIN},
@@ -560,7 +589,18 @@ static const char record_usage[] =
     "      --timeout SECONDS    connect timeout for the target (default 30)\n"
     "  -v, --verbose            print every judged reply, not only findings\n";
 
-int record_main(int argc, char **argv)
+/* What the command line asks for. */
+struct record_args {
+	struct record_opts o;
+	const char *listen_arg, *target_arg, *out;
+	int is_dir;                /* out ends in '/': one file per session */
+	long max_sessions;         /* 0: until a signal */
+	struct report_spec *specs;
+	size_t nspecs;
+};
+
+/* getopt_long over argv into a; a usage error exits. 1: --help was printed. */
+static int parse_args(int argc, char **argv, struct record_args *a)
 {
 	enum { OPT_SESSIONS = 256, OPT_REPORT, OPT_PROFILE, OPT_STRICT, OPT_TIMEOUT };
 	static const struct option longopts[] = {
@@ -576,99 +616,175 @@ int record_main(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct record_opts o = {.profile = "rfc5321", .timeout_s = TIMEOUT_CONNECT_S};
-	const char *listen_arg = NULL, *target_arg = NULL, *out = NULL;
-	long max_sessions = -1;
-	struct report_spec *specs = NULL;
-	size_t nspecs = 0;
 	char err[1024];
 	int c;
+	memset(a, 0, sizeof(*a));
+	a->o.profile = "rfc5321";
+	a->o.timeout_s = TIMEOUT_CONNECT_S;
+	a->max_sessions = -1;
 	while ((c = getopt_long(argc, argv, "l:t:o:vh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'l': listen_arg = optarg; break;
-		case 't': target_arg = optarg; break;
-		case 'o': out = optarg; break;
+		case 'l': a->listen_arg = optarg; break;
+		case 't': a->target_arg = optarg; break;
+		case 'o': a->out = optarg; break;
 		case OPT_SESSIONS: {
 			char *end;
-			max_sessions = strtol(optarg, &end, 10);
-			if (!*optarg || *end || max_sessions < 1)
+			a->max_sessions = strtol(optarg, &end, 10);
+			if (!*optarg || *end || a->max_sessions < 1)
 				record_usage_error("--sessions: expected a positive number, got", optarg);
 			break;
 		}
 		case OPT_REPORT:
-			specs = xrealloc(specs, (nspecs + 1) * sizeof(*specs));
-			if (report_parse_spec(optarg, &specs[nspecs], err, sizeof(err)) < 0)
+			a->specs = xrealloc(a->specs, (a->nspecs + 1) * sizeof(*a->specs));
+			if (report_parse_spec(optarg, &a->specs[a->nspecs], err, sizeof(err)) < 0)
 				record_usage_error(err, NULL);
-			nspecs++;
+			a->nspecs++;
 			break;
-		case OPT_PROFILE: o.profile = optarg; break;
-		case OPT_STRICT: o.strict = 1; break;
+		case OPT_PROFILE: a->o.profile = optarg; break;
+		case OPT_STRICT: a->o.strict = 1; break;
 		case OPT_TIMEOUT: {
 			char *end;
 			long v = strtol(optarg, &end, 10);
 			if (!*optarg || *end || v < 1 || v > 3600)
 				record_usage_error("--timeout: expected 1 to 3600 seconds, got", optarg);
-			o.timeout_s = (int)v;
+			a->o.timeout_s = (int)v;
 			break;
 		}
-		case 'v': o.verbose = 1; break;
-		case 'h': fputs(record_usage, stdout); return RECORD_PASS;
+		case 'v': a->o.verbose = 1; break;
+		case 'h': fputs(record_usage, stdout); return 1;
 		default: record_usage_error("unknown option", NULL);
 		}
 	}
 	if (optind < argc)
 		record_usage_error("unexpected argument", argv[optind]);
-	if (!listen_arg || !target_arg || !out)
+	return 0;
+}
+
+/* The checks across options, the output directory, and the defaults that
+ * depend on -o; a usage error exits. */
+static void check_args(struct record_args *a)
+{
+	char err[1024];
+	if (!a->listen_arg || !a->target_arg || !a->out)
 		record_usage_error("--listen, -t and -o are required", NULL);
-	if (!matrix_profile_known(o.profile))
-		record_usage_error("unknown profile", o.profile);
-	size_t outlen = strlen(out);
-	int is_dir = outlen > 0 && out[outlen - 1] == '/';
-	if (!is_dir && (outlen < 6 || strcmp(out + outlen - 5, ".smtp") != 0))
-		record_usage_error("-o: expected FILE.smtp or DIR/, got", out);
-	if (is_dir && mkdir(out, 0777) < 0 && errno != EEXIST)
-		record_usage_error(strerror(errno), out);
-	if (max_sessions < 0)
-		max_sessions = is_dir ? 0 : 1; /* 0: until a signal */
-	if (nspecs == 0) {
-		char *spec = is_dir ? xasprintf("json:%srecord.json", out)
-		                    : xasprintf("json:%.*s.json", (int)(outlen - 5), out);
-		specs = xcalloc(1, sizeof(*specs));
-		report_parse_spec(spec, &specs[0], err, sizeof(err));
-		nspecs = 1;
+	if (!matrix_profile_known(a->o.profile))
+		record_usage_error("unknown profile", a->o.profile);
+	size_t outlen = strlen(a->out);
+	a->is_dir = outlen > 0 && a->out[outlen - 1] == '/';
+	if (!a->is_dir && (outlen < 6 || strcmp(a->out + outlen - 5, ".smtp") != 0))
+		record_usage_error("-o: expected FILE.smtp or DIR/, got", a->out);
+	if (a->is_dir && mkdir(a->out, 0777) < 0 && errno != EEXIST)
+		record_usage_error(strerror(errno), a->out);
+	if (a->max_sessions < 0)
+		a->max_sessions = a->is_dir ? 0 : 1;
+	if (a->nspecs == 0) {
+		char *spec = a->is_dir ? xasprintf("json:%srecord.json", a->out)
+		                       : xasprintf("json:%.*s.json", (int)(outlen - 5), a->out);
+		a->specs = xcalloc(1, sizeof(*a->specs));
+		report_parse_spec(spec, &a->specs[0], err, sizeof(err));
+		a->nspecs = 1;
 		free(spec);
 	}
-	struct target target;
-	if (target_parse(target_arg, &target, err, sizeof(err)) < 0)
-		record_usage_error(err, NULL);
-	if (target_resolve(&target, err, sizeof(err)) < 0) {
-		fprintf(stderr, "smtpconform record: %s\n", err);
-		target_free(&target);
-		return RECORD_UNREACHABLE;
-	}
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	int lfd = listen_on(listen_arg, err, sizeof(err));
-	if (lfd < 0)
-		record_usage_error(err, NULL);
+}
+
+static void catch_stop_signals(void)
+{
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+}
 
-	struct run_result run;
-	memset(&run, 0, sizeof(run));
-	run.tool_name = xstrdup("smtpconform");
-	run.tool_version = xstrdup(SMTPCONFORM_VERSION);
-	run.target = xstrdup(target.display);
-	run.profile = xstrdup(o.profile);
-	run.started = iso_now();
-	run.strict = o.strict;
-	run.tls_verify = 1;
-	int64_t t0 = clock_ms();
+/* The run every session's result joins. */
+static void run_start(struct run_result *run, const struct record_args *a,
+                      const struct target *target)
+{
+	memset(run, 0, sizeof(*run));
+	run->tool_name = xstrdup("smtpconform");
+	run->tool_version = xstrdup(SMTPCONFORM_VERSION);
+	run->target = xstrdup(target->display);
+	run->profile = xstrdup(a->o.profile);
+	run->started = iso_now();
+	run->strict = a->o.strict;
+	run->tls_verify = 1;
+}
+
+/* A relay for session k on the accepted client descriptor cfd. */
+static struct relay *relay_new(const struct record_opts *o, int k, int cfd)
+{
+	struct relay *r = xcalloc(1, sizeof(*r));
+	r->o = o;
+	r->index = k;
+	conn_init(&r->client);
+	conn_init(&r->server);
+	r->client.fd = cfd;
+	int fl = fcntl(cfd, F_GETFL);
+	if (fl >= 0)
+		fcntl(cfd, F_SETFL, fl | O_NONBLOCK);
+	live_state_init(&r->ls);
+	recording_init(&r->rec);
+	reply_init(&r->reply);
+	return r;
+}
+
+static void relay_free(struct relay *r)
+{
+	conn_close(&r->server);
+	conn_close(&r->client);
+	for (size_t i = 0; i < r->npending; i++)
+		free(r->pending[i].sent);
+	buf_free(&r->cbuf);
+	buf_free(&r->dline);
+	buf_free(&r->bdat);
+	buf_free(&r->sbuf);
+	live_state_free(&r->ls);
+	recording_free(&r->rec);
+	free(r);
+}
+
+/* Relays session k into a new scenario result of run, then writes its
+ * scenario to path. Returns its verdict. */
+static enum verdict relay_session(struct run_result *run, struct relay *r, const char *path,
+                                  const char *target_display)
+{
+	char err[1024];
+	int k = r->index;
+	run->scenarios = xrealloc(run->scenarios, (run->nscenarios + 1) * sizeof(*run->scenarios));
+	struct scenario_result *sr = &run->scenarios[run->nscenarios++];
+	memset(sr, 0, sizeof(*sr));
+	sr->file = xstrdup(path);
+	r->result = sr;
+	int64_t s0 = clock_ms();
+	printf("[%d] client connected; relaying to %s\n", k, target_display);
+	relay_run(r);
+	sr->duration_ms = clock_ms() - s0;
+	sr->id = xasprintf("recorded.session-%03d", k);
+	sr->title = xasprintf("session %d recorded through smtpconform record", k);
+	sr->ref = xstrdup("");
+	sr->level = xstrdup("");
+	sr->tags = xcalloc(1, sizeof(char *));
+	sr->transcript = xstrdup("");
+	sr->verdict = VERDICT_PASS;
+	for (size_t i = 0; i < sr->nsteps; i++)
+		if (sr->steps[i].verdict == VERDICT_FAIL)
+			sr->verdict = VERDICT_FAIL;
+	if (recording_save(&r->rec, path, "smtpconform record", target_display, err, sizeof(err)) < 0)
+		fprintf(stderr, "smtpconform record: [%d] %s\n", k, err);
+	printf("[%d] session ended: %zu replies judged, %zu finding%s; wrote %s\n", k, sr->nsteps,
+	       r->findings, r->findings == 1 ? "" : "s", path);
+	return sr->verdict;
+}
+
+/* Accepts and serves sessions until max_sessions or a signal; returns
+ * the exit code so far. */
+static int serve(int lfd, const struct record_args *a, struct target *target,
+                 struct run_result *run)
+{
+	char err[1024];
 	int code = RECORD_PASS;
-	for (int k = 1; max_sessions == 0 || k <= max_sessions; k++) {
+	for (int k = 1; a->max_sessions == 0 || k <= a->max_sessions; k++) {
 		if (conn_wait_fd(lfd, POLLIN, -1, &stop_signal) != 1)
 			break;
 		int cfd = accept(lfd, NULL, NULL);
@@ -676,82 +792,64 @@ int record_main(int argc, char **argv)
 			k--;
 			continue;
 		}
-		struct relay *r = xcalloc(1, sizeof(*r));
-		r->o = &o;
-		r->index = k;
-		conn_init(&r->client);
-		conn_init(&r->server);
-		r->client.fd = cfd;
-		int fl = fcntl(cfd, F_GETFL);
-		if (fl >= 0)
-			fcntl(cfd, F_SETFL, fl | O_NONBLOCK);
-		live_state_init(&r->ls);
-		recording_init(&r->rec);
-		reply_init(&r->reply);
-		char *path = session_path(out, is_dir, k);
-		if (conn_wait_connect(&r->server, &target, o.timeout_s, err, sizeof(err)) < 0) {
+		struct relay *r = relay_new(&a->o, k, cfd);
+		char *path = session_path(a->out, a->is_dir, k);
+		if (conn_wait_connect(&r->server, target, a->o.timeout_s, err, sizeof(err)) < 0) {
 			fprintf(stderr, "smtpconform record: [%d] %s\n", k, err);
 			const char *msg = "421 4.3.0 smtpconform record: the target is unreachable\r\n";
 			if (write(cfd, msg, strlen(msg)) < 0) {
 				/* the client is gone too */
 			}
 			code = RECORD_UNREACHABLE;
-		} else {
-			run.scenarios = xrealloc(run.scenarios, (run.nscenarios + 1) * sizeof(*run.scenarios));
-			struct scenario_result *sr = &run.scenarios[run.nscenarios++];
-			memset(sr, 0, sizeof(*sr));
-			sr->file = xstrdup(path);
-			r->result = sr;
-			int64_t s0 = clock_ms();
-			printf("[%d] client connected; relaying to %s\n", k, target.display);
-			relay_run(r);
-			sr->duration_ms = clock_ms() - s0;
-			char *id = xasprintf("recorded.session-%03d", k);
-			sr->id = id;
-			sr->title = xasprintf("session %d recorded through smtpconform record", k);
-			sr->ref = xstrdup("");
-			sr->level = xstrdup("");
-			sr->tags = xcalloc(1, sizeof(char *));
-			sr->transcript = xstrdup("");
-			sr->verdict = VERDICT_PASS;
-			for (size_t i = 0; i < sr->nsteps; i++)
-				if (sr->steps[i].verdict == VERDICT_FAIL)
-					sr->verdict = VERDICT_FAIL;
-			if (sr->verdict == VERDICT_FAIL && code == RECORD_PASS)
-				code = RECORD_FAIL;
-			if (recording_save(&r->rec, path, "smtpconform record", target.display, err,
-			                   sizeof(err)) < 0)
-				fprintf(stderr, "smtpconform record: [%d] %s\n", k, err);
-			printf("[%d] session ended: %zu replies judged, %zu finding%s; wrote %s\n", k,
-			       sr->nsteps, r->findings, r->findings == 1 ? "" : "s", path);
+		} else if (relay_session(run, r, path, target->display) == VERDICT_FAIL &&
+		           code == RECORD_PASS) {
+			code = RECORD_FAIL;
 		}
-		conn_close(&r->server);
-		conn_close(&r->client);
-		for (size_t i = 0; i < r->npending; i++)
-			free(r->pending[i].sent);
-		buf_free(&r->cbuf);
-		buf_free(&r->dline);
-		buf_free(&r->bdat);
-		buf_free(&r->sbuf);
-		live_state_free(&r->ls);
-		recording_free(&r->rec);
-		free(r);
+		relay_free(r);
 		free(path);
 		if (stop_signal)
 			break;
 	}
+	return code;
+}
+
+int record_main(int argc, char **argv)
+{
+	struct record_args a;
+	struct target target;
+	struct run_result run;
+	char err[1024];
+
+	if (parse_args(argc, argv, &a))
+		return RECORD_PASS;
+	check_args(&a);
+	if (target_parse(a.target_arg, &target, err, sizeof(err)) < 0)
+		record_usage_error(err, NULL);
+	if (target_resolve(&target, err, sizeof(err)) < 0) {
+		fprintf(stderr, "smtpconform record: %s\n", err);
+		target_free(&target);
+		return RECORD_UNREACHABLE;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	int lfd = listen_on(a.listen_arg, err, sizeof(err));
+	if (lfd < 0)
+		record_usage_error(err, NULL);
+	catch_stop_signals();
+	run_start(&run, &a, &target);
+	int64_t t0 = clock_ms();
+	int code = serve(lfd, &a, &target, &run);
 	close(lfd);
 	run.duration_ms = clock_ms() - t0;
-	run.interrupted = stop_signal != 0 && max_sessions != 0;
+	run.interrupted = stop_signal != 0 && a.max_sessions != 0;
 	run_summarize(&run);
-	for (size_t i = 0; i < nspecs; i++) {
-		if (report_write(&run, &specs[i], err, sizeof(err)) < 0) {
+	for (size_t i = 0; i < a.nspecs; i++) {
+		if (report_write(&run, &a.specs[i], err, sizeof(err)) < 0) {
 			fprintf(stderr, "smtpconform record: %s\n", err);
 			code = RECORD_USAGE;
 		}
-		report_spec_free(&specs[i]);
+		report_spec_free(&a.specs[i]);
 	}
-	free(specs);
+	free(a.specs);
 	run_result_free(&run);
 	target_free(&target);
 	return code;

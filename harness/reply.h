@@ -62,7 +62,9 @@ struct reply_kept_line {
 	uint8_t text[REPLY_TEXT_KEEP];
 };
 
-/* One reply being accumulated. Zero it (reply_init) before the first line. */
+/* One reply being accumulated. reply_init() it before the first line; it
+ * resets the counts and leaves kept[] as it was: kept[i] for i >= nkept
+ * holds nothing meaningful. */
 struct reply {
 	int code;           /* code of the first line; -1 if unreadable */
 	unsigned flags;     /* union of line flags plus reply-level flags */

@@ -26,9 +26,11 @@
 
 #include "conn_wait.h"
 #include "credentials.h"
+#include "command.h"
 #include "live.h"
 #include "matrix.h"
 #include "recording.h"
+#include "run_options.h"
 #include "reply.h"
 #include "sasl.h"
 #include "smtp_limits.h"
@@ -46,6 +48,7 @@
 enum shell_exit { SHELL_OK = 0, SHELL_USAGE = 2, SHELL_UNREACHABLE = 3 };
 
 struct shell {
+	const char *target_arg;     /* -t */
 	const char *profile;
 	int strict;
 	int timeout_s;              /* --timeout, 0: RFC 5321 4.5.3.2 per command */
@@ -58,7 +61,8 @@ struct shell {
 	size_t parsed;              /* in[0..parsed) belong to the reply being read */
 	struct reply *reply;        /* the reply being read (kept across Ctrl-C) */
 	struct {
-		char verb[16];                /* the command whose reply is owed */
+		char verb[16];                /* the command whose reply is owed, as sent */
+		enum command cmd;             /* what command.c makes of verb */
 		char *sent;                   /* what was sent, escaped (owned); NULL when not
 		                                 kept (SASL responses: credentials) */
 	} pending[SHELL_PENDING_MAX];     /* oldest first */
@@ -94,9 +98,9 @@ static void info(const char *fmt, ...)
 }
 
 /* --timeout for every reply, else RFC 5321 4.5.3.2 per command. */
-static int reply_timeout(const struct shell *sh, const char *verb)
+static int reply_timeout(const struct shell *sh, enum command cmd)
 {
-	return sh->timeout_s > 0 ? sh->timeout_s : live_reply_timeout_s(verb);
+	return sh->timeout_s > 0 ? sh->timeout_s : live_reply_timeout_s(cmd);
 }
 
 /* A reply is owed to verb; sent (bytes, len) is kept for the protocol model,
@@ -110,14 +114,15 @@ static void pending_push_sent(struct shell *sh, const char *verb, const char *se
 		sh->npending--;
 	}
 	snprintf(sh->pending[sh->npending].verb, sizeof(sh->pending[0].verb), "%s",
-	         verb[0] ? verb : "UNKNOWN");
+	         verb[0] ? verb : command_name(CMD_UNKNOWN));
+	sh->pending[sh->npending].cmd = command_from_name(sh->pending[sh->npending].verb);
 	sh->pending[sh->npending++].sent = sent ? text_escape_dup(sent, len) : NULL;
 }
 
-/* A command without an argument worth keeping: its verb is what was sent. */
-static void pending_push(struct shell *sh, const char *verb)
+/* A command without an argument worth keeping: its name is what was sent. */
+static void pending_push(struct shell *sh, enum command cmd)
 {
-	pending_push_sent(sh, verb, strcmp(verb, "AUTH") == 0 ? NULL : "", 0);
+	pending_push_sent(sh, command_name(cmd), cmd == CMD_AUTH ? NULL : "", 0);
 }
 
 static void pending_pop(struct shell *sh)
@@ -200,7 +205,7 @@ static void start_tls(struct shell *sh)
 		pending_clear(sh);
 	}
 	char err[512];
-	int64_t deadline = clock_ms() + (int64_t)reply_timeout(sh, "STARTTLS") * 1000;
+	int64_t deadline = clock_ms() + (int64_t)reply_timeout(sh, CMD_STARTTLS) * 1000;
 	if (conn_wait_tls(&sh->conn, deadline, &interrupted, err, sizeof(err)) < 0) {
 		interrupted = 0;
 		connection_lost(sh, err);
@@ -212,19 +217,20 @@ static void start_tls(struct shell *sh)
 /* A whole reply is in in[0..parsed): print, judge, record, act on it. */
 static void reply_done(struct shell *sh)
 {
+	int unsolicited = sh->npending == 0;
 	char verb[16];
-	snprintf(verb, sizeof(verb), "%s", sh->npending ? sh->pending[0].verb : "UNSOLICITED");
-	char *sent = sh->npending ? sh->pending[0].sent : NULL;
-	if (sh->npending)
+	snprintf(verb, sizeof(verb), "%s", unsolicited ? LIVE_ANY_COMMAND : sh->pending[0].verb);
+	enum command cmd = unsolicited ? CMD_UNKNOWN : sh->pending[0].cmd;
+	char *sent = unsolicited ? NULL : sh->pending[0].sent;
+	if (!unsolicited)
 		sh->pending[0].sent = NULL; /* ours now */
 	pending_pop(sh);
 	print_raw_reply((const uint8_t *)sh->in.data, sh->parsed);
 	struct step_result st;
 	memset(&st, 0, sizeof(st));
-	if (strcmp(verb, "UNSOLICITED") == 0)
+	if (unsolicited)
 		info("a reply nothing asked for (judged as a reply to any command)");
-	live_judge(&sh->ls, sh->profile, sh->strict, strcmp(verb, "UNSOLICITED") ? verb : "*", sent,
-	           sh->reply, &st);
+	live_judge(&sh->ls, sh->profile, sh->strict, verb, sent, sh->reply, &st);
 	free(sent);
 	struct buf line = {0};
 	live_verdict_line(&st, sh->color, &line);
@@ -245,14 +251,14 @@ static void reply_done(struct shell *sh)
 	sh->parsed = 0;
 	reply_init(sh->reply);
 
-	int is_auth = strcmp(verb, "AUTH") == 0;
+	int is_auth = cmd == CMD_AUTH;
 	if (sh->typed_auth) {
 		if (!(is_auth && code == 334))
 			sh->typed_auth = 0;
 	} else if (!(is_auth && code == 334)) {
 		recording_reply(&sh->rec, code);
 	}
-	if (strcmp(verb, "STARTTLS") == 0 && code >= 200 && code < 300)
+	if (cmd == CMD_STARTTLS && code >= 200 && code < 300)
 		start_tls(sh);
 }
 
@@ -262,7 +268,8 @@ enum wait_result { WAIT_REPLY = 1, WAIT_INTERRUPTED = 0, WAIT_LOST = -1 };
 static enum wait_result wait_one(struct shell *sh)
 {
 	const char *verb = sh->npending ? sh->pending[0].verb : "UNSOLICITED";
-	int64_t deadline = clock_ms() + (int64_t)reply_timeout(sh, verb) * 1000;
+	enum command cmd = sh->npending ? sh->pending[0].cmd : CMD_UNKNOWN;
+	int64_t deadline = clock_ms() + (int64_t)reply_timeout(sh, cmd) * 1000;
 	for (;;) {
 		if (sh->in.len > sh->parsed) {
 			long n = reply_feed(sh->reply, (const uint8_t *)sh->in.data + sh->parsed,
@@ -299,7 +306,7 @@ static enum wait_result wait_one(struct shell *sh)
 		if (n == CONN_WAIT_TIMEOUT) {
 			char why[128];
 			snprintf(why, sizeof(why), "timeout: no whole reply to %s within %d s; closing",
-			         verb, reply_timeout(sh, verb));
+			         verb, reply_timeout(sh, cmd));
 			connection_lost(sh, why);
 		} else if (n == CONN_EOF) {
 			connection_lost(sh, sh->in.len ? "the server closed the connection in mid-reply"
@@ -389,7 +396,7 @@ static void content_line(struct shell *sh, const char *line, size_t len)
 		return;
 	if (len == 1 && line[0] == '.') {
 		sh->ls.in_data = 0;
-		pending_push(sh, "DATA-END");
+		pending_push(sh, CMD_DATA_END);
 		wait_all(sh);
 		return;
 	}
@@ -412,8 +419,8 @@ static void command_line(struct shell *sh, const char *line, size_t len)
 	live_verb(line, len, verb, sizeof(verb));
 	if (sh->typed_auth) {
 		/* an answer to a 334: a SASL response, never recorded */
-		strcpy(verb, "AUTH");
-	} else if (strcmp(verb, "AUTH") == 0) {
+		snprintf(verb, sizeof(verb), "%s", command_name(CMD_AUTH));
+	} else if (command_from_name(verb) == CMD_AUTH) {
 		sh->typed_auth = 1;
 		if (!sh->typed_auth_noted)
 			recording_comment(&sh->rec, "a hand-typed AUTH exchange was left out (it carries "
@@ -459,7 +466,7 @@ static void meta_raw(struct shell *sh, const char *arg)
 			char verb[16];
 			live_verb(bytes.data + start, i - start, verb, sizeof(verb));
 			if (sh->ls.in_data)
-				pending_push(sh, "DATA-END");
+				pending_push(sh, CMD_DATA_END);
 			else
 				pending_push_sent(sh, verb, bytes.data + start, i + 1 - start);
 			start = i + 1;
@@ -493,7 +500,7 @@ static void meta_data(struct shell *sh, const char *path)
 		recording_command(&sh->rec, "DATA", 4);
 		if (send_line(sh, "DATA", 4) < 0)
 			goto out;
-		pending_push(sh, "DATA");
+		pending_push(sh, CMD_DATA);
 		if (wait_all(sh) != WAIT_REPLY || !sh->ls.in_data) {
 			if (sh->connected)
 				info("no 354: the message is not sent");
@@ -523,7 +530,7 @@ static void meta_data(struct shell *sh, const char *path)
 	sh->ls.in_data = 0;
 	info("sent %zu content lines from %s, then \".\"", lines, path);
 	if (send_bytes(sh, wire.data, wire.len) == 0) {
-		pending_push(sh, "DATA-END");
+		pending_push(sh, CMD_DATA_END);
 		wait_all(sh);
 	}
 	buf_free(&wire);
@@ -562,7 +569,7 @@ static void meta_auth(struct shell *sh, const char *arg)
 	recording_auth(&sh->rec, sasl_mech_name((enum sasl_mech)m), 0);
 	int rc = send_bytes(sh, line.data, line.len) == 0 ? send_bytes(sh, "\r\n", 2) : -1;
 	while (rc == 0) {
-		pending_push(sh, "AUTH");
+		pending_push(sh, CMD_AUTH);
 		if (wait_one(sh) != WAIT_REPLY)
 			break;
 		if (sh->ls.auth_done || sh->last_code != 334)
@@ -718,6 +725,15 @@ static const char *const shell_verbs[] = {
     ".state", ".save", ".help", ".quit", NULL,
 };
 
+/* The line's first word is cmd's verb (and a word follows: completion is
+ * past it). */
+static int first_verb_is(const char *line, enum command cmd)
+{
+	char verb[16];
+	live_verb(line, strlen(line), verb, sizeof(verb));
+	return command_from_name(verb) == cmd;
+}
+
 static char **shell_complete(const char *text, int start, int end)
 {
 	(void)end;
@@ -737,7 +753,7 @@ static char **shell_complete(const char *text, int start, int end)
 			candidate_add(*v, strlen(*v));
 		for (size_t i = 0; i < ls->nkeywords; i++)
 			candidate_add(ls->keywords[i], strcspn(ls->keywords[i], " "));
-	} else if (strncasecmp(buf, "AUTH ", 5) == 0 || strncasecmp(buf, ".auth ", 6) == 0) {
+	} else if (first_verb_is(buf, CMD_AUTH) || strncasecmp(buf, ".auth ", 6) == 0) {
 		const char *mechs = live_auth_mechanisms(ls);
 		while (mechs && *mechs) {
 			size_t n = strcspn(mechs, " ");
@@ -784,15 +800,6 @@ static void shell_usage_error(const char *msg, const char *arg)
 	fprintf(stderr, "smtpconform shell: %s%s%s\nTry 'smtpconform shell --help'.\n", msg,
 	        arg ? " " : "", arg ? arg : "");
 	exit(SHELL_USAGE);
-}
-
-static int parse_seconds(const char *arg)
-{
-	char *end;
-	long v = strtol(arg, &end, 10);
-	if (!*arg || *end || v < 1 || v > 24 * 3600)
-		shell_usage_error("--timeout: expected 1 to 86400 seconds, got", arg);
-	return (int)v;
 }
 
 /* Reads one line: libedit on a terminal, else stdin echoed after the prompt.
@@ -845,70 +852,83 @@ static int connect_and_greet(struct shell *sh, int implicit)
 		}
 		print_tls(&sh->conn, &sh->ls);
 	}
-	pending_push(sh, "CONNECT");
+	pending_push(sh, CMD_CONNECT);
 	wait_all(sh);
 	return 0;
 }
 
-int shell_main(int argc, char **argv)
+/*
+ * The options the shell shares with run (--profile, --strict, --timeout,
+ * --tls-verify, --ca-file, --tls-min-version, --sni, --auth-*): run_options.c's
+ * table checks and applies them, with run's messages. getopt_long gives their
+ * rows this val.
+ */
+#define OPT_AS_RUN 256
+#define OPT_COLOR 257
+#define OPT_TLS 258 /* run's check names scenario steps: the shell says its own */
+
+/* argv into sh and tls; *tls_mode and *color as given (checked later). Usage errors exit;
+ * 1: --help was printed. */
+static int shell_parse_args(int argc, char **argv, struct shell *sh, struct tls_options *tls,
+                            const char **tls_mode, const char **color)
 {
-	enum {
-		OPT_PROFILE = 256, OPT_STRICT, OPT_TIMEOUT, OPT_TLS, OPT_TLS_VERIFY, OPT_CA_FILE,
-		OPT_TLS_MIN, OPT_SNI, OPT_AUTH_USER, OPT_AUTH_ENV, OPT_AUTH_FILE, OPT_COLOR,
-	};
 	static const struct option longopts[] = {
 	    {"target", required_argument, NULL, 't'},
-	    {"profile", required_argument, NULL, OPT_PROFILE},
-	    {"strict", no_argument, NULL, OPT_STRICT},
-	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+	    {"profile", required_argument, NULL, OPT_AS_RUN},
+	    {"strict", no_argument, NULL, OPT_AS_RUN},
+	    {"timeout", required_argument, NULL, OPT_AS_RUN},
 	    {"tls", required_argument, NULL, OPT_TLS},
-	    {"tls-verify", required_argument, NULL, OPT_TLS_VERIFY},
-	    {"ca-file", required_argument, NULL, OPT_CA_FILE},
-	    {"tls-min-version", required_argument, NULL, OPT_TLS_MIN},
-	    {"sni", required_argument, NULL, OPT_SNI},
-	    {"auth-user", required_argument, NULL, OPT_AUTH_USER},
-	    {"auth-password-env", required_argument, NULL, OPT_AUTH_ENV},
-	    {"auth-password-file", required_argument, NULL, OPT_AUTH_FILE},
+	    {"tls-verify", required_argument, NULL, OPT_AS_RUN},
+	    {"ca-file", required_argument, NULL, OPT_AS_RUN},
+	    {"tls-min-version", required_argument, NULL, OPT_AS_RUN},
+	    {"sni", required_argument, NULL, OPT_AS_RUN},
+	    {"auth-user", required_argument, NULL, OPT_AS_RUN},
+	    {"auth-password-env", required_argument, NULL, OPT_AS_RUN},
+	    {"auth-password-file", required_argument, NULL, OPT_AS_RUN},
 	    {"color", required_argument, NULL, OPT_COLOR},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct shell *sh = xcalloc(1, sizeof(*sh));
-	sh->profile = "rfc5321";
-	sh->auth.env = "SMTPCONFORM_PASSWORD";
-	const char *target_arg = NULL, *tls_mode = "none", *color = "auto";
-	struct tls_options tls = {.verify = 1, .min_version = "TLSv1.2"};
-	int c;
-	while ((c = getopt_long(argc, argv, "t:h", longopts, NULL)) != -1) {
+	struct run_options ro;
+	char label[64], err[1024];
+	int c, idx = 0, help = 0;
+	run_options_init(&ro);
+	while (!help && (c = getopt_long(argc, argv, "t:h", longopts, &idx)) != -1) {
 		switch (c) {
-		case 't': target_arg = optarg; break;
-		case OPT_PROFILE: sh->profile = optarg; break;
-		case OPT_STRICT: sh->strict = 1; break;
-		case OPT_TIMEOUT: sh->timeout_s = parse_seconds(optarg); break;
-		case OPT_TLS: tls_mode = optarg; break;
-		case OPT_TLS_VERIFY:
-			if (strcmp(optarg, "on") != 0 && strcmp(optarg, "off") != 0)
-				shell_usage_error("--tls-verify: expected on or off, got", optarg);
-			tls.verify = strcmp(optarg, "on") == 0;
+		case 't': sh->target_arg = optarg; break;
+		case OPT_AS_RUN:
+			snprintf(label, sizeof(label), "--%s", longopts[idx].name);
+			if (run_option_apply(&ro, run_option_named(longopts[idx].name), optarg, label,
+			                     RUN_OPT_FROM_ARGV, err, sizeof(err)) < 0)
+				shell_usage_error(err, NULL);
 			break;
-		case OPT_CA_FILE: tls.ca_file = optarg; break;
-		case OPT_TLS_MIN:
-			if (!tls_version_known(optarg))
-				shell_usage_error("--tls-min-version: unknown version", optarg);
-			tls.min_version = optarg;
-			break;
-		case OPT_SNI: tls.sni = optarg; break;
-		case OPT_AUTH_USER: sh->auth.user = optarg; break;
-		case OPT_AUTH_ENV: sh->auth.env = optarg; sh->auth.file = NULL; break;
-		case OPT_AUTH_FILE: sh->auth.file = optarg; sh->auth.env = NULL; break;
-		case OPT_COLOR: color = optarg; break;
-		case 'h': fputs(shell_usage, stdout); free(sh); return SHELL_OK;
+		case OPT_COLOR: *color = optarg; break;
+		case OPT_TLS: *tls_mode = optarg; break;
+		case 'h': fputs(shell_usage, stdout); help = 1; break;
 		default: shell_usage_error("unknown option", NULL);
 		}
 	}
+	sh->profile = ro.engine.profile;
+	sh->strict = ro.engine.strict;
+	sh->timeout_s = ro.engine.timeout_s;
+	sh->auth = ro.auth;
+	*tls = ro.tls;
+	run_options_free(&ro); /* what is kept points into argv or at literals */
+	return help;
+}
+
+int shell_main(int argc, char **argv)
+{
+	struct shell *sh = xcalloc(1, sizeof(*sh));
+	const char *tls_mode = "none", *color = "auto";
+	struct tls_options tls;
+	if (shell_parse_args(argc, argv, sh, &tls, &tls_mode, &color)) {
+		free(sh);
+		return SHELL_OK;
+	}
 	if (optind < argc)
 		shell_usage_error("unexpected argument", argv[optind]);
-	if (!target_arg)
+	if (!sh->target_arg)
 		shell_usage_error("-t TARGET is required", NULL);
 	if (!matrix_profile_known(sh->profile))
 		shell_usage_error("unknown profile", sh->profile);
@@ -917,7 +937,7 @@ int shell_main(int argc, char **argv)
 	if (strcmp(color, "auto") != 0 && strcmp(color, "always") != 0 && strcmp(color, "never") != 0)
 		shell_usage_error("--color: expected auto, always or never, got", color);
 	char err[1024];
-	if (target_parse(target_arg, &sh->target, err, sizeof(err)) < 0)
+	if (target_parse(sh->target_arg, &sh->target, err, sizeof(err)) < 0)
 		shell_usage_error(err, NULL);
 	if (!tls.sni && sh->target.kind == TARGET_TCP &&
 	    strspn(sh->target.host, "0123456789.") != strlen(sh->target.host) &&

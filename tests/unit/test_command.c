@@ -87,6 +87,12 @@ static void test_from_name(void **state)
 	assert_int_equal(command_from_name("noop"), CMD_NOOP);
 	assert_int_equal(command_from_name("XYZZY"), CMD_UNKNOWN);
 	assert_int_equal(command_from_name(NULL), CMD_UNKNOWN);
+	/* What live.c, the shell and the recorder look up besides verbs: the
+	 * matrix's any-command row (a reply nothing asked for) and the name of
+	 * an empty line are no command. */
+	assert_int_equal(command_from_name("*"), CMD_UNKNOWN);
+	assert_int_equal(command_from_name("UNKNOWN"), CMD_UNKNOWN);
+	assert_int_equal(command_from_name("STARTTLS"), CMD_STARTTLS);
 	assert_true(command_is("DATA-END", CMD_DATA_END));
 	assert_true(command_is("QUIT", CMD_QUIT));
 	assert_false(command_is("QUIT", CMD_DATA));

@@ -14,6 +14,7 @@
 #include "smtp_limits.h"
 #include "reply.h"
 #include "util.h"
+#include "../fuzz/reply_reference.h"
 
 /* A string literal as (bytes, length), embedded NULs included. */
 #define IN(s) (s), (sizeof(s) - 1)
@@ -738,6 +739,55 @@ static void test_guarded_boundaries(void **state)
 	}
 }
 
+/*
+ * Every octet value at every offset of the first 24 of a line (across the
+ * 8-octet words the reader looks at), right before the line end or followed
+ * by text, with CRLF, a bare LF or no line end yet, the line's last byte
+ * against an unreadable page: the reader says what the octet-by-octet
+ * reference (tests/fuzz/reply_reference.h) says.
+ */
+static void test_every_octet_everywhere(void **state)
+{
+	static const char *const ends[] = { "\r\n", "\n", "" };
+	uint8_t line[REPLY_LINE_HARD_MAX]; /* 30 octets used; the size keeps gcc quiet */
+	struct guarded g;
+	struct reply_line got;
+	char name[64];
+
+	(void)state;
+	for (unsigned octet = 0; octet < 256; octet++) {
+		for (size_t at = 4; at < 24; at++) {
+			for (size_t after = 0; after <= 5; after += 5) {
+				for (size_t e = 0; e < sizeof ends / sizeof ends[0]; e++) {
+					size_t len = at, want_consumed = 0;
+					unsigned want_flags = 0;
+					enum reply_parse_result want;
+
+					memcpy(line, "250 ", 4);
+					memset(line + 4, 'x', at - 4);
+					line[len++] = (uint8_t)octet;
+					memset(line + len, 'y', after);
+					len += after;
+					memcpy(line + len, ends[e], strlen(ends[e]));
+					len += strlen(ends[e]);
+					want = reply_reference_line(line, len, &want_consumed, &want_flags);
+					snprintf(name, sizeof name, "octet 0x%02x at %zu, %zu after, end %zu",
+					         octet, at, after, e);
+					EXPECT_EQ(name, "result",
+					          reply_parse_line(guarded_copy(&g, line, len), len, &got),
+					          want);
+					guarded_free(&g);
+					if (want != REPLY_PARSE_LINE)
+						continue;
+					EXPECT_EQ(name, "consumed", got.consumed, want_consumed);
+					EXPECT_FLAGS(name, got.flags, want_flags);
+					EXPECT_EQ(name, "code", got.code, 250);
+				}
+			}
+		}
+	}
+}
+
 /* Nothing to read: no pointer arithmetic on a NULL buffer. */
 static void test_empty_input(void **state)
 {
@@ -806,6 +856,7 @@ int main(void)
 		cmocka_unit_test(test_feed_line_count),
 		cmocka_unit_test(test_feed_100000_lines),
 		cmocka_unit_test(test_guarded_boundaries),
+		cmocka_unit_test(test_every_octet_everywhere),
 		cmocka_unit_test(test_empty_input),
 		cmocka_unit_test(test_flag_names),
 	};
