@@ -461,12 +461,49 @@ static void observe_close(struct session *s)
 	model_observe_close(&s->model, r->nsteps ? &r->steps[r->nsteps - 1] : NULL, s->opts->strict);
 }
 
+/* The settle wait is over (its time, or a close): the model judges what
+ * came, and the scenario goes on unless that failed the step. */
+static void end_settle(struct session *s)
+{
+	struct step_result *st = &s->result->steps[s->result->nsteps - 1];
+	s->settling = 0;
+	evtimer_del(s->ev_timer);
+	if (model_observe_settle(&s->model, s->answering.verb, s->answering.sent, s->inbuf, s->inlen,
+	                         s->eof && !s->read_error, s->opts->strict, st)) {
+		if (s->inlen)
+			transcript(s, "S: ", s->inbuf, partial_shown(s));
+		if (s->eof)
+			buf_puts(&s->transcript, "-- connection closed\n");
+		s->inlen = 0;
+		if (st->verdict == VERDICT_FAIL) {
+			finish(s, VERDICT_FAIL, NULL);
+			return;
+		}
+	}
+	set_state(s, SESSION_IDLE);
+	update_interest(s);
+	advance(s);
+}
+
 /* A step failed: the scenario ends, but a server that closes right after
  * its reply is still judged (RFC 5321 3.8), so read until end of file or
- * CLOSE_LINGER_MS, then finish. */
+ * CLOSE_LINGER_MS, then finish. With s->settling, the same wait (for
+ * settle_ms) after an end of data or a bare-CR/LF line, then end_settle(). */
 static void linger(struct session *s)
 {
 	read_some(s);
+	if (s->settling) {
+		if (s->eof || s->conn.fd < 0) {
+			end_settle(s);
+		} else if (s->state != SESSION_LINGER) {
+			set_state(s, SESSION_LINGER);
+			struct timeval tv = {.tv_sec = s->opts->settle_ms / 1000,
+			                     .tv_usec = (s->opts->settle_ms % 1000) * 1000};
+			evtimer_add(s->ev_timer, &tv);
+			update_interest(s);
+		}
+		return;
+	}
 	/* More replies than the last one judged: the close follows one of
 	 * them, not the last judged reply, so it is not attributed. */
 	if (s->inlen > 0)
@@ -591,6 +628,14 @@ static void complete_reply(struct session *s)
 		return;
 	}
 	s->pc++;
+	if (s->opts->settle_ms > 0 && !s->keep_going && s->qhead >= s->nqueue &&
+	    (s->pc >= s->scenario->nsteps || (s->scenario->steps[s->pc].kind != STEP_EXPECT &&
+	                                      s->scenario->steps[s->pc].kind != STEP_CLOSE)) &&
+	    model_settles(s->answering.verb, s->answering.sent)) {
+		s->settling = 1;
+		linger(s);
+		return;
+	}
 	if (command_is(s->answering.verb, CMD_STARTTLS) && s->reply->code == 220 &&
 	    s->conn.ops == &conn_plain_ops && s->opts->tls_ready) {
 		start_tls(s, s->result->nsteps - 1);
@@ -943,7 +988,10 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 		end_tls_grace(s);
 		return;
 	case SESSION_LINGER:
-		finish(s, VERDICT_FAIL, NULL);
+		if (s->settling)
+			end_settle(s);
+		else
+			finish(s, VERDICT_FAIL, NULL);
 		return;
 	case SESSION_AWAIT_CLOSE:
 		buf_puts(&s->transcript, "-- still open\n");
