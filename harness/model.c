@@ -318,6 +318,41 @@ static void check_enhanced_without_ehlo(const struct model *m, enum command cmd,
 	step_result_free(&scratch);
 }
 
+/* RFC 6531 3.7.4.2: under SMTPUTF8, UTF-8 in a reply breaks that RFC's
+ * sentence, not only RFC 5321's textstring: check.c's syntax.8bit-text
+ * becomes smtputf8.non-ascii-reply, and goes where 3.7.4.2 allows UTF-8
+ * (VRFY and EXPN with the SMTPUTF8 parameter). */
+static void check_utf8_reply(const struct model *m, enum command cmd, const char *a, size_t len,
+                             struct step_result *st)
+{
+	if (!(m->kw & KW_SMTPUTF8))
+		return;
+	const char *id = rule_get(RULE_SYNTAX_8BIT_TEXT)->id;
+	int allowed = 0;
+	if (cmd == CMD_VRFY || cmd == CMD_EXPN)
+		for (size_t i = 0; i + 9 <= len && !allowed; i++)
+			allowed = strncasecmp(a + i, " SMTPUTF8", 9) == 0;
+	for (size_t i = 0; i < st->nviolations; i++) {
+		struct violation *v = &st->violations[i];
+		if (strcmp(v->rule, id) != 0)
+			continue;
+		const struct rule *r = rule_get(RULE_SMTPUTF8_NON_ASCII_REPLY);
+		free(v->rule);
+		free(v->ref);
+		free(v->message);
+		if (allowed) {
+			memmove(v, v + 1, (st->nviolations - i - 1) * sizeof(*v));
+			st->nviolations--;
+			return;
+		}
+		v->rule = xstrdup(r->id);
+		v->ref = xstrdup(r->ref);
+		v->message = xstrdup(RULE_MSG_SMTPUTF8_NON_ASCII_REPLY);
+		v->severity = r->severity;
+		return;
+	}
+}
+
 static void forget_keywords(struct model *m)
 {
 	m->kw = 0;
@@ -513,6 +548,10 @@ void model_observe(struct model *m, enum command cmd, const char *argument, size
 		}
 		check_enhanced_without_ehlo(m, cmd, r, strict, st);
 	}
+	size_t had = st->nviolations;
+	check_utf8_reply(m, cmd, argument, len, st);
+	if (st->nviolations != had)
+		st->verdict = step_verdict(st, strict);
 	transition(m, cmd, argument, len, f, code, r, st);
 	m->last_code = code;
 	m->last_cmd = cmd;

@@ -57,7 +57,7 @@ const struct rule rules[RULE_COUNT] = {
 		RULE_SYNTAX_LINE_TOO_LONG, "syntax.line-too-long", RULE_CAT_SYNTAX, "RFC 5321 4.5.3.1.5",
 		NULL, "RFC 5321 4.5.3.1",
 		"Objects larger than these sizes SHOULD be avoided when possible.",
-		LEVEL_SHOULD, SEV_ERROR,
+		LEVEL_SHOULD, SEV_WARN,
 		"a reply line is longer than 512 octets including CRLF; past 4096 octets without LF "
 		"the reply is abandoned",
 		RULE_MSG_SYNTAX_LINE_TOO_LONG },

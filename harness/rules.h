@@ -169,7 +169,9 @@ struct rule {
 #define RULE_MSG_LINES_BARE_TERMINATOR                                                     \
 	"the server ended a command line at a bare %s: %zu more reply(ies) to the one line %s: %s"
 #define RULE_MSG_SMTPUTF8_NON_ASCII_REPLY                                                   \
-	"octet above 127 in the reply text, and no MAIL with SMTPUTF8 in this session"
+	"octet above 127 in the reply text of a server that advertised SMTPUTF8 (RFC 6531 " \
+	"allows UTF-8 only in 251/551 after MAIL ... SMTPUTF8 and in replies to VRFY/EXPN ... " \
+	"SMTPUTF8)"
 #define RULE_MSG_CLOSED_WITHOUT_421 \
 	"the server closed the connection after its %03d reply to %s, without a 421"
 

@@ -608,6 +608,7 @@ static void complete_reply(struct session *s)
 	check_reply(s->opts->profile, s->answering.verb, s->reply, &step->expect, s->opts->strict, st);
 	check_after_554(s, st);
 	session_checks(s, st);
+	expect_apply_level(st, s->scenario->level, s->opts->strict);
 	for (size_t i = 0; i < st->nlines; i++) {
 		buf_puts(&s->transcript, "S: ");
 		buf_puts(&s->transcript, st->lines[i]);

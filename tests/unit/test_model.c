@@ -13,6 +13,7 @@
 #include "unit.h"
 
 #include "command.h"
+#include "expect.h"
 #include "model.h"
 #include "reply.h"
 #include "result.h"
@@ -483,6 +484,89 @@ static void test_settle(void **state)
 	assert_int_equal(model_settles("MAIL", "MAIL FROM:<a@b>\\r\\nRCPT TO:<c@d>\\r\\n"), 0);
 }
 
+/* Under SMTPUTF8, UTF-8 in a reply cites RFC 6531 3.7.4.2, and VRFY with
+ * the SMTPUTF8 parameter may use it. */
+static void test_utf8_reply(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *sent;
+		const char *rule; /* what syntax.8bit-text becomes; NULL: dropped */
+	} cases[] = {
+		{"NOOP", "smtputf8.non-ascii-reply"},
+		{"VRFY j\xc3\xb6rg SMTPUTF8", NULL},
+		{"VRFY j\xc3\xb6rg", "smtputf8.non-ascii-reply"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct model m;
+		struct reply *r = xmalloc(sizeof(*r));
+		struct step_result st;
+		model_init(&m, "example.test", 0);
+		memset(&st, 0, sizeof(st));
+		parse_reply("220 mx.example.test", r);
+		model_observe_sent(&m, "CONNECT", "", r, 0, &st);
+		parse_reply("250-mx.example.test\r\n250-8BITMIME\r\n250 SMTPUTF8", r);
+		model_observe_sent(&m, "EHLO", "EHLO c.example", r, 0, &st);
+		assert_int_equal(st.nviolations, 0);
+		parse_reply("250 2.0.0 caf\xc3\xa9", r);
+		step_add_violation(&st, RULE_SYNTAX_8BIT_TEXT, NULL, "%s", RULE_MSG_SYNTAX_8BIT_TEXT);
+		model_observe_sent(&m, verb_of(cases[i].sent, 0), cases[i].sent, r, 0, &st);
+		if (cases[i].rule) {
+			assert_int_equal(st.nviolations, 1);
+			assert_string_equal(st.violations[0].rule, cases[i].rule);
+			assert_string_equal(st.violations[0].ref, "RFC 6531 3.7.4.2");
+		} else {
+			assert_int_equal(st.nviolations, 0);
+		}
+		step_result_free(&st);
+		free(r);
+	}
+	/* Without SMTPUTF8 it stays syntax.8bit-text. */
+	struct model m;
+	struct reply *r = xmalloc(sizeof(*r));
+	struct step_result st;
+	model_init(&m, "example.test", 0);
+	memset(&st, 0, sizeof(st));
+	parse_reply("250 2.0.0 caf\xc3\xa9", r);
+	step_add_violation(&st, RULE_SYNTAX_8BIT_TEXT, NULL, "%s", RULE_MSG_SYNTAX_8BIT_TEXT);
+	model_observe_sent(&m, "NOOP", "NOOP", r, 0, &st);
+	assert_string_equal(st.violations[0].rule, "syntax.8bit-text");
+	step_result_free(&st);
+	free(r);
+}
+
+/* A scenario's own expectation is as strong as its level: header. */
+static void test_scenario_level(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *level;
+		int strict;
+		enum verdict verdict;
+	} cases[] = {
+		{"MUST", 0, VERDICT_FAIL}, {"", 0, VERDICT_FAIL}, {NULL, 0, VERDICT_FAIL},
+		{"SHOULD", 0, VERDICT_WARN}, {"MAY", 0, VERDICT_WARN}, {"SHOULD", 1, VERDICT_FAIL},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct step_result st;
+		memset(&st, 0, sizeof(st));
+		step_add_violation(&st, RULE_EXPECT_CODE, NULL, RULE_MSG_EXPECT_CODE, "250", 550);
+		st.verdict = step_verdict(&st, cases[i].strict);
+		expect_apply_level(&st, cases[i].level, cases[i].strict);
+		assert_int_equal(st.verdict, cases[i].verdict);
+		step_result_free(&st);
+	}
+	/* A rule with its own level keeps it in a SHOULD scenario. */
+	struct step_result st;
+	memset(&st, 0, sizeof(st));
+	step_add_violation(&st, RULE_RSET_REPLY, NULL, "%s", "x");
+	step_add_violation(&st, RULE_EXPECT_CODE, NULL, RULE_MSG_EXPECT_CODE, "250", 550);
+	expect_apply_level(&st, "SHOULD", 0);
+	assert_int_equal(st.violations[0].severity, SEV_ERROR);
+	assert_int_equal(st.violations[1].severity, SEV_WARN);
+	step_result_free(&st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -499,6 +583,8 @@ int main(void)
 	    cmocka_unit_test(test_classify),
 	    cmocka_unit_test(test_smuggling_sequence),
 	    cmocka_unit_test(test_settle),
+	    cmocka_unit_test(test_utf8_reply),
+	    cmocka_unit_test(test_scenario_level),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -87,7 +87,7 @@ static void test_ids_refs_severities_pinned(void **state)
 		{ RULE_SYNTAX_MULTILINE_CODE, "syntax.multiline-code", "RFC 5321 4.2.1", SEV_ERROR, RULE_CAT_SYNTAX },
 		{ RULE_SYNTAX_BARE_LF, "syntax.bare-lf", "RFC 5321 2.3.8", SEV_ERROR, RULE_CAT_SYNTAX },
 		{ RULE_SYNTAX_BARE_CR, "syntax.bare-cr", "RFC 5321 2.3.8", SEV_ERROR, RULE_CAT_SYNTAX },
-		{ RULE_SYNTAX_LINE_TOO_LONG, "syntax.line-too-long", "RFC 5321 4.5.3.1.5", SEV_ERROR, RULE_CAT_SYNTAX },
+		{ RULE_SYNTAX_LINE_TOO_LONG, "syntax.line-too-long", "RFC 5321 4.5.3.1.5", SEV_WARN, RULE_CAT_SYNTAX },
 		{ RULE_SYNTAX_CONTROL_CHAR, "syntax.control-char", "RFC 5321 4.2 (textstring)", SEV_ERROR, RULE_CAT_SYNTAX },
 		{ RULE_SYNTAX_8BIT_TEXT, "syntax.8bit-text", "RFC 5321 4.2 (textstring)", SEV_ERROR, RULE_CAT_SYNTAX },
 		{ RULE_SYNTAX_TOO_MANY_LINES, "syntax.too-many-lines", "RFC 5321 4.2.1", SEV_ERROR, RULE_CAT_SYNTAX },
