@@ -218,10 +218,10 @@ int expect_code_matches(const struct expect *e, int code)
 	return e->any || matching_alt(e, code) >= 0;
 }
 
-void expect_apply_level(struct step_result *st, const char *level, int strict)
+int expect_apply_level(struct step_result *st, const char *level, int strict)
 {
 	if (!level || (strcasecmp(level, "SHOULD") != 0 && strcasecmp(level, "MAY") != 0))
-		return;
+		return 0;
 	int changed = 0;
 	for (size_t i = 0; i < st->nviolations; i++) {
 		const struct rule *r = rule_by_id(st->violations[i].rule);
@@ -232,4 +232,5 @@ void expect_apply_level(struct step_result *st, const char *level, int strict)
 	}
 	if (changed)
 		st->verdict = step_verdict(st, strict);
+	return changed;
 }

@@ -68,7 +68,10 @@ struct step_result;
  * scenario, so it fails only under --strict; every other rule keeps the
  * level of the RFC sentence it enforces. Downgrades st's findings and
  * recomputes its verdict. level: the scenario's level: header, or NULL.
+ * Returns 1 when it downgraded one: the expectation was missed, and the
+ * steps after it, written for the expected reply, would judge nonsense, so
+ * the scenario ends there (unless the step fails anyway).
  */
-void expect_apply_level(struct step_result *st, const char *level, int strict);
+int expect_apply_level(struct step_result *st, const char *level, int strict);
 
 #endif

@@ -56,7 +56,8 @@ const struct run_option run_options[] = {
 	 "after an end of data or a line with a bare CR/LF,\n"
 	 "wait MS for extra replies (smuggling; default 300, 0: off)"},
 	{RUN_OPT_STRICT, "strict", 0, NULL, RUN_OPT_IN_PROFILE,
-	 "warnings (non-standard but common replies) fail"},
+	 "warnings fail (SHOULD-level findings, non-standard\n"
+	 "but common replies)"},
 	{RUN_OPT_JOBS, "jobs", 'j', "N", RUN_OPT_IN_PROFILE,
 	 "run N scenarios at once (default 1, max 256; capped\n"
 	 "to the descriptor limit, with a notice)"},
