@@ -12,6 +12,8 @@
 #include <strings.h>
 
 #include "expect.h"
+#include "result.h"
+#include "rules.h"
 #include "scenario_internal.h"
 #include "smtp_limits.h"
 #include "util.h"
@@ -214,4 +216,21 @@ int expect_code_ends(const struct expect *e, int code)
 int expect_code_matches(const struct expect *e, int code)
 {
 	return e->any || matching_alt(e, code) >= 0;
+}
+
+int expect_apply_level(struct step_result *st, const char *level, int strict)
+{
+	if (!level || (strcasecmp(level, "SHOULD") != 0 && strcasecmp(level, "MAY") != 0))
+		return 0;
+	int changed = 0;
+	for (size_t i = 0; i < st->nviolations; i++) {
+		const struct rule *r = rule_by_id(st->violations[i].rule);
+		if (r && r->level == LEVEL_SCENARIO && st->violations[i].severity != SEV_WARN) {
+			st->violations[i].severity = SEV_WARN;
+			changed = 1;
+		}
+	}
+	if (changed)
+		st->verdict = step_verdict(st, strict);
+	return changed;
 }

@@ -60,4 +60,18 @@ int expect_regex_match(const struct expect *e, const char *text, size_t len, cha
                        size_t msglen);
 void expect_regex_free(struct expect *e);
 
+struct step_result;
+/*
+ * The scenario's level decides the strength of its own expectations: a
+ * finding of a rule whose level is the scenario's (expect.code,
+ * expect.text, expect.regex-limit) is a warning in a SHOULD or MAY
+ * scenario, so it fails only under --strict; every other rule keeps the
+ * level of the RFC sentence it enforces. Downgrades st's findings and
+ * recomputes its verdict. level: the scenario's level: header, or NULL.
+ * Returns 1 when it downgraded one: the expectation was missed, and the
+ * steps after it, written for the expected reply, would judge nonsense, so
+ * the scenario ends there (unless the step fails anyway).
+ */
+int expect_apply_level(struct step_result *st, const char *level, int strict);
+
 #endif

@@ -16,13 +16,12 @@
 
 /* A RULE_NONE-terminated list of rules. */
 #define RULES(...) ((const enum rule_id[]){ __VA_ARGS__, RULE_NONE })
-/*
- * The smuggling findings. smuggling.early-end-of-data and
- * lines.bare-lf-terminator (the smuggling branch's rules) join these lists
- * when the rule table has them.
- */
-#define SMUGGLING_RULES RULES(RULE_SYNTAX_UNSOLICITED)
-#define BARE_LF_RULES RULES(RULE_SYNTAX_UNSOLICITED, RULE_EXPECT_CODE, RULE_MATRIX_NOT_ALLOWED)
+/* The smuggling findings: the model's own rules, and what a server that
+ * ends the data early looks like to the older checks. */
+#define SMUGGLING_RULES RULES(RULE_SMUGGLING_EARLY_END, RULE_SYNTAX_UNSOLICITED)
+#define BARE_LF_RULES                                                                        \
+	RULES(RULE_LINES_BARE_LF_TERMINATOR, RULE_LINES_BARE_CR_TERMINATOR,                  \
+	      RULE_SYNTAX_UNSOLICITED, RULE_EXPECT_CODE, RULE_MATRIX_NOT_ALLOWED)
 #define ANY HINT_ANY_COMMAND
 #define POSTFIX_BARE_NEWLINE                                                                   \
 	"Postfix: set smtpd_forbid_bare_newline = normalize (the default from 3.9; older " \

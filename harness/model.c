@@ -318,6 +318,41 @@ static void check_enhanced_without_ehlo(const struct model *m, enum command cmd,
 	step_result_free(&scratch);
 }
 
+/* RFC 6531 3.7.4.2: under SMTPUTF8, UTF-8 in a reply breaks that RFC's
+ * sentence, not only RFC 5321's textstring: check.c's syntax.8bit-text
+ * becomes smtputf8.non-ascii-reply, and goes where 3.7.4.2 allows UTF-8
+ * (VRFY and EXPN with the SMTPUTF8 parameter). */
+static void check_utf8_reply(const struct model *m, enum command cmd, const char *a, size_t len,
+                             struct step_result *st)
+{
+	if (!(m->kw & KW_SMTPUTF8))
+		return;
+	const char *id = rule_get(RULE_SYNTAX_8BIT_TEXT)->id;
+	int allowed = 0;
+	if (cmd == CMD_VRFY || cmd == CMD_EXPN)
+		for (size_t i = 0; i + 9 <= len && !allowed; i++)
+			allowed = strncasecmp(a + i, " SMTPUTF8", 9) == 0;
+	for (size_t i = 0; i < st->nviolations; i++) {
+		struct violation *v = &st->violations[i];
+		if (strcmp(v->rule, id) != 0)
+			continue;
+		const struct rule *r = rule_get(RULE_SMTPUTF8_NON_ASCII_REPLY);
+		free(v->rule);
+		free(v->ref);
+		free(v->message);
+		if (allowed) {
+			memmove(v, v + 1, (st->nviolations - i - 1) * sizeof(*v));
+			st->nviolations--;
+			return;
+		}
+		v->rule = xstrdup(r->id);
+		v->ref = xstrdup(r->ref);
+		v->message = xstrdup(RULE_MSG_SMTPUTF8_NON_ASCII_REPLY);
+		v->severity = r->severity;
+		return;
+	}
+}
+
 static void forget_keywords(struct model *m)
 {
 	m->kw = 0;
@@ -513,6 +548,10 @@ void model_observe(struct model *m, enum command cmd, const char *argument, size
 		}
 		check_enhanced_without_ehlo(m, cmd, r, strict, st);
 	}
+	size_t had = st->nviolations;
+	check_utf8_reply(m, cmd, argument, len, st);
+	if (st->nviolations != had)
+		st->verdict = step_verdict(st, strict);
 	transition(m, cmd, argument, len, f, code, r, st);
 	m->last_code = code;
 	m->last_cmd = cmd;
@@ -553,4 +592,170 @@ void model_observe_close(struct model *m, struct step_result *last, int strict)
 	step_add_violation(last, RULE_CLOSED_WITHOUT_421, NULL, RULE_MSG_CLOSED_WITHOUT_421,
 	                   m->last_code, command_name(m->last_cmd));
 	last->verdict = step_verdict(last, strict);
+}
+
+/* The most bytes either side of the "." a smuggling sequence spans
+ * ("\r\r\n" before, "\x00\r\n" or " \r\n" after). */
+#define SMUGGLE_SIDE_MAX 4
+
+static int line_end_byte(uint8_t c)
+{
+	return c == '\r' || c == '\n' || c == 0;
+}
+
+/* chunk: content is a BDAT chunk, whose start may follow a line end in
+ * the chunk before (a server joining chunks would see it there). */
+static int smuggling_sequence(const uint8_t *c, size_t n, int chunk, struct buf *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (c[i] != '.')
+			continue;
+		size_t j = i, k = i + 1;
+		while (j > 0 && i - j < SMUGGLE_SIDE_MAX && line_end_byte(c[j - 1]))
+			j--;
+		while (k < n && k - i - 1 < SMUGGLE_SIDE_MAX && (line_end_byte(c[k]) || c[k] == ' '))
+			k++;
+		int before = memchr(c + j, '\r', i - j) || memchr(c + j, '\n', i - j) ||
+		             (chunk && j == 0);
+		int after = memchr(c + i + 1, '\r', k - i - 1) || memchr(c + i + 1, '\n', k - i - 1);
+		if (!before || !after)
+			continue;
+		/* The real end of the data: CRLF "." CRLF as the last bytes. */
+		if (k == n && i - j == 2 && k - i - 1 == 2 && memcmp(c + j, "\r\n.\r\n", 5) == 0)
+			continue;
+		/* A dot-stuffed line ("..") is not one: its first "." is
+		 * followed by "." and never gets here. */
+		if (j == 0 && chunk && i == 0)
+			buf_puts(out, "(chunk start)");
+		text_escape(out, c + j, k - j);
+		return 1;
+	}
+	return 0;
+}
+
+int model_smuggling_sequence(const uint8_t *content, size_t n, struct buf *out)
+{
+	return smuggling_sequence(content, n, 0, out);
+}
+
+/* What the harness sent for this reply, unescaped; for BDAT the chunk
+ * (after the command line's CRLF). */
+static void sent_bytes(const char *sent_escaped, struct buf *out)
+{
+	const char *sent = sent_escaped ? sent_escaped : "";
+	if (text_unescape(out, sent, strlen(sent), NULL, 0) < 0)
+		buf_reset(out);
+}
+
+/* The bare line end inside the first line of l[0..n): '\n', '\r' or 0. */
+static char bare_terminator(const char *l, size_t n)
+{
+	size_t end = n;
+	if (end >= 2 && l[end - 2] == '\r' && l[end - 1] == '\n')
+		end -= 2;
+	for (size_t i = 0; i < end; i++) {
+		if (l[i] == '\n')
+			return '\n';
+		if (l[i] == '\r')
+			return i + 1 < end && l[i + 1] == '\n' ? 0 : '\r';
+	}
+	return 0;
+}
+
+int model_settles(const char *verb, const char *sent_escaped)
+{
+	enum command cmd = command_from_name(verb);
+	if (cmd == CMD_DATA_END || cmd == CMD_BDAT)
+		return 1;
+	struct buf line = {0};
+	sent_bytes(sent_escaped, &line);
+	int bare = line.data && bare_terminator(line.data, line.len);
+	buf_free(&line);
+	return bare;
+}
+
+/* The replies in extra[0..n): their count, "250 2.1.0 Ok; 500 ..." into
+ * shown, and the first one's code (-1 when none is whole). */
+static size_t extra_replies(const uint8_t *extra, size_t n, struct buf *shown, int *first_code)
+{
+	struct reply *r = xmalloc(sizeof(*r));
+	size_t count = 0, off = 0;
+	*first_code = -1;
+	while (off < n) {
+		reply_init(r);
+		long used = reply_feed(r, extra + off, n - off);
+		if (used <= 0 || !r->complete)
+			break;
+		if (count == 0)
+			*first_code = r->code;
+		count++;
+		off += (size_t)used;
+	}
+	free(r);
+	text_escape(shown, extra, n < SMUGGLE_SHOWN_MAX ? n : SMUGGLE_SHOWN_MAX);
+	if (n > SMUGGLE_SHOWN_MAX)
+		buf_printf(shown, "...(%zu bytes in all)", n);
+	if (off < n && count == 0)
+		count = 1; /* a part of a reply is still one */
+	return count;
+}
+
+int model_observe_settle(struct model *m, const char *verb, const char *sent_escaped,
+                         const uint8_t *extra, size_t n, int closed, int strict,
+                         struct step_result *st)
+{
+	if (n == 0 && !closed)
+		return 0;
+	if (n >= 3 && memcmp(extra, "421", 3) == 0)
+		return 0; /* RFC 5321 3.8: a shutdown, not an answer to what was sent */
+	enum command cmd = command_from_name(verb);
+	struct buf sent = {0}, seq = {0}, shown = {0}, what = {0};
+	int judged = 0, first = -1;
+	sent_bytes(sent_escaped, &sent);
+	const uint8_t *content = (const uint8_t *)(sent.data ? sent.data : "");
+	size_t len = sent.len;
+	if (cmd == CMD_BDAT) {
+		const uint8_t *crlf = memchr(content, '\n', len);
+		size_t skip = crlf ? (size_t)(crlf - content) + 1 : len;
+		content += skip;
+		len -= skip;
+	}
+	size_t count = n ? extra_replies(extra, n, &shown, &first) : 0;
+	if (count)
+		buf_printf(&what, "%zu more reply(ies) '%s'", count, shown.data);
+	if (closed)
+		buf_printf(&what, "%sa close", count ? " and " : "");
+	if (cmd == CMD_DATA_END || cmd == CMD_BDAT) {
+		if (!smuggling_sequence(content, len, cmd == CMD_BDAT, &seq))
+			goto out;
+		const char *verdict =
+			first >= 200 && first < 300
+				? "the command after the sequence was executed (its reply is a 2xx): "
+				  "commands hidden in message data are run (SMTP smuggling, exploitable)"
+				: "the server ended the data early and read the rest as commands "
+				  "(RFC 5321 4.1.1.4), though no smuggled command got a 2xx";
+		step_add_violation(st, RULE_SMUGGLING_EARLY_END, NULL, RULE_MSG_SMUGGLING_EARLY_END,
+		                   seq.data, what.data, st->code, verdict);
+		judged = 1;
+	} else if (count) {
+		char bare = bare_terminator((const char *)sent.data, sent.len);
+		if (!bare)
+			goto out;
+		step_add_violation(st, bare == '\n' ? RULE_LINES_BARE_LF_TERMINATOR
+		                                    : RULE_LINES_BARE_CR_TERMINATOR,
+		                   NULL, RULE_MSG_LINES_BARE_TERMINATOR, bare == '\n' ? "LF" : "CR",
+		                   count, command_name(cmd), shown.data);
+		judged = 1;
+	}
+	if (judged) {
+		/* What follows answers nothing the model can place. */
+		m->state = closed ? MODEL_CLOSED : MODEL_UNKNOWN;
+		st->verdict = step_verdict(st, strict);
+	}
+out:
+	buf_free(&sent);
+	buf_free(&seq);
+	buf_free(&shown);
+	buf_free(&what);
+	return judged;
 }

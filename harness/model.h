@@ -19,6 +19,7 @@
 #include "command.h"
 #include "reply.h"
 #include "result.h"
+#include "util.h"
 
 enum model_state {
 	MODEL_CONNECTED, /* no greeting yet */
@@ -137,6 +138,36 @@ void model_observe_sent(struct model *m, const char *verb, const char *sent_esca
  * to QUIT or a 421 (RFC 5321 3.8), and sets its verdict.
  */
 void model_observe_close(struct model *m, struct step_result *last, int strict);
+
+/*
+ * The settle wait (docs/model.md). model_settles(): 1 when the reply to verb
+ * (with sent_escaped, as in model_observe_sent) is one after which a
+ * server that took a bare CR or LF for a line end would send more: the end
+ * of message data (DATA-END, a BDAT chunk), or a single command line
+ * holding a bare CR or LF. The session then waits --settle-ms for more
+ * replies or a close before it sends anything else.
+ */
+int model_settles(const char *verb, const char *sent_escaped);
+
+/*
+ * What arrived in the settle wait after the reply judged on st: extra[0..n)
+ * and closed (the server closed the connection). Adds
+ * smuggling.early-end-of-data (the data held a smuggling sequence),
+ * lines.bare-lf-terminator or lines.bare-cr-terminator to st and sets its
+ * verdict. Returns 1 when it judged the bytes (they answer the one line or
+ * message the harness sent), 0 when they are not its to judge: nothing
+ * arrived, a 421 came first (RFC 5321 3.8), or nothing sent could explain
+ * them (syntax.unsolicited then says so).
+ */
+int model_observe_settle(struct model *m, const char *verb, const char *sent_escaped,
+                         const uint8_t *extra, size_t n, int closed, int strict,
+                         struct step_result *st);
+
+/* The first sequence in content[0..n) that a lax server might take for
+ * the end of the data (a "." next to a bare CR, a bare LF or a NUL, or
+ * CRLF "." CRLF before the very end), escaped into out ("\n.\r\n").
+ * 1 when there is one. */
+int model_smuggling_sequence(const uint8_t *content, size_t n, struct buf *out);
 
 /* "before EHLO/HELO", "with no transaction open", ... for messages. */
 const char *model_state_phrase(enum model_state st);

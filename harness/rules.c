@@ -57,7 +57,7 @@ const struct rule rules[RULE_COUNT] = {
 		RULE_SYNTAX_LINE_TOO_LONG, "syntax.line-too-long", RULE_CAT_SYNTAX, "RFC 5321 4.5.3.1.5",
 		NULL, "RFC 5321 4.5.3.1",
 		"Objects larger than these sizes SHOULD be avoided when possible.",
-		LEVEL_SHOULD, SEV_ERROR,
+		LEVEL_SHOULD, SEV_WARN,
 		"a reply line is longer than 512 octets including CRLF; past 4096 octets without LF "
 		"the reply is abandoned",
 		RULE_MSG_SYNTAX_LINE_TOO_LONG },
@@ -402,6 +402,49 @@ const struct rule rules[RULE_COUNT] = {
 		"implement one or more of the parameters ... it will return code 555\": no key word, "
 		"so a warning)",
 		RULE_MSG_MODEL },
+	[RULE_SMUGGLING_EARLY_END] = {
+		RULE_SMUGGLING_EARLY_END, "smuggling.early-end-of-data", RULE_CAT_SESSION,
+		"RFC 5321 4.1.1.4", "RFC 5321 2.3.8, 4.1.1.4", NULL,
+		"The custom of accepting lines ending only in <LF>, as a concession to non-conforming "
+		"behavior on the part of some UNIX systems, has proven to cause more interoperability "
+		"problems than it solves, and SMTP server systems MUST NOT do this, even in the name of "
+		"improved robustness. In particular, the sequence \"<LF>.<LF>\" (bare line feeds, "
+		"without carriage returns) MUST NOT be treated as equivalent to <CRLF>.<CRLF> as the "
+		"end of mail data indication.",
+		LEVEL_MUST, SEV_ERROR,
+		"the message data (DATA, or a BDAT chunk) held a sequence other than `<CRLF>.<CRLF>` "
+		"that looks like its end (`\\n.\\n`, `\\r\\n.\\r`, `\\r\\n\\x00.\\r\\n`, ...), "
+		"and within the settle wait after the end-of-data reply (`--settle-ms`, default 300) "
+		"more replies came or the server closed: it ended the data there and read the rest as "
+		"commands. The message names the sequence and says whether the smuggled command got a "
+		"2xx (exploitable) or the data only ended early. A 421 and a close are not a finding "
+		"(RFC 5321 3.8)",
+		RULE_MSG_SMUGGLING_EARLY_END },
+	[RULE_LINES_BARE_LF_TERMINATOR] = {
+		RULE_LINES_BARE_LF_TERMINATOR, "lines.bare-lf-terminator", RULE_CAT_SESSION,
+		"RFC 5321 2.3.8", "RFC 5321 2.3.8, 4.2", NULL,
+		LINE_TERMINATOR, LEVEL_MUST, SEV_ERROR,
+		"a command line holding a bare LF (`NOOP<LF>XSENTINEL<CRLF>`) got more than one reply "
+		"within the settle wait: the server ended the command at the LF. The extra replies are "
+		"named on that line's step, never read as the reply to the next command",
+		RULE_MSG_LINES_BARE_TERMINATOR },
+	[RULE_LINES_BARE_CR_TERMINATOR] = {
+		RULE_LINES_BARE_CR_TERMINATOR, "lines.bare-cr-terminator", RULE_CAT_SESSION,
+		"RFC 5321 2.3.8", "RFC 5321 2.3.8, 4.2", NULL,
+		LINE_TERMINATOR, LEVEL_MUST, SEV_ERROR,
+		"the same for a bare CR (`NOOP<CR>XSENTINEL<CRLF>`)",
+		RULE_MSG_LINES_BARE_TERMINATOR },
+	[RULE_SMTPUTF8_NON_ASCII_REPLY] = {
+		RULE_SMTPUTF8_NON_ASCII_REPLY, "smtputf8.non-ascii-reply", RULE_CAT_EXTENSION,
+		"RFC 6531 3.7.4.2", NULL, NULL,
+		"SMTPUTF8-aware SMTP servers MUST NOT include non-ASCII characters in replies except "
+		"in the limited cases specifically permitted in this section.",
+		LEVEL_MUST, SEV_ERROR,
+		"a server whose EHLO reply listed SMTPUTF8 put an octet above 127 in a reply's text "
+		"(instead of `syntax.8bit-text`, which cites RFC 5321 4.2); replies to VRFY or EXPN "
+		"with the SMTPUTF8 parameter and 251/551 to RCPT after a MAIL with SMTPUTF8 may "
+		"(RFC 6531 3.7.4.1, 3.7.4.2)",
+		RULE_MSG_SMTPUTF8_NON_ASCII_REPLY },
 };
 
 const struct rule *rule_get(enum rule_id id)

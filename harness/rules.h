@@ -68,6 +68,11 @@ enum rule_id {
 	RULE_STARTTLS_READVERTISED,
 	RULE_CLOSED_WITHOUT_421,
 	RULE_PARAMETER_NOT_555,
+	/* Line ends and the end of data (model.c, after the settle wait). */
+	RULE_SMUGGLING_EARLY_END,
+	RULE_LINES_BARE_LF_TERMINATOR,
+	RULE_LINES_BARE_CR_TERMINATOR,
+	RULE_SMTPUTF8_NON_ASCII_REPLY,
 	RULE_COUNT
 };
 
@@ -158,6 +163,15 @@ struct rule {
 	"in this session without that EHLO does not start with a status code (RFC 2034 4: "   \
 	"\"regardless of whether or not EHLO is employed\")"
 #define RULE_MSG_STARTTLS_READVERTISED "the EHLO reply after the TLS handshake lists STARTTLS again"
+#define RULE_MSG_SMUGGLING_EARLY_END                                                        \
+	"the server ended the message data at %s (not <CRLF>.<CRLF>): %s after its %03d to the " \
+	"end of data: %s"
+#define RULE_MSG_LINES_BARE_TERMINATOR                                                     \
+	"the server ended a command line at a bare %s: %zu more reply(ies) to the one line %s: %s"
+#define RULE_MSG_SMTPUTF8_NON_ASCII_REPLY                                                   \
+	"octet above 127 in the reply text of a server that advertised SMTPUTF8 (RFC 6531 " \
+	"allows UTF-8 only in 251/551 after MAIL ... SMTPUTF8 and in replies to VRFY/EXPN ... " \
+	"SMTPUTF8)"
 #define RULE_MSG_CLOSED_WITHOUT_421 \
 	"the server closed the connection after its %03d reply to %s, without a 421"
 

@@ -52,8 +52,12 @@ const struct run_option run_options[] = {
 	{RUN_OPT_SCENARIO_TIMEOUT, "scenario-timeout", 0, "SECONDS", RUN_OPT_IN_PROFILE,
 	 "the whole scenario's time budget, which no\n"
 	 "reply can extend (default 3600)"},
+	{RUN_OPT_SETTLE_MS, "settle-ms", 0, "MS", RUN_OPT_IN_PROFILE,
+	 "after an end of data or a line with a bare CR/LF,\n"
+	 "wait MS for extra replies (smuggling; default 300, 0: off)"},
 	{RUN_OPT_STRICT, "strict", 0, NULL, RUN_OPT_IN_PROFILE,
-	 "warnings (non-standard but common replies) fail"},
+	 "warnings fail (SHOULD-level findings, non-standard\n"
+	 "but common replies)"},
 	{RUN_OPT_JOBS, "jobs", 'j', "N", RUN_OPT_IN_PROFILE,
 	 "run N scenarios at once (default 1, max 256; capped\n"
 	 "to the descriptor limit, with a notice)"},
@@ -123,6 +127,7 @@ void run_options_init(struct run_options *ro)
 	ro->engine.profile = MATRIX_DEFAULT_PROFILE;
 	ro->engine.jobs = 1;
 	ro->engine.scenario_timeout_s = SCENARIO_TIMEOUT_DEFAULT_S;
+	ro->engine.settle_ms = SETTLE_MS_DEFAULT;
 	vars_init_defaults(&ro->vars);
 	ro->tls.verify = 1;
 	ro->tls.min_version = "TLSv1.2";
@@ -304,6 +309,8 @@ int run_option_apply(struct run_options *ro, const struct run_option *row, const
 	case RUN_OPT_SCENARIO_TIMEOUT:
 		return parse_int(value, label, 1, TIMEOUT_OPTION_MAX_S, &ro->engine.scenario_timeout_s,
 		                 err, errlen);
+	case RUN_OPT_SETTLE_MS:
+		return parse_int(value, label, 0, SETTLE_MS_MAX, &ro->engine.settle_ms, err, errlen);
 	case RUN_OPT_STRICT:
 		/* A flag on the command line; 0 or 1 in a profile. */
 		if (src == RUN_OPT_FROM_ARGV) {

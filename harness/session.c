@@ -407,26 +407,72 @@ static void observe_close(struct session *s)
 	model_observe_close(&s->model, r->nsteps ? &r->steps[r->nsteps - 1] : NULL, s->opts->strict);
 }
 
+/* The settle wait is over (its time, or a close): the model judges what
+ * came, and the scenario goes on unless that failed the step. */
+static void end_settle(struct session *s)
+{
+	struct step_result *st = &s->result->steps[s->result->nsteps - 1];
+	s->settling = 0;
+	io_clear_deadline(&s->io);
+	if (model_observe_settle(&s->model, s->answering.verb, s->answering.sent, io_data(&s->io),
+	                         io_datalen(&s->io), io_eof(&s->io) && !io_errno(&s->io), s->opts->strict, st)) {
+		if (io_datalen(&s->io))
+			transcript(s, "S: ", io_data(&s->io), partial_shown(s));
+		if (io_eof(&s->io))
+			buf_puts(&s->transcript, "-- connection closed\n");
+		io_drop(&s->io, io_datalen(&s->io));
+		if (st->verdict == VERDICT_FAIL) {
+			finish(s, VERDICT_FAIL, NULL);
+			return;
+		}
+	}
+	set_state(s, SESSION_IDLE);
+	advance(s);
+}
+
+/* The close linger is over: what came after the failed step's reply is
+ * judged like a settle wait's (a failed end of data can still show
+ * smuggling), else a close right after that reply is RFC 5321 3.8's. */
+static void end_linger(struct session *s)
+{
+	struct scenario_result *r = s->result;
+	struct step_result *last = r->nsteps ? &r->steps[r->nsteps - 1] : NULL;
+	int closed = io_eof(&s->io) && !io_errno(&s->io);
+	if (last && model_settles(s->answering.verb, s->answering.sent) &&
+	    model_observe_settle(&s->model, s->answering.verb, s->answering.sent, io_data(&s->io),
+	                         io_datalen(&s->io), closed, s->opts->strict, last)) {
+		if (io_datalen(&s->io))
+			transcript(s, "S: ", io_data(&s->io), partial_shown(s));
+	} else {
+		/* More replies than the last one judged: the close follows one
+		 * of them, not the last judged reply, so it is not attributed. */
+		if (io_datalen(&s->io) > 0)
+			s->model.state = MODEL_CLOSED;
+		if (closed)
+			observe_close(s);
+	}
+	io_drop(&s->io, io_datalen(&s->io));
+	finish(s, VERDICT_FAIL, NULL);
+}
+
 /* A step failed: the scenario ends, but a server that closes right after
  * its reply is still judged (RFC 5321 3.8), so read until end of file or
- * CLOSE_LINGER_MS, then finish. */
+ * CLOSE_LINGER_MS, then finish. With s->settling, the same wait (for
+ * settle_ms) after an end of data or a bare-CR/LF line, then end_settle(). */
 static void linger(struct session *s)
 {
 	io_fill(&s->io);
-	/* More replies than the last one judged: the close follows one of
-	 * them, not the last judged reply, so it is not attributed. */
-	if (io_datalen(&s->io) > 0)
-		s->model.state = MODEL_CLOSED;
-	io_drop(&s->io, io_datalen(&s->io));
-	if (io_eof(&s->io) || s->keep_going || !io_is_open(&s->io)) {
-		if (io_eof(&s->io) && !io_errno(&s->io))
-			observe_close(s);
-		finish(s, VERDICT_FAIL, NULL);
+	if (io_eof(&s->io) || !io_is_open(&s->io) || (!s->settling && s->keep_going) ||
+	    io_datalen(&s->io) == SESSION_INBUF_SIZE) {
+		if (s->settling)
+			end_settle(s);
+		else
+			end_linger(s);
 		return;
 	}
 	if (s->state != SESSION_LINGER) {
 		set_state(s, SESSION_LINGER);
-		io_set_timer_ms(&s->io, CLOSE_LINGER_MS);
+		io_set_timer_ms(&s->io, s->settling ? s->opts->settle_ms : CLOSE_LINGER_MS);
 	}
 }
 
@@ -515,6 +561,7 @@ static void complete_reply(struct session *s)
 	check_reply(s->opts->profile, s->answering.verb, s->reply, &step->expect, s->opts->strict, st);
 	check_after_554(s, st);
 	session_checks(s, st);
+	int missed = expect_apply_level(st, s->scenario->level, s->opts->strict);
 	for (size_t i = 0; i < st->nlines; i++) {
 		buf_puts(&s->transcript, "S: ");
 		buf_puts(&s->transcript, st->lines[i]);
@@ -526,6 +573,13 @@ static void complete_reply(struct session *s)
 		linger(s);
 		return;
 	}
+	if (missed && !s->keep_going) {
+		/* A SHOULD scenario's expectation missed: a warning, and what
+		 * follows was written for the expected reply. */
+		buf_puts(&s->transcript, "-- scenario ends here: its SHOULD/MAY expectation was not met\n");
+		finish(s, VERDICT_PASS, NULL);
+		return;
+	}
 	if (step->kind == STEP_EXPECT && expect_code_ends(&step->expect, s->reply->code)) {
 		/* "S: 220|503!": an allowed answer after which nothing more can be
 		 * tested in this scenario. */
@@ -535,6 +589,14 @@ static void complete_reply(struct session *s)
 		return;
 	}
 	s->pc++;
+	if (s->opts->settle_ms > 0 && !s->keep_going && s->qhead >= s->nqueue &&
+	    (s->pc >= s->scenario->nsteps || (s->scenario->steps[s->pc].kind != STEP_EXPECT &&
+	                                      s->scenario->steps[s->pc].kind != STEP_CLOSE)) &&
+	    model_settles(s->answering.verb, s->answering.sent)) {
+		s->settling = 1;
+		linger(s);
+		return;
+	}
 	if (command_is(s->answering.verb, CMD_STARTTLS) && s->reply->code == 220 &&
 	    !io_is_tls(&s->io) && s->opts->tls_ready) {
 		start_tls(s, s->result->nsteps - 1);
@@ -871,7 +933,10 @@ static void on_timer(struct session *s)
 		end_tls_grace(s);
 		return;
 	case SESSION_LINGER:
-		finish(s, VERDICT_FAIL, NULL);
+		if (s->settling)
+			end_settle(s);
+		else
+			end_linger(s);
 		return;
 	case SESSION_AWAIT_CLOSE:
 		buf_puts(&s->transcript, "-- still open\n");

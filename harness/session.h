@@ -26,6 +26,8 @@ struct engine_options {
 	int scenario_timeout_s;  /* --scenario-timeout: the whole scenario's budget in
 	                            seconds, whatever the server sends; 0: none */
 	int strict;              /* warnings fail */
+	int settle_ms;           /* --settle-ms: wait after an end of data or a bare-CR/LF
+	                            line for replies a lax server adds; 0: no wait */
 	int jobs;                /* scenarios at once, >= 1 */
 	int verbose;             /* 1: transcripts on stderr; 2: state traces too */
 	int progress;            /* 1: a progress line on stderr */

@@ -30,7 +30,9 @@ enum session_state {
 	SESSION_HANDSHAKE,   /* TLS handshake (after 220 to STARTTLS, or implicit TLS) */
 	SESSION_TLS_GRACE,   /* after STARTTLS with commands pipelined behind it:
 	                        waiting briefly for replies a vulnerable server sends */
-	SESSION_LINGER,      /* a step failed: waiting briefly for a close to judge */
+	SESSION_LINGER,      /* a step failed: waiting briefly for a close to judge;
+	                        or, with settling set, the settle wait after an end
+	                        of data or a bare-CR/LF line (model_settles) */
 	SESSION_DONE,        /* result filled, resources released */
 };
 
@@ -61,6 +63,8 @@ struct session {
 	size_t nqueue, qhead, capqueue;
 	struct pending answering;        /* command the current reply answers */
 	int sent_any;                    /* anything sent on this connection */
+	int settling;                    /* SESSION_LINGER is the settle wait: it goes on
+	                                    with the scenario afterwards */
 	int enhanced_codes;              /* the last EHLO reply listed ENHANCEDSTATUSCODES */
 	struct model model;              /* the protocol model (engine.c inits it) */
 	size_t injected;                 /* commands sent after STARTTLS in its group,

@@ -69,6 +69,15 @@
  * close, so a close without 421 is reported (RFC 5321 3.8), in ms. */
 #define CLOSE_LINGER_MS 300
 
+/* Default --settle-ms: after the reply to an end of data (DATA, BDAT) or to
+ * a command line holding a bare CR or LF, how long to wait for more replies
+ * or a close (SMTP smuggling, bare line ends) before the next command, and
+ * its largest value. */
+#define SETTLE_MS_DEFAULT 300
+#define SETTLE_MS_MAX 60000
+/* Bytes of those extra replies a finding quotes. */
+#define SMUGGLE_SHOWN_MAX 300
+
 /* Scenario files. */
 #define SCENARIO_LINE_MAX 8192      /* one line of a .smtp file */
 #define SCENARIO_INCLUDE_DEPTH 8    /* nested @include */

@@ -20,8 +20,8 @@ JOBS = 8        # scenarios at once
 # One fault case is one file: fixtures/behaviours/NAME.beh holds the
 # server's behaviour and, on its "# test:" line, what the harness must make of
 # it: "fault RULE [on COMMAND]" (the run fails with RULE on a step sending
-# COMMAND), "clean" (every core scenario passes), "control" (conformant, with
-# its own test below) or "tls" (acts only with a certificate:
+# COMMAND), "clean" (every core scenario passes), "control" (a 421 close,
+# conformant, or a SHOULD-level fault, a warning: each has its own test below) or "tls" (acts only with a certificate:
 # test_tls_auth.py runs it).
 TEST_LINE = re.compile(r"^# test: (?:(fault) (\S+)(?: on (\S+))?|(clean|control|tls))\s*$")
 
@@ -58,8 +58,8 @@ def hang_guard():
     return (max(30, waves * (TIMEOUT + 1) + 20)) * servers.slowdown()
 
 
-def run_core(target, report_path, jobs=JOBS, server=None):
-    args = ["run", "-t", target, "--timeout", str(TIMEOUT), "-j", str(jobs), "-q", CORE]
+def run_core(target, report_path, jobs=JOBS, server=None, extra=()):
+    args = ["run", "-t", target, "--timeout", str(TIMEOUT), "-j", str(jobs), "-q"] + list(extra) + [CORE]
     t0 = time.monotonic()
     res = servers.run_harness(args, json_report=report_path, timeout=hang_guard() + 30)
     elapsed = time.monotonic() - t0
@@ -94,8 +94,10 @@ def test_fault_is_detected(behaviour, rule, command, fixture_server, tmp_path):
     assert res.returncode == 1, "expected exit 1 (a scenario failed)\n%s\n%s" % (
         res.describe(), servers.describe_scenarios(report))
 
+    # SHOULD scenarios report a missed expectation as a warning (docs/rules.md)
     hits = [(sc, st, v) for sc, st, v in servers.violations(report)
-            if v["rule"] == rule and (command is None or st.get("command") == command)]
+            if v["rule"] == rule and (command is None or st.get("command") == command)
+            and v["severity"] == "error"]
     assert hits, "no %s violation%s in the report; violations seen:\n%s\n\n%s" % (
         rule, "" if command is None else " on " + command,
         "\n".join(sorted({"%s on %s (%s)" % (v["rule"], st.get("command"), sc["id"])
@@ -116,6 +118,23 @@ def test_fault_is_detected(behaviour, rule, command, fixture_server, tmp_path):
             assert sc["duration_ms"] < TIMEOUT * 1000 + slack_ms, (
                 "%s took %d ms with --timeout %d" % (sc["id"], sc["duration_ms"], TIMEOUT))
 
+    assert_fixture_clean(server)
+
+
+@pytest.mark.slow
+def test_should_fault_is_a_warning(fixture_server, tmp_path):
+    """A 2000-octet reply line breaks a SHOULD (RFC 5321 4.5.3.1): the
+    finding is a warning, the run passes; with --strict it fails."""
+    server = fixture_server("long-line-2000")
+    res = run_core(server.target, tmp_path / "report.json", server=server)
+    hits = [(sc, st, v) for sc, st, v in servers.violations(res.report)
+            if v["rule"] == "syntax.line-too-long" and st.get("command") == "NOOP"]
+    assert res.returncode == 0, res.describe()
+    assert hits and all(v["severity"] == "warn" for sc, st, v in hits), \
+        servers.describe_scenarios(res.report)
+    res = run_core(server.target, tmp_path / "strict.json", server=server, extra=["--strict"])
+    assert res.returncode == 1, res.describe()
+    assert any(v["rule"] == "syntax.line-too-long" for sc, st, v in servers.violations(res.report))
     assert_fixture_clean(server)
 
 

@@ -215,19 +215,30 @@ def run_harness(binary, target, scenarios, timeout, jobs, report_json, guard, pr
 
 # --------------------------------------------------------------- judging
 
+def step_findings(sc):
+    """{(rule, step command)} a scenario's failed and warned steps report,
+    errors and warnings (a SHOULD-level
+    finding, syntax.line-too-long, is a warning: it fails only under
+    --strict, yet it is what names that mutant's fault)."""
+    out = set()
+    for st in sc.get("steps") or []:
+        if st.get("verdict") not in ("fail", "warn"):
+            continue
+        for v in st.get("violations") or []:
+            if v.get("severity") in ("error", "warn"):
+                out.add((v["rule"], st.get("command")))
+    return out
+
+
 def failed_rules(report, ignore=()):
     """{(rule, step command)} of error violations on failed steps of failed
-    scenarios, except those of the scenarios in ignore (ids)."""
+    scenarios, and of warnings on warned steps, except those of the
+    scenarios in ignore (ids)."""
     out = set()
     for sc in (report or {}).get("scenarios", []):
-        if sc.get("verdict") != "fail" or sc.get("id") in ignore:
+        if sc.get("verdict") not in ("fail", "pass", "warn") or sc.get("id") in ignore:
             continue
-        for st in sc.get("steps") or []:
-            if st.get("verdict") != "fail":
-                continue
-            for v in st.get("violations") or []:
-                if v.get("severity") == "error":
-                    out.add((v["rule"], st.get("command")))
+        out |= step_findings(sc)
     return out
 
 
@@ -245,15 +256,12 @@ def scenario_outcomes(report):
 
 
 def killing_files(report, expect, ignore=()):
-    """Files of the scenarios whose failed step carries an expected rule."""
+    """Files of the scenarios whose failed (or warned) step carries an expected rule."""
     out = set()
     for sc in (report or {}).get("scenarios", []):
-        if sc.get("verdict") != "fail" or sc.get("id") in ignore:
+        if sc.get("id") in ignore:
             continue
-        one = {(v["rule"], st.get("command")) for st in sc.get("steps") or []
-               if st.get("verdict") == "fail"
-               for v in st.get("violations") or [] if v.get("severity") == "error"}
-        if matches(expect, one):
+        if matches(expect, step_findings(sc)):
             out.add(os.path.relpath(os.path.join(ROOT, sc["file"]), ROOT))
     return out
 

@@ -142,6 +142,11 @@ def test_scan_sees_connect_data_end_and_raw_verbs(tmp_path):
     # an R: string counts as its first verb: the harness judges every reply to it so
     assert info.commands == {"CONNECT", "EHLO", "MAIL", "DATA", "DATA-END", "RCPT", "XYZZY"}
     assert ("XYZZY", "XYZZY") in info.fixture_verbs
+    # an R: right after DATA's 354 is message content: its reply ends the data
+    sc.write_text("id: t.b\n@include hello.smtp\nC: DATA\nS: 354\n"
+                  'R: "Subject: x\\r\\n\\r\\nbody\\r\\n.\\r\\n"\nS: 250\n')
+    info = gen_mutants.scan_scenario(str(sc))
+    assert info.commands == {"CONNECT", "EHLO", "DATA", "DATA-END"}
 
 
 # ------------------------------------------------------------ fixture accepts every table

@@ -13,6 +13,7 @@
 #include "unit.h"
 
 #include "command.h"
+#include "expect.h"
 #include "model.h"
 #include "reply.h"
 #include "result.h"
@@ -384,6 +385,188 @@ static void test_classify(void **state)
 	assert_true(model_classify(&m, CMD_NOOP, longarg, 506) & ARGF_WELLFORMED);
 }
 
+/* The end-of-data lookalikes the smuggling scenarios send, and text that
+ * holds none. */
+static void test_smuggling_sequence(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *content;
+		size_t len;
+		const char *seq; /* escaped, NULL: none */
+	} cases[] = {
+		{"a\n.\nMAIL\r\n.\r\n", sizeof("a\n.\nMAIL\r\n.\r\n") - 1, "\\n.\\n"},
+		{"a\r\n.\nMAIL\r\n.\r\n", sizeof("a\r\n.\nMAIL\r\n.\r\n") - 1, "\\r\\n.\\n"},
+		{"a\r\n\0.\r\nMAIL\r\n.\r\n", sizeof("a\r\n\0.\r\nMAIL\r\n.\r\n") - 1, "\\r\\n\\x00.\\r\\n"},
+		{"a\r\n.\0\r\nMAIL\r\n.\r\n", sizeof("a\r\n.\0\r\nMAIL\r\n.\r\n") - 1, "\\r\\n.\\x00\\r\\n"},
+		{"a\r\r\n.\r\r\nMAIL\r\n.\r\n", sizeof("a\r\r\n.\r\r\nMAIL\r\n.\r\n") - 1, "\\r\\r\\n.\\r\\r\\n"},
+		{"a\r\n. \r\nMAIL\r\n.\r\n", sizeof("a\r\n. \r\nMAIL\r\n.\r\n") - 1, "\\r\\n. \\r\\n"},
+		{"a\r.\rMAIL\r\n.\r\n", sizeof("a\r.\rMAIL\r\n.\r\n") - 1, "\\r.\\r"},
+		{"a\r\n..\r\nb\r\n.\r\n", sizeof("a\r\n..\r\nb\r\n.\r\n") - 1, NULL},   /* a dot-stuffed line */
+		{"a.b\r\nc.\r\n.\r\n", sizeof("a.b\r\nc.\r\n.\r\n") - 1, NULL},     /* dots inside lines */
+		{"a\r\n.\r\n", sizeof("a\r\n.\r\n") - 1, NULL},              /* the real end only */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct buf out = {0};
+		int found = model_smuggling_sequence((const uint8_t *)cases[i].content, cases[i].len,
+		                                     &out);
+		if (!cases[i].seq) {
+			assert_int_equal(found, 0);
+		} else {
+			assert_int_equal(found, 1);
+			assert_string_equal(out.data, cases[i].seq);
+		}
+		buf_free(&out);
+	}
+}
+
+/* What arrives in the settle wait after an end of data or a bare-LF line. */
+static void test_settle(void **state)
+{
+	(void)state;
+	struct model m;
+	struct step_result st;
+	const char *mail = "250 2.1.0 Ok\r\n500 5.5.2 Error\r\n";
+	const char *sent = "X\\r\\n\\r\\nbody\\n.\\nMAIL FROM:<a@b.example>\\r\\nrest\\r\\n.\\r\\n";
+	static const struct {
+		const char *verb, *sent, *extra;
+		int closed;
+		const char *rule;     /* NULL: not judged (returns 0) */
+		const char *contains; /* in the message */
+	} cases[] = {
+		{"DATA-END", "X\\r\\n\\r\\nbody\\n.\\nMAIL FROM:<a@b.example>\\r\\nrest\\r\\n.\\r\\n",
+		 "250 2.1.0 Ok\r\n500 5.5.2 Error\r\n", 0, "smuggling.early-end-of-data", "exploitable"},
+		{"DATA-END", "X\\r\\n\\r\\nbody\\n.\\nNOOP\\r\\nrest\\r\\n.\\r\\n", "", 1,
+		 "smuggling.early-end-of-data", "ended the data early"},
+		{"DATA-END", "X\\r\\n\\r\\nbody\\n.\\nNOOP\\r\\nrest\\r\\n.\\r\\n",
+		 "500 5.5.1 Pipelining not supported\r\n", 1, "smuggling.early-end-of-data",
+		 "no smuggled command got a 2xx"},
+		/* A 421 is a shutdown (RFC 5321 3.8), not an answer. */
+		{"DATA-END", "X\\r\\n\\r\\nbody\\n.\\nNOOP\\r\\nrest\\r\\n.\\r\\n",
+		 "421 4.5.0 Bare LF\r\n", 1, NULL, NULL},
+		/* No lookalike sent: not the model's to judge. */
+		{"DATA-END", "X\\r\\n\\r\\nbody\\r\\n.\\r\\n", "250 Ok\r\n", 0, NULL, NULL},
+		{"BDAT", "BDAT 20 LAST\\r\\n.\\nMAIL FROM:<a@b>\\r\\n", "250 Ok\r\n", 0,
+		 "smuggling.early-end-of-data", "(chunk start)"},
+		{"NOOP", "NOOP\\nXSENTINEL", "500 5.5.2 XSENTINEL unknown\r\n", 0,
+		 "lines.bare-lf-terminator", "XSENTINEL"},
+		{"NOOP", "NOOP\\rXSENTINEL", "500 5.5.2 XSENTINEL unknown\r\n", 0,
+		 "lines.bare-cr-terminator", "bare CR"},
+		/* A close alone after a bare-LF line is connection.closed's. */
+		{"NOOP", "NOOP\\nXSENTINEL", "", 1, NULL, NULL},
+		{"NOOP", "NOOP", "250 Ok\r\n", 0, NULL, NULL},
+	};
+	(void)mail;
+	(void)sent;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		model_init(&m, "example.test", 0);
+		memset(&st, 0, sizeof(st));
+		st.code = 250;
+		int judged = model_observe_settle(&m, cases[i].verb, cases[i].sent,
+		                                  (const uint8_t *)cases[i].extra,
+		                                  strlen(cases[i].extra), cases[i].closed, 0, &st);
+		if (!cases[i].rule) {
+			assert_int_equal(judged, 0);
+			assert_int_equal(st.nviolations, 0);
+		} else {
+			assert_int_equal(judged, 1);
+			assert_int_equal(st.nviolations, 1);
+			assert_string_equal(st.violations[0].rule, cases[i].rule);
+			assert_non_null(strstr(st.violations[0].message, cases[i].contains));
+			assert_int_equal(st.verdict, VERDICT_FAIL);
+		}
+		step_result_free(&st);
+	}
+	assert_int_equal(model_settles("DATA-END", "x"), 1);
+	assert_int_equal(model_settles("BDAT", "BDAT 1\\r\\nx"), 1);
+	assert_int_equal(model_settles("NOOP", "NOOP\\nNOOP\\r\\n"), 1);
+	assert_int_equal(model_settles("NOOP", "NOOP"), 0);
+	assert_int_equal(model_settles("MAIL", "MAIL FROM:<a@b>\\r\\nRCPT TO:<c@d>\\r\\n"), 0);
+}
+
+/* Under SMTPUTF8, UTF-8 in a reply cites RFC 6531 3.7.4.2, and VRFY with
+ * the SMTPUTF8 parameter may use it. */
+static void test_utf8_reply(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *sent;
+		const char *rule; /* what syntax.8bit-text becomes; NULL: dropped */
+	} cases[] = {
+		{"NOOP", "smtputf8.non-ascii-reply"},
+		{"VRFY j\xc3\xb6rg SMTPUTF8", NULL},
+		{"VRFY j\xc3\xb6rg", "smtputf8.non-ascii-reply"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct model m;
+		struct reply *r = xmalloc(sizeof(*r));
+		struct step_result st;
+		model_init(&m, "example.test", 0);
+		memset(&st, 0, sizeof(st));
+		parse_reply("220 mx.example.test", r);
+		model_observe_sent(&m, "CONNECT", "", r, 0, &st);
+		parse_reply("250-mx.example.test\r\n250-8BITMIME\r\n250 SMTPUTF8", r);
+		model_observe_sent(&m, "EHLO", "EHLO c.example", r, 0, &st);
+		assert_int_equal(st.nviolations, 0);
+		parse_reply("250 2.0.0 caf\xc3\xa9", r);
+		step_add_violation(&st, RULE_SYNTAX_8BIT_TEXT, NULL, "%s", RULE_MSG_SYNTAX_8BIT_TEXT);
+		model_observe_sent(&m, verb_of(cases[i].sent, 0), cases[i].sent, r, 0, &st);
+		if (cases[i].rule) {
+			assert_int_equal(st.nviolations, 1);
+			assert_string_equal(st.violations[0].rule, cases[i].rule);
+			assert_string_equal(st.violations[0].ref, "RFC 6531 3.7.4.2");
+		} else {
+			assert_int_equal(st.nviolations, 0);
+		}
+		step_result_free(&st);
+		free(r);
+	}
+	/* Without SMTPUTF8 it stays syntax.8bit-text. */
+	struct model m;
+	struct reply *r = xmalloc(sizeof(*r));
+	struct step_result st;
+	model_init(&m, "example.test", 0);
+	memset(&st, 0, sizeof(st));
+	parse_reply("250 2.0.0 caf\xc3\xa9", r);
+	step_add_violation(&st, RULE_SYNTAX_8BIT_TEXT, NULL, "%s", RULE_MSG_SYNTAX_8BIT_TEXT);
+	model_observe_sent(&m, "NOOP", "NOOP", r, 0, &st);
+	assert_string_equal(st.violations[0].rule, "syntax.8bit-text");
+	step_result_free(&st);
+	free(r);
+}
+
+/* A scenario's own expectation is as strong as its level: header. */
+static void test_scenario_level(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *level;
+		int strict;
+		enum verdict verdict;
+	} cases[] = {
+		{"MUST", 0, VERDICT_FAIL}, {"", 0, VERDICT_FAIL}, {NULL, 0, VERDICT_FAIL},
+		{"SHOULD", 0, VERDICT_WARN}, {"MAY", 0, VERDICT_WARN}, {"SHOULD", 1, VERDICT_FAIL},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct step_result st;
+		memset(&st, 0, sizeof(st));
+		step_add_violation(&st, RULE_EXPECT_CODE, NULL, RULE_MSG_EXPECT_CODE, "250", 550);
+		st.verdict = step_verdict(&st, cases[i].strict);
+		expect_apply_level(&st, cases[i].level, cases[i].strict);
+		assert_int_equal(st.verdict, cases[i].verdict);
+		step_result_free(&st);
+	}
+	/* A rule with its own level keeps it in a SHOULD scenario. */
+	struct step_result st;
+	memset(&st, 0, sizeof(st));
+	step_add_violation(&st, RULE_RSET_REPLY, NULL, "%s", "x");
+	step_add_violation(&st, RULE_EXPECT_CODE, NULL, RULE_MSG_EXPECT_CODE, "250", 550);
+	expect_apply_level(&st, "SHOULD", 0);
+	assert_int_equal(st.violations[0].severity, SEV_ERROR);
+	assert_int_equal(st.violations[1].severity, SEV_WARN);
+	step_result_free(&st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -398,6 +581,10 @@ int main(void)
 	    cmocka_unit_test(test_close),
 	    cmocka_unit_test(test_rows_and_levels),
 	    cmocka_unit_test(test_classify),
+	    cmocka_unit_test(test_smuggling_sequence),
+	    cmocka_unit_test(test_settle),
+	    cmocka_unit_test(test_utf8_reply),
+	    cmocka_unit_test(test_scenario_level),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

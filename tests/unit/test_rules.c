@@ -87,7 +87,7 @@ static void test_ids_refs_severities_pinned(void **state)
 		{ RULE_SYNTAX_MULTILINE_CODE, "syntax.multiline-code", "RFC 5321 4.2.1", SEV_ERROR, RULE_CAT_SYNTAX },
 		{ RULE_SYNTAX_BARE_LF, "syntax.bare-lf", "RFC 5321 2.3.8", SEV_ERROR, RULE_CAT_SYNTAX },
 		{ RULE_SYNTAX_BARE_CR, "syntax.bare-cr", "RFC 5321 2.3.8", SEV_ERROR, RULE_CAT_SYNTAX },
-		{ RULE_SYNTAX_LINE_TOO_LONG, "syntax.line-too-long", "RFC 5321 4.5.3.1.5", SEV_ERROR, RULE_CAT_SYNTAX },
+		{ RULE_SYNTAX_LINE_TOO_LONG, "syntax.line-too-long", "RFC 5321 4.5.3.1.5", SEV_WARN, RULE_CAT_SYNTAX },
 		{ RULE_SYNTAX_CONTROL_CHAR, "syntax.control-char", "RFC 5321 4.2 (textstring)", SEV_ERROR, RULE_CAT_SYNTAX },
 		{ RULE_SYNTAX_8BIT_TEXT, "syntax.8bit-text", "RFC 5321 4.2 (textstring)", SEV_ERROR, RULE_CAT_SYNTAX },
 		{ RULE_SYNTAX_TOO_MANY_LINES, "syntax.too-many-lines", "RFC 5321 4.2.1", SEV_ERROR, RULE_CAT_SYNTAX },
@@ -127,6 +127,10 @@ static void test_ids_refs_severities_pinned(void **state)
 		{ RULE_STARTTLS_READVERTISED, "starttls.advertised-after-tls", "RFC 3207 4.2", SEV_ERROR, RULE_CAT_EXTENSION },
 		{ RULE_CLOSED_WITHOUT_421, "connection.closed-without-421", "RFC 5321 3.8", SEV_ERROR, RULE_CAT_SESSION },
 		{ RULE_PARAMETER_NOT_555, "parameter.not-555", "RFC 5321 4.1.1.11", SEV_WARN, RULE_CAT_SESSION },
+		{ RULE_SMUGGLING_EARLY_END, "smuggling.early-end-of-data", "RFC 5321 4.1.1.4", SEV_ERROR, RULE_CAT_SESSION },
+		{ RULE_LINES_BARE_LF_TERMINATOR, "lines.bare-lf-terminator", "RFC 5321 2.3.8", SEV_ERROR, RULE_CAT_SESSION },
+		{ RULE_LINES_BARE_CR_TERMINATOR, "lines.bare-cr-terminator", "RFC 5321 2.3.8", SEV_ERROR, RULE_CAT_SESSION },
+		{ RULE_SMTPUTF8_NON_ASCII_REPLY, "smtputf8.non-ascii-reply", "RFC 6531 3.7.4.2", SEV_ERROR, RULE_CAT_EXTENSION },
 	};
 	(void)state;
 	assert_int_equal(sizeof(cases) / sizeof(cases[0]), RULE_COUNT);
