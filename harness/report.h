@@ -51,6 +51,17 @@ int report_parse_spec(const char *arg, struct report_spec *out, char *err, size_
 void report_spec_free(struct report_spec *spec);
 
 void report_render_text(const struct run_result *run, struct buf *out);
+/*
+ * The text report's parts, for the report streamed as the run goes
+ * (report_live.h). head: the tool, target, greeting (what the probe knows).
+ * scenario_line: one line for a scenario that ended (a skip's or error's
+ * reason on it). tail: the TLS line, the findings, the blocks of the
+ * scenarios that did not pass cleanly, the recap and the summary. color: ANSI
+ * colours on the verdict labels.
+ */
+void report_text_head(const struct run_result *run, struct buf *out);
+void report_text_scenario_line(const struct scenario_result *sr, int color, struct buf *out);
+void report_text_tail(const struct run_result *run, int color, struct buf *out);
 void report_render_json(const struct run_result *run, struct buf *out);
 void report_render_junit(const struct run_result *run, struct buf *out);
 void report_render_tap(const struct run_result *run, struct buf *out);

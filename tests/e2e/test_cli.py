@@ -3,7 +3,10 @@ scenario-file errors as path:line:, report formats and atomic report files,
 and the matrix command."""
 
 import json
+import os
 import re
+import subprocess
+import time
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -202,11 +205,130 @@ def test_unknown_report_format_exits_2(spec, scratch):
 
 
 def test_text_report_on_stdout_by_default(aiosmtpd_server):
-    res = servers.run_harness(["run", "-t", aiosmtpd_server.target, "-q",
+    res = servers.run_harness(["run", "-t", aiosmtpd_server.target,
                                "--var", "domain=%s" % aiosmtpd_server.hostname,
                                "--timeout", "10", CORE])
     assert res.returncode in (0, 1), res.describe()
     assert res.stdout.strip(), "no text report on stdout\n%s" % res.describe()
+
+
+# Issue 12 item 6: the text report is always printed, on stdout, unless -q
+# or a text:FILE report; --report adds formats (as pytest's --junitxml
+# does). The old harness printed nothing at all for the README's qualify
+# command (`--report junit:FILE`), since any --report replaced the text.
+def text_run(target, scratch, *extra):
+    return servers.run_harness(["run", "-t", target, "-j", "4", "--timeout", "3"] + list(extra)
+                               + [CORE], timeout=120)
+
+
+def test_report_adds_formats_and_the_text_report_stays(fixture_server, scratch):
+    junit = scratch / "r.xml"
+    res = text_run(fixture_server("noop-251").target, scratch, "--report", "junit:%s" % junit)
+    assert res.returncode == 1, res.describe()
+    assert ET.parse(junit).getroot().findall(".//testcase"), junit.read_text()[:500]
+    out = res.stdout
+    assert out.startswith("smtpconform "), res.describe()
+    # One line per scenario, then the findings, the failures again, the summary.
+    lines = out.splitlines()
+    ids = [l.split()[1] for l in lines if re.match(r"(PASS|FAIL|WARN|SKIP|ERROR) +core\.", l)]
+    assert len(ids) >= 28 and "core.noop.basic" in ids, out
+    assert re.search(r"^Findings: \d+ distinct, \d+ failing$", out, re.M), out
+    tail = out[out.index("Findings:"):]
+    assert re.search(r"^FAIL  core\.noop\.basic .*\n  step \d+/\d+ ", tail, re.M), tail
+    assert not re.search(r"^PASS ", tail, re.M), "passing scenarios repeated at the end\n" + tail
+    assert re.search(r"^Failed:\n(  - .*\n)+", tail, re.M), tail
+    assert re.search(r"^28 scenarios: \d+ passed, \d+ failed", tail, re.M), tail
+    assert "\x1b" not in out, "colour in a pipe"
+
+
+def test_quiet_prints_nothing(fixture_server, scratch):
+    res = text_run(fixture_server("noop-251").target, scratch, "-q")
+    assert res.returncode == 1, res.describe()
+    assert res.stdout == "", res.describe()
+
+
+def test_text_file_takes_the_text_report(fixture_server, scratch):
+    text = scratch / "r.txt"
+    res = text_run(fixture_server("noop-251").target, scratch, "--report", "text:%s" % text)
+    assert res.returncode == 1, res.describe()
+    assert res.stdout == "", res.describe()
+    body = text.read_text()
+    # The file is the whole report in scenario order, passes included.
+    assert body.startswith("smtpconform ") and "PASS  core.ehlo.basic" in body, body[:800]
+    assert "\x1b" not in body
+
+
+def test_another_report_on_stdout_keeps_it_clean(fixture_server, scratch):
+    res = text_run(fixture_server("reference").target, scratch, "--report", "json:-")
+    assert res.returncode == 0, res.describe()
+    assert json.loads(res.stdout)["summary"]["fail"] == 0, res.stdout[:300]
+
+
+def test_results_stream_as_scenarios_end(scratch):
+    """The line of a scenario that ended is out while a later one still
+    waits for its reply (the old harness printed everything at the end)."""
+    quick = scratch / "a-quick.smtp"
+    quick.write_text("id: e2e.quick\ntitle: quick\nS: 220\nC: QUIT\nS: 221\n")
+    slow = scratch / "b-slow.smtp"
+    slow.write_text("id: e2e.slow\ntitle: slow\nS: 220\nC: NOOP\nS: 250\n")
+    server = ("exec:printf '220 x\\r\\n'; while read l; do case \"$l\" in "
+              "EHLO*) printf '250 x\\r\\n';; QUIT*) printf '221 x\\r\\n'; exit;; "
+              "*) sleep 30;; esac; done")
+    exe = str(servers.binary_path("smtpconform"))
+    proc = subprocess.Popen([exe, "run", "-t", server, "--timeout", "4", str(quick), str(slow)],
+                            cwd=str(servers.REPO), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        seen = None
+        t0 = time.monotonic()
+        for line in proc.stdout:
+            if "e2e.quick" in line:
+                seen = time.monotonic()
+                assert line.startswith("PASS "), line
+                break
+        rest, err = proc.communicate(timeout=60)
+        ended = time.monotonic()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert seen is not None, (rest, err)
+    # The slow scenario holds the run for its 4 s deadline after that line.
+    assert ended - seen > 2, (seen - t0, ended - t0)
+    assert proc.returncode == 1 and "FAIL  e2e.slow" in rest, (proc.returncode, rest, err)
+
+
+def pty_run(target, env_extra, *extra):
+    import pexpect
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    env.update(env_extra)
+    exe = str(servers.binary_path("smtpconform"))
+    cmd = " ".join([exe, "run", "-t", target, "-j", "4", "--timeout", "3"] + list(extra) + [CORE])
+    out, status = pexpect.run(cmd, cwd=str(servers.REPO), env=env, timeout=120,
+                              withexitstatus=True, encoding="utf-8")
+    return out, status
+
+
+@pytest.mark.parametrize("env,extra,coloured", [
+    ({}, [], True),
+    ({"NO_COLOR": "1"}, [], False),
+    ({}, ["--color=never"], False),
+    ({"NO_COLOR": "1"}, ["--color=always"], True),
+], ids=["tty", "no-color", "never", "always-wins"])
+def test_colour_on_a_terminal_only_and_no_color(fixture_server, env, extra, coloured):
+    out, status = pty_run(fixture_server("noop-251").target, env, *extra)
+    assert status == 1, out[-2000:]
+    assert ("\x1b[1;31mFAIL\x1b[0m" in out) == coloured, out[:1500]
+    # The progress line is drawn and erased on the terminal, with or without colour.
+    assert "\r\x1b[K" in out and "/28" in out, out[:1500]
+
+
+def test_colour_always_in_a_pipe_and_bad_value(fixture_server, scratch):
+    res = text_run(fixture_server("noop-251").target, scratch, "--color", "always")
+    assert "\x1b[1;31mFAIL\x1b[0m" in res.stdout, res.describe()
+    assert "\r\x1b[K" not in res.stderr, "progress line without a terminal"
+    bad = text_run(fixture_server("noop-251").target, scratch, "--color", "sometimes")
+    assert bad.returncode == 2 and "--color sometimes" in bad.stderr, bad.describe()
 
 
 def test_reports_written_atomically(aiosmtpd_server, scratch):
