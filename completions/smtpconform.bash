@@ -47,7 +47,7 @@ _smtpconform()
 	--tls)
 		COMPREPLY=($(compgen -W "none implicit" -- "$cur")); return ;;
 	--tls-verify)
-		COMPREPLY=($(compgen -W "on off" -- "$cur")); return ;;
+		COMPREPLY=($(compgen -W "on off require" -- "$cur")); return ;;
 	--color)
 		COMPREPLY=($(compgen -W "auto always never" -- "$cur")); return ;;
 	--tls-min-version)

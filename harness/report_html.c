@@ -18,6 +18,7 @@
 #include "findings.h"
 #include "matrix.h"
 #include "report.h"
+#include "tls.h"
 
 #define HTML_DEFAULT_PROFILE "rfc5321"
 #define HTML_SENT_MAX 300 /* bytes of a finding's command shown */
@@ -425,7 +426,9 @@ static void render_server(struct buf *out, const struct run_result *run)
 		buf_puts(out, "not used");
 	} else {
 		put_html(out, run->tls_mode ? run->tls_mode : "starttls");
-		if (run->tls_verify)
+		if (run->tls_verify == TLS_VERIFY_REQUIRE)
+			buf_puts(out, ", certificate verification required");
+		else if (run->tls_verify)
 			buf_puts(out, ", certificate verification on");
 		else
 			buf_puts(out, " <span class=\"alert\">certificate verification was OFF "
@@ -1005,6 +1008,14 @@ void report_render_html(const struct run_result *run, struct buf *out)
 	if (report_used_tls(run) && !run->tls_verify)
 		buf_puts(out, "<p class=\"banner\">TLS certificate verification was off "
 		         "(--tls-verify=off).</p>\n");
+	char *untrusted = report_tls_untrusted_line(run);
+
+	if (untrusted) {
+		buf_puts(out, "<p class=\"banner\" id=\"tls-untrusted\">");
+		put_html(out, untrusted);
+		buf_puts(out, "</p>\n");
+		free(untrusted);
+	}
 	buf_puts(out, "</header>\n");
 
 	render_summary(out, run);

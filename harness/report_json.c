@@ -12,6 +12,7 @@
 
 #include "findings.h"
 #include "report.h"
+#include "tls.h"
 
 /*
  * A JSON string for a model string, null for NULL. The model promises valid
@@ -142,13 +143,15 @@ static json_t *scenario_json(const struct scenario_result *sr)
 	for (size_t i = 0; i < sr->nsteps; i++)
 		push(steps, step_json(sr, &sr->steps[i]));
 	set(sc, "steps", steps);
-	if (sr->tls.protocol) {
+	if (sr->tls.protocol || sr->tls.verify_error) {
 		json_t *tls = jobj();
 
 		set(tls, "protocol", jstr(sr->tls.protocol));
 		set(tls, "cipher", jstr(sr->tls.cipher));
 		set(tls, "subject", sr->tls.subject ? jstr(sr->tls.subject) : json_null());
 		set(tls, "verified", json_boolean(sr->tls.verified));
+		if (sr->tls.verify_error)
+			set(tls, "verify_error", jstr(sr->tls.verify_error));
 		set(sc, "tls", tls);
 	}
 	set(sc, "transcript", jstr(sr->transcript));
@@ -225,6 +228,23 @@ void report_render_json(const struct run_result *run, struct buf *out)
 
 		set(tls, "mode", jstr(run->tls_mode ? run->tls_mode : "starttls"));
 		set(tls, "verify", json_boolean(run->tls_verify));
+		if (run->tls_verify == TLS_VERIFY_REQUIRE)
+			set(tls, "require", json_true());
+		if (report_tls_untrusted(run)) {
+			const struct rule *r = rule_get(RULE_TLS_CERT_UNTRUSTED);
+			json_t *u = jobj();
+			char *line = report_tls_untrusted_line(run);
+
+			set(u, "rule", jstr(r->id));
+			set(u, "level", jstr(rule_level_name(r->level)));
+			set(u, "ref", jstr(r->ref));
+			set(u, "sentence", jstr(r->sentence));
+			set(u, "cause", jstr(report_tls_untrusted(run)));
+			set(u, "failing", json_boolean(run->tls_verify == TLS_VERIFY_REQUIRE));
+			set(u, "message", jstr(line));
+			set(tls, "untrusted", u);
+			free(line);
+		}
 		set(root, "tls", tls);
 	}
 	if (run->greeting) {

@@ -21,6 +21,7 @@
 #include <jansson.h>
 
 #include "report.h"
+#include "tls.h"
 #include "smtp_limits.h"
 
 /* One load: where messages go, and whether a field was already wrong. */
@@ -307,6 +308,12 @@ static void load_scenario(struct load *l, json_t *j, const char *where,
 		sr->tls.cipher = get_str(l, tls, sub, "cipher", "");
 		sr->tls.subject = get_str(l, tls, sub, "subject", NULL);
 		sr->tls.verified = get_bool(l, tls, sub, "verified", 0);
+		sr->tls.verify_error = get_str(l, tls, sub, "verify_error", NULL);
+		if (!*sr->tls.protocol && sr->tls.verify_error) {
+			free(sr->tls.protocol); /* a handshake --tls-verify require abandoned */
+			free(sr->tls.cipher);
+			sr->tls.protocol = sr->tls.cipher = NULL;
+		}
 	}
 	json_t *steps = get_typed(l, j, where, "steps", is_array, "an array");
 	size_t n = steps ? json_array_size(steps) : 0;
@@ -337,6 +344,8 @@ static void load_run(struct load *l, json_t *root, json_t *tool, json_t *scenari
 		else
 			free(mode);
 		out->tls_verify = get_bool(l, tls, "tls", "verify", 0);
+		if (get_bool(l, tls, "tls", "require", 0))
+			out->tls_verify = TLS_VERIFY_REQUIRE;
 	}
 	json_t *bl = get_typed(l, root, "", "baseline", is_object, "an object");
 	if (bl) {

@@ -361,8 +361,7 @@ static void render_tls(struct buf *out, const struct run_result *run)
 		if (run->scenarios[i].tls.protocol)
 			first = &run->scenarios[i];
 	buf_printf(out, "tls: %s, certificate verification %s",
-	           run->tls_mode ? run->tls_mode : "starttls",
-	           run->tls_verify ? "on" : "OFF (--tls-verify=off)");
+	           run->tls_mode ? run->tls_mode : "starttls", report_tls_verify_name(run));
 	if (first) {
 		buf_puts(out, "; ");
 		put_text(out, first->tls.protocol);
@@ -374,6 +373,13 @@ static void render_tls(struct buf *out, const struct run_result *run)
 		}
 	}
 	buf_puts(out, "\n");
+	char *untrusted = report_tls_untrusted_line(run);
+
+	if (untrusted) {
+		put_text(out, untrusted);
+		buf_puts(out, "\n");
+		free(untrusted);
+	}
 }
 
 static void render_summary(struct buf *out, const struct run_result *run)

@@ -170,6 +170,7 @@ void scenario_result_free(struct scenario_result *sr)
 	free(sr->tls.protocol);
 	free(sr->tls.cipher);
 	free(sr->tls.subject);
+	free(sr->tls.verify_error);
 	memset(&sr->tls, 0, sizeof(sr->tls));
 	free(sr->id);
 	free(sr->file);

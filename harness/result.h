@@ -64,6 +64,10 @@ struct scenario_result {
 		char *cipher;
 		char *subject;    /* peer certificate subject, or NULL */
 		int verified;     /* 1: chain and name verified */
+		char *verify_error; /* why the certificate did not verify (OpenSSL's
+		                     verify error string), or NULL: it did, or
+		                     verification is off. Set also when the handshake
+		                     was abandoned for it (--tls-verify require) */
 	} tls;
 };
 
@@ -82,7 +86,9 @@ struct run_result {
 	int strict;
 	int interrupted;      /* 1 when SIGINT/SIGTERM cut the run short */
 	char *tls_mode;       /* "none", "starttls" (a scenario step) or "implicit" */
-	int tls_verify;       /* 0: --tls-verify=off (the reports say so) */
+	int tls_verify;       /* enum tls_verify (tls.h): 0 off (the reports say so),
+	                         1 on (an untrusted certificate is a header note,
+	                         tls.certificate-untrusted), 2 require (a failure) */
 	char *greeting;       /* capability probe: escaped greeting, or NULL */
 	char **ehlo_keywords; /* capability probe: EHLO keyword lines, or NULL */
 	size_t nehlo_keywords;

@@ -127,6 +127,23 @@ const struct rule rules[RULE_COUNT] = {
 		"failed (OpenSSL's reason, e.g. certificate verification, wrong version number for a "
 		"server sending garbage) or did not finish within the deadline",
 		RULE_MSG_TLS_HANDSHAKE },
+	[RULE_TLS_CERT_UNTRUSTED] = {
+		RULE_TLS_CERT_UNTRUSTED, "tls.certificate-untrusted", RULE_CAT_EXTENSION,
+		"RFC 3207 4.1", NULL, NULL,
+		"The SMTP client and server may decide to move ahead even if the TLS negotiation ended "
+		"with no authentication and/or no privacy because most SMTP services are performed "
+		"with no authentication and no privacy, but some SMTP clients or servers may want to "
+		"continue only if a particular level of authentication and/or privacy was achieved.",
+		LEVEL_MAY, SEV_ERROR,
+		"the server's certificate did not verify (chain or name; OpenSSL's reason, e.g. "
+		"self-signed certificate). Trust is the tester's decision (4.1: \"The decision of "
+		"whether or not to believe the authenticity of the other party in a TLS negotiation "
+		"is a local matter\"), not a protocol requirement: by default (`--tls-verify on`) it is reported once, in the header of "
+		"every report, with the cause and the fix (`--ca-file FILE`, or `--tls-verify off` "
+		"for a lab server), and the STARTTLS scenarios run over the unverified handshake. "
+		"Only with `--tls-verify require` is it a violation: the handshake is abandoned and "
+		"the step that got the 220 to STARTTLS (or the greeting, `--tls implicit`) fails",
+		RULE_MSG_TLS_CERT_UNTRUSTED },
 	[RULE_STARTTLS_INJECTION] = {
 		RULE_STARTTLS_INJECTION, "starttls.injection", RULE_CAT_EXTENSION, "RFC 3207 4.2", NULL,
 		NULL,

@@ -36,6 +36,7 @@ enum rule_id {
 	RULE_ENHANCED_CLASS,
 	RULE_EHLO_KEYWORD_SYNTAX,
 	RULE_TLS_HANDSHAKE,
+	RULE_TLS_CERT_UNTRUSTED,
 	RULE_STARTTLS_INJECTION,
 	RULE_AUTH_CHALLENGE,
 	RULE_AUTH_SERVER_SIGNATURE,
@@ -127,6 +128,9 @@ struct rule {
 #define RULE_MSG_ENHANCED_CLASS "status code class %c does not match the reply code %03d"
 #define RULE_MSG_EHLO_KEYWORD_SYNTAX "EHLO line %zu '%s' is not ehlo-keyword *(SP ehlo-param)"
 #define RULE_MSG_TLS_HANDSHAKE "TLS handshake failed: %s"
+#define RULE_MSG_TLS_CERT_UNTRUSTED                                                          \
+	"the server's certificate did not verify: %s; the handshake was abandoned "            \
+	"(--tls-verify require; --ca-file FILE names the CA that issued it)"
 #define RULE_MSG_TLS_HANDSHAKE_TIMEOUT "the TLS handshake did not complete within %lld s"
 #define RULE_MSG_STARTTLS_INJECTION                                                            \
 	"%zu command(s) sent in plaintext after STARTTLS were answered after the handshake: '%s'"

@@ -92,9 +92,11 @@ const struct run_option run_options[] = {
 	{RUN_OPT_TLS, "tls", 0, "MODE", RUN_OPT_IN_PROFILE,
 	 "none (default; STARTTLS is a scenario step) or implicit\n"
 	 "(TLS from the first byte, RFC 8314, e.g. port 465)"},
-	{RUN_OPT_TLS_VERIFY, "tls-verify", 0, "on|off", RUN_OPT_IN_PROFILE,
-	 "verify the server certificate and name (default on;\n"
-	 "off for self-signed lab servers: the reports say so)"},
+	{RUN_OPT_TLS_VERIFY, "tls-verify", 0, "on|off|require", RUN_OPT_IN_PROFILE,
+	 "verify the server certificate and name: on (default:\n"
+	 "one untrusted-certificate note in every report's header,\n"
+	 "the STARTTLS scenarios still run), require (it fails\n"
+	 "them) or off (lab servers: the reports say so)"},
 	{RUN_OPT_CA_FILE, "ca-file", 0, "FILE", RUN_OPT_IN_PROFILE,
 	 "CA bundle (PEM) to verify against (default: system's)"},
 	{RUN_OPT_TLS_MIN_VERSION, "tls-min-version", 0, "V", RUN_OPT_IN_PROFILE,
@@ -133,7 +135,7 @@ void run_options_init(struct run_options *ro)
 	ro->engine.jobs = 1;
 	ro->engine.scenario_timeout_s = SCENARIO_TIMEOUT_DEFAULT_S;
 	vars_init_defaults(&ro->vars);
-	ro->tls.verify = 1;
+	ro->tls.verify = TLS_VERIFY_ON;
 	ro->tls.min_version = "TLSv1.2";
 	ro->tls_mode = "none";
 	ro->auth.env = "SMTPCONFORM_PASSWORD";
@@ -273,11 +275,16 @@ static int apply_tls(struct run_options *ro, const struct run_option *row, const
 		ro->tls_mode = value;
 		return 0;
 	case RUN_OPT_TLS_VERIFY:
-		if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0) {
-			snprintf(err, errlen, "%s %s: expected on or off", label, value);
+		if (strcmp(value, "on") == 0)
+			ro->tls.verify = TLS_VERIFY_ON;
+		else if (strcmp(value, "off") == 0)
+			ro->tls.verify = TLS_VERIFY_OFF;
+		else if (strcmp(value, "require") == 0)
+			ro->tls.verify = TLS_VERIFY_REQUIRE;
+		else {
+			snprintf(err, errlen, "%s %s: expected on, off or require", label, value);
 			return -1;
 		}
-		ro->tls.verify = strcmp(value, "on") == 0;
 		return 0;
 	case RUN_OPT_TLS_MIN_VERSION:
 		if (!tls_version_known(value)) {
