@@ -20,7 +20,6 @@
 #include "report.h"
 #include "tls.h"
 
-#define HTML_DEFAULT_PROFILE "rfc5321"
 #define HTML_SENT_MAX 300 /* bytes of a finding's command shown */
 
 /* ------------------------------------------------------------ escaping */
@@ -479,18 +478,19 @@ static void render_server(struct buf *out, const struct run_result *run)
 enum cell { CELL_NONE = 0, CELL_OK, CELL_WARN, CELL_BAD };
 static const char *const cell_class[] = { "none", "ok", "warn", "bad" };
 
-/* How one observed reply stands against the matrix. */
-static enum cell step_cell(const char *profile, const struct step_result *st)
+/*
+ * How one observed reply stands, from what the run recorded: a finding
+ * about the reply itself (its syntax, its code against the matrix) colours
+ * the cell by its recorded severity; other findings (expectation, session)
+ * say nothing about the command x code pair. Nothing is judged again here.
+ */
+static enum cell step_cell(const struct step_result *st)
 {
-	const struct matrix_row *row;
 	int warn = 0;
 
-	/* A finding about the reply itself (its syntax, its code against the
-	 * matrix) colours the cell by its recorded severity; other findings
-	 * (expectation, session) say nothing about the command x code pair. */
 	for (size_t i = 0; i < st->nviolations; i++) {
 		const struct violation *v = &st->violations[i];
-		const struct rule *r = rule_by_id(v->rule);
+		const struct rule *r = rule_get(v->id);
 
 		if (!r || (r->category != RULE_CAT_SYNTAX && r->category != RULE_CAT_MATRIX))
 			continue;
@@ -498,12 +498,7 @@ static enum cell step_cell(const char *profile, const struct step_result *st)
 			return CELL_BAD;
 		warn = 1;
 	}
-	if (warn)
-		return CELL_WARN;
-	row = matrix_lookup(profile, st->command, st->code);
-	if (!row)
-		return CELL_BAD;
-	return row->severity == MATRIX_WARN ? CELL_WARN : CELL_OK;
+	return warn ? CELL_WARN : CELL_OK;
 }
 
 static int in_grid(const struct step_result *st)
@@ -557,7 +552,7 @@ static void render_cell_index(struct buf *out, const struct run_result *run,
 
 static void render_grid(struct buf *out, const struct run_result *run)
 {
-	const char *profile = has_text(run->profile) ? run->profile : HTML_DEFAULT_PROFILE;
+	const char *profile = has_text(run->profile) ? run->profile : MATRIX_DEFAULT_PROFILE;
 	size_t nsteps = 0, ncmds = 0, ncodes = 0;
 	const char **cmds;
 	int *codes;
@@ -617,7 +612,7 @@ static void render_grid(struct buf *out, const struct run_result *run)
 				r++;
 			while (codes[c] != st->code)
 				c++;
-			e = step_cell(profile, st);
+			e = step_cell(st);
 			if (count[r * ncodes + c] == 0)
 				first[r * ncodes + c] = i;
 			count[r * ncodes + c]++;
@@ -983,7 +978,7 @@ void report_render_html(const struct run_result *run, struct buf *out)
 	buf_puts(out, "</style>\n</head>\n<body>\n<header>\n<h1>SMTP conformance report: ");
 	put_or(out, run->target, "unknown target");
 	buf_puts(out, "</h1>\n<p class=\"sub\">profile <code>");
-	put_or(out, run->profile, HTML_DEFAULT_PROFILE);
+	put_or(out, run->profile, MATRIX_DEFAULT_PROFILE);
 	buf_puts(out, "</code>");
 	if (run->strict)
 		buf_puts(out, " (strict: warnings fail)");

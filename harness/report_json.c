@@ -86,6 +86,20 @@ static json_t *strv(char *const *v, size_t n)
 	return arr;
 }
 
+/* The reply's syntax flags by name ("bare-lf"), in bit order. */
+static json_t *flags_json(unsigned flags)
+{
+	json_t *arr = jarr();
+
+	for (unsigned bit = 0; bit < 8 * sizeof(flags); bit++) {
+		const char *name = (flags & (1u << bit)) ? step_flag_name(1u << bit) : NULL;
+
+		if (name)
+			push(arr, jstr(name));
+	}
+	return arr;
+}
+
 static json_t *step_json(const struct scenario_result *sr, const struct step_result *st)
 {
 	json_t *step = jobj();
@@ -100,6 +114,8 @@ static json_t *step_json(const struct scenario_result *sr, const struct step_res
 		json_t *reply = jobj();
 
 		set(reply, "code", jint(st->code));
+		set(reply, "enhanced_code", jstr(st->enhanced_code));
+		set(reply, "flags", flags_json(st->reply_flags));
 		set(reply, "lines", strv(st->lines, st->nlines));
 		set(reply, "lines_total", jint((int64_t)st->lines_total));
 		set(step, "reply", reply);

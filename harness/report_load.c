@@ -245,6 +245,14 @@ static void load_step(struct load *l, json_t *j, const char *where, struct step_
 	if (reply) {
 		st->has_reply = 1;
 		st->code = (int)get_int(l, reply, sub, "code", -1, 999, -1);
+		st->enhanced_code = get_str(l, reply, sub, "enhanced_code", NULL);
+		size_t nflags = 0;
+		char **flags = get_strv(l, reply, sub, "flags", &nflags);
+		for (size_t i = 0; i < nflags; i++) {
+			st->reply_flags |= step_flag_from_name(flags[i]); /* a newer name: ignored */
+			free(flags[i]);
+		}
+		free(flags);
 		st->lines = get_strv(l, reply, sub, "lines", &st->nlines);
 		st->lines_total = (size_t)get_int(l, reply, sub, "lines_total", (int64_t)st->nlines,
 		                                  INT_MAX, (int64_t)st->nlines);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "reply.h"
 #include "result.h"
 #include "scenario.h"
 #include "util.h"
@@ -68,6 +69,7 @@ void step_add_violation(struct step_result *st, enum rule_id rule, const char *r
 		BUG("violation of no rule");
 	v = new_violation(st);
 	v->rule = xstrdup(r->id);
+	v->id = rule;
 	v->severity = r->severity;
 	v->ref = xstrdup(ref ? ref : r->ref);
 	va_start(ap, fmt);
@@ -81,11 +83,38 @@ void step_add_finding(struct step_result *st, const char *rule, enum severity se
 {
 	struct violation *v = new_violation(st);
 
+	const struct rule *r = rule_by_id(rule);
+
 	v->rule = xstrdup(rule ? rule : "");
+	v->id = r ? r->rule : RULE_NONE;
 	v->severity = sev;
 	v->ref = xstrdup(ref ? ref : "");
 	v->message = xstrdup(message ? message : "");
 	redact(v->message);
+}
+
+#define FLAG_RULE_PREFIX "syntax."
+
+const char *step_flag_name(unsigned flag)
+{
+	const struct rule *r = rule_get(reply_flag_rule(flag));
+
+	if (!r)
+		return NULL;
+	if (strncmp(r->id, FLAG_RULE_PREFIX, strlen(FLAG_RULE_PREFIX)) == 0)
+		return r->id + strlen(FLAG_RULE_PREFIX);
+	return r->id;
+}
+
+unsigned step_flag_from_name(const char *name)
+{
+	for (unsigned bit = 0; bit < REPLY_FLAG_COUNT; bit++) {
+		const char *known = step_flag_name(1u << bit);
+
+		if (known && name && strcmp(known, name) == 0)
+			return 1u << bit;
+	}
+	return 0;
 }
 
 enum verdict step_verdict(const struct step_result *st, int strict)
@@ -147,6 +176,8 @@ void step_result_free(struct step_result *st)
 	free(st->sent);
 	free(st->command);
 	free(st->expect);
+	free(st->enhanced_code);
+	st->enhanced_code = NULL;
 	strv_free(st->lines, st->nlines);
 	for (size_t i = 0; i < st->nviolations; i++) {
 		free(st->violations[i].rule);

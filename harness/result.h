@@ -26,6 +26,8 @@ const char *severity_name(enum severity s); /* "error", "warn" */
 
 struct violation {
 	char *rule;      /* stable rule id: "matrix.not-allowed" (rules.c, docs/rules.md) */
+	enum rule_id id; /* its row in the rule table; RULE_NONE for an id this
+	                    version does not know (a report read back) */
 	enum severity severity;
 	char *message;   /* one line for people; names the allowed set where relevant */
 	char *ref;       /* "RFC 5321 4.3.2" */
@@ -39,6 +41,12 @@ struct step_result {
 	char *expect;        /* the expectation as written: "250|251", "close" */
 	int has_reply;       /* 0: no reply (timeout, closed, or close expected) */
 	int code;            /* code of the first line, -1 if unreadable */
+	char *enhanced_code; /* "5.1.1": the RFC 3463 status code (class.subject.detail)
+	                        that starts the first line's text, NULL for none;
+	                        recorded whether or not ENHANCEDSTATUSCODES was listed */
+	unsigned reply_flags;/* enum reply_flag bits (reply.h): the syntax findings of
+	                        the reply, or of what arrived of one given up on
+	                        (names: step_flag_name) */
 	char **lines;        /* escaped reply lines without the line end */
 	size_t nlines;       /* lines kept */
 	size_t lines_total;  /* lines received, may exceed nlines */
@@ -116,6 +124,11 @@ void step_add_violation(struct step_result *st, enum rule_id rule, const char *r
  * this version's table does not know). Copies the strings. */
 void step_add_finding(struct step_result *st, const char *rule, enum severity sev,
                       const char *ref, const char *message);
+/* The name of one enum reply_flag bit in reports: its rule id without
+ * "syntax." ("bare-lf"); NULL for a bit no rule maps. step_flag_from_name():
+ * the bit of a name, 0 for a name this version does not know. */
+const char *step_flag_name(unsigned flag);
+unsigned step_flag_from_name(const char *name);
 /* Step verdict from its violations: fail if any error (or any warn when strict). */
 enum verdict step_verdict(const struct step_result *st, int strict);
 void run_summarize(struct run_result *run);
