@@ -117,7 +117,7 @@ static void first_rfc(const char *ref, char *out, size_t outlen)
 static int has_warning(const struct scenario_result *sr)
 {
 	for (size_t i = 0; i < sr->nsteps; i++)
-		if (sr->steps[i].nviolations > 0 || sr->steps[i].verdict == VERDICT_WARN)
+		if (step_has_warning(&sr->steps[i]) || sr->steps[i].verdict == VERDICT_WARN)
 			return 1;
 	return 0;
 }
@@ -309,7 +309,8 @@ static void render_finding(struct buf *out, const struct run_result *run,
 {
 	const struct step_result *st = f->step;
 	const char *label = findings_label(f);
-	const char *cls = f->failing ? "fail" : f->waived ? "skip" : "warn";
+	const char *cls = f->failing ? "fail"
+	                  : f->waived || f->severity == SEV_NOTE ? "skip" : "warn";
 
 	buf_printf(out, "<li class=\"finding %s\" id=\"f-%zu\"><p class=\"fhead\">"
 	           "<span class=\"badge %s\">%s</span> <strong>", cls, number, cls, label);
@@ -675,7 +676,7 @@ static void render_grid(struct buf *out, const struct run_result *run)
 
 static int step_flagged(const struct step_result *st)
 {
-	return st->verdict != VERDICT_PASS || st->nviolations > 0;
+	return st->verdict != VERDICT_PASS || step_has_warning(st);
 }
 
 static void render_violations(struct buf *out, const struct scenario_result *sr,
@@ -688,11 +689,13 @@ static void render_violations(struct buf *out, const struct scenario_result *sr,
 		const struct violation *v = &st->violations[i];
 
 		buf_printf(out, "<li class=\"%s\"><code class=\"rule\">",
-		           v->severity == SEV_WARN ? "warn" : "bad");
+		           v->severity == SEV_NOTE ? "note" : v->severity == SEV_WARN ? "warn" : "bad");
 		put_or(out, v->rule, "?");
 		buf_puts(out, "</code> ");
 		if (v->severity == SEV_WARN)
 			buf_puts(out, "<strong>warning</strong>: ");
+		else if (v->severity == SEV_NOTE)
+			buf_puts(out, "<strong>note</strong>: ");
 		put_html(out, v->message);
 		buf_puts(out, " &#8212; <cite>");
 		put_html(out, findings_ref(sr, v));
@@ -933,7 +936,7 @@ static const char html_css[] =
 	"padding:.1em .3em}.step.warn pre.s.hl{background:var(--warnbg);outline-color:#d4a72c}\n"
 	"pre.s.none{color:var(--muted);font-style:italic}\n"
 	"ul.viol{margin:.3em 0;padding-left:1.2em}ul.viol li.bad code.rule{color:var(--bad)}"
-	"ul.viol li.warn code.rule{color:var(--warn)}\n"
+	"ul.viol li.warn code.rule{color:var(--warn)}ul.viol li.note code.rule{color:#57606a}\n"
 	"cite{font-style:normal;color:var(--muted)}\n"
 	"pre.wire{background:#f6f8fa;padding:.5em;border-radius:4px}\n"
 	"mark{background:var(--badbg);color:var(--bad)}\n"

@@ -130,7 +130,7 @@ static json_t *step_json(const struct scenario_result *sr, const struct step_res
 		set(vj, "rule", jstr(v->rule));
 		set(vj, "severity", jstr(severity_name(v->severity)));
 		set(vj, "message", jstr(v->message));
-		set(vj, "ref", jstr(v->ref));
+		set(vj, "ref", jstr(findings_ref(sr, v))); /* expect.*: the scenario's ref: */
 		set(vj, "level", jstr(findings_level(sr, v)));
 		set(vj, "sentence", jstr(findings_sentence(v)));
 		push(violations, vj);
@@ -185,7 +185,8 @@ static json_t *findings_json(const struct run_result *run)
 		const struct finding *f = &fs.list[i];
 		json_t *fj = jobj(), *ids = jarr();
 
-		set(fj, "verdict", jstr(f->failing ? "fail" : f->waived ? "waived" : "warn"));
+		set(fj, "verdict", jstr(f->failing ? "fail" : f->waived ? "waived"
+		                        : f->severity == SEV_NOTE ? "note" : "warn"));
 		set(fj, "rule", jstr(f->rule));
 		set(fj, "level", jstr(f->level));
 		set(fj, "severity", jstr(severity_name(f->severity)));

@@ -222,7 +222,7 @@ static const char *const verdict_names[] = {"pass", "warn", "fail", "skip", "err
 
 static void load_step(struct load *l, json_t *j, const char *where, struct step_result *st)
 {
-	static const char *const severities[] = {"error", "warn"};
+	static const char *const severities[] = {"error", "warn", "note"};
 	memset(st, 0, sizeof(*st));
 	st->code = -1;
 	st->verdict = VERDICT_PASS;
@@ -268,8 +268,8 @@ static void load_step(struct load *l, json_t *j, const char *where, struct step_
 			wrong(l, sub, NULL, "an object", kind_of(v));
 			continue;
 		}
-		int sev = get_enum(l, v, sub, "severity", severities, 2,
-		                   "\"error\" or \"warn\"", SEV_ERROR);
+		int sev = get_enum(l, v, sub, "severity", severities, 3,
+		                   "\"error\", \"warn\" or \"note\"", SEV_ERROR);
 		char *msg = get_str(l, v, sub, "message", "");
 		char *rule = get_str(l, v, sub, "rule", "");
 		char *ref = get_str(l, v, sub, "ref", "");

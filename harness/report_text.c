@@ -79,8 +79,7 @@ static const char *scenario_label(const struct scenario_result *sr)
 	case VERDICT_PASS:
 	case VERDICT_WARN:
 		for (size_t i = 0; i < sr->nsteps; i++)
-			if (sr->steps[i].verdict == VERDICT_WARN ||
-			    sr->steps[i].nviolations > 0)
+			if (sr->steps[i].verdict == VERDICT_WARN || step_has_warning(&sr->steps[i]))
 				return "WARN";
 		return "PASS";
 	case VERDICT_FAIL: return sr->waived ? "WAIVED" : "FAIL";
@@ -123,6 +122,8 @@ static void render_step(struct buf *out, const struct scenario_result *sr, size_
 		buf_puts(out, "] ");
 		if (v->severity == SEV_WARN)
 			buf_puts(out, "warning: ");
+		else if (v->severity == SEV_NOTE)
+			buf_puts(out, "note: ");
 		put_text(out, v->message);
 		buf_puts(out, " (");
 		put_text(out, findings_level(sr, v));
@@ -177,7 +178,7 @@ static void render_scenario(struct buf *out, const struct scenario_result *sr, i
 	}
 	if (sr->verdict == VERDICT_SKIP || sr->verdict == VERDICT_ERROR)
 		return;
-	/* Failing steps, and the steps behind a WARN. */
+	/* Failing steps, and the steps behind a WARN or a note. */
 	for (size_t k = 0; k < sr->nsteps; k++)
 		if (sr->steps[k].verdict != VERDICT_PASS || sr->steps[k].nviolations > 0)
 			render_step(out, sr, k);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "reply.h"
 #include "result.h"
@@ -46,6 +47,7 @@ const char *severity_name(enum severity s)
 	switch (s) {
 	case SEV_ERROR: return "error";
 	case SEV_WARN: return "warn";
+	case SEV_NOTE: return "note";
 	}
 	BUG("unknown severity");
 }
@@ -93,6 +95,42 @@ void step_add_finding(struct step_result *st, const char *rule, enum severity se
 	redact(v->message);
 }
 
+/* "RFC 2034 4" cites RFC 2034: ref holds "RFC 2034" as a whole number. */
+static int ref_cites(const char *ref, const char *cited)
+{
+	size_t n = strcspn(cited + 4, " ") + 4; /* "RFC NNNN" */
+
+	for (const char *p = ref ? strstr(ref, "RFC ") : NULL; p; p = strstr(p + 1, "RFC "))
+		if (strncmp(p, cited, n) == 0 && !(p[n] >= '0' && p[n] <= '9'))
+			return 1;
+	return 0;
+}
+
+int step_tests_habit(const struct rule *r, const struct scenario_result *sr)
+{
+	for (size_t i = 0; i < sr->ntags; i++)
+		if (strcasecmp(sr->tags[i], r->habit_tag) == 0)
+			return 1;
+	return ref_cites(sr->ref, r->ref) || (r->source && ref_cites(sr->ref, r->source));
+}
+
+void step_note_habits(struct step_result *st, const struct scenario_result *sr, int strict)
+{
+	int changed = 0;
+
+	for (size_t i = 0; i < st->nviolations; i++) {
+		struct violation *v = &st->violations[i];
+		const struct rule *r = rule_get(v->id);
+
+		if (!r || !r->habit_tag || v->severity == SEV_NOTE || step_tests_habit(r, sr))
+			continue;
+		v->severity = SEV_NOTE;
+		changed = 1;
+	}
+	if (changed)
+		st->verdict = step_verdict(st, strict);
+}
+
 #define FLAG_RULE_PREFIX "syntax."
 
 const char *step_flag_name(unsigned flag)
@@ -117,6 +155,14 @@ unsigned step_flag_from_name(const char *name)
 	return 0;
 }
 
+int step_has_warning(const struct step_result *st)
+{
+	for (size_t i = 0; i < st->nviolations; i++)
+		if (st->violations[i].severity != SEV_NOTE)
+			return 1;
+	return 0;
+}
+
 enum verdict step_verdict(const struct step_result *st, int strict)
 {
 	int warned = 0;
@@ -124,7 +170,8 @@ enum verdict step_verdict(const struct step_result *st, int strict)
 	for (size_t i = 0; i < st->nviolations; i++) {
 		if (st->violations[i].severity == SEV_ERROR)
 			return VERDICT_FAIL;
-		warned = 1;
+		if (st->violations[i].severity == SEV_WARN)
+			warned = 1;
 	}
 	if (warned)
 		return strict ? VERDICT_FAIL : VERDICT_WARN;

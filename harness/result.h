@@ -22,7 +22,7 @@ enum verdict {
 };
 const char *verdict_name(enum verdict v); /* "pass", "warn", ... */
 
-const char *severity_name(enum severity s); /* "error", "warn" */
+const char *severity_name(enum severity s); /* "error", "warn", "note" */
 
 struct violation {
 	char *rule;      /* stable rule id: "matrix.not-allowed" (rules.c, docs/rules.md) */
@@ -129,7 +129,19 @@ void step_add_finding(struct step_result *st, const char *rule, enum severity se
  * the bit of a name, 0 for a name this version does not know. */
 const char *step_flag_name(unsigned flag);
 unsigned step_flag_from_name(const char *name);
-/* Step verdict from its violations: fail if any error (or any warn when strict). */
+/*
+ * A session-wide habit (rule.habit_tag, e.g. no enhanced status codes) is
+ * judged in every scenario but fails only those that test it: in a
+ * scenario sr that does not (no tag habit_tag, and a ref: that does not
+ * cite the rule's RFC), each of st's violations of it becomes a note, and
+ * st's verdict is computed again. step_tests_habit(): 1 when sr tests r.
+ */
+int step_tests_habit(const struct rule *r, const struct scenario_result *sr);
+void step_note_habits(struct step_result *st, const struct scenario_result *sr, int strict);
+/* 1 when st has a violation that is not a note. */
+int step_has_warning(const struct step_result *st);
+/* Step verdict from its violations: fail if any error (or any warn when
+ * strict); notes change nothing. */
 enum verdict step_verdict(const struct step_result *st, int strict);
 void run_summarize(struct run_result *run);
 void step_result_free(struct step_result *st);

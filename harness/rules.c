@@ -96,8 +96,11 @@ const struct rule rules[RULE_COUNT] = {
 		LEVEL_MUST, SEV_ERROR,
 		"the EHLO reply listed ENHANCEDSTATUSCODES, and a later 2xx/4xx/5xx reply (not to "
 		"EHLO or HELO) does not start with `class.subject.detail SP`, or a line of a "
-		"multiline reply does not repeat it",
-		RULE_MSG_ENHANCED_MISSING },
+		"multiline reply does not repeat it. A session-wide habit: it fails the scenarios "
+		"that test ENHANCEDSTATUSCODES (tag `enhancedstatuscodes`, or a `ref:` citing RFC "
+		"2034); in every other scenario it is a `note`, listed with the findings, failing "
+		"nothing",
+		RULE_MSG_ENHANCED_MISSING, "enhancedstatuscodes" },
 	[RULE_ENHANCED_CLASS] = {
 		RULE_ENHANCED_CLASS, "enhancedstatuscodes.class", RULE_CAT_EXTENSION, "RFC 3463 2",
 		NULL, "RFC 2034 4",
@@ -105,8 +108,10 @@ const struct rule rules[RULE_COUNT] = {
 		"that is, a 2xx response must incorporate a 2.X.X code, a 4xx response must "
 		"incorporate a 4.X.X code, and a 5xx response must incorporate a 5.X.X code.",
 		LEVEL_MUST, SEV_ERROR,
-		"the status code's class differs from the reply code's first digit (`550 4.7.1`)",
-		RULE_MSG_ENHANCED_CLASS },
+		"the status code's class differs from the reply code's first digit (`550 4.7.1`); a "
+		"session-wide habit like `enhancedstatuscodes.missing` (a `note` outside the "
+		"scenarios that test it)",
+		RULE_MSG_ENHANCED_CLASS, "enhancedstatuscodes" },
 	[RULE_EHLO_KEYWORD_SYNTAX] = {
 		RULE_EHLO_KEYWORD_SYNTAX, "ehlo.keyword-syntax", RULE_CAT_EXTENSION, "RFC 5321 4.1.1.1",
 		NULL, NULL,
@@ -465,7 +470,9 @@ static const char rules_md_head[] =
 	"RFC 5321 4.2.1 write a lower-case \"must\", counted as `MUST`); a rule that\n"
 	"enforces a grammar (ABNF) production counts as `MUST`; `scenario` rules take\n"
 	"their strength from the scenario's `level:` header. Severity is separate: a\n"
-	"SHOULD rule may still fail a step (see `sequence.after-554`).\n"
+	"SHOULD rule may still fail a step (see `sequence.after-554`). A session-wide\n"
+	"habit (`error (note)`) fails only the scenarios that test it; elsewhere its\n"
+	"violations have severity `note`: listed with the findings, failing nothing.\n"
 	"\n";
 
 static const char rules_md_foot[] =
@@ -492,7 +499,8 @@ void rules_print_markdown(FILE *out)
 	for (int i = 0; i < RULE_COUNT; i++) {
 		const struct rule *r = &rules[i];
 		fprintf(out, "| `%s` | %s | %s | %s | %s |\n", r->id, rule_level_name(r->level),
-		        r->severity == SEV_WARN ? "warn" : "error", r->description,
+		        r->habit_tag ? "error (note)" : r->severity == SEV_WARN ? "warn" : "error",
+		        r->description,
 		        r->doc_ref ? r->doc_ref : r->ref);
 	}
 	fputs(rules_md_foot, out);

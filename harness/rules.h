@@ -18,7 +18,10 @@
 #define RULE_STR_(x) #x
 #define RULE_STR(x) RULE_STR_(x)
 
-enum severity { SEV_ERROR = 0, SEV_WARN = 1 };
+/* error fails the step; warn fails it only with --strict; note never does:
+ * a session-wide habit (rule.habit_tag) seen in a scenario that does not
+ * test it is listed as a finding and changes no verdict. */
+enum severity { SEV_ERROR = 0, SEV_WARN = 1, SEV_NOTE = 2 };
 
 enum rule_id {
 	RULE_NONE = -1, /* no rule (a flag no rule maps, an id not in the table) */
@@ -104,6 +107,10 @@ struct rule {
 	enum severity severity;    /* error fails the step; warn only with --strict */
 	const char *description;   /* one line for docs/rules.md (Markdown) */
 	const char *message;       /* the violation message template (printf) */
+	const char *habit_tag;     /* a session-wide habit (no enhanced status codes): the
+	                              tag of the scenarios that test it; in a scenario
+	                              without that tag whose ref: does not cite the rule's
+	                              RFC, a violation of it is a note. NULL: not a habit */
 };
 
 /*

@@ -452,6 +452,7 @@ static void session_checks(struct session *s, struct step_result *st)
 	else
 		s->data_state = DATA_NONE;
 	model_observe_sent(&s->model, verb, s->answering.sent, s->reply, s->opts->strict, st);
+	step_note_habits(st, s->result, s->opts->strict); /* fail only where tested */
 }
 
 /* The server closed: RFC 5321 3.8 judges the last reply before the close. */

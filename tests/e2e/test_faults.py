@@ -19,6 +19,7 @@ JOBS = 8        # scenarios at once
 # behaviour, rule id expected, command of the step that has it (None: any)
 FAULTS = [
     ("noop-251", "matrix.not-allowed", "NOOP"),
+    ("noop-251-rset-no-enhanced", "matrix.not-allowed", "NOOP"),
     ("vrfy-354", "matrix.not-allowed", "VRFY"),
     ("quit-250", "matrix.not-allowed", "QUIT"),
     ("multiline-mixed-codes", "syntax.multiline-code", "EHLO"),
