@@ -575,7 +575,8 @@ static void run_parse_options(struct run *r, int argc, char **argv)
  * report alone: on stdout as the run goes, unless -q, a text:PATH report
  * (the whole report goes there instead) or another report on stdout (which
  * it would corrupt). `--report text` without a path asks for the streamed
- * one, even with -q. The progress line is on stderr when that is a terminal.
+ * one, even with -q. The progress line is on stderr when that is a terminal
+ * (and -v does not write transcripts there).
  */
 static void run_choose_text(struct run *r)
 {
@@ -601,8 +602,9 @@ static void run_choose_text(struct run *r)
 	o->profile_specs = 0;
 	int stream = text_stdout || (!o->quiet && !text_file && !other_stdout);
 	int color = stream && report_live_color(o->color, STDOUT_FILENO) > 0;
+	/* -v writes transcripts on stderr: no progress line to tear them. */
 	report_live_init(&r->live, stream ? stdout : NULL, color,
-	                 !o->quiet && isatty(STDERR_FILENO));
+	                 !o->quiet && !o->engine.verbose && isatty(STDERR_FILENO));
 	o->engine.on_result = report_live_scenario;
 	o->engine.on_result_arg = &r->live;
 }

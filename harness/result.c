@@ -109,7 +109,7 @@ static int ref_cites(const char *ref, const char *cited)
 int step_tests_habit(const struct rule *r, const struct scenario_result *sr)
 {
 	for (size_t i = 0; i < sr->ntags; i++)
-		if (strcasecmp(sr->tags[i], r->habit_tag) == 0)
+		if (rule_habit_tag(r->rule) && strcasecmp(sr->tags[i], rule_habit_tag(r->rule)) == 0)
 			return 1;
 	return ref_cites(sr->ref, r->ref) || (r->source && ref_cites(sr->ref, r->source));
 }
@@ -122,7 +122,7 @@ void step_note_habits(struct step_result *st, const struct scenario_result *sr, 
 		struct violation *v = &st->violations[i];
 		const struct rule *r = rule_get(v->id);
 
-		if (!r || !r->habit_tag || v->severity == SEV_NOTE || step_tests_habit(r, sr))
+		if (!r || !rule_habit_tag(r->rule) || v->severity == SEV_NOTE || step_tests_habit(r, sr))
 			continue;
 		v->severity = SEV_NOTE;
 		changed = 1;

@@ -130,9 +130,9 @@ void step_add_finding(struct step_result *st, const char *rule, enum severity se
 const char *step_flag_name(unsigned flag);
 unsigned step_flag_from_name(const char *name);
 /*
- * A session-wide habit (rule.habit_tag, e.g. no enhanced status codes) is
+ * A session-wide habit (rule_habit_tag(), e.g. no enhanced status codes) is
  * judged in every scenario but fails only those that test it: in a
- * scenario sr that does not (no tag habit_tag, and a ref: that does not
+ * scenario sr that does not (not that tag, and a ref: that does not
  * cite the rule's RFC), each of st's violations of it becomes a note, and
  * st's verdict is computed again. step_tests_habit(): 1 when sr tests r.
  */

@@ -100,7 +100,7 @@ const struct rule rules[RULE_COUNT] = {
 		"that test ENHANCEDSTATUSCODES (tag `enhancedstatuscodes`, or a `ref:` citing RFC "
 		"2034); in every other scenario it is a `note`, listed with the findings, failing "
 		"nothing",
-		RULE_MSG_ENHANCED_MISSING, "enhancedstatuscodes" },
+		RULE_MSG_ENHANCED_MISSING },
 	[RULE_ENHANCED_CLASS] = {
 		RULE_ENHANCED_CLASS, "enhancedstatuscodes.class", RULE_CAT_EXTENSION, "RFC 3463 2",
 		NULL, "RFC 2034 4",
@@ -111,7 +111,7 @@ const struct rule rules[RULE_COUNT] = {
 		"the status code's class differs from the reply code's first digit (`550 4.7.1`); a "
 		"session-wide habit like `enhancedstatuscodes.missing` (a `note` outside the "
 		"scenarios that test it)",
-		RULE_MSG_ENHANCED_CLASS, "enhancedstatuscodes" },
+		RULE_MSG_ENHANCED_CLASS },
 	[RULE_EHLO_KEYWORD_SYNTAX] = {
 		RULE_EHLO_KEYWORD_SYNTAX, "ehlo.keyword-syntax", RULE_CAT_EXTENSION, "RFC 5321 4.1.1.1",
 		NULL, NULL,
@@ -443,6 +443,15 @@ const struct rule *rule_by_id(const char *id)
 	return NULL;
 }
 
+const char *rule_habit_tag(enum rule_id id)
+{
+	switch (id) {
+	case RULE_ENHANCED_MISSING:
+	case RULE_ENHANCED_CLASS: return "enhancedstatuscodes";
+	default: return NULL;
+	}
+}
+
 const char *rule_level_name(enum rule_level level)
 {
 	switch (level) {
@@ -499,7 +508,7 @@ void rules_print_markdown(FILE *out)
 	for (int i = 0; i < RULE_COUNT; i++) {
 		const struct rule *r = &rules[i];
 		fprintf(out, "| `%s` | %s | %s | %s | %s |\n", r->id, rule_level_name(r->level),
-		        r->habit_tag ? "error (note)" : r->severity == SEV_WARN ? "warn" : "error",
+		        rule_habit_tag(r->rule) ? "error (note)" : r->severity == SEV_WARN ? "warn" : "error",
 		        r->description,
 		        r->doc_ref ? r->doc_ref : r->ref);
 	}

@@ -19,7 +19,7 @@
 #define RULE_STR(x) RULE_STR_(x)
 
 /* error fails the step; warn fails it only with --strict; note never does:
- * a session-wide habit (rule.habit_tag) seen in a scenario that does not
+ * a session-wide habit (rule_habit_tag) seen in a scenario that does not
  * test it is listed as a finding and changes no verdict. */
 enum severity { SEV_ERROR = 0, SEV_WARN = 1, SEV_NOTE = 2 };
 
@@ -107,10 +107,6 @@ struct rule {
 	enum severity severity;    /* error fails the step; warn only with --strict */
 	const char *description;   /* one line for docs/rules.md (Markdown) */
 	const char *message;       /* the violation message template (printf) */
-	const char *habit_tag;     /* a session-wide habit (no enhanced status codes): the
-	                              tag of the scenarios that test it; in a scenario
-	                              without that tag whose ref: does not cite the rule's
-	                              RFC, a violation of it is a note. NULL: not a habit */
 };
 
 /*
@@ -180,6 +176,13 @@ const struct rule *rule_get(enum rule_id id);
 /* The rule with this id string ("syntax.code"); NULL when the table has none
  * (an id from an older or newer report read back from JSON). */
 const struct rule *rule_by_id(const char *id);
+/*
+ * A session-wide habit (no enhanced status codes): the tag of the scenarios
+ * that test it, e.g. "enhancedstatuscodes"; in a scenario without that tag
+ * whose ref: does not cite the rule's RFC, a violation of it is a note
+ * (result.h, step_note_habits). NULL: the rule is not a habit.
+ */
+const char *rule_habit_tag(enum rule_id id);
 /* "MUST", "SHOULD", "MAY", "scenario". */
 const char *rule_level_name(enum rule_level level);
 

@@ -241,6 +241,20 @@ def test_report_adds_formats_and_the_text_report_stays(fixture_server, scratch):
     assert "\x1b" not in out, "colour in a pipe"
 
 
+def test_readme_qualify_command_prints_the_text_report(fixture_server, scratch):
+    """README "Qualifying a server": run -c PROFILE --report junit:FILE."""
+    conf = scratch / "mx1.conf"
+    conf.write_text("target = %s\ntimeout = 3\njobs = 4\n" % fixture_server("reference").target)
+    junit = scratch / "reports" / "mx1.xml"
+    junit.parent.mkdir()
+    res = servers.run_harness(["run", "-c", conf, "--report", "junit:%s" % junit, CORE],
+                              timeout=120)
+    assert res.returncode == 0, res.describe()
+    assert re.search(r"^PASS  core\.noop\.basic ", res.stdout, re.M), res.describe()
+    assert re.search(r"^28 scenarios: 28 passed, 0 failed", res.stdout, re.M), res.describe()
+    assert junit.exists()
+
+
 def test_quiet_prints_nothing(fixture_server, scratch):
     res = text_run(fixture_server("noop-251").target, scratch, "-q")
     assert res.returncode == 1, res.describe()
