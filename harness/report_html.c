@@ -462,11 +462,18 @@ static void render_server(struct buf *out, const struct run_result *run)
 			else
 				buf_puts(out, "<em>none</em>");
 			buf_puts(out, "</td><td>");
-			if (sr->tls.verified)
+			if (sr->tls.verified) {
 				buf_puts(out, "yes");
-			else
-				buf_puts(out, run->tls_verify ? "<span class=\"alert\">no</span>"
-				                              : "<span class=\"alert\">no (verification off)</span>");
+			} else if (!run->tls_verify) {
+				buf_puts(out, "<span class=\"alert\">no (verification off)</span>");
+			} else {
+				buf_puts(out, "<span class=\"alert\">no");
+				if (sr->tls.verify_error) {
+					buf_puts(out, ": ");
+					put_html(out, sr->tls.verify_error);
+				}
+				buf_puts(out, "</span>");
+			}
 			buf_puts(out, "</td></tr>\n");
 		}
 		buf_puts(out, "</tbody></table></details>\n");
