@@ -25,7 +25,7 @@ _smtpconform()
 	local select_opts="--tag --level --id --rfc --requires --scenarios-dir"
 	local run_opts="--config --target --var --profile --timeout --scenario-timeout --settle-ms --strict --jobs --baseline
 		--shard --rerun-failed --report --tls --tls-verify --ca-file --tls-min-version --sni
-		--auth-user --auth-password-env --auth-password-file --verbose --quiet --help
+		--auth-user --auth-password-env --auth-password-file --verbose --quiet --color --help
 		$select_opts"
 	local formats="text json junit tap html md"
 
@@ -47,7 +47,9 @@ _smtpconform()
 	--tls)
 		COMPREPLY=($(compgen -W "none implicit" -- "$cur")); return ;;
 	--tls-verify)
-		COMPREPLY=($(compgen -W "on off" -- "$cur")); return ;;
+		COMPREPLY=($(compgen -W "on off require" -- "$cur")); return ;;
+	--color)
+		COMPREPLY=($(compgen -W "auto always never" -- "$cur")); return ;;
 	--tls-min-version)
 		COMPREPLY=($(compgen -W "TLSv1 TLSv1.1 TLSv1.2 TLSv1.3" -- "$cur")); return ;;
 	--shard)

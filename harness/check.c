@@ -34,10 +34,19 @@ static char *kept_line_escaped(const struct reply_kept_line *l)
 	return buf_steal(&b);
 }
 
+static size_t enhanced_code_len(const uint8_t *t, size_t n, char *class_out);
+
 static void copy_reply(const struct reply *r, struct step_result *st)
 {
+	char cls;
+	size_t len;
+
 	st->has_reply = 1;
 	st->code = r->code;
+	st->reply_flags = r->flags;
+	len = r->nkept ? enhanced_code_len(r->kept[0].text, r->kept[0].text_len, &cls) : 0;
+	free(st->enhanced_code);
+	st->enhanced_code = len ? xstrndup((const char *)r->kept[0].text, len) : NULL;
 	st->lines_total = r->nlines;
 	st->nlines = r->nkept;
 	st->lines = xcalloc(r->nkept ? r->nkept : 1, sizeof(char *));
@@ -49,6 +58,7 @@ static void copy_reply(const struct reply *r, struct step_result *st)
 
 void check_syntax_flags(unsigned flags, struct step_result *st)
 {
+	st->reply_flags |= flags;
 	for (unsigned bit = 0; bit < REPLY_FLAG_COUNT; bit++) {
 		unsigned flag = 1u << bit;
 		if (!(flags & flag))

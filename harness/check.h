@@ -14,7 +14,8 @@
 #include "scenario.h"
 
 /*
- * Copies the reply into st (code, escaped lines) and adds every violation:
+ * Copies the reply into st (code, enhanced status code, syntax flags,
+ * escaped lines) and adds every violation:
  * each syntax flag, matrix.not-allowed / matrix.nonstandard for command under
  * profile, expect.code and expect.text for e (NULL: no expectation).
  * Sets st->verdict with step_verdict(st, strict).
@@ -23,7 +24,8 @@ void check_reply(const char *profile, const char *command, const struct reply *r
                  const struct expect *e, int strict, struct step_result *st);
 
 /* One syntax violation per enum reply_flag bit set in flags (the flags of
- * a reply, or of what arrived of one given up on). */
+ * a reply, or of what arrived of one given up on); the bits are kept in
+ * st->reply_flags too. */
 void check_syntax_flags(unsigned flags, struct step_result *st);
 
 /* The reply's text lines (after code and separator), escaped, joined by '\n':

@@ -1,7 +1,8 @@
 /*
  * engine.c - runs many sessions on one libevent loop: the capability probe,
- * the -j scheduler, SIGINT/SIGTERM, the descriptor limit, and the progress
- * line on a terminal. The state machine of one connection is session.c's.
+ * the -j scheduler, SIGINT/SIGTERM, the descriptor limit, and telling the
+ * caller as each scenario ends (engine_options.on_result). The state
+ * machine of one connection is session.c's.
  *
  * The scheduler never starts a session from a session's end: the end only
  * activates an event, so scenarios that fail at once cannot recurse. One
@@ -85,12 +86,10 @@ int engine_cap_jobs(int jobs, char *notice, size_t noticelen)
 	return cap;
 }
 
-static void progress(struct engine *e, const char *id)
+static void progress(struct engine *e, const struct scenario_result *r)
 {
-	if (!e->opts->progress)
-		return;
-	fprintf(stderr, "\r\033[K[%zu/%zu] %zu failed  %s", e->done, e->n, e->failed, id);
-	fflush(stderr);
+	if (e->opts->on_result)
+		e->opts->on_result(e->opts->on_result_arg, r, e->done, e->n, e->failed);
 }
 
 /* Scenario i goes back to the queue: no descriptor was free to run it. */
@@ -118,6 +117,7 @@ static void start_again(struct engine *e, size_t i)
 		                                 FD_RETRY_MS * FD_RETRY_MAX);
 		e->results[i].transcript = xstrdup("");
 		e->done++;
+		progress(e, &e->results[i]);
 		e->fd_starved = 0;
 		event_active(e->ev_start, EV_TIMEOUT, 0);
 		return;
@@ -143,7 +143,7 @@ static void on_session_done(struct session *s)
 		if (e->opts->verbose && s->result->transcript)
 			fprintf(stderr, "== %s (%s)\n%s", s->result->id, verdict_name(s->result->verdict),
 			        s->result->transcript);
-		progress(e, s->result->id);
+		progress(e, s->result);
 		if (!e->signal)
 			event_active(e->ev_start, EV_TIMEOUT, 0);
 	}
@@ -205,7 +205,7 @@ static void start_next(struct engine *e)
 			r->transcript = xstrdup("");
 			r->reason = reason;
 			e->done++;
-			progress(e, sc->id);
+			progress(e, r);
 			continue;
 		}
 		size_t slot = 0;
@@ -294,8 +294,6 @@ int engine_run(const struct engine_options *o, struct scenario *const *scenarios
 		mark_not_run(&e, e.again[k]);
 	for (size_t i = e.next; i < n; i++)
 		mark_not_run(&e, i);
-	if (o->progress)
-		fprintf(stderr, "\r\033[K");
 	event_free(sigint);
 	event_free(sigterm);
 	event_free(e.ev_start);
@@ -359,7 +357,7 @@ static int probe_run(const struct engine_options *o, const char *const *cmds, si
 {
 	struct scenario *sc = probe_scenario(cmds, n);
 	struct engine_options po = *o;
-	po.progress = 0;
+	po.on_result = NULL;
 	po.verbose = o->verbose >= 2 ? o->verbose : 0;
 	po.strict = 0;
 	struct event_base *base = event_base_new();

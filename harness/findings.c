@@ -426,8 +426,8 @@ void findings_build(const struct run_result *run, struct findings *out)
 				else
 					f->failing = 1;
 			}
-			if (occ[j].violation->severity == SEV_ERROR)
-				f->severity = SEV_ERROR;
+			if (occ[j].violation->severity < f->severity)
+				f->severity = occ[j].violation->severity; /* error < warn < note */
 			/* Scenario indexes arrive ascending within a key. */
 			if (f->nscenarios == 0 || f->scenarios[f->nscenarios - 1] != occ[j].scenario)
 				f->scenarios[f->nscenarios++] = occ[j].scenario;
@@ -482,5 +482,7 @@ const char *findings_label(const struct finding *f)
 {
 	if (f->failing)
 		return "FAIL";
-	return f->waived ? "WAIVED" : "WARN";
+	if (f->waived)
+		return "WAIVED";
+	return f->severity == SEV_NOTE ? "NOTE" : "WARN";
 }

@@ -28,7 +28,7 @@ struct finding {
 	const char *sentence;     /* the RFC sentence from the rule table; NULL for expect.* */
 	const char *sentence_ref; /* where the sentence is ("RFC 2034 4"), when sentence */
 	const char *title;        /* expect.*: the example scenario's title; else NULL */
-	enum severity severity;
+	enum severity severity;   /* the strongest of its occurrences */
 	int failing;              /* it failed a scenario that no waiver covers */
 	int waived;               /* it failed only scenarios a waiver covers */
 	size_t example;           /* index of the first scenario with it, in the run */
@@ -51,7 +51,8 @@ void findings_build(const struct run_result *run, struct findings *out);
 void findings_free(struct findings *f);
 /* 1 when the finding at list index i came (also) from scenario index sc. */
 int findings_has_scenario(const struct finding *f, size_t sc);
-/* "FAIL" (failed a scenario), "WAIVED" (failed only waived ones) or "WARN". */
+/* "FAIL" (failed a scenario), "WAIVED" (failed only waived ones), "WARN",
+ * or "NOTE" (only notes: a session-wide habit where it is not tested). */
 const char *findings_label(const struct finding *f);
 /* 0 MUST, 1 SHOULD, 2 MAY, 3 anything else (the order reports sort by). */
 int findings_level_rank(const char *level);

@@ -236,7 +236,8 @@ static void drive_handshake(struct io *io)
 	io->phase = IO_PHASE_OPEN;
 	io->conn.want = 0;
 	update_interest(io);
-	tell(io, rc == 1 ? IO_TLS_READY : IO_TLS_FAILED);
+	tell(io, rc == 1 ? IO_TLS_READY
+	         : rc == TLS_HANDSHAKE_UNTRUSTED ? IO_TLS_UNTRUSTED : IO_TLS_FAILED);
 }
 
 int io_start_tls(struct io *io, char *err, size_t errlen)

@@ -36,6 +36,8 @@ enum io_event {
 	                      went away while it was: the next read says how) */
 	IO_TLS_READY,      /* the TLS handshake is done */
 	IO_TLS_FAILED,     /* the TLS handshake failed: io_errmsg() */
+	IO_TLS_UNTRUSTED,  /* --tls-verify require and the certificate did not verify:
+	                      io_errmsg() is OpenSSL's verify error alone */
 	IO_TIMEOUT,        /* the deadline or the short timer ran out */
 };
 

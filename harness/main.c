@@ -31,6 +31,7 @@
 #include "smtp_limits.h"
 #include "matrix.h"
 #include "report.h"
+#include "report_live.h"
 #include "record.h"
 #include "result.h"
 #include "rules.h"
@@ -96,7 +97,8 @@ static const char usage_head[] =
 static const char usage_tail[] =
     "\n"
     "environment: SMTPCONFORM_SCENARIOS (the bundled suite), SMTPCONFORM_PASSWORD,\n"
-    "CI_NODE_INDEX, CI_NODE_TOTAL, JOB_COMPLETION_INDEX, JOB_COMPLETIONS (--shard auto).\n"
+    "CI_NODE_INDEX, CI_NODE_TOTAL, JOB_COMPLETION_INDEX, JOB_COMPLETIONS (--shard auto),\n"
+    "NO_COLOR (no colour in the text report, unless --color always).\n"
     "\n"
     "exit codes: 0 all passed (skips allowed), 1 a scenario failed, 2 usage or\n"
     "scenario-file error, 3 target unreachable or a scenario could not run,\n"
@@ -472,6 +474,7 @@ struct run {
 	struct baseline baseline;
 	struct probe probe;
 	struct run_result result;
+	struct report_live live; /* the text report on stdout as the run goes */
 	int sig;                 /* the signal that interrupted the run, or 0 */
 };
 
@@ -564,13 +567,47 @@ static void run_parse_options(struct run *r, int argc, char **argv)
 	}
 	free(longopts);
 	check_profile(r->opt.engine.profile);
-	if (r->opt.nspecs == 0) {
-		r->opt.specs = xcalloc(1, sizeof(*r->opt.specs));
-		report_parse_spec("text", &r->opt.specs[0], err, sizeof(err));
-		r->opt.nspecs = 1;
-	}
 	if (report_check_specs(r->opt.specs, r->opt.nspecs, err, sizeof(err)) < 0)
 		usage_error("%s", err);
+}
+
+/*
+ * Where the text report goes, as pytest's --junitxml leaves its terminal
+ * report alone: on stdout as the run goes, unless -q, a text:PATH report
+ * (the whole report goes there instead) or another report on stdout (which
+ * it would corrupt). `--report text` without a path asks for the streamed
+ * one, even with -q. The progress line is on stderr when that is a terminal
+ * (and -v does not write transcripts there).
+ */
+static void run_choose_text(struct run *r)
+{
+	struct run_options *o = &r->opt;
+	int text_stdout = 0, text_file = 0, other_stdout = 0;
+	size_t kept = 0;
+
+	for (size_t i = 0; i < o->nspecs; i++) {
+		struct report_spec *spec = &o->specs[i];
+
+		if (spec->format == REPORT_TEXT && !spec->path) {
+			text_stdout = 1;
+			report_spec_free(spec);
+			continue;
+		}
+		if (spec->format == REPORT_TEXT)
+			text_file = 1;
+		else if (!spec->path)
+			other_stdout = 1;
+		o->specs[kept++] = *spec;
+	}
+	o->nspecs = kept;
+	o->profile_specs = 0;
+	int stream = text_stdout || (!o->quiet && !text_file && !other_stdout);
+	int color = stream && report_live_color(o->color, STDOUT_FILENO) > 0;
+	/* -v writes transcripts on stderr: no progress line to tear them. */
+	report_live_init(&r->live, stream ? stdout : NULL, color,
+	                 !o->quiet && !o->engine.verbose && isatty(STDERR_FILENO));
+	o->engine.on_result = report_live_scenario;
+	o->engine.on_result_arg = &r->live;
 }
 
 /* Phase 2: the target, TLS and the AUTH credentials. Exits on a usage error. */
@@ -598,7 +635,7 @@ static void run_prepare(struct run *r)
 	o->engine.tls_implicit = strcmp(o->tls_mode, "implicit") == 0;
 	o->engine.target = &r->target;
 	o->engine.vars = &o->vars;
-	o->engine.progress = !o->quiet && isatty(STDERR_FILENO);
+	run_choose_text(r);
 	char notice[256];
 	o->engine.jobs = engine_cap_jobs(o->engine.jobs, notice, sizeof(notice));
 	if (notice[0])
@@ -700,6 +737,7 @@ static int run_scenarios(struct run *r)
 		code = EXIT_UNREACHABLE;
 	} else {
 		run_record_probe(r);
+		report_live_head(&r->live, &r->result);
 		r->sig = engine_run(&r->opt.engine, r->scs, r->n, &r->probe, r->result.scenarios);
 	}
 	if (!r->sig)
@@ -744,6 +782,12 @@ static int run_exit_code(const struct run *r, int code)
 static int run_write_reports(struct run *r, int code)
 {
 	char err[1024];
+	if (report_live_end(&r->live, &r->result) < 0) {
+		fprintf(stderr, "smtpconform: cannot write report: standard output: %s\n",
+		        strerror(errno));
+		if (code == EXIT_PASS)
+			code = EXIT_USAGE;
+	}
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = 0; i < r->opt.nspecs; i++) {
 			if (pass == 1 && !r->opt.specs[i].path)

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "report.h"
+#include "tls.h"
 
 static const struct {
 	const char *name;
@@ -238,9 +239,51 @@ int report_used_tls(const struct run_result *run)
 	if (run->tls_mode)
 		return 1;
 	for (size_t i = 0; i < run->nscenarios; i++)
-		if (run->scenarios[i].tls.protocol)
+		if (run->scenarios[i].tls.protocol || run->scenarios[i].tls.verify_error)
 			return 1;
 	return 0;
+}
+
+const char *report_tls_verify_name(const struct run_result *run)
+{
+	switch (run->tls_verify) {
+	case TLS_VERIFY_OFF: return "OFF (--tls-verify=off)";
+	case TLS_VERIFY_REQUIRE: return "required (--tls-verify=require)";
+	default: return "on";
+	}
+}
+
+const char *report_tls_untrusted(const struct run_result *run)
+{
+	if (run->tls_verify == TLS_VERIFY_OFF)
+		return NULL;
+	for (size_t i = 0; i < run->nscenarios; i++)
+		if (run->scenarios[i].tls.verify_error)
+			return run->scenarios[i].tls.verify_error;
+	return NULL;
+}
+
+char *report_tls_untrusted_line(const struct run_result *run)
+{
+	const struct rule *r = rule_get(RULE_TLS_CERT_UNTRUSTED);
+	const char *cause = report_tls_untrusted(run);
+	struct buf line = {0};
+	struct buf *out = &line;
+
+	if (!cause)
+		return NULL;
+	buf_printf(out, "%s (%s, %s): the server's certificate did not verify: %s. ", r->id,
+	           rule_level_name(r->level), r->ref, cause);
+	if (run->tls_verify == TLS_VERIFY_REQUIRE)
+		buf_puts(out, "With --tls-verify require the handshake was abandoned and the TLS "
+		              "scenarios failed on it. Fix: --ca-file FILE (the CA that issued it), or "
+		              "--tls-verify on to test the protocol over the unverified handshake.");
+	else
+		buf_puts(out, "Trust is the tester's decision, not a protocol requirement: the TLS "
+		              "scenarios ran over the unverified handshake and judge the protocol "
+		              "only. Fix: --ca-file FILE (the CA that issued it), or --tls-verify off "
+		              "for a lab server; --tls-verify require makes it a failure.");
+	return buf_steal(&line);
 }
 
 const char *report_clean(const char *s, struct buf *scratch)

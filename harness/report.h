@@ -43,14 +43,40 @@ int report_exit_code(const struct run_result *run);
  * "PASS: ...", "ERROR: ..." (no trailing newline). */
 void report_verdict_line(const struct run_result *run, size_t nfindings, struct buf *out);
 
-/* 1 when the run used TLS: implicit mode, or a scenario upgraded with STARTTLS. */
+/* 1 when the run used TLS: implicit mode, or a scenario upgraded with
+ * STARTTLS (or tried to: a certificate --tls-verify require refused). */
 int report_used_tls(const struct run_result *run);
+/* "on", "OFF (--tls-verify=off)" or "required (--tls-verify=require)". */
+const char *report_tls_verify_name(const struct run_result *run);
+
+/*
+ * tls.certificate-untrusted, reported once in every format's header: the
+ * cause of the first certificate that did not verify (OpenSSL's verify
+ * error string), or NULL when every one did or verification was off.
+ * report_tls_untrusted_line(): the one line each format shows, with the
+ * rule, its level and RFC section, the cause, what it meant for the run and
+ * the fix (malloc'd, no trailing newline; the caller escapes it for its
+ * format), or NULL when there is no such certificate.
+ */
+const char *report_tls_untrusted(const struct run_result *run);
+char *report_tls_untrusted_line(const struct run_result *run);
 
 /* "FORMAT[:PATH]". Returns 0, or -1 with a message naming the formats. */
 int report_parse_spec(const char *arg, struct report_spec *out, char *err, size_t errlen);
 void report_spec_free(struct report_spec *spec);
 
 void report_render_text(const struct run_result *run, struct buf *out);
+/*
+ * The text report's parts, for the report streamed as the run goes
+ * (report_live.h). head: the tool, target, greeting (what the probe knows).
+ * scenario_line: one line for a scenario that ended (a skip's or error's
+ * reason on it). tail: the TLS line, the findings, the blocks of the
+ * scenarios that did not pass cleanly, the recap and the summary. color: ANSI
+ * colours on the verdict labels.
+ */
+void report_text_head(const struct run_result *run, struct buf *out);
+void report_text_scenario_line(const struct scenario_result *sr, int color, struct buf *out);
+void report_text_tail(const struct run_result *run, int color, struct buf *out);
 void report_render_json(const struct run_result *run, struct buf *out);
 void report_render_junit(const struct run_result *run, struct buf *out);
 void report_render_tap(const struct run_result *run, struct buf *out);

@@ -18,8 +18,8 @@
 #include "findings.h"
 #include "matrix.h"
 #include "report.h"
+#include "tls.h"
 
-#define HTML_DEFAULT_PROFILE "rfc5321"
 #define HTML_SENT_MAX 300 /* bytes of a finding's command shown */
 
 /* ------------------------------------------------------------ escaping */
@@ -122,7 +122,7 @@ static void first_rfc(const char *ref, char *out, size_t outlen)
 static int has_warning(const struct scenario_result *sr)
 {
 	for (size_t i = 0; i < sr->nsteps; i++)
-		if (sr->steps[i].nviolations > 0 || sr->steps[i].verdict == VERDICT_WARN)
+		if (step_has_warning(&sr->steps[i]) || sr->steps[i].verdict == VERDICT_WARN)
 			return 1;
 	return 0;
 }
@@ -314,7 +314,8 @@ static void render_finding(struct buf *out, const struct run_result *run,
 {
 	const struct step_result *st = f->step;
 	const char *label = findings_label(f);
-	const char *cls = f->failing ? "fail" : f->waived ? "skip" : "warn";
+	const char *cls = f->failing ? "fail"
+	                  : f->waived || f->severity == SEV_NOTE ? "skip" : "warn";
 
 	buf_printf(out, "<li class=\"finding %s\" id=\"f-%zu\"><p class=\"fhead\">"
 	           "<span class=\"badge %s\">%s</span> <strong>", cls, number, cls, label);
@@ -430,7 +431,9 @@ static void render_server(struct buf *out, const struct run_result *run)
 		buf_puts(out, "not used");
 	} else {
 		put_html(out, run->tls_mode ? run->tls_mode : "starttls");
-		if (run->tls_verify)
+		if (run->tls_verify == TLS_VERIFY_REQUIRE)
+			buf_puts(out, ", certificate verification required");
+		else if (run->tls_verify)
 			buf_puts(out, ", certificate verification on");
 		else
 			buf_puts(out, " <span class=\"alert\">certificate verification was OFF "
@@ -464,11 +467,18 @@ static void render_server(struct buf *out, const struct run_result *run)
 			else
 				buf_puts(out, "<em>none</em>");
 			buf_puts(out, "</td><td>");
-			if (sr->tls.verified)
+			if (sr->tls.verified) {
 				buf_puts(out, "yes");
-			else
-				buf_puts(out, run->tls_verify ? "<span class=\"alert\">no</span>"
-				                              : "<span class=\"alert\">no (verification off)</span>");
+			} else if (!run->tls_verify) {
+				buf_puts(out, "<span class=\"alert\">no (verification off)</span>");
+			} else {
+				buf_puts(out, "<span class=\"alert\">no");
+				if (sr->tls.verify_error) {
+					buf_puts(out, ": ");
+					put_html(out, sr->tls.verify_error);
+				}
+				buf_puts(out, "</span>");
+			}
 			buf_puts(out, "</td></tr>\n");
 		}
 		buf_puts(out, "</tbody></table></details>\n");
@@ -481,18 +491,19 @@ static void render_server(struct buf *out, const struct run_result *run)
 enum cell { CELL_NONE = 0, CELL_OK, CELL_WARN, CELL_BAD };
 static const char *const cell_class[] = { "none", "ok", "warn", "bad" };
 
-/* How one observed reply stands against the matrix. */
-static enum cell step_cell(const char *profile, const struct step_result *st)
+/*
+ * How one observed reply stands, from what the run recorded: a finding
+ * about the reply itself (its syntax, its code against the matrix) colours
+ * the cell by its recorded severity; other findings (expectation, session)
+ * say nothing about the command x code pair. Nothing is judged again here.
+ */
+static enum cell step_cell(const struct step_result *st)
 {
-	const struct matrix_row *row;
 	int warn = 0;
 
-	/* A finding about the reply itself (its syntax, its code against the
-	 * matrix) colours the cell by its recorded severity; other findings
-	 * (expectation, session) say nothing about the command x code pair. */
 	for (size_t i = 0; i < st->nviolations; i++) {
 		const struct violation *v = &st->violations[i];
-		const struct rule *r = rule_by_id(v->rule);
+		const struct rule *r = rule_get(v->id);
 
 		if (!r || (r->category != RULE_CAT_SYNTAX && r->category != RULE_CAT_MATRIX))
 			continue;
@@ -500,12 +511,7 @@ static enum cell step_cell(const char *profile, const struct step_result *st)
 			return CELL_BAD;
 		warn = 1;
 	}
-	if (warn)
-		return CELL_WARN;
-	row = matrix_lookup(profile, st->command, st->code);
-	if (!row)
-		return CELL_BAD;
-	return row->severity == MATRIX_WARN ? CELL_WARN : CELL_OK;
+	return warn ? CELL_WARN : CELL_OK;
 }
 
 static int in_grid(const struct step_result *st)
@@ -559,7 +565,7 @@ static void render_cell_index(struct buf *out, const struct run_result *run,
 
 static void render_grid(struct buf *out, const struct run_result *run)
 {
-	const char *profile = has_text(run->profile) ? run->profile : HTML_DEFAULT_PROFILE;
+	const char *profile = has_text(run->profile) ? run->profile : MATRIX_DEFAULT_PROFILE;
 	size_t nsteps = 0, ncmds = 0, ncodes = 0;
 	const char **cmds;
 	int *codes;
@@ -619,7 +625,7 @@ static void render_grid(struct buf *out, const struct run_result *run)
 				r++;
 			while (codes[c] != st->code)
 				c++;
-			e = step_cell(profile, st);
+			e = step_cell(st);
 			if (count[r * ncodes + c] == 0)
 				first[r * ncodes + c] = i;
 			count[r * ncodes + c]++;
@@ -682,7 +688,7 @@ static void render_grid(struct buf *out, const struct run_result *run)
 
 static int step_flagged(const struct step_result *st)
 {
-	return st->verdict != VERDICT_PASS || st->nviolations > 0;
+	return st->verdict != VERDICT_PASS || step_has_warning(st);
 }
 
 static void render_violations(struct buf *out, const struct scenario_result *sr,
@@ -695,11 +701,13 @@ static void render_violations(struct buf *out, const struct scenario_result *sr,
 		const struct violation *v = &st->violations[i];
 
 		buf_printf(out, "<li class=\"%s\"><code class=\"rule\">",
-		           v->severity == SEV_WARN ? "warn" : "bad");
+		           v->severity == SEV_NOTE ? "note" : v->severity == SEV_WARN ? "warn" : "bad");
 		put_or(out, v->rule, "?");
 		buf_puts(out, "</code> ");
 		if (v->severity == SEV_WARN)
 			buf_puts(out, "<strong>warning</strong>: ");
+		else if (v->severity == SEV_NOTE)
+			buf_puts(out, "<strong>note</strong>: ");
 		put_html(out, v->message);
 		buf_puts(out, " &#8212; <cite>");
 		put_html(out, findings_ref(sr, v));
@@ -940,7 +948,7 @@ static const char html_css[] =
 	"padding:.1em .3em}.step.warn pre.s.hl{background:var(--warnbg);outline-color:#d4a72c}\n"
 	"pre.s.none{color:var(--muted);font-style:italic}\n"
 	"ul.viol{margin:.3em 0;padding-left:1.2em}ul.viol li.bad code.rule{color:var(--bad)}"
-	"ul.viol li.warn code.rule{color:var(--warn)}\n"
+	"ul.viol li.warn code.rule{color:var(--warn)}ul.viol li.note code.rule{color:#57606a}\n"
 	"cite{font-style:normal;color:var(--muted)}\n"
 	"pre.wire{background:#f6f8fa;padding:.5em;border-radius:4px}\n"
 	"mark{background:var(--badbg);color:var(--bad)}\n"
@@ -985,7 +993,7 @@ void report_render_html(const struct run_result *run, struct buf *out)
 	buf_puts(out, "</style>\n</head>\n<body>\n<header>\n<h1>SMTP conformance report: ");
 	put_or(out, run->target, "unknown target");
 	buf_puts(out, "</h1>\n<p class=\"sub\">profile <code>");
-	put_or(out, run->profile, HTML_DEFAULT_PROFILE);
+	put_or(out, run->profile, MATRIX_DEFAULT_PROFILE);
 	buf_puts(out, "</code>");
 	if (run->strict)
 		buf_puts(out, " (strict: warnings fail)");
@@ -1010,6 +1018,14 @@ void report_render_html(const struct run_result *run, struct buf *out)
 	if (report_used_tls(run) && !run->tls_verify)
 		buf_puts(out, "<p class=\"banner\">TLS certificate verification was off "
 		         "(--tls-verify=off).</p>\n");
+	char *untrusted = report_tls_untrusted_line(run);
+
+	if (untrusted) {
+		buf_puts(out, "<p class=\"banner\" id=\"tls-untrusted\">");
+		put_html(out, untrusted);
+		buf_puts(out, "</p>\n");
+		free(untrusted);
+	}
 	buf_puts(out, "</header>\n");
 
 	render_summary(out, run);

@@ -12,6 +12,7 @@
 
 #include "findings.h"
 #include "report.h"
+#include "tls.h"
 
 /*
  * A JSON string for a model string, null for NULL. The model promises valid
@@ -85,6 +86,20 @@ static json_t *strv(char *const *v, size_t n)
 	return arr;
 }
 
+/* The reply's syntax flags by name ("bare-lf"), in bit order. */
+static json_t *flags_json(unsigned flags)
+{
+	json_t *arr = jarr();
+
+	for (unsigned bit = 0; bit < 8 * sizeof(flags); bit++) {
+		const char *name = (flags & (1u << bit)) ? step_flag_name(1u << bit) : NULL;
+
+		if (name)
+			push(arr, jstr(name));
+	}
+	return arr;
+}
+
 static json_t *step_json(const struct scenario_result *sr, const struct step_result *st)
 {
 	json_t *step = jobj();
@@ -99,6 +114,8 @@ static json_t *step_json(const struct scenario_result *sr, const struct step_res
 		json_t *reply = jobj();
 
 		set(reply, "code", jint(st->code));
+		set(reply, "enhanced_code", jstr(st->enhanced_code));
+		set(reply, "flags", flags_json(st->reply_flags));
 		set(reply, "lines", strv(st->lines, st->nlines));
 		set(reply, "lines_total", jint((int64_t)st->lines_total));
 		set(step, "reply", reply);
@@ -113,7 +130,7 @@ static json_t *step_json(const struct scenario_result *sr, const struct step_res
 		set(vj, "rule", jstr(v->rule));
 		set(vj, "severity", jstr(severity_name(v->severity)));
 		set(vj, "message", jstr(v->message));
-		set(vj, "ref", jstr(v->ref));
+		set(vj, "ref", jstr(findings_ref(sr, v))); /* expect.*: the scenario's ref: */
 		set(vj, "level", jstr(findings_level(sr, v)));
 		set(vj, "sentence", jstr(findings_sentence(v)));
 		push(violations, vj);
@@ -142,13 +159,15 @@ static json_t *scenario_json(const struct scenario_result *sr)
 	for (size_t i = 0; i < sr->nsteps; i++)
 		push(steps, step_json(sr, &sr->steps[i]));
 	set(sc, "steps", steps);
-	if (sr->tls.protocol) {
+	if (sr->tls.protocol || sr->tls.verify_error) {
 		json_t *tls = jobj();
 
 		set(tls, "protocol", jstr(sr->tls.protocol));
 		set(tls, "cipher", jstr(sr->tls.cipher));
 		set(tls, "subject", sr->tls.subject ? jstr(sr->tls.subject) : json_null());
 		set(tls, "verified", json_boolean(sr->tls.verified));
+		if (sr->tls.verify_error)
+			set(tls, "verify_error", jstr(sr->tls.verify_error));
 		set(sc, "tls", tls);
 	}
 	set(sc, "transcript", jstr(sr->transcript));
@@ -166,7 +185,8 @@ static json_t *findings_json(const struct run_result *run)
 		const struct finding *f = &fs.list[i];
 		json_t *fj = jobj(), *ids = jarr();
 
-		set(fj, "verdict", jstr(f->failing ? "fail" : f->waived ? "waived" : "warn"));
+		set(fj, "verdict", jstr(f->failing ? "fail" : f->waived ? "waived"
+		                        : f->severity == SEV_NOTE ? "note" : "warn"));
 		set(fj, "rule", jstr(f->rule));
 		set(fj, "level", jstr(f->level));
 		set(fj, "severity", jstr(severity_name(f->severity)));
@@ -225,6 +245,23 @@ void report_render_json(const struct run_result *run, struct buf *out)
 
 		set(tls, "mode", jstr(run->tls_mode ? run->tls_mode : "starttls"));
 		set(tls, "verify", json_boolean(run->tls_verify));
+		if (run->tls_verify == TLS_VERIFY_REQUIRE)
+			set(tls, "require", json_true());
+		if (report_tls_untrusted(run)) {
+			const struct rule *r = rule_get(RULE_TLS_CERT_UNTRUSTED);
+			json_t *u = jobj();
+			char *line = report_tls_untrusted_line(run);
+
+			set(u, "rule", jstr(r->id));
+			set(u, "level", jstr(rule_level_name(r->level)));
+			set(u, "ref", jstr(r->ref));
+			set(u, "sentence", jstr(r->sentence));
+			set(u, "cause", jstr(report_tls_untrusted(run)));
+			set(u, "failing", json_boolean(run->tls_verify == TLS_VERIFY_REQUIRE));
+			set(u, "message", jstr(line));
+			set(tls, "untrusted", u);
+			free(line);
+		}
 		set(root, "tls", tls);
 	}
 	if (run->greeting) {

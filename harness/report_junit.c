@@ -12,6 +12,7 @@
 
 #include "findings.h"
 #include "report.h"
+#include "tls.h"
 
 enum xml_context { XML_TEXT, XML_ATTR };
 
@@ -312,7 +313,13 @@ void report_render_junit(const struct run_result *run, struct buf *out)
 	property(out, "interrupted", run->interrupted ? "true" : "false");
 	if (report_used_tls(run)) {
 		property(out, "tls.mode", run->tls_mode ? run->tls_mode : "starttls");
-		property(out, "tls.verify", run->tls_verify ? "on" : "off");
+		property(out, "tls.verify", run->tls_verify == TLS_VERIFY_REQUIRE ? "require"
+		                            : run->tls_verify ? "on" : "off");
+		char *untrusted = report_tls_untrusted_line(run);
+
+		if (untrusted)
+			property(out, "tls.untrusted", untrusted);
+		free(untrusted);
 		for (size_t i = 0; i < run->nscenarios; i++)
 			if (run->scenarios[i].tls.protocol) {
 				property(out, "tls.protocol", run->scenarios[i].tls.protocol);

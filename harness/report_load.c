@@ -21,6 +21,7 @@
 #include <jansson.h>
 
 #include "report.h"
+#include "tls.h"
 #include "smtp_limits.h"
 
 /* One load: where messages go, and whether a field was already wrong. */
@@ -221,7 +222,7 @@ static const char *const verdict_names[] = {"pass", "warn", "fail", "skip", "err
 
 static void load_step(struct load *l, json_t *j, const char *where, struct step_result *st)
 {
-	static const char *const severities[] = {"error", "warn"};
+	static const char *const severities[] = {"error", "warn", "note"};
 	memset(st, 0, sizeof(*st));
 	st->code = -1;
 	st->verdict = VERDICT_PASS;
@@ -244,6 +245,14 @@ static void load_step(struct load *l, json_t *j, const char *where, struct step_
 	if (reply) {
 		st->has_reply = 1;
 		st->code = (int)get_int(l, reply, sub, "code", -1, 999, -1);
+		st->enhanced_code = get_str(l, reply, sub, "enhanced_code", NULL);
+		size_t nflags = 0;
+		char **flags = get_strv(l, reply, sub, "flags", &nflags);
+		for (size_t i = 0; i < nflags; i++) {
+			st->reply_flags |= step_flag_from_name(flags[i]); /* a newer name: ignored */
+			free(flags[i]);
+		}
+		free(flags);
 		st->lines = get_strv(l, reply, sub, "lines", &st->nlines);
 		st->lines_total = (size_t)get_int(l, reply, sub, "lines_total", (int64_t)st->nlines,
 		                                  INT_MAX, (int64_t)st->nlines);
@@ -259,8 +268,8 @@ static void load_step(struct load *l, json_t *j, const char *where, struct step_
 			wrong(l, sub, NULL, "an object", kind_of(v));
 			continue;
 		}
-		int sev = get_enum(l, v, sub, "severity", severities, 2,
-		                   "\"error\" or \"warn\"", SEV_ERROR);
+		int sev = get_enum(l, v, sub, "severity", severities, 3,
+		                   "\"error\", \"warn\" or \"note\"", SEV_ERROR);
 		char *msg = get_str(l, v, sub, "message", "");
 		char *rule = get_str(l, v, sub, "rule", "");
 		char *ref = get_str(l, v, sub, "ref", "");
@@ -307,6 +316,12 @@ static void load_scenario(struct load *l, json_t *j, const char *where,
 		sr->tls.cipher = get_str(l, tls, sub, "cipher", "");
 		sr->tls.subject = get_str(l, tls, sub, "subject", NULL);
 		sr->tls.verified = get_bool(l, tls, sub, "verified", 0);
+		sr->tls.verify_error = get_str(l, tls, sub, "verify_error", NULL);
+		if (!*sr->tls.protocol && sr->tls.verify_error) {
+			free(sr->tls.protocol); /* a handshake --tls-verify require abandoned */
+			free(sr->tls.cipher);
+			sr->tls.protocol = sr->tls.cipher = NULL;
+		}
 	}
 	json_t *steps = get_typed(l, j, where, "steps", is_array, "an array");
 	size_t n = steps ? json_array_size(steps) : 0;
@@ -337,6 +352,8 @@ static void load_run(struct load *l, json_t *root, json_t *tool, json_t *scenari
 		else
 			free(mode);
 		out->tls_verify = get_bool(l, tls, "tls", "verify", 0);
+		if (get_bool(l, tls, "tls", "require", 0))
+			out->tls_verify = TLS_VERIFY_REQUIRE;
 	}
 	json_t *bl = get_typed(l, root, "", "baseline", is_object, "an object");
 	if (bl) {

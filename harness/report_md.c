@@ -16,6 +16,7 @@
 
 #include "findings.h"
 #include "report.h"
+#include "tls.h"
 
 #define MD_MAX_FINDINGS 12
 #define MD_MAX_FAIL_ROWS 20
@@ -286,8 +287,17 @@ void report_render_md(const struct run_result *run, struct buf *out)
 	if (report_used_tls(run)) {
 		buf_puts(out, "\n- TLS: ");
 		put_md(out, run->tls_mode ? run->tls_mode : "starttls", MD_MAX_TEXT);
-		buf_puts(out, run->tls_verify ? ", certificate verification on"
-		                              : ", **certificate verification OFF**");
+		buf_puts(out, run->tls_verify == TLS_VERIFY_REQUIRE ? ", certificate verification required"
+		              : run->tls_verify ? ", certificate verification on"
+		                                : ", **certificate verification OFF**");
+		char *untrusted = report_tls_untrusted_line(run);
+
+		if (untrusted) {
+			buf_puts(out, "\n- **");
+			put_md(out, untrusted, MD_MAX_SENTENCE);
+			buf_puts(out, "**");
+			free(untrusted);
+		}
 	}
 	buf_printf(out, "\n\n**%zu scenarios: %zu passed, %zu failed, %zu skipped, %zu errors** "
 	           "(%lld ms)\n\n",

@@ -271,6 +271,14 @@ void report_render_tap(const struct run_result *run, struct buf *out)
 	if (run->strict)
 		buf_puts(out, ", strict");
 	buf_puts(out, "\n");
+	char *untrusted = report_tls_untrusted_line(run);
+
+	if (untrusted) {
+		buf_puts(out, "# ");
+		clean_text(out, untrusted);
+		buf_puts(out, "\n");
+		free(untrusted);
+	}
 
 	if (run->nscenarios == 0)
 		buf_puts(out, "1..0 # SKIP no scenarios\n");

@@ -5,8 +5,11 @@
  * section and sentence, command and reply, hint and the scenarios it
  * affects), then one line per scenario with the failing (and warning) steps
  * with their violations and reply lines under it, then the failed scenarios
- * again with their findings' numbers, then the summary line. Does not colour
- * anything and does not write anywhere (report.c does).
+ * again with their findings' numbers, then the summary line. Its parts are
+ * also what the streamed report on standard output prints as the run goes
+ * (report_live.c): the head, one line per scenario, and the tail. Colours
+ * only when asked (color argument); does not write anywhere (report.c and
+ * report_live.c do).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +43,35 @@ static int has_text(const char *s)
 	return s && *s;
 }
 
+/* ANSI SGR colours of the labels (ECMA-48), used only when asked. */
+#define TEXT_SGR_RESET "\033[0m"
+
+static const char *label_sgr(const char *label)
+{
+	if (strcmp(label, "PASS") == 0)
+		return "\033[32m"; /* green */
+	if (strcmp(label, "FAIL") == 0)
+		return "\033[1;31m"; /* bold red */
+	if (strcmp(label, "WARN") == 0)
+		return "\033[33m"; /* yellow */
+	if (strcmp(label, "ERROR") == 0)
+		return "\033[1;35m"; /* bold magenta */
+	return "\033[36m"; /* SKIP, WAIVED: cyan */
+}
+
+/* label padded to width, coloured when color is set. */
+static void put_label(struct buf *out, const char *label, int width, int color)
+{
+	int pad = width - (int)strlen(label);
+
+	if (color)
+		buf_printf(out, "%s%s%s", label_sgr(label), label, TEXT_SGR_RESET);
+	else
+		buf_puts(out, label);
+	if (pad > 0)
+		buf_printf(out, "%*s", pad, "");
+}
+
 /* The scenario's label: its verdict, or WARN for a pass with warnings. */
 static const char *scenario_label(const struct scenario_result *sr)
 {
@@ -47,8 +79,7 @@ static const char *scenario_label(const struct scenario_result *sr)
 	case VERDICT_PASS:
 	case VERDICT_WARN:
 		for (size_t i = 0; i < sr->nsteps; i++)
-			if (sr->steps[i].verdict == VERDICT_WARN ||
-			    sr->steps[i].nviolations > 0)
+			if (sr->steps[i].verdict == VERDICT_WARN || step_has_warning(&sr->steps[i]))
 				return "WARN";
 		return "PASS";
 	case VERDICT_FAIL: return sr->waived ? "WAIVED" : "FAIL";
@@ -91,6 +122,8 @@ static void render_step(struct buf *out, const struct scenario_result *sr, size_
 		buf_puts(out, "] ");
 		if (v->severity == SEV_WARN)
 			buf_puts(out, "warning: ");
+		else if (v->severity == SEV_NOTE)
+			buf_puts(out, "note: ");
 		put_text(out, v->message);
 		buf_puts(out, " (");
 		put_text(out, findings_level(sr, v));
@@ -110,15 +143,23 @@ static void render_step(struct buf *out, const struct scenario_result *sr, size_
 		           st->lines_total - st->nlines);
 }
 
-static void render_scenario(struct buf *out, const struct scenario_result *sr)
+/* "FAIL  core.noop.basic  NOOP gets 250  (5 ms)": the first line of a
+ * scenario's block. */
+static void render_scenario_line(struct buf *out, const struct scenario_result *sr, int color)
 {
-	buf_printf(out, "%-5s ", scenario_label(sr));
+	put_label(out, scenario_label(sr), 5, color);
+	buf_puts(out, " ");
 	put_text(out, has_text(sr->id) ? sr->id : "?");
 	if (has_text(sr->title)) {
 		buf_puts(out, "  ");
 		put_text(out, sr->title);
 	}
 	buf_printf(out, "  (%lld ms)\n", (long long)sr->duration_ms);
+}
+
+static void render_scenario(struct buf *out, const struct scenario_result *sr, int color)
+{
+	render_scenario_line(out, sr, color);
 
 	if (has_text(sr->reason)) {
 		if (sr->verdict == VERDICT_SKIP)
@@ -137,10 +178,23 @@ static void render_scenario(struct buf *out, const struct scenario_result *sr)
 	}
 	if (sr->verdict == VERDICT_SKIP || sr->verdict == VERDICT_ERROR)
 		return;
-	/* Failing steps, and the steps behind a WARN. */
+	/* Failing steps, and the steps behind a WARN or a note. */
 	for (size_t k = 0; k < sr->nsteps; k++)
 		if (sr->steps[k].verdict != VERDICT_PASS || sr->steps[k].nviolations > 0)
 			render_step(out, sr, k);
+}
+
+void report_text_scenario_line(const struct scenario_result *sr, int color, struct buf *out)
+{
+	render_scenario_line(out, sr, color);
+	if (has_text(sr->reason) && (sr->verdict == VERDICT_SKIP || sr->verdict == VERDICT_ERROR)) {
+		/* One line: the reason goes on it (a failure's detail comes at the end). */
+		out->len--;
+		out->data[out->len] = '\0';
+		buf_puts(out, sr->verdict == VERDICT_SKIP ? "  skipped: " : "  error: ");
+		put_text(out, sr->reason);
+		buf_puts(out, "\n");
+	}
 }
 
 /*
@@ -149,11 +203,13 @@ static void render_scenario(struct buf *out, const struct scenario_result *sr)
  * the hint and the scenarios.
  */
 static void render_finding(struct buf *out, const struct run_result *run,
-                           const struct finding *f, size_t number)
+                           const struct finding *f, size_t number, int color)
 {
 	const struct step_result *st = f->step;
 
-	buf_printf(out, "%zu. %-6s %-6s ", number, findings_label(f), f->level);
+	buf_printf(out, "%zu. ", number);
+	put_label(out, findings_label(f), 6, color);
+	buf_printf(out, " %-6s ", f->level);
 	put_text(out, f->rule);
 	buf_puts(out, "  ");
 	put_text(out, has_text(f->command) ? f->command : "greeting");
@@ -219,13 +275,13 @@ static void render_finding(struct buf *out, const struct run_result *run,
 }
 
 static void render_findings(struct buf *out, const struct run_result *run,
-                            const struct findings *fs)
+                            const struct findings *fs, int color)
 {
 	if (fs->n == 0)
 		return;
 	buf_printf(out, "Findings: %zu distinct, %zu failing\n\n", fs->n, fs->nfailing);
 	for (size_t i = 0; i < fs->n; i++) {
-		render_finding(out, run, &fs->list[i], i + 1);
+		render_finding(out, run, &fs->list[i], i + 1, color);
 		buf_puts(out, "\n");
 	}
 }
@@ -262,12 +318,8 @@ static void render_recap(struct buf *out, const struct run_result *run,
 	}
 }
 
-void report_render_text(const struct run_result *run, struct buf *out)
+void report_text_head(const struct run_result *run, struct buf *out)
 {
-	struct findings fs;
-
-	const struct run_summary *sum = &run->summary;
-
 	put_text(out, has_text(run->tool_name) ? run->tool_name : "smtpconform");
 	if (has_text(run->tool_version)) {
 		buf_puts(out, " ");
@@ -297,33 +349,43 @@ void report_render_text(const struct run_result *run, struct buf *out)
 		}
 		buf_puts(out, "\n");
 	}
-	if (report_used_tls(run)) {
-		const struct scenario_result *first = NULL;
-		for (size_t i = 0; i < run->nscenarios && !first; i++)
-			if (run->scenarios[i].tls.protocol)
-				first = &run->scenarios[i];
-		buf_printf(out, "tls: %s, certificate verification %s", run->tls_mode ? run->tls_mode : "starttls",
-		           run->tls_verify ? "on" : "OFF (--tls-verify=off)");
-		if (first) {
-			buf_puts(out, "; ");
-			put_text(out, first->tls.protocol);
-			buf_puts(out, " ");
-			put_text(out, first->tls.cipher);
-			if (first->tls.subject) {
-				buf_puts(out, ", peer ");
-				put_text(out, first->tls.subject);
-			}
+}
+
+/* The TLS line: what the scenarios negotiated and whether it was verified. */
+static void render_tls(struct buf *out, const struct run_result *run)
+{
+	const struct scenario_result *first = NULL;
+
+	if (!report_used_tls(run))
+		return;
+	for (size_t i = 0; i < run->nscenarios && !first; i++)
+		if (run->scenarios[i].tls.protocol)
+			first = &run->scenarios[i];
+	buf_printf(out, "tls: %s, certificate verification %s",
+	           run->tls_mode ? run->tls_mode : "starttls", report_tls_verify_name(run));
+	if (first) {
+		buf_puts(out, "; ");
+		put_text(out, first->tls.protocol);
+		buf_puts(out, " ");
+		put_text(out, first->tls.cipher);
+		if (first->tls.subject) {
+			buf_puts(out, ", peer ");
+			put_text(out, first->tls.subject);
 		}
-		buf_puts(out, "\n");
 	}
 	buf_puts(out, "\n");
+	char *untrusted = report_tls_untrusted_line(run);
 
-	findings_build(run, &fs);
-	render_findings(out, run, &fs);
-	for (size_t i = 0; i < run->nscenarios; i++)
-		render_scenario(out, &run->scenarios[i]);
-	render_recap(out, run, &fs);
-	findings_free(&fs);
+	if (untrusted) {
+		put_text(out, untrusted);
+		buf_puts(out, "\n");
+		free(untrusted);
+	}
+}
+
+static void render_summary(struct buf *out, const struct run_result *run)
+{
+	const struct run_summary *sum = &run->summary;
 
 	buf_printf(out, "\n%zu scenarios: %zu passed, %zu failed, %zu skipped, %zu errors (%lld ms)\n",
 	           sum->total, sum->pass, sum->fail, sum->skip, sum->error,
@@ -339,4 +401,53 @@ void report_render_text(const struct run_result *run, struct buf *out)
 	}
 	if (run->interrupted)
 		buf_puts(out, "run interrupted: results are partial\n");
+}
+
+/* A scenario whose block the streamed report repeats at the end. */
+static int needs_detail(const struct scenario_result *sr)
+{
+	return strcmp(scenario_label(sr), "PASS") != 0 && sr->verdict != VERDICT_SKIP;
+}
+
+/* Everything after the head: the TLS line, the findings, the scenarios'
+ * blocks (all, or only those that did not pass cleanly), the recap, the
+ * summary. */
+static void render_body(const struct run_result *run, int only_detail, int color,
+                        struct buf *out)
+{
+	struct findings fs;
+
+	if (only_detail)
+		buf_puts(out, "\n"); /* after the streamed lines */
+	render_tls(out, run);
+	if (!only_detail || report_used_tls(run))
+		buf_puts(out, "\n");
+	findings_build(run, &fs);
+	render_findings(out, run, &fs, color);
+	for (size_t i = 0; i < run->nscenarios; i++)
+		if (!only_detail || needs_detail(&run->scenarios[i]))
+			render_scenario(out, &run->scenarios[i], color);
+	render_recap(out, run, &fs);
+	findings_free(&fs);
+	render_summary(out, run);
+}
+
+void report_text_tail(const struct run_result *run, int color, struct buf *out)
+{
+	size_t start = out->len, o = start;
+
+	render_body(run, 1, color, out);
+	/* A part that printed nothing leaves two blank lines: keep one. */
+	for (size_t i = start; i < out->len; i++)
+		if (!(out->data[i] == '\n' && o - start >= 2 && out->data[o - 1] == '\n' &&
+		      out->data[o - 2] == '\n'))
+			out->data[o++] = out->data[i];
+	out->len = o;
+	out->data[o] = '\0';
+}
+
+void report_render_text(const struct run_result *run, struct buf *out)
+{
+	report_text_head(run, out);
+	render_body(run, 0, 0, out);
 }

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "reply.h"
 #include "result.h"
 #include "scenario.h"
 #include "util.h"
@@ -45,6 +47,7 @@ const char *severity_name(enum severity s)
 	switch (s) {
 	case SEV_ERROR: return "error";
 	case SEV_WARN: return "warn";
+	case SEV_NOTE: return "note";
 	}
 	BUG("unknown severity");
 }
@@ -68,6 +71,7 @@ void step_add_violation(struct step_result *st, enum rule_id rule, const char *r
 		BUG("violation of no rule");
 	v = new_violation(st);
 	v->rule = xstrdup(r->id);
+	v->id = rule;
 	v->severity = r->severity;
 	v->ref = xstrdup(ref ? ref : r->ref);
 	va_start(ap, fmt);
@@ -81,11 +85,82 @@ void step_add_finding(struct step_result *st, const char *rule, enum severity se
 {
 	struct violation *v = new_violation(st);
 
+	const struct rule *r = rule_by_id(rule);
+
 	v->rule = xstrdup(rule ? rule : "");
+	v->id = r ? r->rule : RULE_NONE;
 	v->severity = sev;
 	v->ref = xstrdup(ref ? ref : "");
 	v->message = xstrdup(message ? message : "");
 	redact(v->message);
+}
+
+/* "RFC 2034 4" cites RFC 2034: ref holds "RFC 2034" as a whole number. */
+static int ref_cites(const char *ref, const char *cited)
+{
+	size_t n = strcspn(cited + 4, " ") + 4; /* "RFC NNNN" */
+
+	for (const char *p = ref ? strstr(ref, "RFC ") : NULL; p; p = strstr(p + 1, "RFC "))
+		if (strncmp(p, cited, n) == 0 && !(p[n] >= '0' && p[n] <= '9'))
+			return 1;
+	return 0;
+}
+
+int step_tests_habit(const struct rule *r, const struct scenario_result *sr)
+{
+	for (size_t i = 0; i < sr->ntags; i++)
+		if (rule_habit_tag(r->rule) && strcasecmp(sr->tags[i], rule_habit_tag(r->rule)) == 0)
+			return 1;
+	return ref_cites(sr->ref, r->ref) || (r->source && ref_cites(sr->ref, r->source));
+}
+
+void step_note_habits(struct step_result *st, const struct scenario_result *sr, int strict)
+{
+	int changed = 0;
+
+	for (size_t i = 0; i < st->nviolations; i++) {
+		struct violation *v = &st->violations[i];
+		const struct rule *r = rule_get(v->id);
+
+		if (!r || !rule_habit_tag(r->rule) || v->severity == SEV_NOTE || step_tests_habit(r, sr))
+			continue;
+		v->severity = SEV_NOTE;
+		changed = 1;
+	}
+	if (changed)
+		st->verdict = step_verdict(st, strict);
+}
+
+#define FLAG_RULE_PREFIX "syntax."
+
+const char *step_flag_name(unsigned flag)
+{
+	const struct rule *r = rule_get(reply_flag_rule(flag));
+
+	if (!r)
+		return NULL;
+	if (strncmp(r->id, FLAG_RULE_PREFIX, strlen(FLAG_RULE_PREFIX)) == 0)
+		return r->id + strlen(FLAG_RULE_PREFIX);
+	return r->id;
+}
+
+unsigned step_flag_from_name(const char *name)
+{
+	for (unsigned bit = 0; bit < REPLY_FLAG_COUNT; bit++) {
+		const char *known = step_flag_name(1u << bit);
+
+		if (known && name && strcmp(known, name) == 0)
+			return 1u << bit;
+	}
+	return 0;
+}
+
+int step_has_warning(const struct step_result *st)
+{
+	for (size_t i = 0; i < st->nviolations; i++)
+		if (st->violations[i].severity != SEV_NOTE)
+			return 1;
+	return 0;
 }
 
 enum verdict step_verdict(const struct step_result *st, int strict)
@@ -95,7 +170,8 @@ enum verdict step_verdict(const struct step_result *st, int strict)
 	for (size_t i = 0; i < st->nviolations; i++) {
 		if (st->violations[i].severity == SEV_ERROR)
 			return VERDICT_FAIL;
-		warned = 1;
+		if (st->violations[i].severity == SEV_WARN)
+			warned = 1;
 	}
 	if (warned)
 		return strict ? VERDICT_FAIL : VERDICT_WARN;
@@ -147,6 +223,8 @@ void step_result_free(struct step_result *st)
 	free(st->sent);
 	free(st->command);
 	free(st->expect);
+	free(st->enhanced_code);
+	st->enhanced_code = NULL;
 	strv_free(st->lines, st->nlines);
 	for (size_t i = 0; i < st->nviolations; i++) {
 		free(st->violations[i].rule);
@@ -170,6 +248,7 @@ void scenario_result_free(struct scenario_result *sr)
 	free(sr->tls.protocol);
 	free(sr->tls.cipher);
 	free(sr->tls.subject);
+	free(sr->tls.verify_error);
 	memset(&sr->tls, 0, sizeof(sr->tls));
 	free(sr->id);
 	free(sr->file);

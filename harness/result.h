@@ -22,10 +22,12 @@ enum verdict {
 };
 const char *verdict_name(enum verdict v); /* "pass", "warn", ... */
 
-const char *severity_name(enum severity s); /* "error", "warn" */
+const char *severity_name(enum severity s); /* "error", "warn", "note" */
 
 struct violation {
 	char *rule;      /* stable rule id: "matrix.not-allowed" (rules.c, docs/rules.md) */
+	enum rule_id id; /* its row in the rule table; RULE_NONE for an id this
+	                    version does not know (a report read back) */
 	enum severity severity;
 	char *message;   /* one line for people; names the allowed set where relevant */
 	char *ref;       /* "RFC 5321 4.3.2" */
@@ -39,6 +41,12 @@ struct step_result {
 	char *expect;        /* the expectation as written: "250|251", "close" */
 	int has_reply;       /* 0: no reply (timeout, closed, or close expected) */
 	int code;            /* code of the first line, -1 if unreadable */
+	char *enhanced_code; /* "5.1.1": the RFC 3463 status code (class.subject.detail)
+	                        that starts the first line's text, NULL for none;
+	                        recorded whether or not ENHANCEDSTATUSCODES was listed */
+	unsigned reply_flags;/* enum reply_flag bits (reply.h): the syntax findings of
+	                        the reply, or of what arrived of one given up on
+	                        (names: step_flag_name) */
 	char **lines;        /* escaped reply lines without the line end */
 	size_t nlines;       /* lines kept */
 	size_t lines_total;  /* lines received, may exceed nlines */
@@ -64,6 +72,10 @@ struct scenario_result {
 		char *cipher;
 		char *subject;    /* peer certificate subject, or NULL */
 		int verified;     /* 1: chain and name verified */
+		char *verify_error; /* why the certificate did not verify (OpenSSL's
+		                     verify error string), or NULL: it did, or
+		                     verification is off. Set also when the handshake
+		                     was abandoned for it (--tls-verify require) */
 	} tls;
 };
 
@@ -82,7 +94,9 @@ struct run_result {
 	int strict;
 	int interrupted;      /* 1 when SIGINT/SIGTERM cut the run short */
 	char *tls_mode;       /* "none", "starttls" (a scenario step) or "implicit" */
-	int tls_verify;       /* 0: --tls-verify=off (the reports say so) */
+	int tls_verify;       /* enum tls_verify (tls.h): 0 off (the reports say so),
+	                         1 on (an untrusted certificate is a header note,
+	                         tls.certificate-untrusted), 2 require (a failure) */
 	char *greeting;       /* capability probe: escaped greeting, or NULL */
 	char **ehlo_keywords; /* capability probe: EHLO keyword lines, or NULL */
 	size_t nehlo_keywords;
@@ -110,7 +124,24 @@ void step_add_violation(struct step_result *st, enum rule_id rule, const char *r
  * this version's table does not know). Copies the strings. */
 void step_add_finding(struct step_result *st, const char *rule, enum severity sev,
                       const char *ref, const char *message);
-/* Step verdict from its violations: fail if any error (or any warn when strict). */
+/* The name of one enum reply_flag bit in reports: its rule id without
+ * "syntax." ("bare-lf"); NULL for a bit no rule maps. step_flag_from_name():
+ * the bit of a name, 0 for a name this version does not know. */
+const char *step_flag_name(unsigned flag);
+unsigned step_flag_from_name(const char *name);
+/*
+ * A session-wide habit (rule_habit_tag(), e.g. no enhanced status codes) is
+ * judged in every scenario but fails only those that test it: in a
+ * scenario sr that does not (not that tag, and a ref: that does not
+ * cite the rule's RFC), each of st's violations of it becomes a note, and
+ * st's verdict is computed again. step_tests_habit(): 1 when sr tests r.
+ */
+int step_tests_habit(const struct rule *r, const struct scenario_result *sr);
+void step_note_habits(struct step_result *st, const struct scenario_result *sr, int strict);
+/* 1 when st has a violation that is not a note. */
+int step_has_warning(const struct step_result *st);
+/* Step verdict from its violations: fail if any error (or any warn when
+ * strict); notes change nothing. */
 enum verdict step_verdict(const struct step_result *st, int strict);
 void run_summarize(struct run_result *run);
 void step_result_free(struct step_result *st);

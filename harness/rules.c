@@ -96,7 +96,10 @@ const struct rule rules[RULE_COUNT] = {
 		LEVEL_MUST, SEV_ERROR,
 		"the EHLO reply listed ENHANCEDSTATUSCODES, and a later 2xx/4xx/5xx reply (not to "
 		"EHLO or HELO) does not start with `class.subject.detail SP`, or a line of a "
-		"multiline reply does not repeat it",
+		"multiline reply does not repeat it. A session-wide habit: it fails the scenarios "
+		"that test ENHANCEDSTATUSCODES (tag `enhancedstatuscodes`, or a `ref:` citing RFC "
+		"2034); in every other scenario it is a `note`, listed with the findings, failing "
+		"nothing",
 		RULE_MSG_ENHANCED_MISSING },
 	[RULE_ENHANCED_CLASS] = {
 		RULE_ENHANCED_CLASS, "enhancedstatuscodes.class", RULE_CAT_EXTENSION, "RFC 3463 2",
@@ -105,7 +108,9 @@ const struct rule rules[RULE_COUNT] = {
 		"that is, a 2xx response must incorporate a 2.X.X code, a 4xx response must "
 		"incorporate a 4.X.X code, and a 5xx response must incorporate a 5.X.X code.",
 		LEVEL_MUST, SEV_ERROR,
-		"the status code's class differs from the reply code's first digit (`550 4.7.1`)",
+		"the status code's class differs from the reply code's first digit (`550 4.7.1`); a "
+		"session-wide habit like `enhancedstatuscodes.missing` (a `note` outside the "
+		"scenarios that test it)",
 		RULE_MSG_ENHANCED_CLASS },
 	[RULE_EHLO_KEYWORD_SYNTAX] = {
 		RULE_EHLO_KEYWORD_SYNTAX, "ehlo.keyword-syntax", RULE_CAT_EXTENSION, "RFC 5321 4.1.1.1",
@@ -127,6 +132,23 @@ const struct rule rules[RULE_COUNT] = {
 		"failed (OpenSSL's reason, e.g. certificate verification, wrong version number for a "
 		"server sending garbage) or did not finish within the deadline",
 		RULE_MSG_TLS_HANDSHAKE },
+	[RULE_TLS_CERT_UNTRUSTED] = {
+		RULE_TLS_CERT_UNTRUSTED, "tls.certificate-untrusted", RULE_CAT_EXTENSION,
+		"RFC 3207 4.1", NULL, NULL,
+		"The SMTP client and server may decide to move ahead even if the TLS negotiation ended "
+		"with no authentication and/or no privacy because most SMTP services are performed "
+		"with no authentication and no privacy, but some SMTP clients or servers may want to "
+		"continue only if a particular level of authentication and/or privacy was achieved.",
+		LEVEL_MAY, SEV_ERROR,
+		"the server's certificate did not verify (chain or name; OpenSSL's reason, e.g. "
+		"self-signed certificate). Trust is the tester's decision (4.1: \"The decision of "
+		"whether or not to believe the authenticity of the other party in a TLS negotiation "
+		"is a local matter\"), not a protocol requirement: by default (`--tls-verify on`) it is reported once, in the header of "
+		"every report, with the cause and the fix (`--ca-file FILE`, or `--tls-verify off` "
+		"for a lab server), and the STARTTLS scenarios run over the unverified handshake. "
+		"Only with `--tls-verify require` is it a violation: the handshake is abandoned and "
+		"the step that got the 220 to STARTTLS (or the greeting, `--tls implicit`) fails",
+		RULE_MSG_TLS_CERT_UNTRUSTED },
 	[RULE_STARTTLS_INJECTION] = {
 		RULE_STARTTLS_INJECTION, "starttls.injection", RULE_CAT_EXTENSION, "RFC 3207 4.2", NULL,
 		NULL,
@@ -464,6 +486,15 @@ const struct rule *rule_by_id(const char *id)
 	return NULL;
 }
 
+const char *rule_habit_tag(enum rule_id id)
+{
+	switch (id) {
+	case RULE_ENHANCED_MISSING:
+	case RULE_ENHANCED_CLASS: return "enhancedstatuscodes";
+	default: return NULL;
+	}
+}
+
 const char *rule_level_name(enum rule_level level)
 {
 	switch (level) {
@@ -491,7 +522,9 @@ static const char rules_md_head[] =
 	"RFC 5321 4.2.1 write a lower-case \"must\", counted as `MUST`); a rule that\n"
 	"enforces a grammar (ABNF) production counts as `MUST`; `scenario` rules take\n"
 	"their strength from the scenario's `level:` header. Severity is separate: a\n"
-	"SHOULD rule may still fail a step (see `sequence.after-554`).\n"
+	"SHOULD rule may still fail a step (see `sequence.after-554`). A session-wide\n"
+	"habit (`error (note)`) fails only the scenarios that test it; elsewhere its\n"
+	"violations have severity `note`: listed with the findings, failing nothing.\n"
 	"\n";
 
 static const char rules_md_foot[] =
@@ -518,7 +551,8 @@ void rules_print_markdown(FILE *out)
 	for (int i = 0; i < RULE_COUNT; i++) {
 		const struct rule *r = &rules[i];
 		fprintf(out, "| `%s` | %s | %s | %s | %s |\n", r->id, rule_level_name(r->level),
-		        r->severity == SEV_WARN ? "warn" : "error", r->description,
+		        rule_habit_tag(r->rule) ? "error (note)" : r->severity == SEV_WARN ? "warn" : "error",
+		        r->description,
 		        r->doc_ref ? r->doc_ref : r->ref);
 	}
 	fputs(rules_md_foot, out);

@@ -18,7 +18,10 @@
 #define RULE_STR_(x) #x
 #define RULE_STR(x) RULE_STR_(x)
 
-enum severity { SEV_ERROR = 0, SEV_WARN = 1 };
+/* error fails the step; warn fails it only with --strict; note never does:
+ * a session-wide habit (rule_habit_tag) seen in a scenario that does not
+ * test it is listed as a finding and changes no verdict. */
+enum severity { SEV_ERROR = 0, SEV_WARN = 1, SEV_NOTE = 2 };
 
 enum rule_id {
 	RULE_NONE = -1, /* no rule (a flag no rule maps, an id not in the table) */
@@ -36,6 +39,7 @@ enum rule_id {
 	RULE_ENHANCED_CLASS,
 	RULE_EHLO_KEYWORD_SYNTAX,
 	RULE_TLS_HANDSHAKE,
+	RULE_TLS_CERT_UNTRUSTED,
 	RULE_STARTTLS_INJECTION,
 	RULE_AUTH_CHALLENGE,
 	RULE_AUTH_SERVER_SIGNATURE,
@@ -132,6 +136,9 @@ struct rule {
 #define RULE_MSG_ENHANCED_CLASS "status code class %c does not match the reply code %03d"
 #define RULE_MSG_EHLO_KEYWORD_SYNTAX "EHLO line %zu '%s' is not ehlo-keyword *(SP ehlo-param)"
 #define RULE_MSG_TLS_HANDSHAKE "TLS handshake failed: %s"
+#define RULE_MSG_TLS_CERT_UNTRUSTED                                                          \
+	"the server's certificate did not verify: %s; the handshake was abandoned "            \
+	"(--tls-verify require; --ca-file FILE names the CA that issued it)"
 #define RULE_MSG_TLS_HANDSHAKE_TIMEOUT "the TLS handshake did not complete within %lld s"
 #define RULE_MSG_STARTTLS_INJECTION                                                            \
 	"%zu command(s) sent in plaintext after STARTTLS were answered after the handshake: '%s'"
@@ -183,6 +190,13 @@ const struct rule *rule_get(enum rule_id id);
 /* The rule with this id string ("syntax.code"); NULL when the table has none
  * (an id from an older or newer report read back from JSON). */
 const struct rule *rule_by_id(const char *id);
+/*
+ * A session-wide habit (no enhanced status codes): the tag of the scenarios
+ * that test it, e.g. "enhancedstatuscodes"; in a scenario without that tag
+ * whose ref: does not cite the rule's RFC, a violation of it is a note
+ * (result.h, step_note_habits). NULL: the rule is not a habit.
+ */
+const char *rule_habit_tag(enum rule_id id);
 /* "MUST", "SHOULD", "MAY", "scenario". */
 const char *rule_level_name(enum rule_level level);
 

@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "matrix.h"
+#include "report_live.h"
 #include "smtp_limits.h"
 #include "util.h"
 
@@ -87,14 +88,19 @@ const struct run_option run_options[] = {
 	 "the bundled suite (default: $SMTPCONFORM_SCENARIOS, the\n"
 	 "source tree, " SMTPCONFORM_DATADIR "/scenarios)"},
 	{RUN_OPT_REPORT, "report", 0, "FMT[:PATH]", RUN_OPT_IN_PROFILE,
-	 "text (default, stdout), json, junit, tap, html or md;\n"
-	 "repeatable; files are written atomically"},
+	 "add a report: json, junit, tap, html or md (PATH, or\n"
+	 "stdout); repeatable; files are written atomically.\n"
+	 "The text report is always printed on stdout as the run\n"
+	 "goes, unless -q, text:PATH (it goes there instead) or\n"
+	 "another report on stdout"},
 	{RUN_OPT_TLS, "tls", 0, "MODE", RUN_OPT_IN_PROFILE,
 	 "none (default; STARTTLS is a scenario step) or implicit\n"
 	 "(TLS from the first byte, RFC 8314, e.g. port 465)"},
-	{RUN_OPT_TLS_VERIFY, "tls-verify", 0, "on|off", RUN_OPT_IN_PROFILE,
-	 "verify the server certificate and name (default on;\n"
-	 "off for self-signed lab servers: the reports say so)"},
+	{RUN_OPT_TLS_VERIFY, "tls-verify", 0, "on|off|require", RUN_OPT_IN_PROFILE,
+	 "verify the server certificate and name: on (default:\n"
+	 "one untrusted-certificate note in every report's header,\n"
+	 "the STARTTLS scenarios still run), require (it fails\n"
+	 "them) or off (lab servers: the reports say so)"},
 	{RUN_OPT_CA_FILE, "ca-file", 0, "FILE", RUN_OPT_IN_PROFILE,
 	 "CA bundle (PEM) to verify against (default: system's)"},
 	{RUN_OPT_TLS_MIN_VERSION, "tls-min-version", 0, "V", RUN_OPT_IN_PROFILE,
@@ -111,7 +117,12 @@ const struct run_option run_options[] = {
 	 "or from the first line of PATH"},
 	{RUN_OPT_VERBOSE, "verbose", 'v', NULL, 0,
 	 "print each scenario's transcript on stderr (-vv: states)"},
-	{RUN_OPT_QUIET, "quiet", 'q', NULL, 0, "no progress line"},
+	{RUN_OPT_QUIET, "quiet", 'q', NULL, 0,
+	 "print nothing on stdout (no text report; files named\n"
+	 "by --report are still written) and no progress line"},
+	{RUN_OPT_COLOR, "color", 0, "WHEN", 0,
+	 "colour the text report: auto (default: when stdout is\n"
+	 "a terminal and NO_COLOR is not set), always or never"},
 	{RUN_OPT_HELP, "help", 'h', NULL, 0, NULL},
 	{0, NULL, 0, NULL, 0, NULL},
 };
@@ -129,10 +140,11 @@ void run_options_init(struct run_options *ro)
 	ro->engine.scenario_timeout_s = SCENARIO_TIMEOUT_DEFAULT_S;
 	ro->engine.settle_ms = SETTLE_MS_DEFAULT;
 	vars_init_defaults(&ro->vars);
-	ro->tls.verify = 1;
+	ro->tls.verify = TLS_VERIFY_ON;
 	ro->tls.min_version = "TLSv1.2";
 	ro->tls_mode = "none";
 	ro->auth.env = "SMTPCONFORM_PASSWORD";
+	ro->color = "auto";
 }
 
 void run_options_free(struct run_options *ro)
@@ -268,11 +280,16 @@ static int apply_tls(struct run_options *ro, const struct run_option *row, const
 		ro->tls_mode = value;
 		return 0;
 	case RUN_OPT_TLS_VERIFY:
-		if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0) {
-			snprintf(err, errlen, "%s %s: expected on or off", label, value);
+		if (strcmp(value, "on") == 0)
+			ro->tls.verify = TLS_VERIFY_ON;
+		else if (strcmp(value, "off") == 0)
+			ro->tls.verify = TLS_VERIFY_OFF;
+		else if (strcmp(value, "require") == 0)
+			ro->tls.verify = TLS_VERIFY_REQUIRE;
+		else {
+			snprintf(err, errlen, "%s %s: expected on, off or require", label, value);
 			return -1;
 		}
-		ro->tls.verify = strcmp(value, "on") == 0;
 		return 0;
 	case RUN_OPT_TLS_MIN_VERSION:
 		if (!tls_version_known(value)) {
@@ -345,6 +362,13 @@ int run_option_apply(struct run_options *ro, const struct run_option *row, const
 		return 0;
 	case RUN_OPT_VERBOSE: ro->engine.verbose++; return 0;
 	case RUN_OPT_QUIET: ro->quiet = 1; return 0;
+	case RUN_OPT_COLOR:
+		if (report_live_color(value, -1) < 0) {
+			snprintf(err, errlen, "%s %s: expected auto, always or never", label, value);
+			return -1;
+		}
+		ro->color = value;
+		return 0;
 	}
 	BUG("unknown option row");
 }

@@ -52,6 +52,7 @@ enum run_option_id {
 	RUN_OPT_AUTH_PASSWORD_FILE,
 	RUN_OPT_VERBOSE,
 	RUN_OPT_QUIET,
+	RUN_OPT_COLOR,
 	RUN_OPT_HELP,
 };
 
@@ -80,7 +81,8 @@ extern const struct run_option run_options[];
 struct run_options {
 	const char *target_arg;
 	struct engine_options engine; /* profile, timeout_s, strict, jobs, verbose */
-	int quiet;
+	int quiet;                    /* -q: no text report on stdout, no progress line */
+	const char *color;            /* --color: "auto" (default), "always" or "never" */
 	struct vars vars;
 	struct report_spec *specs;
 	size_t nspecs;

@@ -398,6 +398,7 @@ static void session_checks(struct session *s, struct step_result *st)
 	else
 		s->data_state = DATA_NONE;
 	model_observe_sent(&s->model, verb, s->answering.sent, s->reply, s->opts->strict, st);
+	step_note_habits(st, s->result, s->opts->strict); /* fail only where tested */
 }
 
 /* The server closed: RFC 5321 3.8 judges the last reply before the close. */
@@ -737,7 +738,8 @@ static void record_tls(struct session *s)
 		r->tls.subject = info.subject;
 		redact(r->tls.subject); /* the server's certificate names itself */
 		r->tls.verified = info.verified;
-		info.protocol = info.cipher = info.subject = NULL;
+		r->tls.verify_error = info.verify_error; /* tls.certificate-untrusted */
+		info.protocol = info.cipher = info.subject = info.verify_error = NULL;
 	}
 	buf_printf(&s->transcript, "-- TLS established: %s, %s%s%s\n", r->tls.protocol,
 	           r->tls.cipher, r->tls.subject ? ", peer " : "", r->tls.subject ? r->tls.subject : "");
@@ -781,13 +783,38 @@ static void tls_failure_step(struct session *s)
 		s->pc = s->scenario->nsteps - 1;
 }
 
-/* The I/O layer reports the handshake failed, with OpenSSL's reason. */
-static void tls_failed(struct session *s, const char *err)
+/* The handshake failed: the violation goes on the step that got the 220 to
+ * STARTTLS (it shows that reply; a new step would say "no reply"), or on
+ * the greeting's S: with implicit TLS (RFC 8314 3.3). */
+static void handshake_failed(struct session *s, enum rule_id rule, const char *msg)
+{
+	if (s->starttls_index != (size_t)-1 && s->starttls_index < s->result->nsteps) {
+		struct step_result *st = &s->result->steps[s->starttls_index];
+		step_add_violation(st, rule, NULL, "%s", msg);
+		st->verdict = VERDICT_FAIL;
+		finish(s, VERDICT_FAIL, NULL);
+		return;
+	}
+	tls_failure_step(s);
+	fail_step(s, rule, rule == RULE_TLS_HANDSHAKE ? "RFC 8314 3.3" : NULL, "%s", msg);
+}
+
+/* The I/O layer reports the handshake failed, with OpenSSL's reason;
+ * untrusted: --tls-verify require refused the certificate. */
+static void tls_failed(struct session *s, const char *err, int untrusted)
 {
 	buf_printf(&s->transcript, "-- TLS handshake failed: %s\n", err);
-	tls_failure_step(s);
-	fail_step(s, RULE_TLS_HANDSHAKE, s->opts->tls_implicit ? "RFC 8314 3.3" : NULL,
-	          RULE_MSG_TLS_HANDSHAKE, err);
+	if (untrusted) {
+		if (!s->result->tls.verify_error)
+			s->result->tls.verify_error = xstrdup(err);
+		char *msg = xasprintf(RULE_MSG_TLS_CERT_UNTRUSTED, err);
+		handshake_failed(s, RULE_TLS_CERT_UNTRUSTED, msg);
+		free(msg);
+		return;
+	}
+	char *msg = xasprintf(RULE_MSG_TLS_HANDSHAKE, err);
+	handshake_failed(s, RULE_TLS_HANDSHAKE, msg);
+	free(msg);
 }
 
 /* Starts TLS on the connection. step_index: the result of the 220 to
@@ -923,12 +950,13 @@ static void on_timer(struct session *s)
 		free(partial);
 		return;
 	}
-	case SESSION_HANDSHAKE:
+	case SESSION_HANDSHAKE: {
 		buf_puts(&s->transcript, "-- TLS handshake timeout\n");
-		tls_failure_step(s);
-		fail_step(s, RULE_TLS_HANDSHAKE, s->opts->tls_implicit ? "RFC 8314 3.3" : NULL,
-		          RULE_MSG_TLS_HANDSHAKE_TIMEOUT, waited);
+		char *msg = xasprintf(RULE_MSG_TLS_HANDSHAKE_TIMEOUT, (long long)waited);
+		handshake_failed(s, RULE_TLS_HANDSHAKE, msg);
+		free(msg);
 		return;
+	}
 	case SESSION_TLS_GRACE:
 		end_tls_grace(s);
 		return;
@@ -1008,7 +1036,8 @@ static void on_io(struct io *io, enum io_event ev, void *arg)
 		tls_established(s);
 		return;
 	case IO_TLS_FAILED:
-		tls_failed(s, io_errmsg(io));
+	case IO_TLS_UNTRUSTED:
+		tls_failed(s, io_errmsg(io), ev == IO_TLS_UNTRUSTED);
 		return;
 	case IO_TIMEOUT:
 		on_timer(s);

@@ -30,7 +30,12 @@ struct engine_options {
 	                            line for replies a lax server adds; 0: no wait */
 	int jobs;                /* scenarios at once, >= 1 */
 	int verbose;             /* 1: transcripts on stderr; 2: state traces too */
-	int progress;            /* 1: a progress line on stderr */
+	/* Called as each scenario ends (skipped ones too), in the order they
+	 * end: done of total have, failed of them failed. NULL: nothing. The
+	 * streamed text report and the progress line (report_live.h). */
+	void (*on_result)(void *arg, const struct scenario_result *r, size_t done, size_t total,
+	                  size_t failed);
+	void *on_result_arg;
 	int tls_implicit;        /* 1: TLS from the first byte (RFC 8314); tls_setup() done */
 	int tls_ready;           /* 1: tls_setup() done, STARTTLS may upgrade */
 	const char *auth_user;   /* --auth-user, NULL: AUTH scenarios are skipped */

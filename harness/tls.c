@@ -73,7 +73,7 @@ int tls_setup(const struct tls_options *o, char *err, size_t errlen)
 		         minv);
 		return -1;
 	}
-	if (o->verify && o->ca_file && access(o->ca_file, R_OK) != 0) {
+	if (o->verify != TLS_VERIFY_OFF && o->ca_file && access(o->ca_file, R_OK) != 0) {
 		snprintf(err, errlen, "CA file %s: %s", o->ca_file, strerror(errno));
 		return -1;
 	}
@@ -105,8 +105,12 @@ static int ensure_ctx(char *err, size_t errlen)
 		return -1;
 	}
 	SSL_CTX_set_min_proto_version(client_ctx, settings.min_version);
-	if (settings.verify) {
-		SSL_CTX_set_verify(client_ctx, SSL_VERIFY_PEER, NULL);
+	if (settings.verify != TLS_VERIFY_OFF) {
+		/* SSL_VERIFY_NONE still checks the chain and records the result
+		 * (SSL_get_verify_result); only `require` abandons the handshake. */
+		SSL_CTX_set_verify(client_ctx,
+		                   settings.verify == TLS_VERIFY_REQUIRE ? SSL_VERIFY_PEER : SSL_VERIFY_NONE,
+		                   NULL);
 		int ok = settings.ca_file
 		             ? SSL_CTX_load_verify_locations(client_ctx, settings.ca_file, NULL)
 		             : SSL_CTX_set_default_verify_paths(client_ctx);
@@ -207,7 +211,7 @@ int tls_attach(struct conn *c, char *err, size_t errlen)
 	}
 	if (sni_name) {
 		SSL_set_tlsext_host_name(ssl, sni_name);
-		if (SSL_CTX_get_verify_mode(client_ctx) & SSL_VERIFY_PEER)
+		if (settings.verify != TLS_VERIFY_OFF)
 			SSL_set1_host(ssl, sni_name);
 	}
 	SSL_set_connect_state(ssl);
@@ -233,11 +237,10 @@ int tls_handshake(struct conn *c, char *err, size_t errlen)
 		return 0;
 	}
 	long vr = SSL_get_verify_result(ssl);
-	if (vr != X509_V_OK) {
-		snprintf(err, errlen, "certificate verification failed: %s",
-		         X509_verify_cert_error_string(vr));
+	if (vr != X509_V_OK && settings.verify == TLS_VERIFY_REQUIRE) {
+		snprintf(err, errlen, "%s", X509_verify_cert_error_string(vr));
 		ERR_clear_error();
-		return -1;
+		return TLS_HANDSHAKE_UNTRUSTED;
 	}
 	if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
 		snprintf(err, errlen, "%s during the TLS handshake",
@@ -276,8 +279,8 @@ void tls_info_get(const struct conn *c, struct tls_info *info)
 		X509_free(peer);
 	}
 	long vr = SSL_get_verify_result(ssl);
-	info->verified = (SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) && vr == X509_V_OK;
-	if (vr != X509_V_OK)
+	info->verified = settings.verify != TLS_VERIFY_OFF && vr == X509_V_OK;
+	if (vr != X509_V_OK && settings.verify != TLS_VERIFY_OFF)
 		info->verify_error = xstrdup(X509_verify_cert_error_string(vr));
 }
 

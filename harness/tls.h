@@ -15,8 +15,16 @@
 
 #include "conn.h"
 
+/* --tls-verify: what a certificate that does not verify means. */
+enum tls_verify {
+	TLS_VERIFY_OFF = 0,     /* not checked at all (lab servers; reports say so) */
+	TLS_VERIFY_ON = 1,      /* checked and recorded; the handshake goes on (default):
+	                           trust is the tester's decision (RFC 3207 4.1) */
+	TLS_VERIFY_REQUIRE = 2, /* checked; the handshake is abandoned, a failure */
+};
+
 struct tls_options {
-	int verify;              /* 1: verify the chain and the name (default) */
+	int verify;              /* enum tls_verify */
 	const char *ca_file;     /* PEM bundle, NULL: the system's default paths */
 	const char *min_version; /* "TLSv1.2" (default), "TLSv1.3", "TLSv1", "TLSv1.1" */
 	const char *sni;         /* server name to send and verify, NULL: none */
@@ -29,7 +37,8 @@ struct tls_info {
 	char *subject;      /* peer certificate subject, one line */
 	char *issuer;
 	int verified;       /* 1 when the chain and name verified */
-	char *verify_error; /* why not, or NULL */
+	char *verify_error; /* why not (OpenSSL's verify error string), or NULL;
+	                       NULL too when verification is off */
 };
 
 /* Checks and keeps the run's TLS options (the context itself is built on
@@ -41,9 +50,13 @@ void tls_teardown(void);
 int tls_attach(struct conn *c, char *err, size_t errlen);
 
 /*
- * Advances the handshake. 1: done; 0: would block (c->want says on what);
- * -1: failed, with OpenSSL's reason in err.
+ * Advances the handshake. 1: done (under TLS_VERIFY_ON also when the
+ * certificate did not verify: tls_info_get() says why); 0: would block
+ * (c->want says on what); -1: failed, with OpenSSL's reason in err;
+ * TLS_HANDSHAKE_UNTRUSTED: under TLS_VERIFY_REQUIRE the certificate did not
+ * verify, with the verify error string alone in err.
  */
+#define TLS_HANDSHAKE_UNTRUSTED (-2)
 int tls_handshake(struct conn *c, char *err, size_t errlen);
 
 /* Fills info for an established session (all NULL when c is not TLS). */

@@ -309,8 +309,10 @@ class EximServer(NamespaceServer):
     """Exim 4.96 (exim4-daemon-light) from build/exim, configured by
     exim/exim.conf.in: local domains localhost and exim.smtpconform.test,
     recipients postmaster, root and conform (a :blackhole: router), every
-    other recipient refused (550 unknown user / relay not permitted). No
-    TLS, VRFY and EXPN as Exim's defaults (no ACL for them: refused)."""
+    other recipient refused (550 unknown user / relay not permitted).
+    STARTTLS with the self-signed certificate Exim makes when none is
+    configured (not trusted by the harness: tls.certificate-untrusted); VRFY
+    and EXPN as Exim's defaults (no ACL for them: refused)."""
 
     name = "exim"
     hostname = "exim.smtpconform.test"

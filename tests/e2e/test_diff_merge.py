@@ -103,7 +103,7 @@ WRONG_TYPES = [
     (lambda r: r["scenarios"][0]["steps"][0].update(line=-4),
      "scenarios[0].steps[0].line: expected an integer from 0"),
     (lambda r: r["scenarios"][0]["steps"][0]["violations"][0].update(severity=1),
-     "scenarios[0].steps[0].violations[0].severity: expected \"error\" or \"warn\", got an integer"),
+     "scenarios[0].steps[0].violations[0].severity: expected \"error\", \"warn\" or \"note\", got an integer"),
     (lambda r: r.update(strict="yes"), "strict: expected true or false, got a string"),
     (lambda r: r.update(duration_ms=1.5), "duration_ms: expected an integer, got a real number"),
     (lambda r: r["scenarios"].append([]), "scenarios[1]: expected an object, got an array"),

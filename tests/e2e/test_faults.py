@@ -21,8 +21,8 @@ JOBS = 8        # scenarios at once
 # server's behaviour and, on its "# test:" line, what the harness must make of
 # it: "fault RULE [on COMMAND]" (the run fails with RULE on a step sending
 # COMMAND), "clean" (every core scenario passes), "control" (a 421 close,
-# conformant, or a SHOULD-level fault, a warning: each has its own test below) or "tls" (acts only with a certificate:
-# test_tls_auth.py runs it).
+# conformant, or a SHOULD-level fault, a warning: each has its own test
+# below) or "tls" (acts only with a certificate: test_tls_auth.py runs it).
 TEST_LINE = re.compile(r"^# test: (?:(fault) (\S+)(?: on (\S+))?|(clean|control|tls))\s*$")
 
 

@@ -273,6 +273,46 @@ static void test_ehlo_keywords(void **state)
 	free(r);
 }
 
+/* Issue 10 item 4: the step keeps the reply as data: its enhanced status
+ * code (whether or not ENHANCEDSTATUSCODES was listed) and its syntax
+ * flags, not only as escaped text and violations. */
+static void test_structured_reply(void **state)
+{
+	static const struct {
+		const char *wire, *enhanced;
+		unsigned flags;
+	} table[] = {
+	    {"550-5.1.1 no such user\r\n550 5.1.1 here\n", "5.1.1", REPLY_F_BARE_LF},
+	    {"250 ok\r\n", NULL, 0},
+	    {"250 2.0.0\r\n", "2.0.0", 0},
+	    {"452 4.5.3 Too many recipients\r\n", "4.5.3", 0},
+	    {"550 5.1234.1 subject too long\r\n", NULL, 0},
+	    {"250 caf\xc3\xa9\r\n", NULL, REPLY_F_8BIT},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		struct reply *r = malloc(sizeof(*r));
+		struct step_result st;
+
+		assert_non_null(r);
+		parse(table[i].wire, r);
+		memset(&st, 0, sizeof(st));
+		check_reply("rfc5321", "RCPT", r, NULL, 0, &st);
+		if (table[i].enhanced)
+			assert_string_equal(st.enhanced_code, table[i].enhanced);
+		else
+			assert_null(st.enhanced_code);
+		assert_int_equal(st.reply_flags, table[i].flags);
+		step_result_free(&st);
+		free(r);
+	}
+	assert_string_equal(step_flag_name(REPLY_F_BARE_LF), "bare-lf");
+	assert_int_equal(step_flag_from_name("line-too-long"), REPLY_F_LINE_TOO_LONG);
+	assert_int_equal(step_flag_from_name("no-such-flag"), 0);
+	for (unsigned bit = 0; bit < REPLY_FLAG_COUNT; bit++)
+		assert_int_equal(step_flag_from_name(step_flag_name(1u << bit)), 1u << bit);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -284,6 +324,7 @@ int main(void)
 	    cmocka_unit_test(test_control_bytes_escaped),
 	    cmocka_unit_test(test_enhanced_status),
 	    cmocka_unit_test(test_ehlo_keywords),
+	    cmocka_unit_test(test_structured_reply),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -324,11 +324,76 @@ static void test_hints(void **state)
 	}
 }
 
+/* Issue 12 item 5: a session-wide habit fails only the scenarios that test
+ * it (tag enhancedstatuscodes, or a ref: citing RFC 2034 / RFC 3463); in
+ * the others it is a note, and a finding of notes only is NOTE, even with
+ * --strict. */
+static void test_habit_notes(void **state)
+{
+	static const struct sc_case cases[] = {
+		{ "core.rset.basic", "MUST", "RFC 5321 4.1.1.5", VERDICT_FAIL, 0, "RSET", "250", 250,
+		  "250 OK",
+		  { { "enhancedstatuscodes.missing", SEV_ERROR, "RFC 2034 3", ESC_MSG("250", "RSET") },
+		    { NULL, 0, NULL, NULL } } },
+		{ "x.by-ref", "MUST", "RFC 2034 4; RFC 3463 2", VERDICT_FAIL, 0, "RSET", "250", 250,
+		  "250 OK",
+		  { { "enhancedstatuscodes.missing", SEV_ERROR, "RFC 2034 3", ESC_MSG("250", "RSET") },
+		    { NULL, 0, NULL, NULL } } },
+		{ "x.rfc20345", "MUST", "RFC 20345 1", VERDICT_FAIL, 0, "RSET", "250", 250, "250 OK",
+		  { { "enhancedstatuscodes.missing", SEV_ERROR, "RFC 2034 3", ESC_MSG("250", "RSET") },
+		    { NULL, 0, NULL, NULL } } },
+	};
+	struct run_result *run = build(cases, 3, NULL);
+	struct findings fs;
+	(void)state;
+
+	for (int strict = 0; strict < 2; strict++) {
+		run->strict = strict;
+		for (size_t i = 0; i < run->nscenarios; i++) {
+			struct scenario_result *sr = &run->scenarios[i];
+
+			sr->steps[0].violations[0].severity = SEV_ERROR;
+			sr->steps[0].verdict = VERDICT_FAIL;
+			step_note_habits(&sr->steps[0], sr, strict);
+		}
+		/* Not tested by its tags or ref (RFC 20345 is not RFC 2034): a note. */
+		assert_int_equal(run->scenarios[0].steps[0].violations[0].severity, SEV_NOTE);
+		assert_int_equal(run->scenarios[0].steps[0].verdict, VERDICT_PASS);
+		assert_int_equal(run->scenarios[2].steps[0].violations[0].severity, SEV_NOTE);
+		/* Tested (its ref cites RFC 2034): still an error. */
+		assert_int_equal(run->scenarios[1].steps[0].violations[0].severity, SEV_ERROR);
+		assert_int_equal(run->scenarios[1].steps[0].verdict, VERDICT_FAIL);
+		findings_build(run, &fs);
+		assert_int_equal(fs.n, 1);
+		assert_int_equal(fs.list[0].nscenarios, 3);
+		assert_string_equal(findings_label(&fs.list[0]), "FAIL");
+		findings_free(&fs);
+	}
+	/* Where no scenario tests it, the finding is only notes. */
+	run->scenarios[1].steps[0].violations[0].severity = SEV_NOTE;
+	run->scenarios[1].steps[0].verdict = VERDICT_PASS;
+	findings_build(run, &fs);
+	assert_int_equal(fs.nfailing, 0);
+	assert_string_equal(findings_label(&fs.list[0]), "NOTE");
+	assert_int_equal(fs.list[0].severity, SEV_NOTE);
+	findings_free(&fs);
+	/* A tag says so too. */
+	struct scenario_result *sr = &run->scenarios[0];
+	sr->tags = xcalloc(1, sizeof(*sr->tags));
+	sr->tags[0] = xstrdup("EnhancedStatusCodes");
+	sr->ntags = 1;
+	assert_true(step_tests_habit(rule_get(RULE_ENHANCED_MISSING), sr));
+	assert_false(step_tests_habit(rule_get(RULE_ENHANCED_MISSING), &run->scenarios[2]));
+	run_result_free(run);
+	free(run);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_normalize),
 		cmocka_unit_test(test_group_habit),
+		cmocka_unit_test(test_habit_notes),
 		cmocka_unit_test(test_never_merge),
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_hints),

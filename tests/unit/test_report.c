@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 
+#include "reply.h"
 #include "report.h"
 #include "unit.h"
 
@@ -112,6 +113,8 @@ static struct run_result *build_run(int interrupted)
 	greeting_step(&sr->steps[0]);
 	st = &sr->steps[1];
 	set_step(st, 7, "RCPT TO:<nobody@example.org>", "RCPT", "250|251", 550);
+	st->enhanced_code = xstrdup("5.1.1");
+	st->reply_flags = REPLY_F_CONTROL | REPLY_F_8BIT;
 	st->lines = strv(3, MARKUP_LINE, HOSTILE_LINE, CONTROL_LINE);
 	st->nlines = 3;
 	st->lines_total = 5;
@@ -431,6 +434,11 @@ static void test_json(void **state)
 	reply = get(step, "reply");
 	assert_int_equal(json_integer_value(get(reply, "code")), 550);
 	assert_int_equal(json_integer_value(get(reply, "lines_total")), 5);
+	assert_string_equal(json_string_value(get(reply, "enhanced_code")), "5.1.1");
+	assert_int_equal(json_array_size(get(reply, "flags")), 2);
+	assert_string_equal(json_string_value(json_array_get(get(reply, "flags"), 0)),
+	                    "control-char");
+	assert_string_equal(json_string_value(json_array_get(get(reply, "flags"), 1)), "8bit-text");
 	lines = get(reply, "lines");
 	assert_int_equal(json_array_size(lines), 3);
 	assert_string_equal(json_string_value(json_array_get(lines, 0)), MARKUP_LINE);
@@ -488,6 +496,41 @@ static void test_json(void **state)
 
 	json_decref(root);
 	free(text);
+	free_run(run);
+}
+
+/* The structured reply and the TLS trust note survive `report --from`:
+ * report_load.c reads back what report_json.c writes. */
+static void test_json_round_trip_structured(void **state)
+{
+	struct run_result *run = build_run(0);
+	struct run_result back;
+	char err[512];
+	char *text;
+	(void)state;
+
+	run->tls_verify = 1;
+	run->scenarios[0].tls.verify_error = xstrdup("self-signed certificate");
+	text = render(report_render_json, run);
+	if (report_load_json_text("t.json", text, strlen(text), &back, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	const struct step_result *st = &back.scenarios[1].steps[1];
+	assert_string_equal(st->enhanced_code, "5.1.1");
+	assert_int_equal(st->reply_flags, REPLY_F_CONTROL | REPLY_F_8BIT);
+	assert_null(back.scenarios[0].steps[1].enhanced_code);
+	assert_int_equal(back.scenarios[0].steps[1].reply_flags, 0);
+	/* Known rules are resolved once, at load: reporters need no string match. */
+	assert_int_equal(st->violations[1].id, RULE_MATRIX_NOT_ALLOWED);
+	assert_int_equal(back.scenarios[1].steps[2].violations[0].id, RULE_NONE);
+	assert_string_equal(report_tls_untrusted(&back), "self-signed certificate");
+	assert_null(back.scenarios[0].tls.protocol);
+	char *again = render(report_render_json, &back);
+	assert_non_null(strstr(again, "\"enhanced_code\": \"5.1.1\",\n"));
+	assert_non_null(strstr(again, "\"control-char\",\n"));
+	assert_non_null(strstr(again, "\"verify_error\": \"self-signed certificate\""));
+	free(again);
+	free(text);
+	run_result_free(&back);
 	free_run(run);
 }
 
@@ -950,6 +993,7 @@ int main(void)
 		cmocka_unit_test(test_result_summary_and_free),
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_json_optional_fields),
+		cmocka_unit_test(test_json_round_trip_structured),
 		cmocka_unit_test(test_junit),
 		cmocka_unit_test(test_junit_interrupted),
 		cmocka_unit_test(test_tap),

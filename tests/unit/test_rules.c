@@ -96,6 +96,7 @@ static void test_ids_refs_severities_pinned(void **state)
 		{ RULE_ENHANCED_CLASS, "enhancedstatuscodes.class", "RFC 3463 2", SEV_ERROR, RULE_CAT_EXTENSION },
 		{ RULE_EHLO_KEYWORD_SYNTAX, "ehlo.keyword-syntax", "RFC 5321 4.1.1.1", SEV_ERROR, RULE_CAT_EXTENSION },
 		{ RULE_TLS_HANDSHAKE, "tls.handshake", "RFC 3207 4", SEV_ERROR, RULE_CAT_EXTENSION },
+		{ RULE_TLS_CERT_UNTRUSTED, "tls.certificate-untrusted", "RFC 3207 4.1", SEV_ERROR, RULE_CAT_EXTENSION },
 		{ RULE_STARTTLS_INJECTION, "starttls.injection", "RFC 3207 4.2", SEV_ERROR, RULE_CAT_EXTENSION },
 		{ RULE_AUTH_CHALLENGE, "auth.challenge", "RFC 4954 4", SEV_ERROR, RULE_CAT_EXTENSION },
 		{ RULE_AUTH_SERVER_SIGNATURE, "auth.server-signature", "RFC 5802 5", SEV_ERROR, RULE_CAT_EXTENSION },

@@ -33,7 +33,7 @@ static void test_same_check_for_both_sources(void **state)
 		const char *name, *value, *why;
 	} cases[] = {
 		{"tls", "starttls", "expected none or implicit (STARTTLS is a scenario step)"},
-		{"tls-verify", "maybe", "expected on or off"},
+		{"tls-verify", "maybe", "expected on, off or require"},
 		{"tls-min-version", "TLSv9", "expected TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3"},
 		{"timeout", "soon", "expected a whole number from 1 to 86400"},
 		{"jobs", "0", "expected a whole number from 1 to 256"},
