@@ -571,6 +571,8 @@ static void complete_reply(struct session *s)
 	check_reply(s->opts->profile, s->answering.verb, s->reply, &step->expect, s->opts->strict, st);
 	check_after_554(s, st);
 	session_checks(s, st);
+	if (s->on_reply)
+		s->on_reply(s, st);
 	for (size_t i = 0; i < st->nlines; i++) {
 		buf_puts(&s->transcript, "S: ");
 		buf_puts(&s->transcript, st->lines[i]);
@@ -886,6 +888,7 @@ static void advance(struct session *s)
 		}
 		if (s->out_off < s->out.len) {
 			s->sent_any = 1;
+			s->group_sent_us = clock_us();
 			set_state(s, SESSION_WRITING);
 			arm_deadline(s, write_timeout_s(s));
 			update_interest(s);
@@ -1094,6 +1097,7 @@ void session_start(struct session *s)
 {
 	s->started_ms = clock_ms();
 	s->phase_started_ms = s->started_ms;
+	s->group_sent_us = clock_us();
 	s->reply = xmalloc(sizeof(*s->reply));
 	conn_init(&s->conn);
 	s->ev_timer = evtimer_new(s->base, on_timer, s);

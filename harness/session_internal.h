@@ -46,6 +46,12 @@ struct session {
 	int keep_going;                  /* 1: do not stop at a failed step (probe) */
 	void (*on_done)(struct session *s);
 	void *owner;                     /* the engine */
+	/* load.c: called with each complete reply once it is judged (not for
+	 * 334 challenges); NULL for run. group_sent_us: when the group that
+	 * reply answers was sent (clock_us), the connect's start for the
+	 * greeting: the reply's latency is the time since. */
+	void (*on_reply)(struct session *s, const struct step_result *st);
+	int64_t group_sent_us;
 
 	enum session_state state;
 	struct conn conn;
