@@ -270,14 +270,7 @@ static void start_one(struct load_run *lr)
 	const struct scenario *sc = lr->scenarios[lr->started % lr->nscenarios];
 	struct scenario_result *r = &lr->results[slot];
 	scenario_result_init(r, sc);
-	/* Everything but inbuf is zeroed: its pages stay untouched until bytes
-	 * arrive, so an idle slot costs little resident memory. */
-	_Static_assert(offsetof(struct session, inlen) ==
-	                   offsetof(struct session, inbuf) + sizeof(((struct session *)0)->inbuf),
-	               "inlen follows inbuf");
-	memset(s, 0, offsetof(struct session, inbuf));
-	memset((char *)s + offsetof(struct session, inlen), 0,
-	       sizeof(*s) - offsetof(struct session, inlen));
+	memset(s, 0, sizeof(*s));
 	s->base = lr->base;
 	s->opts = &lr->o->engine;
 	s->scenario = sc;
@@ -288,6 +281,8 @@ static void start_one(struct load_run *lr)
 	model_init(&s->model, vars_get(&lr->o->vars, "domain"), lr->enhanced_codes);
 	lr->started++;
 	lr->running++;
+	if (lr->running > lr->stats->peak_concurrency)
+		lr->stats->peak_concurrency = lr->running;
 	lr->slot_started_us[slot] = clock_us();
 	session_start(s);
 }

@@ -56,6 +56,7 @@ struct load_stats {
 	char *started;             /* ISO 8601 UTC */
 	int64_t duration_ms;       /* wall time (merged: the longest run) */
 	int concurrency;           /* -c (merged: the sum) */
+	uint64_t peak_concurrency; /* most sessions open at once (merged: the sum) */
 	uint64_t runs;             /* load runs in these figures (merge adds) */
 	int interrupted;
 	int strict;

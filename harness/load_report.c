@@ -220,10 +220,12 @@ static void latency_table(const struct load_stats *st, int markdown, struct buf 
 
 static void header_line(const struct load_stats *st, struct buf *out)
 {
-	buf_printf(out, "%llu sessions (%llu pass, %llu fail, %llu error) in %.3f s, concurrency %d",
+	buf_printf(out, "%llu sessions (%llu pass, %llu fail, %llu error) in %.3f s, concurrency %d "
+	           "(%llu reached)",
 	           (unsigned long long)st->sessions, (unsigned long long)st->pass,
 	           (unsigned long long)st->fail, (unsigned long long)st->error,
-	           (double)st->duration_ms / 1000.0, st->concurrency);
+	           (double)st->duration_ms / 1000.0, st->concurrency,
+	           (unsigned long long)st->peak_concurrency);
 	if (st->runs > 1)
 		buf_printf(out, ", %llu runs merged", (unsigned long long)st->runs);
 }
@@ -356,6 +358,7 @@ void load_render_json(const struct load_stats *st, struct buf *out)
 	json_object_set_new(root, "runs", json_integer((json_int_t)st->runs));
 	json_object_set_new(root, "duration_ms", json_integer(st->duration_ms));
 	json_object_set_new(root, "concurrency", json_integer(st->concurrency));
+	json_object_set_new(root, "peak_concurrency", json_integer((json_int_t)st->peak_concurrency));
 	json_t *ids = json_array();
 	for (size_t i = 0; i < st->nscenarios; i++)
 		json_array_append_new(ids, json_string(st->scenarios[i]));
@@ -516,6 +519,7 @@ int load_json_read(const char *name, const char *text, size_t len, struct load_s
 	out->runs = get_count(&rd, root, "runs", "runs");
 	out->duration_ms = (int64_t)get_count(&rd, root, "duration_ms", "duration_ms");
 	out->concurrency = (int)get_count(&rd, root, "concurrency", "concurrency");
+	out->peak_concurrency = get_count(&rd, root, "peak_concurrency", "peak_concurrency");
 	json_t *ids = json_object_get(root, "scenarios");
 	size_t i;
 	json_t *v;
@@ -608,6 +612,7 @@ void load_stats_merge(struct load_stats *into, const struct load_stats *from)
 	if (from->duration_ms > into->duration_ms)
 		into->duration_ms = from->duration_ms;
 	into->concurrency += from->concurrency;
+	into->peak_concurrency += from->peak_concurrency;
 	into->sessions += from->sessions;
 	into->pass += from->pass;
 	into->warn += from->warn;

@@ -393,9 +393,15 @@ bad_var:
 static void read_some(struct session *s)
 {
 	while (!s->eof && s->inlen < sizeof(s->inbuf)) {
-		long n = s->conn.ops->read(&s->conn, s->inbuf + s->inlen, sizeof(s->inbuf) - s->inlen);
+		size_t room = sizeof(s->inbuf) - s->inlen;
+		long n = s->conn.ops->read(&s->conn, s->inbuf + s->inlen, room);
 		if (n > 0) {
 			s->inlen += (size_t)n;
+			/* A short read on a socket drained it: the next bytes (or
+			 * end of file) come with the next readiness, so no read
+			 * is spent on EAGAIN. TLS may hold decrypted bytes back. */
+			if ((size_t)n < room && s->conn.ops == &conn_plain_ops)
+				return;
 			continue;
 		}
 		if (n == CONN_AGAIN)
@@ -407,6 +413,7 @@ static void read_some(struct session *s)
 }
 
 static void advance(struct session *s);
+static int flush_out(struct session *s, int *progressed_out);
 
 /* RFC 5321 3.1: a server that greets with 554 "MUST still wait for the
  * client to send a QUIT ... and SHOULD respond to any intervening commands
@@ -890,6 +897,13 @@ static void advance(struct session *s)
 			s->sent_any = 1;
 			s->group_sent_us = clock_us();
 			set_state(s, SESSION_WRITING);
+			/* Written at once when the socket takes it: no wait for
+			 * writability, no event churn. */
+			int progressed = 0;
+			if (flush_out(s, &progressed)) {
+				set_state(s, SESSION_IDLE);
+				continue;
+			}
 			arm_deadline(s, write_timeout_s(s));
 			update_interest(s);
 			return; /* on_write continues */
@@ -980,6 +994,33 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 		update_interest(s);
 }
 
+/* Writes what is left of the group. 1 when all of it is gone (or the
+ * server went away: the next read says how), 0 when the transport would
+ * block; *progressed_out is set when bytes moved. */
+static int flush_out(struct session *s, int *progressed_out)
+{
+	while (s->out_off < s->out.len) {
+		long n = s->conn.ops->write(&s->conn, s->out.data + s->out_off, s->out.len - s->out_off);
+		if (n > 0) {
+			s->out_off += (size_t)n;
+			*progressed_out = 1;
+			continue;
+		}
+		if (n == CONN_AGAIN)
+			return 0;
+		/* The server went away while we were sending: whatever it said
+		 * before closing is read when the next reply is expected. A
+		 * reset seen here is not seen again by the read. */
+		if (s->conn.error == ECONNRESET && !s->read_error)
+			s->read_error = ECONNRESET;
+		s->out_off = s->out.len;
+		break;
+	}
+	buf_reset(&s->out);
+	s->out_off = 0;
+	return 1;
+}
+
 static void on_write(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
@@ -1013,32 +1054,15 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	int progressed = 0;
-	while (s->out_off < s->out.len) {
-		long n = s->conn.ops->write(&s->conn, s->out.data + s->out_off, s->out.len - s->out_off);
-		if (n > 0) {
-			s->out_off += (size_t)n;
-			progressed = 1;
-			continue;
-		}
-		if (n == CONN_AGAIN) {
-			/* RFC 5321 4.5.3.2.5 times each data block, not the whole
-			 * message: a write that made progress starts the deadline
-			 * again (the scenario's budget still bounds the total). */
-			if (progressed)
-				arm_deadline(s, write_timeout_s(s));
-			update_interest(s);
-			return;
-		}
-		/* The server went away while we were sending: whatever it said
-		 * before closing is read when the next reply is expected. A
-		 * reset seen here is not seen again by the read. */
-		if (s->conn.error == ECONNRESET && !s->read_error)
-			s->read_error = ECONNRESET;
-		s->out_off = s->out.len;
-		break;
+	if (!flush_out(s, &progressed)) {
+		/* RFC 5321 4.5.3.2.5 times each data block, not the whole
+		 * message: a write that made progress starts the deadline
+		 * again (the scenario's budget still bounds the total). */
+		if (progressed)
+			arm_deadline(s, write_timeout_s(s));
+		update_interest(s);
+		return;
 	}
-	buf_reset(&s->out);
-	s->out_off = 0;
 	disarm_deadline(s);
 	set_state(s, SESSION_IDLE);
 	update_interest(s);

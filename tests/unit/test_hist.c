@@ -157,6 +157,7 @@ static void test_load_json_round_trip_and_merge(void **state)
 	st.started = xstrdup("2026-12-03T00:00:00Z");
 	st.runs = 1;
 	st.concurrency = 4;
+	st.peak_concurrency = 4;
 	st.sessions = 10;
 	st.pass = 7;
 	st.fail = 2;
