@@ -153,6 +153,23 @@ static const char *errno_name(int e, char *buf, size_t len)
 	return buf;
 }
 
+/* The errno whose strerror() text the reason quotes ("cannot connect to
+ * X: Connection refused"), the longest that matches, or 0. */
+static int errno_in(const char *reason)
+{
+	int best = 0;
+	size_t best_len = 0;
+	for (int e = 1; reason && e < 256; e++) {
+		const char *text = strerror(e);
+		size_t len = strlen(text);
+		if (len > best_len && strncmp(text, "Unknown error", 13) != 0 && strstr(reason, text)) {
+			best = e;
+			best_len = len;
+		}
+	}
+	return best;
+}
+
 /* One reply was judged: its latency goes into its command's histogram. */
 static void on_reply(struct session *s, const struct step_result *st)
 {
@@ -167,8 +184,9 @@ static void fold_result(struct load_run *lr, struct session *s, const struct sce
 	st->sessions++;
 	if (r->verdict == VERDICT_ERROR) {
 		char buf[32];
-		int e = s->conn.error ? s->conn.error : s->read_error;
+		int e = errno_in(r->reason);
 		const char *name = e ? errno_name(e, buf, sizeof(buf))
+		                   : s->no_fd ? "EMFILE"
 		                   : r->reason && strstr(r->reason, "timed out") ? "ETIMEDOUT"
 		                                                                 : "other";
 		st->error++;
@@ -224,8 +242,6 @@ static void on_session_done(struct session *s)
 	size_t slot = (size_t)(s - lr->slots);
 	struct scenario_result *r = &lr->results[slot];
 	hist_record(lr->stats->session_hist, clock_us() - lr->slot_started_us[slot]);
-	if (s->no_fd)
-		s->conn.error = s->conn.error ? s->conn.error : EMFILE;
 	fold_result(lr, s, r);
 	scenario_result_free(r);
 	memset(r, 0, sizeof(*r));
