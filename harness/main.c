@@ -81,7 +81,7 @@ static const char usage_head[] =
     "                                render a saved JSON report in other formats\n"
     "  merge A.json B.json... [--report FMT[:PATH]...]\n"
     "                                join the JSON reports of --shard runs (default: json\n"
-    "                                on stdout)\n"
+    "                                on stdout); load reports are added up\n"
     "  diff OLD.json NEW.json [--md] what started failing, got fixed, changed verdict or\n"
     "                                reply code; exit 1 when something regressed\n"
     "  shell -t TARGET [options]     an interactive session, every reply judged;\n"
