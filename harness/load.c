@@ -232,6 +232,23 @@ static void fold_result(struct load_run *lr, struct session *s, const struct sce
 		st->warn++;
 }
 
+/* The process's peak resident memory in KiB (Linux VmHWM), 0 if unknown.
+ * Not getrusage(): its ru_maxrss keeps the peak of the process that forked
+ * this one before exec. */
+static uint64_t peak_rss_kib(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	if (!f)
+		return 0;
+	char line[256];
+	unsigned long long kib = 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmHWM: %llu kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
 /* ------------------------------------------------------ the scheduler */
 
 static void schedule(struct load_run *lr);
@@ -241,8 +258,11 @@ static void on_session_done(struct session *s)
 	struct load_run *lr = s->owner;
 	size_t slot = (size_t)(s - lr->slots);
 	struct scenario_result *r = &lr->results[slot];
-	hist_record(lr->stats->session_hist, clock_us() - lr->slot_started_us[slot]);
-	fold_result(lr, s, r);
+	/* A session the signal cut short has no verdict to count. */
+	if (!(lr->signal && r->verdict == VERDICT_ERROR)) {
+		hist_record(lr->stats->session_hist, clock_us() - lr->slot_started_us[slot]);
+		fold_result(lr, s, r);
+	}
 	scenario_result_free(r);
 	memset(r, 0, sizeof(*r));
 	s->base = NULL;
@@ -422,6 +442,7 @@ static int load_run_sessions(const struct load_options *o, struct scenario **scs
 	if (lr.running > 0 || lr.tick_armed)
 		event_base_dispatch(lr.base);
 	stats->duration_ms = (clock_us() - lr.t0_us) / 1000;
+	stats->peak_rss_kib = peak_rss_kib();
 	double secs = (double)(clock_us() - lr.t0_us) / 1e6;
 	if (secs > 0) {
 		stats->sessions_per_s = (double)stats->sessions / secs;

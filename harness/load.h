@@ -57,6 +57,8 @@ struct load_stats {
 	int64_t duration_ms;       /* wall time (merged: the longest run) */
 	int concurrency;           /* -c (merged: the sum) */
 	uint64_t peak_concurrency; /* most sessions open at once (merged: the sum) */
+	uint64_t peak_rss_kib;     /* the harness's peak resident memory (VmHWM;
+	                              merged: the largest), 0: unknown */
 	uint64_t runs;             /* load runs in these figures (merge adds) */
 	int interrupted;
 	int strict;

@@ -236,9 +236,14 @@ void load_render_text(const struct load_stats *st, struct buf *out)
 	           st->started ? st->started : "", st->target ? st->target : "",
 	           st->profile ? st->profile : "", st->strict ? ", strict" : "");
 	header_line(st, out);
-	buf_printf(out, "\n%.1f sessions/s, %.1f messages/s (%llu messages accepted)%s\n\n",
+	buf_printf(out, "\n%.1f sessions/s, %.1f messages/s (%llu messages accepted)%s\n",
 	           st->sessions_per_s, st->messages_per_s, (unsigned long long)st->messages,
 	           st->interrupted ? ", interrupted" : "");
+	if (st->peak_rss_kib && st->peak_concurrency)
+		buf_printf(out, "peak memory %llu KiB (%.1f KiB per session open at once)\n",
+		           (unsigned long long)st->peak_rss_kib,
+		           (double)st->peak_rss_kib / (double)st->peak_concurrency);
+	buf_puts(out, "\n");
 	buf_puts(out, "latency, from sending a command (CONNECT: from connecting) to its whole reply:\n");
 	latency_table(st, 0, out);
 	buf_puts(out, "\nfindings:");
@@ -359,6 +364,7 @@ void load_render_json(const struct load_stats *st, struct buf *out)
 	json_object_set_new(root, "duration_ms", json_integer(st->duration_ms));
 	json_object_set_new(root, "concurrency", json_integer(st->concurrency));
 	json_object_set_new(root, "peak_concurrency", json_integer((json_int_t)st->peak_concurrency));
+	json_object_set_new(root, "peak_rss_kib", json_integer((json_int_t)st->peak_rss_kib));
 	json_t *ids = json_array();
 	for (size_t i = 0; i < st->nscenarios; i++)
 		json_array_append_new(ids, json_string(st->scenarios[i]));
@@ -520,6 +526,7 @@ int load_json_read(const char *name, const char *text, size_t len, struct load_s
 	out->duration_ms = (int64_t)get_count(&rd, root, "duration_ms", "duration_ms");
 	out->concurrency = (int)get_count(&rd, root, "concurrency", "concurrency");
 	out->peak_concurrency = get_count(&rd, root, "peak_concurrency", "peak_concurrency");
+	out->peak_rss_kib = get_count(&rd, root, "peak_rss_kib", "peak_rss_kib");
 	json_t *ids = json_object_get(root, "scenarios");
 	size_t i;
 	json_t *v;
@@ -613,6 +620,8 @@ void load_stats_merge(struct load_stats *into, const struct load_stats *from)
 		into->duration_ms = from->duration_ms;
 	into->concurrency += from->concurrency;
 	into->peak_concurrency += from->peak_concurrency;
+	if (from->peak_rss_kib > into->peak_rss_kib)
+		into->peak_rss_kib = from->peak_rss_kib;
 	into->sessions += from->sessions;
 	into->pass += from->pass;
 	into->warn += from->warn;

@@ -206,3 +206,42 @@ def test_load_against_postfix(postfix_server, tmp_path):
     for command in ("CONNECT", "EHLO", "MAIL", "RCPT", "RSET", "QUIT"):
         assert_percentiles(rep["latency"][command], rep["latency"]["CONNECT"]["count"])
     assert rep["latency"]["CONNECT"]["count"] == 30
+
+
+def test_load_memory_does_not_grow_with_sessions(fixture_server, tmp_path):
+    """A passing session leaves nothing behind: ten times the sessions, the
+    same peak memory (the harness's own VmHWM, in the report)."""
+    if servers.under_valgrind() or "asan" in str(servers.build_dir()):
+        pytest.skip("a sanitizer's or valgrind's own memory grows with every allocation")
+    srv = fixture_server("reference")
+    a = scenario(tmp_path, NOOP, "noop")
+    rss = []
+    for n in (150, 1500):
+        res = load(["-t", srv.target, "-c", "10", "-n", str(n), a],
+                   report=tmp_path / ("m%d.json" % n), timeout=300)
+        assert res.returncode == 0, res.describe()
+        rss.append(res.report["peak_rss_kib"])
+    assert rss[0] > 0
+    assert rss[1] <= rss[0] + 1024, rss
+
+
+def test_load_interrupted_writes_partial_figures(fixture_server, tmp_path):
+    import signal
+    import subprocess
+    import time
+    srv = fixture_server("reference")
+    a = scenario(tmp_path, NOOP, "noop")
+    report = tmp_path / "int.json"
+    proc = subprocess.Popen([str(servers.binary_path("smtpconform")), "load", "-q", "-t", srv.target,
+                             "-c", "2", "--duration", "60", "--report", "json:%s" % report, str(a)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    rep = json.loads(report.read_text())
+    assert rep["interrupted"] is True
+    assert rep["sessions"]["total"] >= 1
+    # Sessions cut short by the signal are not counted as errors.
+    assert rep["sessions"]["error"] == 0 and rep["connection_errors"] == []
+    assert "interrupted" in err.decode()
