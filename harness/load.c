@@ -669,8 +669,8 @@ int load_main(int argc, char **argv)
 	o.engine.jobs = o.concurrency;
 	char notice[256];
 	o.concurrency = engine_cap_jobs(o.concurrency, notice, sizeof(notice));
-	if (notice[0])
-		fprintf(stderr, "smtpconform load: %s\n", notice);
+	if (notice[0]) /* "-j N capped to M: ..." names run's option; load's is -c */
+		fprintf(stderr, "smtpconform load: -c%s\n", strncmp(notice, "-j", 2) == 0 ? notice + 2 : notice);
 	o.engine.jobs = o.concurrency;
 	if (load_scenarios(argv + optind, (size_t)(argc - optind), &o.vars, &scs, &n) < 0)
 		goto out;

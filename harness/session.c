@@ -392,6 +392,7 @@ bad_var:
 /* Reads what the transport has now into inbuf. Notes EOF and errors. */
 static void read_some(struct session *s)
 {
+	s->drained = 0;
 	while (!s->eof && s->inlen < sizeof(s->inbuf)) {
 		size_t room = sizeof(s->inbuf) - s->inlen;
 		long n = s->conn.ops->read(&s->conn, s->inbuf + s->inlen, room);
@@ -400,8 +401,10 @@ static void read_some(struct session *s)
 			/* A short read on a socket drained it: the next bytes (or
 			 * end of file) come with the next readiness, so no read
 			 * is spent on EAGAIN. TLS may hold decrypted bytes back. */
-			if ((size_t)n < room && s->conn.ops == &conn_plain_ops)
+			if ((size_t)n < room && s->conn.ops == &conn_plain_ops) {
+				s->drained = 1;
 				return;
+			}
 			continue;
 		}
 		if (n == CONN_AGAIN)
@@ -867,8 +870,11 @@ static void advance(struct session *s)
 			if (s->out.len == 0) {
 				/* A new group, before its commands are queued: every
 				 * command sent so far has had its reply, so bytes that
-				 * are here already answer nothing. */
-				read_some(s);
+				 * are here already answer nothing. A read that found
+				 * the socket drained earlier in this same callback
+				 * is not repeated. */
+				if (!s->drained)
+					read_some(s);
 				check_unsolicited(s);
 				if (s->state == SESSION_DONE)
 					return;
@@ -925,6 +931,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct session *s = arg;
+	s->drained = 0;
 	int64_t waited = (clock_ms() - s->phase_started_ms + 500) / 1000;
 	switch (s->state) {
 	case SESSION_CONNECTING:
@@ -978,6 +985,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct session *s = arg;
+	s->drained = 0;
 	if (s->state == SESSION_HANDSHAKE) {
 		drive_handshake(s);
 		return;
@@ -1026,6 +1034,7 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct session *s = arg;
+	s->drained = 0;
 	if (s->state == SESSION_HANDSHAKE) {
 		drive_handshake(s);
 		return;

@@ -64,6 +64,9 @@ struct session {
 	uint8_t inbuf[SESSION_INBUF_SIZE]; /* received, not yet consumed */
 	size_t inlen;
 	int eof;                         /* the server closed (or reset) */
+	int drained;                     /* a read in this event callback found the
+	                                    socket empty (short read): no need to read
+	                                    again before the next group */
 	int read_error;                  /* errno of a failed read, 0 for a clean EOF */
 	struct reply *reply;             /* reply being read (heap: it is large) */
 
