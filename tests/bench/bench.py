@@ -177,6 +177,10 @@ def bench_load(tmp, rounds, sessions):
                      rep["session_latency"]["p99_us"] / 1000))
             print("  ratio smtp-source / load wall time: %.3f / %.3f = %.2f (target >= 1.1)"
                   % (ms, ml, ms / ml))
+            cs = statistics.median(x[1] + x[2] for x in src)
+            cl = statistics.median(x[1] + x[2] for x in load)
+            print("  ratio smtp-source / load CPU time (user + sys): %.2f / %.2f = %.2f"
+                  % (cs, cl, cs / cl))
         # Memory: 1,000 sessions at once, against the baseline of one.
         conc = 1000
         base = measure([HARNESS, "load", "-q", "-t", target, "-c", "1", "-n", "10",
