@@ -70,7 +70,8 @@ help:
 	@echo "make selftest   mutation self-test: every generated mutant server must be caught"
 	@echo "make conformance  whole suite vs the seven real servers, writes docs/conformance.md"
 	@echo "make fuzz       libFuzzer runs: reply reader, scenario parser, JSON loader + renderers (clang)"
-	@echo "make bench      speed and memory figures (reply reader, whole runs, -j scaling)"
+	@echo "make bench      speed and memory figures (reply reader, whole runs, -j scaling,"
+	@echo "                load vs smtp-source, memory per concurrent session)"
 	@echo "make man        render the man pages (docs/man/*.scd, scdoc) into build/man/"
 	@echo "make install    install into \$$(DESTDIR)\$$(PREFIX) (default /usr/local): binary, scenarios,"
 	@echo "                matrix data, man pages, bash and zsh completion; make uninstall"
@@ -214,9 +215,12 @@ fuzz: deps-test
 			-print_final_stats=1 -artifact_prefix=build-fuzz/crash-$(t)- build-fuzz/corpus-$(t) \
 			$(FUZZ_SEEDS_$(t)) $(wildcard tests/fuzz/regressions/$(t));)
 
-# Figures for speed and memory (printed, never asserted).
-bench: all
-	SMTPCONFORM_BUILD=$(BUILD) $(PYTHON) tests/bench/bench.py
+# Figures for speed and memory (printed, never asserted). Postfix brings
+# smtp-sink and smtp-source (the load comparison, docs/load.md).
+bench:
+	@scripts/install-deps.sh bench
+	@$(MAKE) --no-print-directory all
+	SMTPCONFORM_BUILD=$(BUILD) $(PYTHON) tests/bench/bench.py $(BENCH_ARGS)
 
 # Mutation self-test (docs/selftest.md): fixtures/gen_mutants.py writes one
 # behaviour table per mutant under $(BUILD)/mutants/; tests/selftest/selftest.py

@@ -21,13 +21,23 @@ _smtpconform()
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD - 1]}
 	cmd=${COMP_WORDS[1]}
-	local commands="run list check matrix report merge diff help version"
+	local commands="run list check matrix report merge diff load help version"
 	local select_opts="--tag --level --id --rfc --requires --scenarios-dir"
 	local run_opts="--config --target --var --profile --timeout --scenario-timeout --settle-ms --strict --jobs --baseline
 		--shard --rerun-failed --report --tls --tls-verify --ca-file --tls-min-version --sni
 		--auth-user --auth-password-env --auth-password-file --verbose --quiet --color --help
 		$select_opts"
 	local formats="text json junit tap html md"
+	local load_opts="--target --concurrency --sessions --duration --rate --ramp --report --var --profile
+		--timeout --scenario-timeout --strict --tls --tls-verify --ca-file --tls-min-version --sni
+		--auth-user --auth-password-env --auth-password-file --quiet --help"
+	# load: -c is the concurrency (a number), not run's --config file.
+	if [[ $cmd == load ]]; then
+		case $prev in
+		-c | --concurrency | -n | --sessions | --duration | --rate | --ramp) return ;;
+		--report) COMPREPLY=($(compgen -W "text md json" -- "$cur")); return ;;
+		esac
+	fi
 
 	if ((COMP_CWORD == 1)); then
 		COMPREPLY=($(compgen -W "$commands --help --version" -- "$cur"))
@@ -77,6 +87,7 @@ _smtpconform()
 	report) opts="--from --report" ;;
 	merge) opts="--report" ;;
 	diff) opts="--md --help" ;;
+	load) opts=$load_opts ;;
 	*) return ;;
 	esac
 	if [[ $cur == -* ]]; then

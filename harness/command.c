@@ -79,5 +79,9 @@ enum command command_from_name(const char *name)
 
 int command_is(const char *name, enum command c)
 {
+	/* One comparison, not a walk of the table: this runs several times
+	 * for every reply judged. A name no entry has is CMD_UNKNOWN. */
+	if (c != CMD_UNKNOWN)
+		return name && strcasecmp(name, command_get(c)->name) == 0;
 	return command_from_name(name) == c;
 }

@@ -157,7 +157,9 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	tell(arg, IO_TIMEOUT);
+	struct io *io = arg;
+	io->drained = 0;
+	tell(io, IO_TIMEOUT);
 }
 
 /* ---- connecting ---- */
@@ -269,12 +271,20 @@ int io_is_open(const struct io *io)
 
 void io_fill(struct io *io)
 {
-	if (io->phase != IO_PHASE_OPEN)
+	if (io->phase != IO_PHASE_OPEN || io->drained)
 		return;
 	while (!io->eof && io->inlen < sizeof(io->inbuf)) {
-		long n = io->conn.ops->read(&io->conn, io->inbuf + io->inlen, sizeof(io->inbuf) - io->inlen);
+		size_t room = sizeof(io->inbuf) - io->inlen;
+		long n = io->conn.ops->read(&io->conn, io->inbuf + io->inlen, room);
 		if (n > 0) {
 			io->inlen += (size_t)n;
+			/* A short read on a socket drained it: the next bytes (or
+			 * end of file) come with the next readiness, so no read is
+			 * spent on EAGAIN. TLS may hold decrypted bytes back. */
+			if ((size_t)n < room && io->conn.ops == &conn_plain_ops) {
+				io->drained = 1;
+				return;
+			}
 			continue;
 		}
 		if (n == CONN_AGAIN)
@@ -329,6 +339,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct io *io = arg;
+	io->drained = 0;
 	if (io->phase == IO_PHASE_HANDSHAKE) {
 		drive_handshake(io);
 		return;
@@ -340,15 +351,46 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 
 /* ---- output ---- */
 
-void io_send(struct io *io, struct buf *out, int timeout_s)
+/* Writes until done or the transport would block. 1: all out (or the server
+ * went away while we were sending); *progressed_out when bytes moved. */
+static int write_out(struct io *io, int *progressed_out)
 {
+	while (io->out_off < io->out.len) {
+		long n = io->conn.ops->write(&io->conn, io->out.data + io->out_off, io->out.len - io->out_off);
+		if (n > 0) {
+			io->out_off += (size_t)n;
+			*progressed_out = 1;
+			continue;
+		}
+		if (n == CONN_AGAIN)
+			return 0;
+		/* The server went away while we were sending: whatever it said
+		 * before closing is read when the next reply is expected. A
+		 * reset seen here is not seen again by the read. */
+		if (io->conn.error == ECONNRESET && !io->error)
+			io->error = ECONNRESET;
+		io->out_off = io->out.len;
+	}
+	buf_reset(&io->out);
+	io->out_off = 0;
+	return 1;
+}
+
+int io_send(struct io *io, struct buf *out, int timeout_s)
+{
+	int progressed = 0;
 	buf_free(&io->out);
 	io->out = *out;
 	memset(out, 0, sizeof(*out));
 	io->out_off = 0;
 	io->write_timeout_s = timeout_s;
+	/* Written at once when the socket takes it: no wait for writability,
+	 * no event churn (a session's groups are small). */
+	if (io->phase == IO_PHASE_OPEN && write_out(io, &progressed))
+		return 1;
 	io_set_deadline(io, timeout_s);
 	update_interest(io);
+	return 0;
 }
 
 int io_sending(const struct io *io)
@@ -361,32 +403,15 @@ int io_sending(const struct io *io)
 static void flush(struct io *io)
 {
 	int progressed = 0;
-	while (io->out_off < io->out.len) {
-		long n = io->conn.ops->write(&io->conn, io->out.data + io->out_off, io->out.len - io->out_off);
-		if (n > 0) {
-			io->out_off += (size_t)n;
-			progressed = 1;
-			continue;
-		}
-		if (n == CONN_AGAIN) {
-			/* RFC 5321 4.5.3.2.5 times each data block, not the whole
-			 * message: a write that made progress starts the deadline
-			 * again (the scenario's budget still bounds the total). */
-			if (progressed)
-				io_set_deadline(io, io->write_timeout_s);
-			update_interest(io);
-			return;
-		}
-		/* The server went away while we were sending: whatever it said
-		 * before closing is read when the next reply is expected. A
-		 * reset seen here is not seen again by the read. */
-		if (io->conn.error == ECONNRESET && !io->error)
-			io->error = ECONNRESET;
-		io->out_off = io->out.len;
-		break;
+	if (!write_out(io, &progressed)) {
+		/* RFC 5321 4.5.3.2.5 times each data block, not the whole
+		 * message: a write that made progress starts the deadline
+		 * again (the scenario's budget still bounds the total). */
+		if (progressed)
+			io_set_deadline(io, io->write_timeout_s);
+		update_interest(io);
+		return;
 	}
-	buf_reset(&io->out);
-	io->out_off = 0;
 	io_clear_deadline(io);
 	update_interest(io);
 	tell(io, IO_DRAINED);
@@ -395,6 +420,7 @@ static void flush(struct io *io)
 static void on_write(evutil_socket_t fd, short what, void *arg)
 {
 	struct io *io = arg;
+	io->drained = 0;
 	switch (io->phase) {
 	case IO_PHASE_CONNECTING:
 		finish_connect(io);

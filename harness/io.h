@@ -85,6 +85,11 @@ struct io {
 	size_t inlen;
 	int eof;                         /* the server closed (or reset) */
 	int error;                       /* errno of a failed read, 0 for a clean EOF */
+	int drained;                     /* a short read in this event callback emptied
+	                                    the socket: io_fill() does not read again
+	                                    until the next readiness (load: fewer
+	                                    syscalls; TLS may hold bytes back, so only
+	                                    plain sockets) */
 
 	struct buf out;                  /* being written */
 	size_t out_off;                  /* bytes of out already written */
@@ -115,10 +120,12 @@ void io_tls_info(const struct io *io, struct tls_info *info);
 int io_is_tls(const struct io *io);
 int io_is_open(const struct io *io);
 
-/* Takes out's bytes (out is left empty) and writes them, under a deadline
+/* Takes out's bytes (out is left empty) and writes what the transport takes
+ * at once. 1: all of it is gone (or the server went away: the next read says
+ * how), nothing follows. 0: the rest waits for the socket under a deadline
  * of timeout_s that each write making progress starts again: IO_DRAINED or
  * IO_TIMEOUT follows. */
-void io_send(struct io *io, struct buf *out, int timeout_s);
+int io_send(struct io *io, struct buf *out, int timeout_s);
 int io_sending(const struct io *io);
 
 /* Reads whatever the transport has now into the input buffer, without

@@ -1,6 +1,7 @@
 /*
  * main.c - the command line: run, list, check, matrix, report, merge, diff,
- * help, version.
+ * help, version; shell, record and load (and merge of load reports) are
+ * dispatched to their modules.
  *
  * Owns option parsing, exit codes, where the bundled suite is looked for,
  * and the order of a run (load every scenario, select, probe, run, write
@@ -28,6 +29,7 @@
 #include "baseline.h"
 #include "conn.h"
 #include "diff.h"
+#include "load.h"
 #include "smtp_limits.h"
 #include "matrix.h"
 #include "report.h"
@@ -81,7 +83,7 @@ static const char usage_head[] =
     "                                --from [NAME=]RUN.json: the runs side by side (html, md)\n"
     "  merge A.json B.json... [--report FMT[:PATH]...]\n"
     "                                join the JSON reports of --shard runs (default: json\n"
-    "                                on stdout)\n"
+    "                                on stdout); load reports are added up\n"
     "  diff OLD.json NEW.json [--md] what started failing, got fixed, changed verdict or\n"
     "                                reply code; exit 1 when something regressed\n"
     "  shell -t TARGET [options]     an interactive session, every reply judged;\n"
@@ -89,6 +91,9 @@ static const char usage_head[] =
     "  record --listen HOST:PORT -t TARGET -o FILE.smtp|DIR/\n"
     "                                a recording proxy: judges the replies a client gets,\n"
     "                                writes each session as a scenario (docs/shell.md)\n"
+    "  load -t TARGET (-n N | --duration S) [-c N] SCENARIO...\n"
+    "                                load test: the scenarios as many sessions, every\n"
+    "                                reply judged; latency percentiles (docs/load.md)\n"
     "  help                          this text\n"
     "  version                       print the version\n"
     "\n"
@@ -372,16 +377,6 @@ static int cmd_rules(int argc, char **argv)
 	}
 	rules_print_markdown(stdout);
 	return EXIT_PASS;
-}
-
-static char *iso8601_now(void)
-{
-	time_t now = time(NULL);
-	struct tm tm;
-	gmtime_r(&now, &tm);
-	char s[32];
-	strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return xstrdup(s);
 }
 
 /* ------------------------------------------- selection (list and run) */
@@ -679,7 +674,7 @@ static void run_start_result(struct run *r)
 	run->tool_version = xstrdup(SMTPCONFORM_VERSION);
 	run->target = xstrdup(r->target.display);
 	run->profile = xstrdup(r->opt.engine.profile);
-	run->started = iso8601_now();
+	run->started = clock_iso8601_utc();
 	run->strict = r->opt.engine.strict;
 	run->tls_mode = r->opt.engine.tls_implicit ? xstrdup("implicit") : NULL;
 	run->tls_verify = r->opt.tls.verify;
@@ -1111,7 +1106,9 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "report") == 0)
 		return cmd_report(argc, argv);
 	if (strcmp(cmd, "merge") == 0)
-		return cmd_merge(argc, argv);
+		return load_merge_wanted(argc, argv) ? load_merge_main(argc, argv) : cmd_merge(argc, argv);
+	if (strcmp(cmd, "load") == 0)
+		return load_main(argc, argv);
 	if (strcmp(cmd, "diff") == 0)
 		return cmd_diff(argc, argv);
 	if (strcmp(cmd, "shell") == 0)
@@ -1119,6 +1116,6 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "record") == 0)
 		return record_main(argc, argv);
 	usage_error("unknown command '%s' (commands: run, list, check, matrix, rules, report, merge, diff, shell, "
-	            "record, help, version)",
+	            "record, load, help, version)",
 	            cmd);
 }

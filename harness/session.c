@@ -563,6 +563,8 @@ static void complete_reply(struct session *s)
 	check_after_554(s, st);
 	session_checks(s, st);
 	int missed = expect_apply_level(st, s->scenario->level, s->opts->strict);
+	if (s->on_reply)
+		s->on_reply(s, st); /* load.c: the reply's latency, once judged */
 	for (size_t i = 0; i < st->nlines; i++) {
 		buf_puts(&s->transcript, "S: ");
 		buf_puts(&s->transcript, st->lines[i]);
@@ -905,8 +907,12 @@ static void advance(struct session *s)
 		}
 		if (s->out.len > 0) {
 			s->sent_any = 1;
+			s->group_sent_us = clock_us();
 			set_state(s, SESSION_WRITING);
-			io_send(&s->io, &s->out, write_timeout_s(s));
+			if (io_send(&s->io, &s->out, write_timeout_s(s))) {
+				set_state(s, SESSION_IDLE); /* written at once */
+				continue;
+			}
 			return; /* IO_DRAINED continues */
 		}
 		begin_expect(s, step);
@@ -1065,6 +1071,7 @@ static void session_connect(struct session *s)
 void session_start(struct session *s)
 {
 	s->started_ms = clock_ms();
+	s->group_sent_us = clock_us(); /* the greeting's latency runs from here */
 	s->reply = xmalloc(sizeof(*s->reply));
 	io_init(&s->io, s->base, s->backend, on_io, s);
 	/* The whole scenario's budget: --scenario-timeout, or the scenario's

@@ -51,6 +51,12 @@ struct session {
 	void (*on_done)(struct session *s);
 	void *owner;                     /* the engine */
 	const struct io_backend *backend; /* NULL: sockets; a test's fake server */
+	/* load.c: called with each complete reply once it is judged (not for
+	 * 334 challenges); NULL for run. group_sent_us: when the group that
+	 * reply answers was sent (clock_us), the connect's start for the
+	 * greeting: the reply's latency is the time since. */
+	void (*on_reply)(struct session *s, const struct step_result *st);
+	int64_t group_sent_us;
 
 	enum session_state state;
 	struct io io;                    /* the connection: socket, TLS, input, deadline */

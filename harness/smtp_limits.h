@@ -122,6 +122,19 @@
  * SIGTERM, and SIGKILL if it has not ended within this many milliseconds. */
 #define EXEC_TERM_GRACE_MS 200
 
+/* `load` (docs/load.md): -c upper bound (sessions at once); how many
+ * failures of each rule keep their transcript (the others are counted);
+ * distinct commands timed apart (more are timed as "OTHER"); findings
+ * with distinct rule ids kept (more are counted as "other"). */
+#define LOAD_CONCURRENCY_MAX 10000
+#define LOAD_EXAMPLES_PER_RULE 3
+#define LOAD_COMMANDS_MAX 24
+#define LOAD_RULES_MAX 256
+/* Latency histograms (hist.h): 2^HIST_SUB_BITS linear sub-buckets (values
+ * kept to within 1/128), values up to 2^HIST_MAX_BITS microseconds (19 h). */
+#define HIST_SUB_BITS 8
+#define HIST_MAX_BITS 36
+
 /* --shard K/N upper bound for N (CI fan-out). */
 #define SHARD_MAX 1000
 

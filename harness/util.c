@@ -473,6 +473,25 @@ int64_t clock_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+char *clock_iso8601_utc(void)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	char s[32];
+	strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return xstrdup(s);
+}
+
+int64_t clock_us(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		BUG("clock_gettime(CLOCK_MONOTONIC) failed");
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static int write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;

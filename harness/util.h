@@ -67,8 +67,11 @@ void text_sanitize(char *msg, size_t size);
  */
 int text_unescape(struct buf *out, const char *src, size_t n, char *err_out, size_t err_len);
 
-/* Monotonic clock in milliseconds. */
+/* Monotonic clock in milliseconds, and in microseconds (latencies). */
 int64_t clock_ms(void);
+int64_t clock_us(void);
+/* Now as ISO 8601 UTC, "2026-11-23T04:32:22Z" (caller frees). */
+char *clock_iso8601_utc(void);
 
 /*
  * Writes data to path atomically: a temporary file in the same directory,

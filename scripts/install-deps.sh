@@ -9,19 +9,23 @@
 #                                   python3-pytest, python3-pexpect, python3-aiosmtpd,
 #                                   libxml2-utils, chromium (HTML report test), man-db,
 #                                   python3-yaml (docs/ci.md test), swaks (a client sending through `record`)
+#   scripts/install-deps.sh bench   build + postfix (make bench: smtp-sink and smtp-source),
+#                                   time (/usr/bin/time: peak RSS of the program alone)
 # Does nothing when every package is already installed. Needs root (apt-get)
 # only when something is missing.
 set -eu
 
 BUILD_PKGS="gcc make pkg-config python3 libevent-dev libjansson-dev libssl-dev libpcre2-dev libedit-dev scdoc"
 PACKAGE_PKGS="$BUILD_PKGS debhelper dpkg-dev fakeroot lintian"
+BENCH_PKGS="$BUILD_PKGS postfix time"
 TEST_PKGS="$PACKAGE_PKGS man-db python3-yaml clang libclang-rt-dev libcmocka-dev valgrind postfix python3-pytest python3-pexpect python3-aiosmtpd libxml2-utils openssl chromium swaks"
 
 case "${1:-build}" in
 build) pkgs=$BUILD_PKGS ;;
 package) pkgs=$PACKAGE_PKGS ;;
 test) pkgs=$TEST_PKGS ;;
-*) echo "usage: $0 build|package|test" >&2; exit 2 ;;
+bench) pkgs=$BENCH_PKGS ;;
+*) echo "usage: $0 build|package|test|bench" >&2; exit 2 ;;
 esac
 
 missing=""

@@ -5,9 +5,22 @@
 2. A whole run of the bundled suite against the fixture server at -j 1 and -j 8:
    wall time, scenarios per second, the harness's peak RSS.
 3. Many concurrent sessions: 400 copies of a short scenario at -j 1, 16, 64, 256.
+4. `smtpconform load` against Postfix's smtp-sink side by side with Postfix's
+   smtp-source (issue 15): one transaction per session (HELO, MAIL, RCPT, DATA
+   with a 3-line body, QUIT), 5,000 sessions at 1 and at 20 concurrent, the two
+   tools alternating, each ratio smtp-source wall time / load wall time
+   (target: at least 1.1) with the figures it came from.
+5. Peak RSS of `smtpconform load` at 1,000 concurrent sessions, divided by
+   1,000 (target: at most 32 KiB).
 Servers listen on 127.0.0.1 only and are stopped here.
+
+  bench.py [--only reply|run|load] [--rounds N] [--sessions N]
 """
+import argparse
+import json
 import os
+import socket
+import statistics
 import shutil
 import subprocess
 import sys
@@ -49,13 +62,166 @@ def run(target, args, repeat=3):
     return best, rss
 
 
+def measure(argv):
+    """Wall seconds, user and system CPU seconds, peak RSS (KiB), exit code.
+    The program runs under /usr/bin/time: a child forked from Python starts
+    with Python's resident pages in its peak RSS; one forked from time(1)
+    does not."""
+    with tempfile.NamedTemporaryFile("r", prefix="smtpconform-bench-rss-") as out:
+        t0 = time.monotonic()
+        proc = subprocess.Popen(["/usr/bin/time", "-q", "-f", "%M", "-o", out.name] + argv,
+                                stdout=subprocess.DEVNULL)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.monotonic() - t0
+        rss = int(out.read().split()[-1])
+    return (wall, usage.ru_utime, usage.ru_stime, rss, os.waitstatus_to_exitcode(status))
+
+
+def raise_nofile():
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_sink():
+    """smtp-sink on a free loopback port: -E (no ENHANCEDSTATUSCODES, so its
+    HELO-only sessions pass every rule), room for 4,000 connections."""
+    sink = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
+    for _ in range(5):
+        port = free_port()
+        argv = [sink, "-E", "-m", "4000"]
+        if os.geteuid() == 0:
+            argv += ["-u", "nobody"]
+        proc = subprocess.Popen(argv + ["127.0.0.1:%d" % port, "4000"], preexec_fn=raise_nofile)
+        for _ in range(50):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return proc, port
+            except OSError:
+                if proc.poll() is not None:
+                    break
+                time.sleep(0.05)
+        proc.kill()
+        proc.wait()
+    sys.exit("bench: smtp-sink did not start")
+
+
+TRANSACTION = """id: bench.transaction
+title: one transaction, as smtp-source sends it (HELO, MAIL, RCPT, DATA, QUIT)
+S: 220
+C: HELO {client}
+S: 250
+C: MAIL FROM:<{sender}>
+S: 250
+C: RCPT TO:<{rcpt}>
+S: 250
+C: DATA
+S: 354
+D: Subject: bench
+D:
+D: one line of body
+S: 250
+C: QUIT
+S: 221
+"""
+
+
+def fmt(r):
+    return "%.3f s (user %.2f s, sys %.2f s)" % (r[0], r[1], r[2])
+
+
+def bench_load(tmp, rounds, sessions):
+    source = shutil.which("smtp-source") or "/usr/sbin/smtp-source"
+    sink, port = start_sink()
+    target = "127.0.0.1:%d" % port
+    scenario = os.path.join(tmp, "transaction.smtp")
+    with open(scenario, "w") as f:
+        f.write(TRANSACTION)
+    body = os.path.join(tmp, "body.txt")
+    with open(body, "w") as f:
+        f.write("Subject: bench\n\none line of body\n")
+    report = os.path.join(tmp, "load.json")
+    try:
+        for conc in (1, 20):
+            src_argv = [source, "-s", str(conc), "-m", str(sessions), "-F", body,
+                        "-M", "smtpconform.example", "-f", "conform@smtpconform.example",
+                        "-t", "postmaster@localhost", target]
+            load_argv = [HARNESS, "load", "-q", "-t", target, "-c", str(conc), "-n", str(sessions),
+                         "--report", "json:" + report, scenario]
+            src, load = [], []
+            for _ in range(rounds):  # alternating, so both see the same machine
+                r = measure(src_argv)
+                if r[4] != 0:
+                    sys.exit("bench: smtp-source exited %d" % r[4])
+                src.append(r)
+                r = measure(load_argv)
+                if r[4] != 0:
+                    sys.exit("bench: smtpconform load exited %d (see %s)" % (r[4], report))
+                load.append(r)
+            with open(report) as f:
+                rep = json.load(f)
+            ms = statistics.median(x[0] for x in src)
+            ml = statistics.median(x[0] for x in load)
+            print("load vs smtp-source, %d sessions at %d concurrent, median of %d alternating rounds:"
+                  % (sessions, conc, rounds))
+            print("  smtp-source:      " + ", ".join(fmt(x) for x in src))
+            print("  smtpconform load: " + ", ".join(fmt(x) for x in load)
+                  + "; last run: %d pass, %d fail, p99 session %.3f ms"
+                  % (rep["sessions"]["pass"], rep["sessions"]["fail"],
+                     rep["session_latency"]["p99_us"] / 1000))
+            print("  ratio smtp-source / load wall time: %.3f / %.3f = %.2f (target >= 1.1)"
+                  % (ms, ml, ms / ml))
+            cs = statistics.median(x[1] + x[2] for x in src)
+            cl = statistics.median(x[1] + x[2] for x in load)
+            print("  ratio smtp-source / load CPU time (user + sys): %.2f / %.2f = %.2f"
+                  % (cs, cl, cs / cl))
+        # Memory: 1,000 sessions at once, against the baseline of one.
+        conc = 1000
+        base = measure([HARNESS, "load", "-q", "-t", target, "-c", "1", "-n", "10",
+                        "--report", "json:/dev/null", scenario])
+        r = measure([HARNESS, "load", "-q", "-t", target, "-c", str(conc), "-n", str(sessions),
+                     "--report", "json:" + report, scenario])
+        with open(report) as f:
+            rep = json.load(f)
+        print("peak RSS at %d concurrent sessions (%d sessions, %d reached at once): %d KiB / %d "
+              "= %.1f KiB per session (target <= 32); above the %d KiB of a -c 1 run: %.1f KiB"
+              % (conc, sessions, rep.get("peak_concurrency", 0), r[3], conc, r[3] / conc, base[3],
+                 (r[3] - base[3]) / conc))
+        src = measure([source, "-s", str(conc), "-m", str(sessions), "-F", body, "-M",
+                       "smtpconform.example", "-t", "postmaster@localhost", target])
+        print("  (smtp-source at -s %d: peak RSS %d KiB)" % (conc, src[3]))
+    finally:
+        sink.terminate()
+        sink.wait(timeout=10)
+
+
 def main():
+    ap = argparse.ArgumentParser(description="make bench: figures, never assertions")
+    ap.add_argument("--only", choices=["reply", "run", "load"])
+    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds per load figure")
+    ap.add_argument("--sessions", type=int, default=5000, help="sessions per load run")
+    args = ap.parse_args()
+    if args.only == "load":
+        tmp = tempfile.mkdtemp(prefix="smtpconform-bench-")
+        try:
+            bench_load(tmp, args.rounds, args.sessions)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return
     bench_reply = os.path.join(BUILD, "bench_reply")
     subprocess.run(["cc", "-std=c11", "-O2", "-D_POSIX_C_SOURCE=200809L", "-D_DEFAULT_SOURCE",
                     "-iquote", os.path.join(ROOT, "harness"),
                     os.path.join(ROOT, "tests/bench/bench_reply.c"),
                     os.path.join(BUILD, "libharness.a"), "-o", bench_reply], check=True)
     subprocess.run([bench_reply], check=True)
+    if args.only == "reply":
+        return
 
     proc, target = start_fixture()
     tmp = tempfile.mkdtemp(prefix="smtpconform-bench-")
@@ -76,6 +242,8 @@ def main():
             dt, rss = run(target, ["-j", str(jobs), many], repeat=2)
             print("400 sessions, -j %3d: %.3f s wall, %.0f sessions/s, peak RSS %d KiB"
                   % (jobs, dt, 400 / dt, rss))
+        if args.only != "run":
+            bench_load(tmp, args.rounds, args.sessions)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
