@@ -386,8 +386,10 @@ int io_send(struct io *io, struct buf *out, int timeout_s)
 	io->write_timeout_s = timeout_s;
 	/* Written at once when the socket takes it: no wait for writability,
 	 * no event churn (a session's groups are small). */
-	if (io->phase == IO_PHASE_OPEN && write_out(io, &progressed))
+	if (io->phase == IO_PHASE_OPEN && write_out(io, &progressed)) {
+		update_interest(io); /* no syscall unless the interest changes */
 		return 1;
+	}
 	io_set_deadline(io, timeout_s);
 	update_interest(io);
 	return 0;

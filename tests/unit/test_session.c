@@ -39,7 +39,8 @@ struct fake_server {
 	const char *turns[TURNS_MAX];
 	char *(*dynamic)(size_t k);  /* when set and not NULL: turn k (heap) */
 	const char *after_tls;       /* sent when the handshake succeeds */
-	int tls_result;              /* the handshake: 1 done, -1 fails, 0 never ends */
+	int tls_result;              /* the handshake: 1 done, -1 fails, 0 never ends,
+	                                TLS_HANDSHAKE_UNTRUSTED: refused under require */
 	int stall_writes;            /* no write makes progress */
 	int connect_async;           /* connecting takes a round of the loop */
 
@@ -152,6 +153,11 @@ static int fake_tls_handshake(struct conn *c, char *err, size_t errlen)
 		return 0;
 	}
 	fake.handshaking = 0;
+	if (fake.tls_result == TLS_HANDSHAKE_UNTRUSTED) {
+		/* --tls-verify require and a certificate that does not verify */
+		snprintf(err, errlen, "self-signed certificate");
+		return TLS_HANDSHAKE_UNTRUSTED;
+	}
 	if (fake.tls_result < 0) {
 		snprintf(err, errlen, "certificate verification failed: fake");
 		return -1;
@@ -215,6 +221,7 @@ static int setup(void **state)
 	opts.tls_ready = 1;
 	opts.auth_user = "user";
 	opts.auth_password = "pencil";
+	opts.settle_ms = SETTLE_MS_DEFAULT; /* as run: the wait after an end of data */
 	return 0;
 }
 
@@ -582,7 +589,10 @@ static void case_setup_line(const char *d, const char *arg, const char *where, s
 		case_turns[TURNS_MAX] = case_bytes(arg, where);
 		fake.after_tls = case_turns[TURNS_MAX];
 	} else if (strcmp(d, "tls") == 0) {
-		fake.tls_result = strcmp(arg, "fail") == 0 ? -1 : strcmp(arg, "stall") == 0 ? 0 : 1;
+		fake.tls_result = strcmp(arg, "fail") == 0       ? -1
+		                  : strcmp(arg, "stall") == 0     ? 0
+		                  : strcmp(arg, "untrusted") == 0 ? TLS_HANDSHAKE_UNTRUSTED
+		                                                  : 1;
 	} else if (strcmp(d, "stall-writes") == 0) {
 		fake.stall_writes = 1;
 	} else if (strcmp(d, "connect-async") == 0) {
@@ -594,6 +604,8 @@ static void case_setup_line(const char *d, const char *arg, const char *where, s
 			opts.strict = 1;
 		else if (strncmp(arg, "scenario-timeout=", 17) == 0)
 			opts.scenario_timeout_s = atoi(arg + 17);
+		else if (strncmp(arg, "settle-ms=", 10) == 0)
+			opts.settle_ms = atoi(arg + 10);
 		else
 			fail_msg("%s: unknown option '%s'", where, arg);
 	} else {
@@ -687,6 +699,53 @@ static void run_case(void **state)
 		fail_msg("%s: %d expectation(s) not met", path, failed);
 }
 
+/* Rules whose test is a function above (what a case file cannot say). */
+static const char *const rules_tested_by_functions[] = {
+	"syntax.too-many-lines",  /* test_syntax_too_many_lines: 65 lines built */
+	"auth.server-signature",  /* test_auth_server_signature: SCRAM's nonce */
+};
+
+/* 1 when a "#! finding COMMAND RULE VERDICT" line of some case names id. */
+static int case_names_rule(const glob_t *cases, const char *id)
+{
+	for (size_t i = 0; i < cases->gl_pathc; i++) {
+		FILE *f = fopen(cases->gl_pathv[i], "r");
+		char line[4096], cmd[64], rule[128];
+		int found = 0;
+		assert_non_null(f);
+		while (!found && fgets(line, sizeof(line), f))
+			found = sscanf(line, "#! finding %63s %127s", cmd, rule) == 2 &&
+			        strcmp(rule, id) == 0;
+		fclose(f);
+		if (found)
+			return 1;
+	}
+	return 0;
+}
+
+/* Every rule of the table is tested below the socket: a case file holds a
+ * finding of it, or a function above does (issue 11: every rule has unit
+ * tests). A new rule without one fails here, naming it. */
+static void test_every_rule_has_a_case(void **state)
+{
+	(void)state;
+	glob_t cases;
+	assert_int_equal(glob("cases/*.smtp", 0, NULL, &cases), 0);
+	int missing = 0;
+	for (int r = 0; r < RULE_COUNT; r++) {
+		const char *id = rule_get((enum rule_id)r)->id;
+		int by_function = 0;
+		for (size_t k = 0; k < sizeof(rules_tested_by_functions) / sizeof(char *); k++)
+			by_function |= strcmp(rules_tested_by_functions[k], id) == 0;
+		if (!by_function && !case_names_rule(&cases, id)) {
+			fprintf(stderr, "rule %s: no '#! finding' of it in cases/*.smtp\n", id);
+			missing++;
+		}
+	}
+	globfree(&cases);
+	assert_int_equal(missing, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -700,6 +759,7 @@ int main(void)
 	    T(test_timeout_budget),
 	    T(test_timeout_sending),
 	    T(test_data_end),
+	    cmocka_unit_test(test_every_rule_has_a_case),
 #undef T
 	};
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
