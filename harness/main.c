@@ -8,6 +8,7 @@
  *
  * Exit codes: 0 all passed (skips allowed), 1 a scenario failed, 2 usage or
  * scenario-file error, 3 target unreachable (or a scenario could not run),
+ * 4 nothing failed but a scenario was inconclusive (it tested nothing),
  * 130/143 interrupted by SIGINT/SIGTERM (reports are still written).
  */
 #include <errno.h>
@@ -53,6 +54,7 @@ enum exit_code {
 	EXIT_FAIL = 1,
 	EXIT_USAGE = 2,
 	EXIT_UNREACHABLE = 3,
+	EXIT_INCONCLUSIVE = 4, /* nothing failed, something tested nothing */
 };
 
 #define DEFAULT_SCENARIOS "scenarios"
@@ -99,7 +101,8 @@ static const char usage_tail[] =
     "\n"
     "exit codes: 0 all passed (skips allowed), 1 a scenario failed, 2 usage or\n"
     "scenario-file error, 3 target unreachable or a scenario could not run,\n"
-    "130/143 interrupted (partial reports are written and say so).\n"
+    "4 nothing failed but a scenario was inconclusive (a setup step or a\n"
+    "precondition did not hold: nothing was tested), 130/143 interrupted (partial reports are written and say so).\n"
     "\n"
     "Documentation: README.md, docs/scenario-format.md, docs/rules.md.\n";
 
@@ -733,6 +736,8 @@ static int run_exit_code(const struct run *r, int code)
 		return EXIT_FAIL;
 	if (r->result.summary.error)
 		return EXIT_UNREACHABLE;
+	if (r->result.summary.inconclusive)
+		return EXIT_INCONCLUSIVE;
 	return EXIT_PASS;
 }
 

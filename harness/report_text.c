@@ -54,6 +54,7 @@ static const char *scenario_label(const struct scenario_result *sr)
 	case VERDICT_FAIL: return sr->waived ? "WAIVED" : "FAIL";
 	case VERDICT_SKIP: return "SKIP";
 	case VERDICT_ERROR: return "ERROR";
+	case VERDICT_INCONCLUSIVE: return "INCONCLUSIVE";
 	}
 	BUG("unknown verdict");
 }
@@ -125,6 +126,8 @@ static void render_scenario(struct buf *out, const struct scenario_result *sr)
 			buf_puts(out, "  skipped: ");
 		else if (sr->verdict == VERDICT_ERROR)
 			buf_puts(out, "  error: ");
+		else if (sr->verdict == VERDICT_INCONCLUSIVE)
+			buf_puts(out, "  inconclusive: ");
 		else
 			buf_puts(out, "  reason: ");
 		put_text(out, sr->reason);
@@ -260,6 +263,20 @@ static void render_recap(struct buf *out, const struct run_result *run,
 		}
 		buf_puts(out, "\n");
 	}
+	nbad = 0;
+	for (size_t i = 0; i < run->nscenarios; i++) {
+		const struct scenario_result *sr = &run->scenarios[i];
+
+		if (sr->verdict != VERDICT_INCONCLUSIVE)
+			continue;
+		if (nbad++ == 0)
+			buf_puts(out, "\nInconclusive (nothing tested):\n");
+		buf_puts(out, "  - ");
+		put_text(out, has_text(sr->id) ? sr->id : "?");
+		buf_puts(out, ": ");
+		put_text(out, has_text(sr->reason) ? sr->reason : "a setup step failed");
+		buf_puts(out, "\n");
+	}
 }
 
 void report_render_text(const struct run_result *run, struct buf *out)
@@ -287,6 +304,11 @@ void report_render_text(const struct run_result *run, struct buf *out)
 	if (run->greeting) {
 		buf_puts(out, "greeting: ");
 		put_text(out, run->greeting);
+		buf_puts(out, "\n");
+	}
+	for (size_t i = 0; i < run->npreconditions; i++) {
+		buf_puts(out, "precondition: ");
+		put_text(out, run->preconditions[i]);
 		buf_puts(out, "\n");
 	}
 	if (run->tls_probed) {
@@ -325,9 +347,11 @@ void report_render_text(const struct run_result *run, struct buf *out)
 	render_recap(out, run, &fs);
 	findings_free(&fs);
 
-	buf_printf(out, "\n%zu scenarios: %zu passed, %zu failed, %zu skipped, %zu errors (%lld ms)\n",
-	           sum->total, sum->pass, sum->fail, sum->skip, sum->error,
-	           (long long)run->duration_ms);
+	buf_printf(out, "\n%zu scenarios: %zu passed, %zu failed, %zu skipped, %zu errors",
+	           sum->total, sum->pass, sum->fail, sum->skip, sum->error);
+	if (sum->inconclusive)
+		buf_printf(out, ", %zu inconclusive", sum->inconclusive);
+	buf_printf(out, " (%lld ms)\n", (long long)run->duration_ms);
 	if (run->baseline) {
 		buf_printf(out, "baseline %s: %zu known deviation%s waived\n", run->baseline,
 		           sum->waived, sum->waived == 1 ? "" : "s");

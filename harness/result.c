@@ -22,6 +22,7 @@ const char *verdict_name(enum verdict v)
 	case VERDICT_FAIL: return "fail";
 	case VERDICT_SKIP: return "skip";
 	case VERDICT_ERROR: return "error";
+	case VERDICT_INCONCLUSIVE: return "inconclusive";
 	}
 	BUG("unknown verdict");
 }
@@ -102,6 +103,73 @@ enum verdict step_verdict(const struct step_result *st, int strict)
 	return VERDICT_PASS;
 }
 
+/* The step's code was not one its expectation allows. */
+static int expectation_unmet(const struct step_result *st)
+{
+	for (size_t i = 0; i < st->nviolations; i++)
+		if (strcmp(st->violations[i].rule, rule_get(RULE_EXPECT_CODE)->id) == 0)
+			return 1;
+	return 0;
+}
+
+/* The command as sent, without its line end: "RCPT TO:<x@y>". */
+static char *sent_command(const struct step_result *st)
+{
+	size_t n = strlen(st->sent);
+	if (n >= 4 && strcmp(st->sent + n - 4, "\\r\\n") == 0)
+		n -= 4;
+	return xstrndup(st->sent, n);
+}
+
+/* What the user can change so that the setup step gets what it needs. */
+static const char *setup_hint(const struct step_result *st, const char *rcpt, const char *sender)
+{
+	if (st->code == 421 || (st->code >= 400 && st->code < 500))
+		return "a temporary refusal (greylisting, a rate limit, a server shutting down): "
+		       "run again later";
+	if (strcmp(st->command, "RCPT") == 0 && rcpt && *rcpt && strstr(st->sent, rcpt))
+		return "set --var rcpt=<a deliverable mailbox>";
+	if (strcmp(st->command, "MAIL") == 0 && sender && *sender && strstr(st->sent, sender))
+		return "set --var sender=<an address the server accepts mail from>";
+	if (strcmp(st->command, "CONNECT") == 0)
+		return "the server does not serve this client: run from an address it accepts";
+	if (strcmp(st->command, "EHLO") == 0 || strcmp(st->command, "HELO") == 0)
+		return "set --var client=<a name the server accepts>";
+	if (strcmp(st->command, "MAIL") == 0)
+		return "the server refuses mail from this client (authentication or policy)";
+	return "see the reply";
+}
+
+enum verdict scenario_judge(struct scenario_result *r, enum verdict verdict, const char *rcpt,
+                            const char *sender, char **reason_out)
+{
+	*reason_out = NULL;
+	if (verdict == VERDICT_ERROR || verdict == VERDICT_SKIP)
+		return verdict;
+	struct step_result *st = NULL;
+	for (size_t i = 0; i < r->nsteps && !st; i++)
+		if (r->steps[i].verdict == VERDICT_FAIL)
+			st = &r->steps[i];
+	if (!st)
+		return verdict;
+	if (!st->has_reply || !expectation_unmet(st) || (!st->setup && st->code != 421))
+		return VERDICT_FAIL;
+	char *cmd = sent_command(st);
+	const char *first = st->nlines > 0 ? st->lines[0] : "";
+	const char *what = *r->title ? r->title : r->id;
+	if (strcmp(st->command, "CONNECT") == 0)
+		*reason_out = xasprintf("%s: the greeting was %s; not tested: %s; %s",
+		                        st->setup ? "setup" : "session", first, what,
+		                        setup_hint(st, rcpt, sender));
+	else
+		*reason_out = xasprintf("%s: %s refused (%s); not tested: %s; %s",
+		                        st->setup ? "setup" : "session", cmd, first, what,
+		                        setup_hint(st, rcpt, sender));
+	free(cmd);
+	st->verdict = VERDICT_INCONCLUSIVE;
+	return VERDICT_INCONCLUSIVE;
+}
+
 void run_summarize(struct run_result *run)
 {
 	struct run_summary sum = {0};
@@ -123,6 +191,9 @@ void run_summarize(struct run_result *run)
 			break;
 		case VERDICT_ERROR:
 			sum.error++;
+			break;
+		case VERDICT_INCONCLUSIVE:
+			sum.inconclusive++;
 			break;
 		}
 	}
@@ -201,6 +272,9 @@ void run_result_free(struct run_result *run)
 	run->tls_mode = NULL;
 	free(run->baseline);
 	run->baseline = NULL;
+	strv_free(run->preconditions, run->npreconditions);
+	run->preconditions = NULL;
+	run->npreconditions = 0;
 	strv_free(run->stale_waivers, run->nstale_waivers);
 	run->stale_waivers = NULL;
 	run->nstale_waivers = 0;

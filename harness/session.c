@@ -172,6 +172,7 @@ static struct step_result *new_step(struct session *s, const struct step *step)
 	memset(st, 0, sizeof(*st));
 	st->line = step->line;
 	st->file = xstrdup(step->file);
+	st->setup = step->setup;
 	st->code = -1;
 	st->command = xstrdup(s->answering.verb);
 	st->sent = xstrdup(s->answering.sent ? s->answering.sent : "");
@@ -1118,7 +1119,14 @@ static void finish(struct session *s, enum verdict verdict, const char *reason)
 		for (size_t i = 0; i < r->nsteps; i++)
 			if (r->steps[i].verdict == VERDICT_FAIL)
 				verdict = VERDICT_FAIL;
-	r->verdict = verdict;
+	char *inconclusive = NULL;
+	r->verdict = scenario_judge(r, verdict, vars_get(s->opts->vars, "rcpt"),
+	                            vars_get(s->opts->vars, "sender"), &inconclusive);
+	if (inconclusive) {
+		free(r->reason);
+		r->reason = inconclusive;
+		buf_printf(&s->transcript, "-- inconclusive: %s\n", inconclusive);
+	}
 	if (reason && !r->reason) {
 		r->reason = xstrdup(reason);
 		redact(r->reason); /* TLS errors quote what the server sent */
