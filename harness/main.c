@@ -668,6 +668,9 @@ static void run_record_probe(struct run *r)
 	run->greeting = p->greeting ? xstrdup(p->greeting) : NULL;
 	run->nehlo_keywords = p->nkeywords;
 	run->ehlo_keywords = strv_copy(p->keywords, p->nkeywords);
+	run->npreconditions = p->npreconditions;
+	run->preconditions = p->npreconditions ? strv_copy(p->preconditions, p->npreconditions)
+	                                       : NULL;
 	run->tls_probed = p->tls_probed;
 	if (p->tls_probed) {
 		run->nehlo_keywords_tls = p->nkeywords_tls;

@@ -52,6 +52,10 @@ const struct run_option run_options[] = {
 	{RUN_OPT_SCENARIO_TIMEOUT, "scenario-timeout", 0, "SECONDS", RUN_OPT_IN_PROFILE,
 	 "the whole scenario's time budget, which no\n"
 	 "reply can extend (default 3600)"},
+	{RUN_OPT_PROBE_TIMEOUT, "probe-timeout", 0, "SECONDS", RUN_OPT_IN_PROFILE,
+	 "the capability probe's deadline to connect and for\n"
+	 "each reply, the greeting first (default 10); a target\n"
+	 "that does not greet in time ends the run (exit 3)"},
 	{RUN_OPT_STRICT, "strict", 0, NULL, RUN_OPT_IN_PROFILE,
 	 "warnings (non-standard but common replies) fail"},
 	{RUN_OPT_JOBS, "jobs", 'j', "N", RUN_OPT_IN_PROFILE,
@@ -123,6 +127,7 @@ void run_options_init(struct run_options *ro)
 	ro->engine.profile = MATRIX_DEFAULT_PROFILE;
 	ro->engine.jobs = 1;
 	ro->engine.scenario_timeout_s = SCENARIO_TIMEOUT_DEFAULT_S;
+	ro->engine.probe_timeout_s = PROBE_TIMEOUT_DEFAULT_S;
 	vars_init_defaults(&ro->vars);
 	ro->tls.verify = 1;
 	ro->tls.min_version = "TLSv1.2";
@@ -303,6 +308,9 @@ int run_option_apply(struct run_options *ro, const struct run_option *row, const
 		                 errlen);
 	case RUN_OPT_SCENARIO_TIMEOUT:
 		return parse_int(value, label, 1, TIMEOUT_OPTION_MAX_S, &ro->engine.scenario_timeout_s,
+		                 err, errlen);
+	case RUN_OPT_PROBE_TIMEOUT:
+		return parse_int(value, label, 1, TIMEOUT_OPTION_MAX_S, &ro->engine.probe_timeout_s,
 		                 err, errlen);
 	case RUN_OPT_STRICT:
 		/* A flag on the command line; 0 or 1 in a profile. */

@@ -45,7 +45,8 @@ struct step {
 	                       scenario's own first step, or above its @test line.
 	                       A setup reply other than the one expected makes the
 	                       scenario inconclusive (docs/scenario-format.md) */
-	int uses_rcpt;      /* C:/A: text names {rcpt} */
+	int uses_rcpt;      /* C: text names {rcpt} */
+	int uses_relay;     /* C: text names {relay_rcpt} or {foreign_domain} */
 };
 
 struct scenario {

@@ -591,6 +591,8 @@ static void complete_reply(struct session *s)
 		finish(s, VERDICT_PASS, NULL);
 		return;
 	}
+	if (s->on_reply)
+		s->on_reply(s, s->reply); /* may grow the step list: step is stale */
 	s->pc++;
 	if (command_is(s->answering.verb, CMD_STARTTLS) && s->reply->code == 220 &&
 	    s->conn.ops == &conn_plain_ops && s->opts->tls_ready) {
@@ -1120,8 +1122,10 @@ static void finish(struct session *s, enum verdict verdict, const char *reason)
 			if (r->steps[i].verdict == VERDICT_FAIL)
 				verdict = VERDICT_FAIL;
 	char *inconclusive = NULL;
-	r->verdict = scenario_judge(r, verdict, vars_get(s->opts->vars, "rcpt"),
-	                            vars_get(s->opts->vars, "sender"), &inconclusive);
+	char *rcpt = vars_value(s->opts->vars, "rcpt"), *sender = vars_value(s->opts->vars, "sender");
+	r->verdict = scenario_judge(r, verdict, rcpt, sender, &inconclusive);
+	free(rcpt);
+	free(sender);
 	if (inconclusive) {
 		free(r->reason);
 		r->reason = inconclusive;

@@ -45,6 +45,9 @@ struct session {
 	struct scenario_result *result;  /* filled in place, owned by the caller */
 	int keep_going;                  /* 1: do not stop at a failed step (probe) */
 	void (*on_done)(struct session *s);
+	/* Called with each whole reply of an S: step before the next step runs:
+	 * the probe appends its next command here (a step list that grows). */
+	void (*on_reply)(struct session *s, const struct reply *reply);
 	void *owner;                     /* the engine */
 
 	enum session_state state;
