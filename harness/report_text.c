@@ -279,6 +279,21 @@ static void render_recap(struct buf *out, const struct run_result *run,
 	}
 }
 
+/* Every scenario errored for one and the same reason (the target cannot
+ * be reached, or never greeted). */
+static int one_error_for_all(const struct run_result *run)
+{
+	if (run->nscenarios < 2)
+		return 0;
+	for (size_t i = 0; i < run->nscenarios; i++) {
+		const struct scenario_result *sr = &run->scenarios[i];
+		if (sr->verdict != VERDICT_ERROR || !has_text(sr->reason) ||
+		    strcmp(sr->reason, run->scenarios[0].reason) != 0)
+			return 0;
+	}
+	return 1;
+}
+
 void report_render_text(const struct run_result *run, struct buf *out)
 {
 	struct findings fs;
@@ -342,9 +357,16 @@ void report_render_text(const struct run_result *run, struct buf *out)
 
 	findings_build(run, &fs);
 	render_findings(out, run, &fs);
-	for (size_t i = 0; i < run->nscenarios; i++)
-		render_scenario(out, &run->scenarios[i]);
-	render_recap(out, run, &fs);
+	if (one_error_for_all(run)) {
+		/* An unreachable target: one cause, said once. */
+		buf_printf(out, "ERROR all %zu scenarios: ", run->nscenarios);
+		put_text(out, run->scenarios[0].reason);
+		buf_puts(out, "\n");
+	} else {
+		for (size_t i = 0; i < run->nscenarios; i++)
+			render_scenario(out, &run->scenarios[i]);
+		render_recap(out, run, &fs);
+	}
 	findings_free(&fs);
 
 	buf_printf(out, "\n%zu scenarios: %zu passed, %zu failed, %zu skipped, %zu errors",
