@@ -191,18 +191,22 @@ static int has_tag(const struct scenario *sc, const char *tag)
 }
 
 /* Why a scenario cannot test anything against this server, known before it
- * runs from what the probe found, or NULL: it sends mail to {rcpt}, which
+ * runs from what the probe found, or NULL: it sends MAIL FROM:<{sender}>,
+ * which the server refused (and does not authenticate first: no A: step);
+ * or it sends mail to {rcpt}, which
  * the server refused (unless it tests the postmaster mailbox itself: tag
  * postmaster, RFC 5321 4.5.1), or it needs a relay refused by a server that
  * relays for this client. */
 static char *precondition_reason(const struct engine *e, const struct scenario *sc)
 {
-	int rcpt = 0, relay = 0, refusal = 0;
+	int rcpt = 0, relay = 0, refusal = 0, sender = 0, auth = 0;
 	if (!e->probe)
 		return NULL;
 	for (size_t k = 0; k < sc->nsteps; k++) {
 		const struct step *st = &sc->steps[k];
 		rcpt |= st->uses_rcpt;
+		sender |= st->uses_sender;
+		auth |= st->kind == STEP_AUTH;
 		relay |= st->uses_relay;
 		refusal |= st->kind == STEP_EXPECT && !st->expect.any &&
 		           !expect_code_matches(&st->expect, 250) &&
@@ -214,6 +218,11 @@ static char *precondition_reason(const struct engine *e, const struct scenario *
 	 * address literal) and expects it refused. */
 	relay |= has_tag(sc, "relay") && refusal;
 	const char *what = *sc->title ? sc->title : sc->id;
+	if (sender && !auth && e->probe->mail_refused)
+		return xasprintf("precondition: %s to the capability probe; not tested: %s; "
+		                 "set --var sender=<an address the server accepts mail from>, or "
+		                 "authenticate (the server may want AUTH first)",
+		                 e->probe->mail_refused, what);
 	if (rcpt && e->probe->rcpt_refused && !has_tag(sc, "postmaster"))
 		return xasprintf("precondition: %s to the capability probe; not tested: %s; "
 		                 "set --var rcpt=<a deliverable mailbox>",
@@ -604,6 +613,30 @@ static int probe_run(const struct engine_options *o, int tls_pass, struct probe 
 	return reached;
 }
 
+/* A refusal of the probe's envelope command cmd: a precondition line with
+ * what follows. A 5xx holds for every scenario: returns "CMD refused
+ * (REPLY)" for the scenarios' reasons (caller frees). A 4xx may pass
+ * (greylisting): the scenarios run, and a setup step that gets it is
+ * inconclusive then; returns NULL, as for an acceptance. */
+static char *envelope_refusal(struct probe *out, int code, const char *cmd, const char *reply,
+                              const char *consequence)
+{
+	if (code < 400)
+		return NULL;
+	char *refused = xasprintf("%s refused%s (%s)", cmd, code < 500 ? " for now" : "",
+	                          reply ? reply : "");
+	strv_push(&out->preconditions, &out->npreconditions,
+	          xasprintf("%s: %s", refused,
+	                    code < 500 ? "greylisting or a rate limit? scenarios whose setup "
+	                                 "gets it are inconclusive; run again later"
+	                               : consequence));
+	if (code < 500) {
+		free(refused);
+		return NULL;
+	}
+	return refused;
+}
+
 /* The probe's findings about the envelope, as report lines with hints. */
 static void probe_preconditions(const struct engine_options *o, struct probe *out,
                                 const struct scenario_result *r)
@@ -624,21 +657,19 @@ static void probe_preconditions(const struct engine_options *o, struct probe *ou
 	char *rcpt = vars_value(o->vars, "rcpt");
 	char *relay = vars_value(o->vars, "relay_rcpt");
 	struct buf b = {0};
-	if (out->mail_code >= 300) {
-		buf_printf(&b, "MAIL FROM:<%s> refused (%s): scenarios that send mail cannot "
-		           "test what they test; set --var sender=<an address the server "
-		           "accepts mail from> (or the server wants authentication first)",
-		           sender ? sender : "", mail_reply ? mail_reply : "");
-		strv_push(&out->preconditions, &out->npreconditions, buf_steal(&b));
-	}
-	if (out->rcpt_code >= 300) {
-		out->rcpt_refused = xasprintf("RCPT TO:<%s> refused (%s)", rcpt ? rcpt : "",
-		                              rcpt_reply ? rcpt_reply : "");
-		buf_printf(&b, "%s: the scenarios that use {rcpt} are inconclusive; set --var "
-		           "rcpt=<a deliverable mailbox>",
-		           out->rcpt_refused);
-		strv_push(&out->preconditions, &out->npreconditions, buf_steal(&b));
-	}
+	char *mail = xasprintf("MAIL FROM:<%s>", sender ? sender : "");
+	char *to = xasprintf("RCPT TO:<%s>", rcpt ? rcpt : "");
+	out->mail_refused = envelope_refusal(out, out->mail_code, mail, mail_reply,
+	                                     "the scenarios that use {sender} without "
+	                                     "authenticating are inconclusive; set --var "
+	                                     "sender=<an address the server accepts mail from>, "
+	                                     "or the server wants authentication first "
+	                                     "(--auth-user)");
+	out->rcpt_refused = envelope_refusal(out, out->rcpt_code, to, rcpt_reply,
+	                                     "the scenarios that use {rcpt} are inconclusive; "
+	                                     "set --var rcpt=<a deliverable mailbox>");
+	free(mail);
+	free(to);
 	if (out->relay_code >= 200 && out->relay_code < 300) {
 		out->relay_trusted = 1;
 		buf_printf(&b, "RCPT TO:<%s> accepted (%s): the server treats this client as "
@@ -709,6 +740,7 @@ int probe_has_keyword(const struct probe *p, const char *keyword)
 void probe_free(struct probe *p)
 {
 	free(p->error);
+	free(p->mail_refused);
 	free(p->rcpt_refused);
 	strv_free(p->preconditions, p->npreconditions);
 	free(p->greeting);

@@ -12,6 +12,7 @@
 
 #include "result.h"
 #include "scenario.h"
+#include "smtp_limits.h"
 #include "util.h"
 
 const char *verdict_name(enum verdict v)
@@ -112,19 +113,40 @@ static int expectation_unmet(const struct step_result *st)
 	return 0;
 }
 
-/* The command as sent, without its line end: "RCPT TO:<x@y>". */
+/* The command as sent, without its line end, cut for one line:
+ * "RCPT TO:<x@y>". */
 static char *sent_command(const struct step_result *st)
 {
 	size_t n = strlen(st->sent);
 	if (n >= 4 && strcmp(st->sent + n - 4, "\\r\\n") == 0)
 		n -= 4;
-	return xstrndup(st->sent, n);
+	if (n <= INCONCLUSIVE_COMMAND_SHOWN)
+		return xstrndup(st->sent, n);
+	char *head = xstrndup(st->sent, INCONCLUSIVE_COMMAND_SHOWN);
+	char *cut = xasprintf("%s... (%zu octets)", head, n);
+	free(head);
+	return cut;
+}
+
+/* RFC 4954 6: "530 Authentication required ... SHOULD be returned by any
+ * command other than AUTH, EHLO, HELO, NOOP, RSET, or QUIT when server
+ * policy requires authentication": a policy, not the reply under test. */
+static int auth_required(const struct step_result *st)
+{
+	static const char *const exempt[] = {"AUTH", "EHLO", "HELO", "NOOP", "RSET", "QUIT",
+	                                     "CONNECT"};
+	if (st->code != 530)
+		return 0;
+	for (size_t i = 0; i < sizeof(exempt) / sizeof(exempt[0]); i++)
+		if (strcmp(st->command, exempt[i]) == 0)
+			return 0;
+	return 1;
 }
 
 /* What the user can change so that the setup step gets what it needs. */
 static const char *setup_hint(const struct step_result *st, const char *rcpt, const char *sender)
 {
-	if (st->code == 421 || (st->code >= 400 && st->code < 500))
+	if (st->code >= 400 && st->code < 500)
 		return "a temporary refusal (greylisting, a rate limit, a server shutting down): "
 		       "run again later";
 	if (strcmp(st->command, "RCPT") == 0 && rcpt && *rcpt && strstr(st->sent, rcpt))
@@ -135,6 +157,8 @@ static const char *setup_hint(const struct step_result *st, const char *rcpt, co
 		return "the server does not serve this client: run from an address it accepts";
 	if (strcmp(st->command, "EHLO") == 0 || strcmp(st->command, "HELO") == 0)
 		return "set --var client=<a name the server accepts>";
+	if (st->code == 530)
+		return "the server wants authentication first (RFC 4954 6): run with --auth-user";
 	if (strcmp(st->command, "MAIL") == 0)
 		return "the server refuses mail from this client (authentication or policy)";
 	return "see the reply";
@@ -152,18 +176,29 @@ enum verdict scenario_judge(struct scenario_result *r, enum verdict verdict, con
 			st = &r->steps[i];
 	if (!st)
 		return verdict;
-	if (!st->has_reply || !expectation_unmet(st) || (!st->setup && st->code != 421))
+	if (!st->has_reply || !expectation_unmet(st) ||
+	    (!st->setup && st->code != 421 && !auth_required(st)))
 		return VERDICT_FAIL;
 	char *cmd = sent_command(st);
 	const char *first = st->nlines > 0 ? st->lines[0] : "";
 	const char *what = *r->title ? r->title : r->id;
-	if (strcmp(st->command, "CONNECT") == 0)
-		*reason_out = xasprintf("%s: the greeting was %s; not tested: %s; %s",
-		                        st->setup ? "setup" : "session", first, what,
+	if (!st->setup && st->code == 530)
+		*reason_out = xasprintf("session: %s answered with 530 (%s): the server wants "
+		                        "authentication first (RFC 4954 6); not tested: %s; run with "
+		                        "--auth-user, or from a client the server serves without it",
+		                        cmd, first, what);
+	else if (!st->setup)
+		/* RFC 5321 3.8: 421 may end any session; this one ended the test. */
+		*reason_out = xasprintf("session: %s answered with 421 (%s): the server ended the "
+		                        "session (RFC 5321 3.8); not tested: %s; run again, unless "
+		                        "the server does this to this input by policy",
+		                        strcmp(st->command, "CONNECT") == 0 ? "the connection" : cmd,
+		                        first, what);
+	else if (strcmp(st->command, "CONNECT") == 0)
+		*reason_out = xasprintf("setup: the greeting was %s; not tested: %s; %s", first, what,
 		                        setup_hint(st, rcpt, sender));
 	else
-		*reason_out = xasprintf("%s: %s refused (%s); not tested: %s; %s",
-		                        st->setup ? "setup" : "session", cmd, first, what,
+		*reason_out = xasprintf("setup: %s refused (%s); not tested: %s; %s", cmd, first, what,
 		                        setup_hint(st, rcpt, sender));
 	free(cmd);
 	st->verdict = VERDICT_INCONCLUSIVE;

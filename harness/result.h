@@ -122,7 +122,8 @@ void step_add_finding(struct step_result *st, const char *rule, enum severity se
  * The scenario's verdict once its steps ran: fail when a step failed, but
  * inconclusive when the first failed step is a setup step whose reply was
  * not the one expected, or got a 421 the step did not expect (RFC 5321 3.8:
- * the server may close any session): that step's verdict becomes
+ * the server may close any session), or a 530 to a command RFC 4954 6 lets
+ * a server refuse so until the client authenticates: that step's verdict becomes
  * inconclusive too, and *reason_out (caller frees) names the step, the
  * reply and what was not tested. rcpt and sender are the {rcpt} and
  * {sender} values, for the hint. Returns verdict unchanged otherwise.

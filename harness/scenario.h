@@ -46,6 +46,7 @@ struct step {
 	                       A setup reply other than the one expected makes the
 	                       scenario inconclusive (docs/scenario-format.md) */
 	int uses_rcpt;      /* C: text names {rcpt} */
+	int uses_sender;    /* C: text names {sender} */
 	int uses_relay;     /* C: text names {relay_rcpt} or {foreign_domain} */
 };
 

@@ -146,6 +146,8 @@ static struct step *step_push(struct parser *p, const struct step *st)
 	s->steps[s->nsteps].setup = p->chain_len > 1 && !p->own_step;
 	if (st->text && strstr(st->text, "{rcpt}"))
 		s->steps[s->nsteps].uses_rcpt = 1;
+	if (st->text && strstr(st->text, "{sender}"))
+		s->steps[s->nsteps].uses_sender = 1;
 	if (st->text && (strstr(st->text, "{relay_rcpt}") || strstr(st->text, "{foreign_domain}")))
 		s->steps[s->nsteps].uses_relay = 1;
 	return &s->steps[s->nsteps++];

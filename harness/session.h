@@ -48,6 +48,7 @@ struct probe {
 	int mail_code;        /* MAIL FROM:<{sender}>, -1 if not tried */
 	int rcpt_code;        /* RCPT TO:<{rcpt}>, -1 if not tried */
 	int relay_code;       /* RCPT TO:<{relay_rcpt}>, -1 if not tried */
+	char *mail_refused;   /* {sender} refused: "MAIL FROM:<x> refused (530 ...)", or NULL */
 	char *rcpt_refused;   /* {rcpt} refused: "RCPT TO:<x> refused (550 ...)", or NULL */
 	int relay_trusted;    /* {relay_rcpt} accepted: the server relays for us */
 	char **preconditions; /* one line each, with its hint, for the reports */

@@ -62,6 +62,8 @@
  * seconds; a silent one must not hold the run for 4.5.3.2.1's 5 minutes
  * and then as long again per scenario. */
 #define PROBE_TIMEOUT_DEFAULT_S 10
+/* Octets of a command an inconclusive verdict's reason quotes. */
+#define INCONCLUSIVE_COMMAND_SHOWN 120
 /* How long to wait for the server to close after "S: close" or at teardown. */
 #define TIMEOUT_CLOSE_S 10
 
