@@ -193,7 +193,10 @@ def outcome(sc, entry):
 def setup_cause(reason):
     """An inconclusive verdict's reason without the scenario's own part
     ("not tested: TITLE"), so that one cause is counted once."""
-    return re.sub(r"; not tested: .*?; ", "; ", reason or "")
+    reason = re.sub(r"; not tested: .*?; ", "; ", reason or "")
+    # "session: VRFY x answered with 530 (...)": the cause, not the command
+    return re.sub(r"^(setup|session): .*? (?:answered with \d{3}|refused) \(", r"\1: a command got (",
+                  reason)
 
 
 def short_version(software):
