@@ -17,6 +17,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "matrix.h"
 #include "session_internal.h"
 
 struct engine {
@@ -614,15 +615,24 @@ static int probe_run(const struct engine_options *o, int tls_pass, struct probe 
 }
 
 /* A refusal of the probe's envelope command cmd: a precondition line with
- * what follows. A 5xx holds for every scenario: returns "CMD refused
+ * what follows (allowed: the matrix lists the code for the command). A 5xx holds for every scenario: returns "CMD refused
  * (REPLY)" for the scenarios' reasons (caller frees). A 4xx may pass
  * (greylisting): the scenarios run, and a setup step that gets it is
  * inconclusive then; returns NULL, as for an acceptance. */
 static char *envelope_refusal(struct probe *out, int code, const char *cmd, const char *reply,
-                              const char *consequence)
+                              const char *consequence, int allowed)
 {
 	if (code < 400)
 		return NULL;
+	if (!allowed) {
+		/* Not a refusal the RFCs list for the command: a finding the
+		 * scenarios make, not a precondition that spares them. */
+		strv_push(&out->preconditions, &out->npreconditions,
+		          xasprintf("%s got %d (%s), not a reply the RFCs allow for it: the "
+		                    "scenarios run and judge it",
+		                    cmd, code, reply ? reply : ""));
+		return NULL;
+	}
 	char *refused = xasprintf("%s refused%s (%s)", cmd, code < 500 ? " for now" : "",
 	                          reply ? reply : "");
 	strv_push(&out->preconditions, &out->npreconditions,
@@ -664,10 +674,12 @@ static void probe_preconditions(const struct engine_options *o, struct probe *ou
 	                                     "authenticating are inconclusive; set --var "
 	                                     "sender=<an address the server accepts mail from>, "
 	                                     "or the server wants authentication first "
-	                                     "(--auth-user)");
+	                                     "(--auth-user)",
+	                                     matrix_lookup(o->profile, "MAIL", out->mail_code) != NULL);
 	out->rcpt_refused = envelope_refusal(out, out->rcpt_code, to, rcpt_reply,
 	                                     "the scenarios that use {rcpt} are inconclusive; "
-	                                     "set --var rcpt=<a deliverable mailbox>");
+	                                     "set --var rcpt=<a deliverable mailbox>",
+	                                     matrix_lookup(o->profile, "RCPT", out->rcpt_code) != NULL);
 	free(mail);
 	free(to);
 	if (out->relay_code >= 200 && out->relay_code < 300) {

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "matrix.h"
 #include "result.h"
 #include "scenario.h"
 #include "smtp_limits.h"
@@ -130,17 +131,11 @@ static char *sent_command(const struct step_result *st)
 
 /* RFC 4954 6: "530 Authentication required ... SHOULD be returned by any
  * command other than AUTH, EHLO, HELO, NOOP, RSET, or QUIT when server
- * policy requires authentication": a policy, not the reply under test. */
-static int auth_required(const struct step_result *st)
+ * policy requires authentication": a policy, not the reply under test,
+ * where the matrix allows it for the command. */
+static int auth_required(const struct step_result *st, const char *profile)
 {
-	static const char *const exempt[] = {"AUTH", "EHLO", "HELO", "NOOP", "RSET", "QUIT",
-	                                     "CONNECT"};
-	if (st->code != 530)
-		return 0;
-	for (size_t i = 0; i < sizeof(exempt) / sizeof(exempt[0]); i++)
-		if (strcmp(st->command, exempt[i]) == 0)
-			return 0;
-	return 1;
+	return st->code == 530 && profile && matrix_lookup(profile, st->command, 530) != NULL;
 }
 
 /* What the user can change so that the setup step gets what it needs. */
@@ -164,8 +159,8 @@ static const char *setup_hint(const struct step_result *st, const char *rcpt, co
 	return "see the reply";
 }
 
-enum verdict scenario_judge(struct scenario_result *r, enum verdict verdict, const char *rcpt,
-                            const char *sender, char **reason_out)
+enum verdict scenario_judge(struct scenario_result *r, enum verdict verdict, const char *profile,
+                            const char *rcpt, const char *sender, char **reason_out)
 {
 	*reason_out = NULL;
 	if (verdict == VERDICT_ERROR || verdict == VERDICT_SKIP)
@@ -177,15 +172,16 @@ enum verdict scenario_judge(struct scenario_result *r, enum verdict verdict, con
 	if (!st)
 		return verdict;
 	if (!st->has_reply || !expectation_unmet(st) ||
-	    (!st->setup && st->code != 421 && !auth_required(st)))
+	    (!st->setup && st->code != 421 && !auth_required(st, profile)))
 		return VERDICT_FAIL;
 	char *cmd = sent_command(st);
 	const char *first = st->nlines > 0 ? st->lines[0] : "";
 	const char *what = *r->title ? r->title : r->id;
 	if (!st->setup && st->code == 530)
 		*reason_out = xasprintf("session: %s answered with 530 (%s): the server wants "
-		                        "authentication first (RFC 4954 6); not tested: %s; run with "
-		                        "--auth-user, or from a client the server serves without it",
+		                        "authentication (or TLS) first (RFC 4954 6, RFC 3207 4); not "
+		                        "tested: %s; run with --auth-user, or from a client the server "
+		                        "serves without it",
 		                        cmd, first, what);
 	else if (!st->setup)
 		/* RFC 5321 3.8: 421 may end any session; this one ended the test. */

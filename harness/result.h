@@ -123,13 +123,14 @@ void step_add_finding(struct step_result *st, const char *rule, enum severity se
  * inconclusive when the first failed step is a setup step whose reply was
  * not the one expected, or got a 421 the step did not expect (RFC 5321 3.8:
  * the server may close any session), or a 530 to a command RFC 4954 6 lets
- * a server refuse so until the client authenticates: that step's verdict becomes
+ * a server refuse so until the client authenticates (the matrix of profile
+ * allows 530 for it): that step's verdict becomes
  * inconclusive too, and *reason_out (caller frees) names the step, the
  * reply and what was not tested. rcpt and sender are the {rcpt} and
  * {sender} values, for the hint. Returns verdict unchanged otherwise.
  */
-enum verdict scenario_judge(struct scenario_result *r, enum verdict verdict, const char *rcpt,
-                            const char *sender, char **reason_out);
+enum verdict scenario_judge(struct scenario_result *r, enum verdict verdict, const char *profile,
+                            const char *rcpt, const char *sender, char **reason_out);
 /* Step verdict from its violations: fail if any error (or any warn when strict). */
 enum verdict step_verdict(const struct step_result *st, int strict);
 void run_summarize(struct run_result *run);

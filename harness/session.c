@@ -1123,7 +1123,7 @@ static void finish(struct session *s, enum verdict verdict, const char *reason)
 				verdict = VERDICT_FAIL;
 	char *inconclusive = NULL;
 	char *rcpt = vars_value(s->opts->vars, "rcpt"), *sender = vars_value(s->opts->vars, "sender");
-	r->verdict = scenario_judge(r, verdict, rcpt, sender, &inconclusive);
+	r->verdict = scenario_judge(r, verdict, s->opts->profile, rcpt, sender, &inconclusive);
 	free(rcpt);
 	free(sender);
 	if (inconclusive) {
