@@ -191,9 +191,39 @@ static int has_tag(const struct scenario *sc, const char *tag)
 	return 0;
 }
 
+static int is_sending(const struct step *st)
+{
+	return st->kind == STEP_CMD || st->kind == STEP_RAW || st->kind == STEP_DATA ||
+	       st->kind == STEP_AUTH;
+}
+
+/* 1 when an S: of the scenario expects code for a C: step that names the
+ * variable (sender 1: {sender}, 0: {rcpt}): the scenario
+ * tests that very reply. The S: lines take the sending steps' replies in
+ * order, as the session does with a pipelined group. */
+static int expects_reply(const struct scenario *sc, int sender, int code)
+{
+	size_t next = 0; /* the oldest sending step not answered yet */
+	for (size_t k = 0; k < sc->nsteps; k++) {
+		const struct step *st = &sc->steps[k];
+		if (st->kind != STEP_EXPECT)
+			continue;
+		while (next < k && !is_sending(&sc->steps[next]))
+			next++;
+		if (next >= k)
+			continue; /* nothing pending: the greeting */
+		const struct step *c = &sc->steps[next++];
+		if (!st->expect.any && (sender ? c->uses_sender : c->uses_rcpt) &&
+		    expect_code_matches(&st->expect, code))
+			return 1;
+	}
+	return 0;
+}
+
 /* Why a scenario cannot test anything against this server, known before it
  * runs from what the probe found, or NULL: it sends MAIL FROM:<{sender}>,
- * which the server refused (and does not authenticate first: no A: step);
+ * which the server refused (and does not authenticate first: no A: step,
+ * nor expects that very refusal);
  * or it sends mail to {rcpt}, which
  * the server refused (unless it tests the postmaster mailbox itself: tag
  * postmaster, RFC 5321 4.5.1), or it needs a relay refused by a server that
@@ -219,12 +249,13 @@ static char *precondition_reason(const struct engine *e, const struct scenario *
 	 * address literal) and expects it refused. */
 	relay |= has_tag(sc, "relay") && refusal;
 	const char *what = *sc->title ? sc->title : sc->id;
-	if (sender && !auth && e->probe->mail_refused)
+	if (sender && !auth && e->probe->mail_refused && !expects_reply(sc, 1, e->probe->mail_code))
 		return xasprintf("precondition: %s to the capability probe; not tested: %s; "
 		                 "set --var sender=<an address the server accepts mail from>, or "
 		                 "authenticate (the server may want AUTH first)",
 		                 e->probe->mail_refused, what);
-	if (rcpt && e->probe->rcpt_refused && !has_tag(sc, "postmaster"))
+	if (rcpt && e->probe->rcpt_refused && !has_tag(sc, "postmaster") &&
+	    !expects_reply(sc, 0, e->probe->rcpt_code))
 		return xasprintf("precondition: %s to the capability probe; not tested: %s; "
 		                 "set --var rcpt=<a deliverable mailbox>",
 		                 e->probe->rcpt_refused, what);
@@ -547,6 +578,18 @@ static void on_probe_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(s->base);
 }
 
+/* The greeting's deadline passed without a whole greeting (not a close, a
+ * reset or a failed TLS handshake: those the scenarios judge). */
+static int greeting_timed_out(const struct step_result *st)
+{
+	if (st->has_reply)
+		return 0;
+	for (size_t i = 0; i < st->nviolations; i++)
+		if (strcmp(st->violations[i].rule, rule_get(RULE_TIMEOUT)->id) == 0)
+			return 1;
+	return 0;
+}
+
 /* Runs one probe connection; fills r (caller frees). Returns 1 if reached,
  * else 0 with *error_out (caller frees) saying why. */
 static int probe_run(const struct engine_options *o, int tls_pass, struct probe *out,
@@ -599,7 +642,7 @@ static int probe_run(const struct engine_options *o, int tls_pass, struct probe 
 		*error_out = xasprintf("cannot connect to %s: %s within %d s", o->target->display,
 		                       r->reason ? r->reason : "no connection", po.timeout_s);
 		reached = 0;
-	} else if (reached && !pending_signal && (r->nsteps == 0 || !r->steps[0].has_reply) &&
+	} else if (reached && !pending_signal && r->nsteps >= 1 && greeting_timed_out(&r->steps[0]) &&
 	           error_out) {
 		/* RFC 5321 3.1: a server that accepts and never greets serves
 		 * nobody; every scenario would wait for it in vain. */
