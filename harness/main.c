@@ -699,7 +699,7 @@ static int run_scenarios(struct run *r)
 			struct scenario_result *sr = &r->result.scenarios[i];
 			scenario_result_init(sr, r->scs[i]);
 			sr->verdict = VERDICT_ERROR;
-			sr->reason = xasprintf("target unreachable: %s", r->probe.error);
+			sr->reason = xasprintf("not run: %s", r->probe.error);
 			sr->transcript = xstrdup("");
 		}
 		code = EXIT_UNREACHABLE;
