@@ -579,7 +579,9 @@ static void on_probe_signal(evutil_socket_t sig, short what, void *arg)
 }
 
 /* The greeting's deadline passed without a whole greeting (not a close, a
- * reset or a failed TLS handshake: those the scenarios judge). */
+ * reset or a failed TLS handshake: those the scenarios judge). The caller
+ * also checks that no byte of it is waiting (a greeting dripping in, or
+ * ending its lines with CR alone, is one the scenarios judge too). */
 static int greeting_timed_out(const struct step_result *st)
 {
 	if (st->has_reply)
@@ -643,8 +645,8 @@ static int probe_run(const struct engine_options *o, int tls_pass, struct probe 
 		                       r->reason ? r->reason : "no connection", po.timeout_s);
 		reached = 0;
 	} else if (reached && !pending_signal && r->nsteps >= 1 && greeting_timed_out(&r->steps[0]) &&
-	           error_out) {
-		/* RFC 5321 3.1: a server that accepts and never greets serves
+	           s.inlen == 0 && error_out) {
+		/* RFC 5321 3.1: a server that accepts and says nothing serves
 		 * nobody; every scenario would wait for it in vain. */
 		*error_out = xasprintf("no greeting from %s within %d s", o->target->display,
 		                       po.timeout_s);

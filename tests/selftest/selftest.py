@@ -466,9 +466,9 @@ class SelfTest:
                 return res
             if rc == 3 and m["command"] == "CONNECT" and "no greeting from" in err and \
                     matches(m["expect"], {("timeout", "CONNECT")}):
-                # A greeting that never comes whole: the capability probe
-                # ends the run at once (exit 3, one line) instead of every
-                # scenario timing out on it; that is the detection.
+                # A server that says nothing: the capability probe ends the
+                # run at once (exit 3, one line) instead of every scenario
+                # timing out on the greeting; that is the detection.
                 res.update(status="killed", why="", outcomes=outcomes)
                 return res
             # 4: nothing failed, something was inconclusive (a setup step)
