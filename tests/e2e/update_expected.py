@@ -287,6 +287,8 @@ def merge(old, report, name):
         if obs["verdict"] in ("skip", "inconclusive"):
             if prev is None or prev.get("verdict") != obs["verdict"]:
                 notes.append("%s: now %s (%s)" % (sid, obs["verdict"], obs["reason"]))
+            elif obs["verdict"] == "inconclusive" and prev.get("why"):
+                obs["why"] = prev["why"]  # an optional hand-written note, kept
             new_sc[sid] = obs
             continue
         entry = dict(obs)
