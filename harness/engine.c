@@ -197,9 +197,9 @@ static int is_sending(const struct step *st)
 	       st->kind == STEP_AUTH;
 }
 
-/* 1 when an S: of the scenario expects code for a C: step that names the
- * variable (sender 1: {sender}, 0: {rcpt}): the scenario
- * tests that very reply. The S: lines take the sending steps' replies in
+/* 1 when an S: of the scenario expects code, and not 250, for a C: step
+ * that names the variable (sender 1: {sender}, 0: {rcpt}): the scenario
+ * tests that very refusal. The S: lines take the sending steps' replies in
  * order, as the session does with a pipelined group. */
 static int expects_reply(const struct scenario *sc, int sender, int code)
 {
@@ -213,8 +213,9 @@ static int expects_reply(const struct scenario *sc, int sender, int code)
 		if (next >= k)
 			continue; /* nothing pending: the greeting */
 		const struct step *c = &sc->steps[next++];
+		/* it wants the refusal, not just tolerates it beside a 250 */
 		if (!st->expect.any && (sender ? c->uses_sender : c->uses_rcpt) &&
-		    expect_code_matches(&st->expect, code))
+		    expect_code_matches(&st->expect, code) && !expect_code_matches(&st->expect, 250))
 			return 1;
 	}
 	return 0;
