@@ -23,7 +23,7 @@ _smtpconform()
 	cmd=${COMP_WORDS[1]}
 	local commands="run list check matrix report merge diff load help version"
 	local select_opts="--tag --level --id --rfc --requires --scenarios-dir"
-	local run_opts="--config --target --var --profile --timeout --scenario-timeout --settle-ms --strict --jobs --baseline
+	local run_opts="--config --target --var --profile --timeout --scenario-timeout --settle-ms --probe-timeout --strict --jobs --baseline
 		--shard --rerun-failed --report --tls --tls-verify --ca-file --tls-min-version --sni
 		--auth-user --auth-password-env --auth-password-file --verbose --quiet --color --help
 		$select_opts"
@@ -74,7 +74,7 @@ _smtpconform()
 		COMPREPLY=($(compgen -d -- "$cur")); return ;;
 	--config | -c | --baseline | --ca-file | --auth-password-file | --rerun-failed | --from)
 		COMPREPLY=($(compgen -f -- "$cur")); return ;;
-	--target | -t | --var | --timeout | --scenario-timeout | --settle-ms | --jobs | -j | --rfc | --sni | --auth-user | --auth-password-env)
+	--target | -t | --var | --timeout | --scenario-timeout | --settle-ms --probe-timeout | --jobs | -j | --rfc | --sni | --auth-user | --auth-password-env)
 		return ;;
 	esac
 

@@ -18,6 +18,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "matrix.h"
 #include "session_internal.h"
 
 struct engine {
@@ -182,6 +183,92 @@ static char *skip_reason(const struct engine *e, const struct scenario *sc)
 	return NULL;
 }
 
+static int has_tag(const struct scenario *sc, const char *tag)
+{
+	for (size_t i = 0; i < sc->ntags; i++)
+		if (strcasecmp(sc->tags[i], tag) == 0)
+			return 1;
+	return 0;
+}
+
+static int is_sending(const struct step *st)
+{
+	return st->kind == STEP_CMD || st->kind == STEP_RAW || st->kind == STEP_DATA ||
+	       st->kind == STEP_AUTH;
+}
+
+/* 1 when an S: of the scenario expects code, and not 250, for a C: step
+ * that names the variable (sender 1: {sender}, 0: {rcpt}): the scenario
+ * tests that very refusal. The S: lines take the sending steps' replies in
+ * order, as the session does with a pipelined group. */
+static int expects_reply(const struct scenario *sc, int sender, int code)
+{
+	size_t next = 0; /* the oldest sending step not answered yet */
+	for (size_t k = 0; k < sc->nsteps; k++) {
+		const struct step *st = &sc->steps[k];
+		if (st->kind != STEP_EXPECT)
+			continue;
+		while (next < k && !is_sending(&sc->steps[next]))
+			next++;
+		if (next >= k)
+			continue; /* nothing pending: the greeting */
+		const struct step *c = &sc->steps[next++];
+		/* it wants the refusal, not just tolerates it beside a 250 */
+		if (!st->expect.any && (sender ? c->uses_sender : c->uses_rcpt) &&
+		    expect_code_matches(&st->expect, code) && !expect_code_matches(&st->expect, 250))
+			return 1;
+	}
+	return 0;
+}
+
+/* Why a scenario cannot test anything against this server, known before it
+ * runs from what the probe found, or NULL: it sends MAIL FROM:<{sender}>,
+ * which the server refused (and does not authenticate first: no A: step,
+ * nor expects that very refusal);
+ * or it sends mail to {rcpt}, which
+ * the server refused (unless it tests the postmaster mailbox itself: tag
+ * postmaster, RFC 5321 4.5.1), or it needs a relay refused by a server that
+ * relays for this client. */
+static char *precondition_reason(const struct engine *e, const struct scenario *sc)
+{
+	int rcpt = 0, relay = 0, refusal = 0, sender = 0, auth = 0;
+	if (!e->probe)
+		return NULL;
+	for (size_t k = 0; k < sc->nsteps; k++) {
+		const struct step *st = &sc->steps[k];
+		rcpt |= st->uses_rcpt;
+		sender |= st->uses_sender;
+		auth |= st->kind == STEP_AUTH;
+		relay |= st->uses_relay;
+		refusal |= st->kind == STEP_EXPECT && !st->expect.any &&
+		           !expect_code_matches(&st->expect, 250) &&
+		           (expect_code_matches(&st->expect, 550) ||
+		            expect_code_matches(&st->expect, 554) ||
+		            expect_code_matches(&st->expect, 450));
+	}
+	/* A relay scenario names a foreign recipient ({relay_rcpt}, or an
+	 * address literal) and expects it refused. */
+	relay |= has_tag(sc, "relay") && refusal;
+	const char *what = *sc->title ? sc->title : sc->id;
+	if (sender && !auth && e->probe->mail_refused && !expects_reply(sc, 1, e->probe->mail_code))
+		return xasprintf("precondition: %s to the capability probe; not tested: %s; "
+		                 "set --var sender=<an address the server accepts mail from>, or "
+		                 "authenticate (the server may want AUTH first)",
+		                 e->probe->mail_refused, what);
+	if (rcpt && e->probe->rcpt_refused && !has_tag(sc, "postmaster") &&
+	    !expects_reply(sc, 0, e->probe->rcpt_code))
+		return xasprintf("precondition: %s to the capability probe; not tested: %s; "
+		                 "set --var rcpt=<a deliverable mailbox>",
+		                 e->probe->rcpt_refused, what);
+	if (relay && e->probe->relay_trusted)
+		return xasprintf("precondition: the server accepted the relay recipient {relay_rcpt} "
+		                 "from this client: it treats this client as trusted (for example "
+		                 "Postfix mynetworks, or loopback); not tested: %s; run from an "
+		                 "outside address",
+		                 what);
+	return NULL;
+}
+
 /* Starts scenarios while a slot is free. Called from engine_run and from
  * the loop (ev_start, ev_retry), never from a session's end: a session that
  * ends at once returns here, and the loop goes on without recursion. */
@@ -199,9 +286,14 @@ static void start_next(struct engine *e)
 		const struct scenario *sc = e->scenarios[i];
 		struct scenario_result *r = &e->results[i];
 		scenario_result_init(r, sc);
+		enum verdict v = VERDICT_SKIP;
 		char *reason = skip_reason(e, sc);
+		if (!reason) {
+			reason = precondition_reason(e, sc);
+			v = VERDICT_INCONCLUSIVE;
+		}
 		if (reason) {
-			r->verdict = VERDICT_SKIP;
+			r->verdict = v;
 			r->transcript = xstrdup("");
 			r->reason = reason;
 			e->done++;
@@ -305,8 +397,56 @@ int engine_run(const struct engine_options *o, struct scenario *const *scenarios
 	return e.signal;
 }
 
-/* A probe scenario: cmds[i] NULL is an S: that accepts anything. */
-static struct scenario *probe_scenario(const char *const *cmds, size_t n)
+/*
+ * The capability probe: a small SMTP client whose next command is chosen
+ * from the last reply (code and parsed lines), run on a session whose step
+ * list grows one command and one "S: *" at a time.
+ */
+enum probe_state {
+	PROBE_GREETING,  /* waiting for the 220 */
+	PROBE_EHLO,
+	PROBE_MAIL,      /* MAIL FROM:<{sender}> */
+	PROBE_RCPT,      /* RCPT TO:<{rcpt}> */
+	PROBE_RELAY,     /* RCPT TO:<{relay_rcpt}>: does the server relay for us? */
+	PROBE_RSET,
+	PROBE_STARTTLS,  /* second connection: upgrade, then EHLO again */
+	PROBE_EHLO_TLS,
+	PROBE_QUIT,
+	PROBE_DONE,
+};
+
+struct probe_client {
+	struct scenario *sc;      /* the growing script the session runs */
+	enum probe_state state;
+	int tls_pass;             /* 1: the connection that upgrades with STARTTLS */
+	int relay;                /* {relay_rcpt} is set: try it */
+	struct probe *out;
+};
+
+/* Appends "C: cmd" (NULL: none) and an "S: *" that accepts any reply. */
+static void probe_push(struct scenario *sc, const char *cmd)
+{
+	size_t n = cmd ? 2 : 1;
+	sc->steps = xrealloc(sc->steps, (sc->nsteps + n) * sizeof(*sc->steps));
+	memset(&sc->steps[sc->nsteps], 0, n * sizeof(*sc->steps));
+	for (size_t i = 0; i < n; i++) {
+		struct step *st = &sc->steps[sc->nsteps];
+		st->file = sc->files[0];
+		st->line = (int)sc->nsteps + 1;
+		if (cmd && i == 0) {
+			st->kind = STEP_CMD;
+			st->text = xstrdup(cmd);
+			st->text_len = strlen(cmd);
+		} else {
+			st->kind = STEP_EXPECT;
+			st->expect.any = 1;
+			st->expect.source = xstrdup("*");
+		}
+		sc->nsteps++;
+	}
+}
+
+static struct scenario *probe_scenario(void)
 {
 	struct scenario *sc = xcalloc(1, sizeof(*sc));
 	sc->id = xstrdup("probe");
@@ -314,23 +454,109 @@ static struct scenario *probe_scenario(const char *const *cmds, size_t n)
 	sc->nfiles = 1;
 	sc->files = xcalloc(1, sizeof(char *));
 	sc->files[0] = xstrdup("(probe)");
-	sc->nsteps = n;
-	sc->steps = xcalloc(sc->nsteps, sizeof(*sc->steps));
-	for (size_t i = 0; i < sc->nsteps; i++) {
-		struct step *st = &sc->steps[i];
-		st->file = sc->files[0];
-		st->line = (int)i + 1;
-		if (cmds[i]) {
-			st->kind = STEP_CMD;
-			st->text = xstrdup(cmds[i]);
-			st->text_len = strlen(cmds[i]);
-		} else {
-			st->kind = STEP_EXPECT;
-			st->expect.any = 1;
-			st->expect.source = xstrdup("*");
-		}
-	}
+	probe_push(sc, NULL); /* the greeting */
 	return sc;
+}
+
+/* The keyword lines of a 250 EHLO reply (the lines after the first), from
+ * the parsed lines, escaped for the reports. */
+static char **reply_keywords(const struct reply *r, size_t *n_out)
+{
+	*n_out = 0;
+	if (r->code != 250 || r->nkept < 2)
+		return NULL;
+	char **kws = xcalloc(r->nkept, sizeof(char *));
+	for (size_t i = 1; i < r->nkept; i++) {
+		kws[(*n_out)++] = text_escape_dup(r->kept[i].text, r->kept[i].text_len);
+	}
+	return kws;
+}
+
+static void strv_push(char ***v, size_t *n, char *s)
+{
+	*v = xrealloc(*v, (*n + 1) * sizeof(char *));
+	(*v)[(*n)++] = s;
+}
+
+static void strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* The transition function: the reply to the state's command decides the
+ * next state and its command. */
+static void probe_on_reply(struct session *s, const struct reply *r)
+{
+	struct probe_client *pc = s->owner;
+	struct probe *out = pc->out;
+	int ok = r->code >= 200 && r->code < 300;
+	enum probe_state next = PROBE_QUIT;
+	const char *cmd = "QUIT";
+
+	switch (pc->state) {
+	case PROBE_GREETING:
+		if (!pc->tls_pass)
+			out->greeting_code = r->code;
+		if (r->code == 220) {
+			next = PROBE_EHLO;
+			cmd = "EHLO {client}";
+		}
+		break;
+	case PROBE_EHLO:
+		if (pc->tls_pass) {
+			if (r->code == 250) {
+				next = PROBE_STARTTLS;
+				cmd = "STARTTLS";
+			}
+			break;
+		}
+		out->ehlo_code = r->code;
+		out->keywords = reply_keywords(r, &out->nkeywords);
+		if (r->code == 250) {
+			next = PROBE_MAIL;
+			cmd = "MAIL FROM:<{sender}>";
+		}
+		break;
+	case PROBE_MAIL:
+		out->mail_code = r->code;
+		next = ok ? PROBE_RCPT : PROBE_RSET;
+		cmd = ok ? "RCPT TO:<{rcpt}>" : "RSET";
+		break;
+	case PROBE_RCPT:
+		out->rcpt_code = r->code;
+		next = pc->relay ? PROBE_RELAY : PROBE_RSET;
+		cmd = pc->relay ? "RCPT TO:<{relay_rcpt}>" : "RSET";
+		break;
+	case PROBE_RELAY:
+		out->relay_code = r->code;
+		next = PROBE_RSET;
+		cmd = "RSET";
+		break;
+	case PROBE_STARTTLS:
+		if (r->code == 220) {
+			/* the session upgrades on this 220 before it sends the EHLO */
+			next = PROBE_EHLO_TLS;
+			cmd = "EHLO {client}";
+		}
+		break;
+	case PROBE_EHLO_TLS:
+		strv_free(out->keywords_tls, out->nkeywords_tls);
+		out->keywords_tls = reply_keywords(r, &out->nkeywords_tls);
+		out->tls_probed = r->code == 250;
+		break;
+	case PROBE_RSET:
+		break;
+	case PROBE_QUIT:
+	case PROBE_DONE:
+		next = PROBE_DONE;
+		cmd = NULL;
+		break;
+	}
+	pc->state = next;
+	if (cmd)
+		probe_push(pc->sc, cmd);
 }
 
 static void on_probe_done(struct session *s)
@@ -351,27 +577,51 @@ static void on_probe_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(s->base);
 }
 
-/* Runs one probe scenario; fills r (caller frees). Returns 1 if reached. */
-static int probe_run(const struct engine_options *o, const char *const *cmds, size_t n,
+/* The greeting's deadline passed without a whole greeting (not a close, a
+ * reset or a failed TLS handshake: those the scenarios judge). The caller
+ * also checks that no byte of it is waiting (a greeting dripping in, or
+ * ending its lines with CR alone, is one the scenarios judge too). */
+static int greeting_timed_out(const struct step_result *st)
+{
+	if (st->has_reply)
+		return 0;
+	for (size_t i = 0; i < st->nviolations; i++)
+		if (strcmp(st->violations[i].rule, rule_get(RULE_TIMEOUT)->id) == 0)
+			return 1;
+	return 0;
+}
+
+/* Runs one probe connection; fills r (caller frees). Returns 1 if reached,
+ * else 0 with *error_out (caller frees) saying why. */
+static int probe_run(const struct engine_options *o, int tls_pass, struct probe *out,
                      struct scenario_result *r, char **error_out)
 {
-	struct scenario *sc = probe_scenario(cmds, n);
+	struct probe_client pc = {
+		.sc = probe_scenario(),
+		.state = PROBE_GREETING,
+		.tls_pass = tls_pass,
+		.relay = vars_get(o->vars, "relay_rcpt") != NULL,
+		.out = out,
+	};
 	struct engine_options po = *o;
 	po.on_result = NULL;
 	po.verbose = o->verbose >= 2 ? o->verbose : 0;
 	po.strict = 0;
+	po.timeout_s = o->probe_timeout_s > 0 ? o->probe_timeout_s : PROBE_TIMEOUT_DEFAULT_S;
 	struct event_base *base = event_base_new();
 	if (!base)
 		BUG("event_base_new failed");
-	scenario_result_init(r, sc);
+	scenario_result_init(r, pc.sc);
 	struct session s;
 	memset(&s, 0, sizeof(s));
 	s.base = base;
 	s.opts = &po;
-	s.scenario = sc;
+	s.scenario = pc.sc;
 	s.result = r;
 	s.keep_going = 1;
+	s.owner = &pc;
 	s.on_done = on_probe_done;
+	s.on_reply = probe_on_reply;
 	struct event *sigint = evsignal_new(base, SIGINT, on_probe_signal, &s);
 	struct event *sigterm = evsignal_new(base, SIGTERM, on_probe_signal, &s);
 	if (!sigint || !sigterm)
@@ -384,57 +634,131 @@ static int probe_run(const struct engine_options *o, const char *const *cmds, si
 		session_start(&s);
 	if (s.state != SESSION_DONE)
 		event_base_dispatch(base);
-	if ((s.unreachable || s.no_fd) && error_out)
+	int reached = !s.unreachable && !s.no_fd;
+	if (!reached && error_out)
 		*error_out = xstrdup(r->reason ? r->reason : "cannot connect");
+	if (reached && !pending_signal && r->verdict == VERDICT_ERROR && r->nsteps == 0 &&
+	    error_out) {
+		/* connect timed out: nothing answers there */
+		*error_out = xasprintf("cannot connect to %s: %s within %d s", o->target->display,
+		                       r->reason ? r->reason : "no connection", po.timeout_s);
+		reached = 0;
+	} else if (reached && !pending_signal && r->nsteps >= 1 && greeting_timed_out(&r->steps[0]) &&
+	           io_datalen(&s.io) == 0 && error_out) {
+		/* RFC 5321 3.1: a server that accepts and says nothing serves
+		 * nobody; every scenario would wait for it in vain. */
+		*error_out = xasprintf("no greeting from %s within %d s", o->target->display,
+		                       po.timeout_s);
+		reached = 0;
+	}
 	event_free(sigint);
 	event_free(sigterm);
-	scenario_free(sc);
+	scenario_free(pc.sc);
 	event_base_free(base);
-	return !s.unreachable && !s.no_fd;
+	return reached;
 }
 
-/* The keyword lines of a 250 EHLO reply (the lines after the first). */
-static char **ehlo_keywords(const struct step_result *st, size_t *n_out)
+/* A refusal of the probe's envelope command cmd: a precondition line with
+ * what follows (allowed: the matrix lists the code for the command). A 5xx holds for every scenario: returns "CMD refused
+ * (REPLY)" for the scenarios' reasons (caller frees). A 4xx may pass
+ * (greylisting): the scenarios run, and a setup step that gets it is
+ * inconclusive then; returns NULL, as for an acceptance. */
+static char *envelope_refusal(struct probe *out, int code, const char *cmd, const char *reply,
+                              const char *consequence, int allowed)
 {
-	*n_out = 0;
-	if (st->code != 250 || st->nlines < 2)
+	if (code < 400)
 		return NULL;
-	char **kws = xcalloc(st->nlines, sizeof(char *));
-	for (size_t i = 1; i < st->nlines; i++) {
-		const char *kw = st->lines[i];
-		kw += strlen(kw) >= 4 ? 4 : strlen(kw);
-		kws[(*n_out)++] = xstrdup(kw);
+	if (!allowed) {
+		/* Not a refusal the RFCs list for the command: a finding the
+		 * scenarios make, not a precondition that spares them. */
+		strv_push(&out->preconditions, &out->npreconditions,
+		          xasprintf("%s got %d (%s), not a reply the RFCs allow for it: the "
+		                    "scenarios run and judge it",
+		                    cmd, code, reply ? reply : ""));
+		return NULL;
 	}
-	return kws;
+	char *refused = xasprintf("%s refused%s (%s)", cmd, code < 500 ? " for now" : "",
+	                          reply ? reply : "");
+	strv_push(&out->preconditions, &out->npreconditions,
+	          xasprintf("%s: %s", refused,
+	                    code < 500 ? "greylisting or a rate limit? scenarios whose setup "
+	                                 "gets it are inconclusive; run again later"
+	                               : consequence));
+	if (code < 500) {
+		free(refused);
+		return NULL;
+	}
+	return refused;
+}
+
+/* The probe's findings about the envelope, as report lines with hints. */
+static void probe_preconditions(const struct engine_options *o, struct probe *out,
+                                const struct scenario_result *r)
+{
+	/* The reply of a command, escaped, from the probe's own step results. */
+	const char *mail_reply = NULL, *rcpt_reply = NULL, *relay_reply = NULL;
+	for (size_t i = 0; i < r->nsteps; i++) {
+		const struct step_result *st = &r->steps[i];
+		const char *line = st->has_reply && st->nlines ? st->lines[0] : "";
+		if (command_is(st->command, CMD_MAIL))
+			mail_reply = line;
+		else if (command_is(st->command, CMD_RCPT) && !rcpt_reply)
+			rcpt_reply = line;
+		else if (command_is(st->command, CMD_RCPT))
+			relay_reply = line;
+	}
+	char *sender = vars_value(o->vars, "sender");
+	char *rcpt = vars_value(o->vars, "rcpt");
+	char *relay = vars_value(o->vars, "relay_rcpt");
+	struct buf b = {0};
+	char *mail = xasprintf("MAIL FROM:<%s>", sender ? sender : "");
+	char *to = xasprintf("RCPT TO:<%s>", rcpt ? rcpt : "");
+	out->mail_refused = envelope_refusal(out, out->mail_code, mail, mail_reply,
+	                                     "the scenarios that use {sender} without "
+	                                     "authenticating are inconclusive; set --var "
+	                                     "sender=<an address the server accepts mail from>, "
+	                                     "or the server wants authentication first "
+	                                     "(--auth-user)",
+	                                     matrix_lookup(o->profile, "MAIL", out->mail_code) != NULL);
+	out->rcpt_refused = envelope_refusal(out, out->rcpt_code, to, rcpt_reply,
+	                                     "the scenarios that use {rcpt} are inconclusive; "
+	                                     "set --var rcpt=<a deliverable mailbox>",
+	                                     matrix_lookup(o->profile, "RCPT", out->rcpt_code) != NULL);
+	free(mail);
+	free(to);
+	if (out->relay_code >= 200 && out->relay_code < 300) {
+		out->relay_trusted = 1;
+		buf_printf(&b, "RCPT TO:<%s> accepted (%s): the server treats this client as "
+		           "trusted (for example Postfix mynetworks, or loopback), so the relay "
+		           "scenarios are inconclusive; run from an outside address",
+		           relay ? relay : "", relay_reply ? relay_reply : "");
+		strv_push(&out->preconditions, &out->npreconditions, buf_steal(&b));
+	}
+	free(sender);
+	free(rcpt);
+	free(relay);
 }
 
 void engine_probe(const struct engine_options *o, struct probe *out)
 {
-	static const char *const plain[] = {NULL, "EHLO {client}", NULL, "QUIT", NULL};
-	static const char *const tls[] = {NULL, "EHLO {client}", NULL, "STARTTLS", NULL,
-	                                  "EHLO {client}", NULL, "QUIT", NULL};
 	memset(out, 0, sizeof(*out));
-	out->ehlo_code = -1;
+	out->greeting_code = out->ehlo_code = -1;
+	out->mail_code = out->rcpt_code = out->relay_code = -1;
 	struct scenario_result r;
-	out->reached = probe_run(o, plain, sizeof(plain) / sizeof(plain[0]), &r, &out->error);
+	out->reached = probe_run(o, 0, out, &r, &out->error);
 	if (r.nsteps >= 1 && r.steps[0].has_reply) {
 		struct buf g = {0};
 		for (size_t i = 0; i < r.steps[0].nlines; i++)
 			buf_printf(&g, "%s%s", i ? "\n" : "", r.steps[0].lines[i]);
 		out->greeting = buf_steal(&g);
 	}
-	if (r.nsteps >= 2 && r.steps[1].has_reply) {
-		out->ehlo_code = r.steps[1].code;
-		out->keywords = ehlo_keywords(&r.steps[1], &out->nkeywords);
-	}
+	if (out->reached)
+		probe_preconditions(o, out, &r);
 	scenario_result_free(&r);
 	/* RFC 3207 4.2: what the server offers after TLS is recorded apart. */
-	if (out->reached && !pending_signal && o->tls_ready && !o->tls_implicit && probe_has_keyword(out, "STARTTLS")) {
-		probe_run(o, tls, sizeof(tls) / sizeof(tls[0]), &r, NULL);
-		if (r.nsteps >= 4 && r.steps[2].code == 220 && r.steps[3].has_reply) {
-			out->keywords_tls = ehlo_keywords(&r.steps[3], &out->nkeywords_tls);
-			out->tls_probed = 1;
-		}
+	if (out->reached && !pending_signal && o->tls_ready && !o->tls_implicit &&
+	    probe_has_keyword(out, "STARTTLS")) {
+		probe_run(o, 1, out, &r, NULL);
 		scenario_result_free(&r);
 	}
 }
@@ -472,6 +796,9 @@ int probe_has_keyword(const struct probe *p, const char *keyword)
 void probe_free(struct probe *p)
 {
 	free(p->error);
+	free(p->mail_refused);
+	free(p->rcpt_refused);
+	strv_free(p->preconditions, p->npreconditions);
 	free(p->greeting);
 	for (size_t i = 0; i < p->nkeywords; i++)
 		free(p->keywords[i]);

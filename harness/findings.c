@@ -377,6 +377,11 @@ void findings_build(const struct run_result *run, struct findings *out)
 			const struct step_result *st = &sr->steps[k];
 
 			for (size_t j = 0; j < st->nviolations; j++) {
+				/* An inconclusive setup step's unmet expectation is the
+				 * scenario's reason, not a finding about the server. */
+				if (st->verdict == VERDICT_INCONCLUSIVE &&
+				    strncmp(st->violations[j].rule, "expect.", 7) == 0)
+					continue;
 				if (nocc == cap) {
 					cap = cap ? cap * 2 : 16;
 					occ = xrealloc(occ, cap * sizeof(*occ));

@@ -172,7 +172,7 @@ static int errno_in(const char *reason)
 }
 
 /* One reply was judged: its latency goes into its command's histogram. */
-static void on_reply(struct session *s, const struct step_result *st)
+static void on_judged(struct session *s, const struct step_result *st)
 {
 	struct load_run *lr = s->owner;
 	hist_record(load_command_hist(lr->stats, st->command), clock_us() - s->group_sent_us);
@@ -314,7 +314,7 @@ static void start_one(struct load_run *lr)
 	s->result = r;
 	s->owner = lr;
 	s->on_done = on_session_done;
-	s->on_reply = on_reply;
+	s->on_judged = on_judged;
 	model_init(&s->model, vars_get(&lr->o->vars, "domain"), lr->enhanced_codes);
 	lr->started++;
 	lr->running++;

@@ -9,6 +9,7 @@
  *
  * Exit codes: 0 all passed (skips allowed), 1 a scenario failed, 2 usage or
  * scenario-file error, 3 target unreachable (or a scenario could not run),
+ * 4 nothing failed but a scenario was inconclusive (it tested nothing),
  * 130/143 interrupted by SIGINT/SIGTERM (reports are still written).
  */
 #include <errno.h>
@@ -56,6 +57,7 @@ enum exit_code {
 	EXIT_FAIL = 1,
 	EXIT_USAGE = 2,
 	EXIT_UNREACHABLE = 3,
+	EXIT_INCONCLUSIVE = 4, /* nothing failed, something tested nothing */
 };
 
 #define DEFAULT_SCENARIOS "scenarios"
@@ -107,7 +109,8 @@ static const char usage_tail[] =
     "\n"
     "exit codes: 0 all passed (skips allowed), 1 a scenario failed, 2 usage or\n"
     "scenario-file error, 3 target unreachable or a scenario could not run,\n"
-    "130/143 interrupted (partial reports are written and say so).\n"
+    "4 nothing failed but a scenario was inconclusive (a setup step or a\n"
+    "precondition did not hold: nothing was tested), 130/143 interrupted (partial reports are written and say so).\n"
     "\n"
     "Documentation: README.md, docs/scenario-format.md, docs/rules.md.\n";
 
@@ -698,6 +701,9 @@ static void run_record_probe(struct run *r)
 	run->greeting = p->greeting ? xstrdup(p->greeting) : NULL;
 	run->nehlo_keywords = p->nkeywords;
 	run->ehlo_keywords = strv_copy(p->keywords, p->nkeywords);
+	run->npreconditions = p->npreconditions;
+	run->preconditions = p->npreconditions ? strv_copy(p->preconditions, p->npreconditions)
+	                                       : NULL;
 	run->tls_probed = p->tls_probed;
 	if (p->tls_probed) {
 		run->nehlo_keywords_tls = p->nkeywords_tls;
@@ -726,7 +732,7 @@ static int run_scenarios(struct run *r)
 			struct scenario_result *sr = &r->result.scenarios[i];
 			scenario_result_init(sr, r->scs[i]);
 			sr->verdict = VERDICT_ERROR;
-			sr->reason = xasprintf("target unreachable: %s", r->probe.error);
+			sr->reason = xasprintf("not run: %s", r->probe.error);
 			sr->transcript = xstrdup("");
 		}
 		code = EXIT_UNREACHABLE;
@@ -767,6 +773,8 @@ static int run_exit_code(const struct run *r, int code)
 		return EXIT_FAIL;
 	if (r->result.summary.error)
 		return EXIT_UNREACHABLE;
+	if (r->result.summary.inconclusive)
+		return EXIT_INCONCLUSIVE;
 	return EXIT_PASS;
 }
 

@@ -201,6 +201,8 @@ int report_exit_code(const struct run_result *run)
 		return 1;
 	if (run->summary.error > 0 || run->interrupted)
 		return 3;
+	if (run->summary.inconclusive > 0)
+		return 4;
 	return 0;
 }
 
@@ -219,6 +221,11 @@ void report_verdict_line(const struct run_result *run, size_t nfindings, struct 
 			           sum->total);
 		else
 			buf_puts(out, "ERROR: the run was interrupted");
+		break;
+	case 4:
+		buf_printf(out, "INCONCLUSIVE: nothing failed, but %zu of %zu scenarios tested nothing "
+		           "(a setup step or a precondition did not hold), %zu passed",
+		           sum->inconclusive, sum->total, sum->pass);
 		break;
 	default:
 		buf_printf(out, "PASS: %zu of %zu scenarios passed, %zu skipped", sum->pass,

@@ -37,7 +37,8 @@ const struct violation *report_first_violation(const struct scenario_result *sr)
 
 /* The run's verdict as the exit code `run` gives it: 1 when a scenario
  * failed (waived ones aside), else 3 when one errored or the run was cut
- * short, else 0. `report --from` and `merge` exit with it. */
+ * short, else 4 when one was inconclusive, else 0. `report --from` and
+ * `merge` exit with it. */
 int report_exit_code(const struct run_result *run);
 /* One line for people: "FAIL: 7 of 28 scenarios failed (2 distinct findings)",
  * "PASS: ...", "ERROR: ..." (no trailing newline). */

@@ -91,7 +91,8 @@ static void tally_add(struct tally *t, enum verdict v)
 	case VERDICT_PASS:
 	case VERDICT_WARN: t->pass++; break;
 	case VERDICT_FAIL: t->fail++; break;
-	case VERDICT_SKIP: t->skip++; break;
+	case VERDICT_SKIP:
+	case VERDICT_INCONCLUSIVE: t->skip++; break; /* not tested either */
 	case VERDICT_ERROR: t->error++; break;
 	}
 }
@@ -135,6 +136,7 @@ static const char *label_of(const struct scenario_result *sr)
 	case VERDICT_FAIL: return "FAIL";
 	case VERDICT_SKIP: return "SKIP";
 	case VERDICT_ERROR: return "ERROR";
+	case VERDICT_INCONCLUSIVE: return "INCONCLUSIVE";
 	}
 	BUG("unknown verdict");
 }
@@ -147,6 +149,7 @@ static const char *class_of(const struct scenario_result *sr)
 	case VERDICT_FAIL: return "fail";
 	case VERDICT_SKIP: return "skip";
 	case VERDICT_ERROR: return "error";
+	case VERDICT_INCONCLUSIVE: return "skip";
 	}
 	BUG("unknown verdict");
 }
@@ -261,14 +264,17 @@ static void render_summary(struct buf *out, const struct run_result *run)
 	buf_puts(out, "<section id=\"summary\">\n<h2>Summary</h2>\n");
 	buf_printf(out, "<p class=\"totals\"><strong>%zu scenarios</strong>: "
 	           "<span class=\"pass-t\">%zu passed</span>, "
-	           "<span class=\"fail-t\">%zu failed</span>, %zu skipped, %zu errors "
-	           "(%lld ms)</p>\n",
+	           "<span class=\"fail-t\">%zu failed</span>, %zu skipped, %zu errors",
 	           run->summary.total, run->summary.pass, run->summary.fail,
-	           run->summary.skip, run->summary.error, (long long)run->duration_ms);
+	           run->summary.skip, run->summary.error);
+	if (run->summary.inconclusive)
+		buf_printf(out, ", %zu inconclusive (counted with the skipped below: nothing tested)",
+		           run->summary.inconclusive);
+	buf_printf(out, " (%lld ms)</p>\n", (long long)run->duration_ms);
 	all.total = run->summary.total;
 	all.pass = run->summary.pass;
 	all.fail = run->summary.fail;
-	all.skip = run->summary.skip;
+	all.skip = run->summary.skip + run->summary.inconclusive;
 	all.error = run->summary.error;
 	svg_bar(out, &all, 28, "summary of all scenarios");
 	buf_puts(out, "<p class=\"legend\"><span class=\"sw pass\"></span> passed "
@@ -416,6 +422,11 @@ static void render_server(struct buf *out, const struct run_result *run)
 		buf_puts(out, "<em>no capability probe</em>");
 	}
 	buf_puts(out, "</dd>\n");
+	for (size_t i = 0; i < run->npreconditions; i++) {
+		buf_puts(out, "<dt>Precondition</dt><dd>");
+		put_html(out, run->preconditions[i]);
+		buf_puts(out, "</dd>\n");
+	}
 	if (run->greeting) {
 		buf_puts(out, "<dt>EHLO keywords</dt><dd>");
 		put_keywords(out, run->ehlo_keywords, run->nehlo_keywords);
@@ -846,7 +857,8 @@ static void render_scenario(struct buf *out, const struct scenario_result *sr, s
 	if (has_text(sr->reason)) {
 		buf_printf(out, "<p class=\"reason %s\">%s: ", cls,
 		           sr->verdict == VERDICT_SKIP ? "skipped"
-		           : sr->verdict == VERDICT_ERROR ? "error" : "reason");
+		           : sr->verdict == VERDICT_ERROR ? "error"
+		           : sr->verdict == VERDICT_INCONCLUSIVE ? "inconclusive" : "reason");
 		put_html(out, sr->reason);
 		buf_puts(out, "</p>\n");
 	}

@@ -123,6 +123,8 @@ static json_t *step_json(const struct scenario_result *sr, const struct step_res
 		set(step, "reply", json_null());
 	}
 	set(step, "verdict", jstr(verdict_name(st->verdict)));
+	if (st->setup)
+		set(step, "setup", json_true());
 	for (size_t i = 0; i < st->nviolations; i++) {
 		const struct violation *v = &st->violations[i];
 		json_t *vj = jobj();
@@ -272,6 +274,8 @@ void report_render_json(const struct run_result *run, struct buf *out)
 		if (run->tls_probed)
 			set(probe, "ehlo_keywords_after_tls",
 			    strv(run->ehlo_keywords_tls, run->nehlo_keywords_tls));
+		if (run->npreconditions)
+			set(probe, "preconditions", strv(run->preconditions, run->npreconditions));
 		set(root, "probe", probe);
 	}
 	set(summary, "total", jint((int64_t)run->summary.total));
@@ -279,6 +283,7 @@ void report_render_json(const struct run_result *run, struct buf *out)
 	set(summary, "fail", jint((int64_t)run->summary.fail));
 	set(summary, "skip", jint((int64_t)run->summary.skip));
 	set(summary, "error", jint((int64_t)run->summary.error));
+	set(summary, "inconclusive", jint((int64_t)run->summary.inconclusive));
 	if (run->baseline) {
 		json_t *bl = jobj();
 

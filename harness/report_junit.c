@@ -265,6 +265,16 @@ static void render_testcase(struct buf *out, const struct scenario_result *sr)
 		xml_attr(out, "message", sr->reason);
 		buf_puts(out, "/>\n");
 		break;
+	case VERDICT_INCONCLUSIVE: {
+		/* Nothing was tested: JUnit has no such state, and a skip with
+		 * the cause is what a CI dashboard shows best. */
+		char *message = xasprintf("inconclusive: %s", or_empty(sr->reason));
+		buf_puts(out, "    <skipped");
+		xml_attr(out, "message", message);
+		buf_puts(out, "/>\n");
+		free(message);
+		break;
+	}
 	case VERDICT_PASS:
 	case VERDICT_WARN:
 		break;
@@ -298,7 +308,7 @@ void report_render_junit(const struct run_result *run, struct buf *out)
 	buf_puts(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
 	buf_printf(out, "<testsuite name=\"smtpconform\" tests=\"%zu\" failures=\"%zu\""
 	           " errors=\"%zu\" skipped=\"%zu\" time=\"",
-	           sum->total, sum->fail, sum->error, sum->skip + sum->waived);
+	           sum->total, sum->fail, sum->error, sum->skip + sum->waived + sum->inconclusive);
 	put_seconds(out, run->duration_ms);
 	buf_puts(out, "\"");
 	xml_attr(out, "timestamp", run->started);
@@ -334,6 +344,8 @@ void report_render_junit(const struct run_result *run, struct buf *out)
 		for (size_t i = 0; i < run->nehlo_keywords; i++)
 			property(out, "probe.ehlo_keyword", run->ehlo_keywords[i]);
 	}
+	for (size_t i = 0; i < run->npreconditions; i++)
+		property(out, "probe.precondition", run->preconditions[i]);
 	buf_puts(out, "  </properties>\n");
 
 	for (size_t i = 0; i < run->nscenarios; i++)

@@ -216,9 +216,11 @@ static int get_enum(struct load *l, json_t *obj, const char *where, const char *
 }
 
 /* Indexed by enum verdict; "waived" (scenarios only) is a fail a waiver covers. */
-static const char *const verdict_names[] = {"pass", "warn", "fail", "skip", "error", "waived"};
-#define VERDICT_WAIVED_INDEX 5
-#define VERDICT_EXPECTED "one of \"pass\", \"warn\", \"fail\", \"skip\", \"error\""
+static const char *const verdict_names[] = {"pass", "warn", "fail", "skip", "error",
+                                            "inconclusive", "waived"};
+#define VERDICT_WAIVED_INDEX 6
+#define VERDICT_EXPECTED \
+	"one of \"pass\", \"warn\", \"fail\", \"skip\", \"error\", \"inconclusive\""
 
 static void load_step(struct load *l, json_t *j, const char *where, struct step_result *st)
 {
@@ -259,6 +261,7 @@ static void load_step(struct load *l, json_t *j, const char *where, struct step_
 	}
 	st->verdict = (enum verdict)get_enum(l, j, where, "verdict", verdict_names,
 	                                     VERDICT_WAIVED_INDEX, VERDICT_EXPECTED, VERDICT_PASS);
+	st->setup = get_bool(l, j, where, "setup", 0);
 	json_t *vs = get_typed(l, j, where, "violations", is_array, "an array");
 	size_t n = vs ? json_array_size(vs) : 0;
 	for (size_t i = 0; i < n; i++) {
@@ -296,7 +299,7 @@ static void load_scenario(struct load *l, json_t *j, const char *where,
 	sr->ref = get_str(l, j, where, "ref", "");
 	sr->level = get_str(l, j, where, "level", "");
 	sr->tags = get_strv(l, j, where, "tags", &sr->ntags);
-	int verdict = get_enum(l, j, where, "verdict", verdict_names, 6,
+	int verdict = get_enum(l, j, where, "verdict", verdict_names, VERDICT_WAIVED_INDEX + 1,
 	                       VERDICT_EXPECTED " or \"waived\"", VERDICT_ERROR);
 	if (verdict == VERDICT_WAIVED_INDEX) {
 		sr->verdict = VERDICT_FAIL;
@@ -364,6 +367,9 @@ static void load_run(struct load *l, json_t *root, json_t *tool, json_t *scenari
 	if (probe) {
 		out->greeting = get_str(l, probe, "probe", "greeting", NULL);
 		out->ehlo_keywords = get_strv(l, probe, "probe", "ehlo_keywords", &out->nehlo_keywords);
+		if (field(probe, "preconditions"))
+			out->preconditions = get_strv(l, probe, "probe", "preconditions",
+			                              &out->npreconditions);
 		if (get_typed(l, probe, "probe", "ehlo_keywords_after_tls", is_array, "an array")) {
 			out->tls_probed = 1;
 			out->ehlo_keywords_tls = get_strv(l, probe, "probe", "ehlo_keywords_after_tls",

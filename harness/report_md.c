@@ -222,12 +222,14 @@ static void render_failures(struct buf *out, const struct run_result *run,
 		buf_printf(out, "\n... and %zu more\n", nbad - shown);
 }
 
-static void render_skips(struct buf *out, const struct run_result *run)
+/* The skipped (or inconclusive) scenarios, grouped by reason. */
+static void render_reasons(struct buf *out, const struct run_result *run, enum verdict which,
+                           const char *title, size_t count)
 {
 	const char **reasons;
 	size_t *counts, ngroups = 0, shown;
 
-	if (run->summary.skip == 0)
+	if (count == 0)
 		return;
 	reasons = xcalloc(run->nscenarios, sizeof(*reasons));
 	counts = xcalloc(run->nscenarios, sizeof(*counts));
@@ -236,7 +238,7 @@ static void render_skips(struct buf *out, const struct run_result *run)
 		const char *r = has_text(sr->reason) ? sr->reason : "no reason given";
 		size_t g;
 
-		if (sr->verdict != VERDICT_SKIP)
+		if (sr->verdict != which)
 			continue;
 		for (g = 0; g < ngroups && strcmp(reasons[g], r) != 0; g++)
 			;
@@ -244,7 +246,7 @@ static void render_skips(struct buf *out, const struct run_result *run)
 			reasons[ngroups++] = r;
 		counts[g]++;
 	}
-	buf_printf(out, "\n### Skipped (%zu)\n\n", run->summary.skip);
+	buf_printf(out, "\n### %s (%zu)\n\n", title, count);
 	shown = ngroups < MD_MAX_SKIP_GROUPS ? ngroups : MD_MAX_SKIP_GROUPS;
 	for (size_t g = 0; g < shown; g++) {
 		buf_printf(out, "- %zu &#215; ", counts[g]);
@@ -299,14 +301,21 @@ void report_render_md(const struct run_result *run, struct buf *out)
 			free(untrusted);
 		}
 	}
-	buf_printf(out, "\n\n**%zu scenarios: %zu passed, %zu failed, %zu skipped, %zu errors** "
-	           "(%lld ms)\n\n",
-	           sum->total, sum->pass, sum->fail, sum->skip, sum->error,
-	           (long long)run->duration_ms);
+	for (size_t i = 0; i < run->npreconditions; i++) {
+		buf_puts(out, "\n- Precondition: ");
+		put_md(out, run->preconditions[i], MD_MAX_SENTENCE);
+	}
+	buf_printf(out, "\n\n**%zu scenarios: %zu passed, %zu failed, %zu skipped, %zu errors",
+	           sum->total, sum->pass, sum->fail, sum->skip, sum->error);
+	if (sum->inconclusive)
+		buf_printf(out, ", %zu inconclusive", sum->inconclusive);
+	buf_printf(out, "** (%lld ms)\n\n", (long long)run->duration_ms);
 	if (run->interrupted)
 		buf_puts(out, "**Run interrupted: results are partial.**\n\n");
 	render_findings(out, run, &fs);
 	render_failures(out, run, &fs);
-	render_skips(out, run);
+	render_reasons(out, run, VERDICT_INCONCLUSIVE, "Inconclusive: nothing tested",
+	               sum->inconclusive);
+	render_reasons(out, run, VERDICT_SKIP, "Skipped", sum->skip);
 	findings_free(&fs);
 }

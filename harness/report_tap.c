@@ -195,7 +195,7 @@ static int has_violations(const struct scenario_result *sr)
 static void render_test_point(struct buf *out, size_t n, const struct scenario_result *sr)
 {
 	int ok = sr->verdict == VERDICT_PASS || sr->verdict == VERDICT_WARN ||
-	         sr->verdict == VERDICT_SKIP;
+	         sr->verdict == VERDICT_SKIP || sr->verdict == VERDICT_INCONCLUSIVE;
 	const struct violation *first = NULL;
 	char *message = NULL;
 
@@ -217,9 +217,14 @@ static void render_test_point(struct buf *out, size_t n, const struct scenario_r
 			put_desc(out, sr->reason);
 		}
 	}
+	if (sr->verdict == VERDICT_INCONCLUSIVE) {
+		/* Nothing tested: a skip with the cause (TAP has no inconclusive). */
+		buf_puts(out, " # SKIP inconclusive: ");
+		put_desc(out, sr->reason ? sr->reason : "a setup step failed");
+	}
 	buf_puts(out, "\n");
 
-	if (sr->verdict == VERDICT_SKIP ||
+	if (sr->verdict == VERDICT_SKIP || sr->verdict == VERDICT_INCONCLUSIVE ||
 	    ((sr->verdict == VERDICT_PASS || sr->verdict == VERDICT_WARN) && !has_violations(sr)))
 		return;
 
@@ -279,6 +284,11 @@ void report_render_tap(const struct run_result *run, struct buf *out)
 		buf_puts(out, "\n");
 		free(untrusted);
 	}
+	for (size_t i = 0; i < run->npreconditions; i++) {
+		buf_puts(out, "# precondition: ");
+		clean_text(out, run->preconditions[i]);
+		buf_puts(out, "\n");
+	}
 
 	if (run->nscenarios == 0)
 		buf_puts(out, "1..0 # SKIP no scenarios\n");
@@ -287,9 +297,11 @@ void report_render_tap(const struct run_result *run, struct buf *out)
 	for (size_t i = 0; i < run->nscenarios; i++)
 		render_test_point(out, i + 1, &run->scenarios[i]);
 
-	buf_printf(out, "# %zu scenarios: %zu passed, %zu failed, %zu skipped, %zu errors (%lld ms)\n",
-	           sum->total, sum->pass, sum->fail, sum->skip, sum->error,
-	           (long long)run->duration_ms);
+	buf_printf(out, "# %zu scenarios: %zu passed, %zu failed, %zu skipped, %zu errors",
+	           sum->total, sum->pass, sum->fail, sum->skip, sum->error);
+	if (sum->inconclusive)
+		buf_printf(out, ", %zu inconclusive", sum->inconclusive);
+	buf_printf(out, " (%lld ms)\n", (long long)run->duration_ms);
 	/* A partial run must not look like a complete, green one. */
 	if (run->interrupted)
 		buf_puts(out, "Bail out! run interrupted: results are partial\n");

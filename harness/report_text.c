@@ -85,6 +85,7 @@ static const char *scenario_label(const struct scenario_result *sr)
 	case VERDICT_FAIL: return sr->waived ? "WAIVED" : "FAIL";
 	case VERDICT_SKIP: return "SKIP";
 	case VERDICT_ERROR: return "ERROR";
+	case VERDICT_INCONCLUSIVE: return "INCONCLUSIVE";
 	}
 	BUG("unknown verdict");
 }
@@ -166,6 +167,8 @@ static void render_scenario(struct buf *out, const struct scenario_result *sr, i
 			buf_puts(out, "  skipped: ");
 		else if (sr->verdict == VERDICT_ERROR)
 			buf_puts(out, "  error: ");
+		else if (sr->verdict == VERDICT_INCONCLUSIVE)
+			buf_puts(out, "  inconclusive: ");
 		else
 			buf_puts(out, "  reason: ");
 		put_text(out, sr->reason);
@@ -316,6 +319,35 @@ static void render_recap(struct buf *out, const struct run_result *run,
 		}
 		buf_puts(out, "\n");
 	}
+	nbad = 0;
+	for (size_t i = 0; i < run->nscenarios; i++) {
+		const struct scenario_result *sr = &run->scenarios[i];
+
+		if (sr->verdict != VERDICT_INCONCLUSIVE)
+			continue;
+		if (nbad++ == 0)
+			buf_puts(out, "\nInconclusive (nothing tested):\n");
+		buf_puts(out, "  - ");
+		put_text(out, has_text(sr->id) ? sr->id : "?");
+		buf_puts(out, ": ");
+		put_text(out, has_text(sr->reason) ? sr->reason : "a setup step failed");
+		buf_puts(out, "\n");
+	}
+}
+
+/* Every scenario errored for one and the same reason (the target cannot
+ * be reached, or never greeted). */
+static int one_error_for_all(const struct run_result *run)
+{
+	if (run->nscenarios < 2)
+		return 0;
+	for (size_t i = 0; i < run->nscenarios; i++) {
+		const struct scenario_result *sr = &run->scenarios[i];
+		if (sr->verdict != VERDICT_ERROR || !has_text(sr->reason) ||
+		    strcmp(sr->reason, run->scenarios[0].reason) != 0)
+			return 0;
+	}
+	return 1;
 }
 
 void report_text_head(const struct run_result *run, struct buf *out)
@@ -339,6 +371,11 @@ void report_text_head(const struct run_result *run, struct buf *out)
 	if (run->greeting) {
 		buf_puts(out, "greeting: ");
 		put_text(out, run->greeting);
+		buf_puts(out, "\n");
+	}
+	for (size_t i = 0; i < run->npreconditions; i++) {
+		buf_puts(out, "precondition: ");
+		put_text(out, run->preconditions[i]);
 		buf_puts(out, "\n");
 	}
 	if (run->tls_probed) {
@@ -387,9 +424,11 @@ static void render_summary(struct buf *out, const struct run_result *run)
 {
 	const struct run_summary *sum = &run->summary;
 
-	buf_printf(out, "\n%zu scenarios: %zu passed, %zu failed, %zu skipped, %zu errors (%lld ms)\n",
-	           sum->total, sum->pass, sum->fail, sum->skip, sum->error,
-	           (long long)run->duration_ms);
+	buf_printf(out, "\n%zu scenarios: %zu passed, %zu failed, %zu skipped, %zu errors",
+	           sum->total, sum->pass, sum->fail, sum->skip, sum->error);
+	if (sum->inconclusive)
+		buf_printf(out, ", %zu inconclusive", sum->inconclusive);
+	buf_printf(out, " (%lld ms)\n", (long long)run->duration_ms);
 	if (run->baseline) {
 		buf_printf(out, "baseline %s: %zu known deviation%s waived\n", run->baseline,
 		           sum->waived, sum->waived == 1 ? "" : "s");
@@ -424,10 +463,17 @@ static void render_body(const struct run_result *run, int only_detail, int color
 		buf_puts(out, "\n");
 	findings_build(run, &fs);
 	render_findings(out, run, &fs, color);
-	for (size_t i = 0; i < run->nscenarios; i++)
-		if (!only_detail || needs_detail(&run->scenarios[i]))
-			render_scenario(out, &run->scenarios[i], color);
-	render_recap(out, run, &fs);
+	if (one_error_for_all(run)) {
+		/* An unreachable target: one cause, said once. */
+		buf_printf(out, "ERROR all %zu scenarios: ", run->nscenarios);
+		put_text(out, run->scenarios[0].reason);
+		buf_puts(out, "\n");
+	} else {
+		for (size_t i = 0; i < run->nscenarios; i++)
+			if (!only_detail || needs_detail(&run->scenarios[i]))
+				render_scenario(out, &run->scenarios[i], color);
+		render_recap(out, run, &fs);
+	}
 	findings_free(&fs);
 	render_summary(out, run);
 }

@@ -12,8 +12,10 @@
 #include <strings.h>
 
 #include "reply.h"
+#include "matrix.h"
 #include "result.h"
 #include "scenario.h"
+#include "smtp_limits.h"
 #include "util.h"
 
 const char *verdict_name(enum verdict v)
@@ -24,6 +26,7 @@ const char *verdict_name(enum verdict v)
 	case VERDICT_FAIL: return "fail";
 	case VERDICT_SKIP: return "skip";
 	case VERDICT_ERROR: return "error";
+	case VERDICT_INCONCLUSIVE: return "inconclusive";
 	}
 	BUG("unknown verdict");
 }
@@ -178,6 +181,102 @@ enum verdict step_verdict(const struct step_result *st, int strict)
 	return VERDICT_PASS;
 }
 
+/* The step's code was not one its expectation allows. */
+static int expectation_unmet(const struct step_result *st)
+{
+	for (size_t i = 0; i < st->nviolations; i++)
+		if (strcmp(st->violations[i].rule, rule_get(RULE_EXPECT_CODE)->id) == 0)
+			return 1;
+	return 0;
+}
+
+/* The command as sent, without its line end, cut for one line:
+ * "RCPT TO:<x@y>". */
+static char *sent_command(const struct step_result *st)
+{
+	size_t n = strlen(st->sent);
+	if (n >= 4 && strcmp(st->sent + n - 4, "\\r\\n") == 0)
+		n -= 4;
+	if (n <= INCONCLUSIVE_COMMAND_SHOWN)
+		return xstrndup(st->sent, n);
+	char *head = xstrndup(st->sent, INCONCLUSIVE_COMMAND_SHOWN);
+	char *cut = xasprintf("%s... (%zu octets)", head, n);
+	free(head);
+	return cut;
+}
+
+/* RFC 4954 6: "530 Authentication required ... SHOULD be returned by any
+ * command other than AUTH, EHLO, HELO, NOOP, RSET, or QUIT when server
+ * policy requires authentication": a policy, not the reply under test,
+ * where the matrix allows it for the command. */
+static int auth_required(const struct step_result *st, const char *profile)
+{
+	return st->code == 530 && profile && matrix_lookup(profile, st->command, 530) != NULL;
+}
+
+/* What the user can change so that the setup step gets what it needs. */
+static const char *setup_hint(const struct step_result *st, const char *rcpt, const char *sender)
+{
+	if (st->code >= 400 && st->code < 500)
+		return "a temporary refusal (greylisting, a rate limit, a server shutting down): "
+		       "run again later";
+	if (strcmp(st->command, "RCPT") == 0 && rcpt && *rcpt && strstr(st->sent, rcpt))
+		return "set --var rcpt=<a deliverable mailbox>";
+	if (strcmp(st->command, "MAIL") == 0 && sender && *sender && strstr(st->sent, sender))
+		return "set --var sender=<an address the server accepts mail from>";
+	if (strcmp(st->command, "CONNECT") == 0)
+		return "the server does not serve this client: run from an address it accepts";
+	if (strcmp(st->command, "EHLO") == 0 || strcmp(st->command, "HELO") == 0)
+		return "set --var client=<a name the server accepts>";
+	if (st->code == 530)
+		return "the server wants authentication first (RFC 4954 6): run with --auth-user";
+	if (strcmp(st->command, "MAIL") == 0)
+		return "the server refuses mail from this client (authentication or policy)";
+	return "see the reply";
+}
+
+enum verdict scenario_judge(struct scenario_result *r, enum verdict verdict, const char *profile,
+                            const char *rcpt, const char *sender, char **reason_out)
+{
+	*reason_out = NULL;
+	if (verdict == VERDICT_ERROR || verdict == VERDICT_SKIP)
+		return verdict;
+	struct step_result *st = NULL;
+	for (size_t i = 0; i < r->nsteps && !st; i++)
+		if (r->steps[i].verdict == VERDICT_FAIL)
+			st = &r->steps[i];
+	if (!st)
+		return verdict;
+	if (!st->has_reply || !expectation_unmet(st) ||
+	    (!st->setup && st->code != 421 && !auth_required(st, profile)))
+		return VERDICT_FAIL;
+	char *cmd = sent_command(st);
+	const char *first = st->nlines > 0 ? st->lines[0] : "";
+	const char *what = *r->title ? r->title : r->id;
+	if (!st->setup && st->code == 530)
+		*reason_out = xasprintf("session: %s answered with 530 (%s): the server wants "
+		                        "authentication (or TLS) first (RFC 4954 6, RFC 3207 4); not "
+		                        "tested: %s; run with --auth-user, or from a client the server "
+		                        "serves without it",
+		                        cmd, first, what);
+	else if (!st->setup)
+		/* RFC 5321 3.8: 421 may end any session; this one ended the test. */
+		*reason_out = xasprintf("session: %s answered with 421 (%s): the server ended the "
+		                        "session (RFC 5321 3.8); not tested: %s; run again, unless "
+		                        "the server does this to this input by policy",
+		                        strcmp(st->command, "CONNECT") == 0 ? "the connection" : cmd,
+		                        first, what);
+	else if (strcmp(st->command, "CONNECT") == 0)
+		*reason_out = xasprintf("setup: the greeting was %s; not tested: %s; %s", first, what,
+		                        setup_hint(st, rcpt, sender));
+	else
+		*reason_out = xasprintf("setup: %s refused (%s); not tested: %s; %s", cmd, first, what,
+		                        setup_hint(st, rcpt, sender));
+	free(cmd);
+	st->verdict = VERDICT_INCONCLUSIVE;
+	return VERDICT_INCONCLUSIVE;
+}
+
 void run_summarize(struct run_result *run)
 {
 	struct run_summary sum = {0};
@@ -199,6 +298,9 @@ void run_summarize(struct run_result *run)
 			break;
 		case VERDICT_ERROR:
 			sum.error++;
+			break;
+		case VERDICT_INCONCLUSIVE:
+			sum.inconclusive++;
 			break;
 		}
 	}
@@ -280,6 +382,9 @@ void run_result_free(struct run_result *run)
 	run->tls_mode = NULL;
 	free(run->baseline);
 	run->baseline = NULL;
+	strv_free(run->preconditions, run->npreconditions);
+	run->preconditions = NULL;
+	run->npreconditions = 0;
 	strv_free(run->stale_waivers, run->nstale_waivers);
 	run->stale_waivers = NULL;
 	run->nstale_waivers = 0;

@@ -19,6 +19,9 @@ enum verdict {
 	VERDICT_FAIL,
 	VERDICT_SKIP,   /* scenarios only: a requirement was not met */
 	VERDICT_ERROR,  /* scenarios only: the harness could not run it */
+	VERDICT_INCONCLUSIVE, /* a setup step did not get what it needed (or a 421
+	                         came): nothing was tested; on a scenario and on
+	                         the setup step that decided it (TTCN-3 inconc) */
 };
 const char *verdict_name(enum verdict v); /* "pass", "warn", ... */
 
@@ -50,7 +53,8 @@ struct step_result {
 	char **lines;        /* escaped reply lines without the line end */
 	size_t nlines;       /* lines kept */
 	size_t lines_total;  /* lines received, may exceed nlines */
-	enum verdict verdict;/* pass, warn or fail */
+	enum verdict verdict;/* pass, warn, fail, or inconclusive (a setup step) */
+	int setup;           /* the step is setup: from an @include, or before @test */
 	struct violation *violations;
 	size_t nviolations;
 };
@@ -59,8 +63,8 @@ struct scenario_result {
 	char *id, *file, *title, *ref, *level;
 	char **tags;
 	size_t ntags;
-	enum verdict verdict; /* pass, fail, skip or error */
-	char *reason;         /* why skipped or errored; NULL otherwise */
+	enum verdict verdict; /* pass, fail, skip, error or inconclusive */
+	char *reason;         /* why skipped, errored or inconclusive; NULL otherwise */
 	int64_t duration_ms;
 	struct step_result *steps;
 	size_t nsteps;
@@ -81,6 +85,7 @@ struct scenario_result {
 
 struct run_summary {
 	size_t total, pass, fail, skip, error;
+	size_t inconclusive;  /* nothing tested: a setup step or a precondition */
 	size_t waived;        /* fails covered by a --baseline waiver (not in fail) */
 };
 
@@ -103,6 +108,9 @@ struct run_result {
 	int tls_probed;       /* the probe upgraded with STARTTLS */
 	char **ehlo_keywords_tls; /* EHLO keyword lines after STARTTLS, or NULL */
 	size_t nehlo_keywords_tls;
+	char **preconditions; /* what the probe found missing, one line each with
+	                         its hint ("RCPT TO:<{rcpt}> refused ..."), or NULL */
+	size_t npreconditions;
 	char *baseline;       /* --baseline FILE, or NULL */
 	char **stale_waivers; /* waivers that matched nothing, described */
 	size_t nstale_waivers;
@@ -124,6 +132,19 @@ void step_add_violation(struct step_result *st, enum rule_id rule, const char *r
  * this version's table does not know). Copies the strings. */
 void step_add_finding(struct step_result *st, const char *rule, enum severity sev,
                       const char *ref, const char *message);
+/*
+ * The scenario's verdict once its steps ran: fail when a step failed, but
+ * inconclusive when the first failed step is a setup step whose reply was
+ * not the one expected, or got a 421 the step did not expect (RFC 5321 3.8:
+ * the server may close any session), or a 530 to a command RFC 4954 6 lets
+ * a server refuse so until the client authenticates (the matrix of profile
+ * allows 530 for it): that step's verdict becomes
+ * inconclusive too, and *reason_out (caller frees) names the step, the
+ * reply and what was not tested. rcpt and sender are the {rcpt} and
+ * {sender} values, for the hint. Returns verdict unchanged otherwise.
+ */
+enum verdict scenario_judge(struct scenario_result *r, enum verdict verdict, const char *profile,
+                            const char *rcpt, const char *sender, char **reason_out);
 /* The name of one enum reply_flag bit in reports: its rule id without
  * "syntax." ("bare-lf"); NULL for a bit no rule maps. step_flag_from_name():
  * the bit of a name, 0 for a name this version does not know. */

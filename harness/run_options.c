@@ -56,6 +56,10 @@ const struct run_option run_options[] = {
 	{RUN_OPT_SETTLE_MS, "settle-ms", 0, "MS", RUN_OPT_IN_PROFILE,
 	 "after an end of data or a line with a bare CR/LF,\n"
 	 "wait MS for extra replies (smuggling; default 300, 0: off)"},
+	{RUN_OPT_PROBE_TIMEOUT, "probe-timeout", 0, "SECONDS", RUN_OPT_IN_PROFILE,
+	 "the capability probe's deadline to connect and for\n"
+	 "each reply, the greeting first (default 10); a target\n"
+	 "that does not greet in time ends the run (exit 3)"},
 	{RUN_OPT_STRICT, "strict", 0, NULL, RUN_OPT_IN_PROFILE,
 	 "warnings fail (SHOULD-level findings, non-standard\n"
 	 "but common replies)"},
@@ -139,6 +143,7 @@ void run_options_init(struct run_options *ro)
 	ro->engine.jobs = 1;
 	ro->engine.scenario_timeout_s = SCENARIO_TIMEOUT_DEFAULT_S;
 	ro->engine.settle_ms = SETTLE_MS_DEFAULT;
+	ro->engine.probe_timeout_s = PROBE_TIMEOUT_DEFAULT_S;
 	vars_init_defaults(&ro->vars);
 	ro->tls.verify = TLS_VERIFY_ON;
 	ro->tls.min_version = "TLSv1.2";
@@ -328,6 +333,9 @@ int run_option_apply(struct run_options *ro, const struct run_option *row, const
 		                 err, errlen);
 	case RUN_OPT_SETTLE_MS:
 		return parse_int(value, label, 0, SETTLE_MS_MAX, &ro->engine.settle_ms, err, errlen);
+	case RUN_OPT_PROBE_TIMEOUT:
+		return parse_int(value, label, 1, TIMEOUT_OPTION_MAX_S, &ro->engine.probe_timeout_s,
+		                 err, errlen);
 	case RUN_OPT_STRICT:
 		/* A flag on the command line; 0 or 1 in a profile. */
 		if (src == RUN_OPT_FROM_ARGV) {

@@ -41,6 +41,13 @@ struct step {
 	int auth_noir;      /* A: no initial response: AUTH MECH, then answer the 334 */
 	int auth_wrong;     /* A: a wrong password (a 535 test) */
 	int auth_cancel;    /* A: answer the first 334 with "*" (RFC 4954 4: 501) */
+	int setup;          /* setup, not the test: from an @include before the
+	                       scenario's own first step, or above its @test line.
+	                       A setup reply other than the one expected makes the
+	                       scenario inconclusive (docs/scenario-format.md) */
+	int uses_rcpt;      /* C: text names {rcpt} */
+	int uses_sender;    /* C: text names {sender} */
+	int uses_relay;     /* C: text names {relay_rcpt} or {foreign_domain} */
 };
 
 struct scenario {

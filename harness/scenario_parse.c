@@ -67,6 +67,9 @@ struct parser {
 	size_t chain_len;          /* files being read: the scenario, then includes */
 	size_t includes;           /* @include lines followed so far (fan-out bound) */
 	size_t bytes;              /* bytes of every file read so far, includes expanded */
+	int own_step;              /* the scenario file itself gave a step: later
+	                              @include lines are no longer its opening */
+	int test_line;             /* line of the @test marker, 0 if none */
 };
 
 /* Parser state for one file. */
@@ -138,6 +141,15 @@ static struct step *step_push(struct parser *p, const struct step *st)
 		s->steps = xrealloc(s->steps, p->steps_cap * sizeof(*s->steps));
 	}
 	s->steps[s->nsteps] = *st;
+	/* Setup: what the opening @include lines bring (the greeting, EHLO,
+	 * an envelope); @test marks the rest later. */
+	s->steps[s->nsteps].setup = p->chain_len > 1 && !p->own_step;
+	if (st->text && strstr(st->text, "{rcpt}"))
+		s->steps[s->nsteps].uses_rcpt = 1;
+	if (st->text && strstr(st->text, "{sender}"))
+		s->steps[s->nsteps].uses_sender = 1;
+	if (st->text && (strstr(st->text, "{relay_rcpt}") || strstr(st->text, "{foreign_domain}")))
+		s->steps[s->nsteps].uses_relay = 1;
 	return &s->steps[s->nsteps++];
 }
 
@@ -429,6 +441,26 @@ static int line_include(struct parser *p, struct source *src, char *rest)
 	return rc;
 }
 
+/* "@test": every step above is setup, the test begins here. Once, in the
+ * scenario file itself, after at least one step. */
+static int line_test(struct parser *p, struct source *src)
+{
+	if (src->included)
+		return fail(p, src->path, src->line,
+		            "@test belongs in the scenario file, not in an included file");
+	if (p->test_line)
+		return fail(p, src->path, src->line, "a second @test (the first is on line %d)",
+		            p->test_line);
+	if (p->s->nsteps == 0)
+		return fail(p, src->path, src->line, "@test before any step: nothing to set up");
+	p->test_line = src->line;
+	p->seen_step = 1;
+	p->own_step = 1;
+	for (size_t i = 0; i < p->s->nsteps; i++)
+		p->s->steps[i].setup = 1;
+	return 0;
+}
+
 /* One line, NUL-terminated, without its line end. */
 static int parse_line(struct parser *p, struct source *src, char *line)
 {
@@ -444,6 +476,8 @@ static int parse_line(struct parser *p, struct source *src, char *line)
 	}
 	if (line[0] == 'D' && line[1] == ':') {
 		p->seen_step = 1;
+		if (!src->included)
+			p->own_step = 1;
 		return line_data(p, src, line + 2 + (line[2] == ' '));
 	}
 	data_close(src);
@@ -451,6 +485,8 @@ static int parse_line(struct parser *p, struct source *src, char *line)
 		p->seen_step = 1;
 		return line_include(p, src, line + 8);
 	}
+	if (strncmp(line, "@test", 5) == 0 && *trim(line + 5) == '\0')
+		return line_test(p, src);
 	size_t k = 0;
 	if (is_alpha(line[0])) {
 		k = 1;
@@ -459,10 +495,12 @@ static int parse_line(struct parser *p, struct source *src, char *line)
 	}
 	if (k == 0 || line[k] != ':')
 		return fail(p, src->path, src->line,
-		            "unknown line; expected C:, S:, D:, R:, A:, @include or a header (key: value)");
+		            "unknown line; expected C:, S:, D:, R:, A:, @include, @test or a header (key: value)");
 	char *value = line + k + 1;
 	if (k == 1 && (line[0] == 'C' || line[0] == 'S' || line[0] == 'R' || line[0] == 'A')) {
 		p->seen_step = 1;
+		if (!src->included)
+			p->own_step = 1;
 		if (*value == ' ')
 			value++;
 		if (line[0] == 'C')
@@ -475,7 +513,7 @@ static int parse_line(struct parser *p, struct source *src, char *line)
 	}
 	if (k == 1)
 		return fail(p, src->path, src->line,
-		            "unknown line; expected C:, S:, D:, R:, A:, @include or a header (key: value)");
+		            "unknown line; expected C:, S:, D:, R:, A:, @include, @test or a header (key: value)");
 	line[k] = '\0';
 	return line_header(p, src, line, value);
 }
@@ -615,6 +653,13 @@ int scenario_load(const char *path, const char *root, struct scenario **out, cha
 		s->ref = xstrdup("");
 	if (!s->level)
 		s->level = xstrdup("");
+	/* Only setup and nothing after it (a scenario that is its @include):
+	 * those steps are what it tests. */
+	size_t own = 0;
+	for (size_t i = 0; i < s->nsteps; i++)
+		own += !s->steps[i].setup;
+	for (size_t i = 0; own == 0 && i < s->nsteps; i++)
+		s->steps[i].setup = 0;
 	/* Every scenario stays loaded for the run: no spare step capacity
 	 * (docs/memory.md). */
 	if (s->nsteps)

@@ -133,6 +133,7 @@ static struct step_result *new_step(struct session *s, const struct step *step)
 	memset(st, 0, sizeof(*st));
 	st->line = step->line;
 	st->file = xstrdup(step->file);
+	st->setup = step->setup;
 	st->code = -1;
 	st->command = xstrdup(s->answering.verb);
 	st->sent = xstrdup(s->answering.sent ? s->answering.sent : "");
@@ -563,8 +564,8 @@ static void complete_reply(struct session *s)
 	check_after_554(s, st);
 	session_checks(s, st);
 	int missed = expect_apply_level(st, s->scenario->level, s->opts->strict);
-	if (s->on_reply)
-		s->on_reply(s, st); /* load.c: the reply's latency, once judged */
+	if (s->on_judged)
+		s->on_judged(s, st); /* load.c: the reply's latency, once judged */
 	for (size_t i = 0; i < st->nlines; i++) {
 		buf_puts(&s->transcript, "S: ");
 		buf_puts(&s->transcript, st->lines[i]);
@@ -591,6 +592,8 @@ static void complete_reply(struct session *s)
 		finish(s, VERDICT_PASS, NULL);
 		return;
 	}
+	if (s->on_reply)
+		s->on_reply(s, s->reply); /* may grow the step list: step is stale */
 	s->pc++;
 	if (s->opts->settle_ms > 0 && !s->keep_going && s->qhead >= s->nqueue &&
 	    (s->pc >= s->scenario->nsteps || (s->scenario->steps[s->pc].kind != STEP_EXPECT &&
@@ -1095,7 +1098,16 @@ static void finish(struct session *s, enum verdict verdict, const char *reason)
 		for (size_t i = 0; i < r->nsteps; i++)
 			if (r->steps[i].verdict == VERDICT_FAIL)
 				verdict = VERDICT_FAIL;
-	r->verdict = verdict;
+	char *inconclusive = NULL;
+	char *rcpt = vars_value(s->opts->vars, "rcpt"), *sender = vars_value(s->opts->vars, "sender");
+	r->verdict = scenario_judge(r, verdict, s->opts->profile, rcpt, sender, &inconclusive);
+	free(rcpt);
+	free(sender);
+	if (inconclusive) {
+		free(r->reason);
+		r->reason = inconclusive;
+		buf_printf(&s->transcript, "-- inconclusive: %s\n", inconclusive);
+	}
 	if (reason && !r->reason) {
 		r->reason = xstrdup(reason);
 		redact(r->reason); /* TLS errors quote what the server sent */

@@ -23,6 +23,8 @@ struct engine_options {
 	const char *profile;     /* matrix profile */
 	const struct vars *vars;
 	int timeout_s;           /* --timeout; 0 = RFC 5321 4.5.3.2 defaults */
+	int probe_timeout_s;     /* --probe-timeout: the probe's deadline for the
+	                            connection and each reply (the greeting first) */
 	int scenario_timeout_s;  /* --scenario-timeout: the whole scenario's budget in
 	                            seconds, whatever the server sends; 0: none */
 	int strict;              /* warnings fail */
@@ -42,12 +44,23 @@ struct engine_options {
 	const char *auth_password; /* never recorded anywhere (redact_register'd) */
 };
 
-/* What the capability probe learnt: one EHLO before the run. */
+/* What the capability probe learnt before the run: the greeting, the EHLO
+ * keywords, and whether the envelope the scenarios use holds. */
 struct probe {
 	int reached;          /* 1 when a connection was made */
-	char *error;          /* why the probe could not connect, or NULL */
+	char *error;          /* why the run cannot go on (unreachable, no
+	                         greeting), or NULL */
 	char *greeting;       /* escaped greeting lines joined by "\n", or NULL */
+	int greeting_code;    /* code of the greeting, -1 if none */
 	int ehlo_code;        /* code of the EHLO reply, -1 if none */
+	int mail_code;        /* MAIL FROM:<{sender}>, -1 if not tried */
+	int rcpt_code;        /* RCPT TO:<{rcpt}>, -1 if not tried */
+	int relay_code;       /* RCPT TO:<{relay_rcpt}>, -1 if not tried */
+	char *mail_refused;   /* {sender} refused: "MAIL FROM:<x> refused (530 ...)", or NULL */
+	char *rcpt_refused;   /* {rcpt} refused: "RCPT TO:<x> refused (550 ...)", or NULL */
+	int relay_trusted;    /* {relay_rcpt} accepted: the server relays for us */
+	char **preconditions; /* one line each, with its hint, for the reports */
+	size_t npreconditions;
 	char **keywords;      /* EHLO keyword lines ("SIZE 10240000"), upper-case verb */
 	size_t nkeywords;
 	int tls_probed;       /* 1: STARTTLS was offered, a second probe upgraded */
@@ -67,8 +80,11 @@ int engine_interrupted(void);
  * when even that leaves too few descriptors, with a one-line notice. */
 int engine_cap_jobs(int jobs, char *notice, size_t noticelen);
 
-/* Connects once, reads the greeting, sends EHLO {client} and QUIT; when
- * STARTTLS is offered, connects again to record the EHLO keywords after TLS. */
+/* Connects once (deadline o->probe_timeout_s), reads the greeting, sends
+ * EHLO {client}, then MAIL FROM:<{sender}>, RCPT TO:<{rcpt}>, RCPT
+ * TO:<{relay_rcpt}>, RSET and QUIT, each chosen from the reply before; when
+ * STARTTLS is offered, connects again to record the EHLO keywords after TLS.
+ * out->error: the target cannot be reached or never greeted. */
 void engine_probe(const struct engine_options *o, struct probe *out);
 void probe_free(struct probe *p);
 /* 1 when keyword (case-insensitive) is the first word of an EHLO line. */

@@ -49,13 +49,16 @@ struct session {
 	struct scenario_result *result;  /* filled in place, owned by the caller */
 	int keep_going;                  /* 1: do not stop at a failed step (probe) */
 	void (*on_done)(struct session *s);
+	/* Called with each whole reply of an S: step before the next step runs:
+	 * the probe appends its next command here (a step list that grows). */
+	void (*on_reply)(struct session *s, const struct reply *reply);
 	void *owner;                     /* the engine */
 	const struct io_backend *backend; /* NULL: sockets; a test's fake server */
 	/* load.c: called with each complete reply once it is judged (not for
 	 * 334 challenges); NULL for run. group_sent_us: when the group that
 	 * reply answers was sent (clock_us), the connect's start for the
 	 * greeting: the reply's latency is the time since. */
-	void (*on_reply)(struct session *s, const struct step_result *st);
+	void (*on_judged)(struct session *s, const struct step_result *st);
 	int64_t group_sent_us;
 
 	enum session_state state;

@@ -57,6 +57,13 @@
  * MAIL, RCPT, DATA, end of data, QUIT: 37 min at worst) and bounds what no
  * sequence of replies can extend. */
 #define SCENARIO_TIMEOUT_DEFAULT_S 3600
+/* Default --probe-timeout: the capability probe's deadline for connecting
+ * and for each reply, the greeting first. A live server greets within
+ * seconds; a silent one must not hold the run for 4.5.3.2.1's 5 minutes
+ * and then as long again per scenario. */
+#define PROBE_TIMEOUT_DEFAULT_S 10
+/* Octets of a command an inconclusive verdict's reason quotes. */
+#define INCONCLUSIVE_COMMAND_SHOWN 120
 /* How long to wait for the server to close after "S: close" or at teardown. */
 #define TIMEOUT_CLOSE_S 10
 

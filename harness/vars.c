@@ -227,3 +227,17 @@ void vars_free(struct vars *v)
 	free(v->values);
 	memset(v, 0, sizeof(*v));
 }
+
+char *vars_value(const struct vars *v, const char *name)
+{
+	const char *raw = v ? vars_get(v, name) : NULL;
+	struct buf out = {0};
+	char err[256];
+	if (!raw)
+		return NULL;
+	if (vars_expand(v, raw, strlen(raw), &out, err, sizeof(err)) < 0) {
+		buf_free(&out);
+		return NULL;
+	}
+	return out.data ? buf_steal(&out) : xstrdup("");
+}

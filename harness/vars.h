@@ -33,6 +33,9 @@ const char *vars_get(const struct vars *v, const char *name);
  */
 int vars_expand(const struct vars *v, const char *text, size_t len, struct buf *out,
                 char *err, size_t errlen);
+/* The value of name with its own {name}s expanded (caller frees), or NULL
+ * when it is not defined or does not expand. */
+char *vars_value(const struct vars *v, const char *name);
 void vars_free(struct vars *v);
 
 #endif

@@ -190,6 +190,15 @@ def outcome(sc, entry):
     return "inconclusive"
 
 
+def setup_cause(reason):
+    """An inconclusive verdict's reason without the scenario's own part
+    ("not tested: TITLE"), so that one cause is counted once."""
+    reason = re.sub(r"; not tested: .*?; ", "; ", reason or "")
+    # "session: VRFY x answered with 530 (...)": the cause, not the command
+    return re.sub(r"^(setup|session): .*? (?:answered with \d{3}|refused) \(", r"\1: a command got (",
+                  reason)
+
+
 def short_version(software):
     """'postfix 3.7.11-0+deb12u1' -> '3.7.11'; 'Haraka 3.1.1' -> '3.1.1'."""
     m = re.search(r"(?:\d+:)?(\d+(?:\.\d+)+)", software or "")
@@ -234,7 +243,7 @@ def results_tables(scenarios, reports, expected_dir):
             else:
                 counts[o] += 1
             if o == "inconclusive":
-                why = (e or {}).get("why") or sc.get("reason") or "not judged yet"
+                why = (e or {}).get("why") or setup_cause(sc.get("reason")) or "not judged yet"
                 causes[why] += 1
         lines.append("| %s | %s | %d | %d | %d | %d | %d | %d |" % (
             name, md(expected[name].get("software") or "-"), counts["pass"],
@@ -356,6 +365,13 @@ def deviation_sections(scenarios, reports, expected_dir):
             rfc = (e.get("rfc") or "").strip()
             if rfc:
                 lines.append("  > %s" % md(rfc))
+        unsure = sorted(sid for sid, e in recorded.items() if e.get("verdict") == "inconclusive")
+        if unsure:
+            lines += ["", "Inconclusive on %s (a setup step or a precondition did not hold: "
+                      "nothing was tested):" % name, ""]
+        for sid in unsure:
+            lines.append('- <a id="%s"></a>`%s`: %s' % (
+                anchor(name, sid), sid, md((recorded[sid].get("reason") or "").strip())))
         lines.append("")
     return lines
 

@@ -182,9 +182,10 @@ def run_servers(names, out_dir, build=None, suite=SUITE, jobs=JOBS, timeout=TIME
                     written[name] = path
                     s = report["summary"]
                     log.write("%-10s %-22s %3d scenarios: %3d pass, %3d fail, %3d skip, "
-                              "%d error (exit %d, %.1fs) -> %s\n"
+                              "%d error, %3d inconclusive (exit %d, %.1fs) -> %s\n"
                               % (name, server.target, s["total"], s["pass"], s["fail"],
-                                 s["skip"], s["error"], rc, secs, path))
+                                 s["skip"], s["error"], s.get("inconclusive", 0), rc, secs,
+                                 path))
         finally:
             for server in reversed(list(started.values())):
                 server.stop()

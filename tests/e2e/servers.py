@@ -743,8 +743,15 @@ class PostfixServer(Server):
     hostname = "postfix.smtpconform.test"
 
     def __init__(self, keep_dir=None, ipv6=None, tls=False, cert=None, key=None, ca_file=None,
-                 implicit_tls=True):
+                 implicit_tls=True, mynetworks="198.51.100.1/32",
+                 outbound="error:smtpconform test instance does not relay"):
         super().__init__("127.0.0.1")
+        # the clients Postfix relays for; the default is an address nobody
+        # connects from, so the harness on loopback is an outside client
+        self.mynetworks = mynetworks
+        # where mail for other domains goes: nowhere (error: refused at RCPT;
+        # discard: accepted and dropped, never leaving the machine)
+        self.outbound = outbound
         self.keep_dir = Path(keep_dir) if keep_dir else None
         self.ipv6 = ipv6_loopback_available() if ipv6 is None else ipv6
         self.port6 = None
@@ -823,6 +830,8 @@ class PostfixServer(Server):
             "MYHOSTNAME": self.hostname,
             "INET_PROTOCOLS": "all" if self.port6 else "ipv4",
             "SMTPD_LISTENERS": "\n".join(listeners),
+            "MYNETWORKS": self.mynetworks,
+            "OUTBOUND": self.outbound,
         }
         for name in ("main.cf", "master.cf"):
             text = (POSTFIX_TEMPLATES / (name + ".in")).read_text()

@@ -18,6 +18,11 @@ bundled suite that does not pass (pass is the default, so it is not written):
       "why": "one line"
     },
     "esmtp.dsn.envid": {"verdict": "skip", "reason": "the server does not advertise DSN"}
+    "relay.foreign-rcpt-refused": {"verdict": "inconclusive", "reason": "precondition: ..."}
+
+An inconclusive entry (a setup step or a precondition the probe checks did
+not hold: nothing was tested) is recorded like a skip, with the harness's
+reason, which names the step, the reply and what to set.
 
 An entry may also list "also": [{"rule": ..., "command": ...}], other ways
 the same deviation shows depending on timing (a close seen as a reset).
@@ -163,8 +168,10 @@ def observed_entry(sc):
     verdict = sc.get("verdict")
     if verdict == "pass":
         return None
-    if verdict == "skip":
-        return {"verdict": "skip", "reason": sc.get("reason") or ""}
+    if verdict in ("skip", "inconclusive"):
+        # inconclusive: a setup step or a precondition did not hold; the
+        # reason names the step, the reply and the hint
+        return {"verdict": verdict, "reason": sc.get("reason") or ""}
     found = error_violations(sc)
     rule, command = found[0] if found else (None, None)
     entry = {"verdict": verdict, "rule": rule, "command": command}
@@ -207,11 +214,12 @@ def cause_of(entry):
 def entry_problems(sid, entry):
     """What is missing from a recorded entry (hand-written fields too)."""
     verdict = entry.get("verdict")
-    if verdict not in ("fail", "skip", "error"):
-        return ["%s: recorded verdict %r (only fail, skip and error are recorded; "
-                "pass is the default)" % (sid, verdict)]
-    if verdict == "skip":
-        return []
+    if verdict not in ("fail", "skip", "error", "inconclusive"):
+        return ["%s: recorded verdict %r (only fail, skip, error and inconclusive are "
+                "recorded; pass is the default)" % (sid, verdict)]
+    if verdict in ("skip", "inconclusive"):
+        return [] if entry.get("reason") or verdict == "skip" else [
+            "%s: recorded inconclusive has no reason" % sid]
     out = ["%s: recorded %s has no %r" % (sid, verdict, key)
            for key in ("rule", "command", "transcript") if not entry.get(key)]
     todo = [key for key in ("rfc", "why")
@@ -276,9 +284,11 @@ def merge(old, report, name):
             if prev is not None:
                 notes.append("%s: now passes (was %s): entry removed" % (sid, prev.get("verdict")))
             continue
-        if obs["verdict"] == "skip":
-            if prev is None or prev.get("verdict") != "skip":
-                notes.append("%s: now skipped (%s)" % (sid, obs["reason"]))
+        if obs["verdict"] in ("skip", "inconclusive"):
+            if prev is None or prev.get("verdict") != obs["verdict"]:
+                notes.append("%s: now %s (%s)" % (sid, obs["verdict"], obs["reason"]))
+            elif obs["verdict"] == "inconclusive" and prev.get("why"):
+                obs["why"] = prev["why"]  # an optional hand-written note, kept
             new_sc[sid] = obs
             continue
         entry = dict(obs)
@@ -325,7 +335,7 @@ def merge(old, report, name):
 
 
 def summary(data):
-    counts = {"fail": 0, "skip": 0, "error": 0}
+    counts = {"fail": 0, "skip": 0, "error": 0, "inconclusive": 0}
     for e in data.get("scenarios", {}).values():
         counts[e.get("verdict")] = counts.get(e.get("verdict"), 0) + 1
     return counts
@@ -388,8 +398,9 @@ def main():
             write_expected(name, data)
         c = summary(data)
         todo = sum(1 for e in data["scenarios"].values() if TODO in (e.get("rfc"), e.get("why")))
-        print("%s: %s recorded: %d fail, %d skip, %d error%s" % (
+        print("%s: %s recorded: %d fail, %d skip, %d error, %d inconclusive%s" % (
             name, path.relative_to(E2E_DIR.parent.parent), c["fail"], c["skip"], c["error"],
+            c["inconclusive"],
             "; %d entr%s still TODO" % (todo, "y" if todo == 1 else "ies") if todo else ""))
     return status
 

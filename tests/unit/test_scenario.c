@@ -313,6 +313,30 @@ static void test_expect_forms(void **state)
 	free(path);
 }
 
+/* ---- setup steps ---- */
+
+/* The opening @include and the steps above @test are setup; a later
+ * @include is not; {rcpt} is noted on the step that names it. */
+static void test_setup_steps(void **state)
+{
+	(void)state;
+	struct scenario *s = load_ok("scenarios/good/setup.smtp", NULL);
+	assert_int_equal(s->nsteps, 12);
+	for (size_t i = 0; i < 7; i++)
+		assert_int_equal(s->steps[i].setup, 1);
+	for (size_t i = 7; i < 12; i++)
+		assert_int_equal(s->steps[i].setup, 0);
+	assert_int_equal(s->steps[5].uses_rcpt, 1);
+	assert_int_equal(s->steps[3].uses_rcpt, 0);
+	scenario_free(s);
+	/* Without @test only the opening include is setup. */
+	s = load_ok("scenarios/good/include-sibling.smtp", NULL);
+	assert_int_equal(s->steps[0].setup, 1);
+	assert_int_equal(s->steps[2].setup, 1);
+	assert_int_equal(s->steps[3].setup, 0);
+	scenario_free(s);
+}
+
 /* ---- @include ---- */
 
 static void test_include_sibling(void **state)
@@ -803,6 +827,7 @@ int main(void)
 		cmocka_unit_test(test_pipelined_group),
 		cmocka_unit_test(test_expect_code_matches),
 		cmocka_unit_test(test_expect_forms),
+		cmocka_unit_test(test_setup_steps),
 		cmocka_unit_test(test_include_sibling),
 		cmocka_unit_test(test_include_lib_walks_up),
 		cmocka_unit_test(test_include_same_file_twice),
