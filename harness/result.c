@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "reply.h"
+#include "command.h"
 #include "matrix.h"
 #include "result.h"
 #include "scenario.h"
@@ -220,17 +221,17 @@ static const char *setup_hint(const struct step_result *st, const char *rcpt, co
 	if (st->code >= 400 && st->code < 500)
 		return "a temporary refusal (greylisting, a rate limit, a server shutting down): "
 		       "run again later";
-	if (strcmp(st->command, "RCPT") == 0 && rcpt && *rcpt && strstr(st->sent, rcpt))
+	if (command_is(st->command, CMD_RCPT) && rcpt && *rcpt && strstr(st->sent, rcpt))
 		return "set --var rcpt=<a deliverable mailbox>";
-	if (strcmp(st->command, "MAIL") == 0 && sender && *sender && strstr(st->sent, sender))
+	if (command_is(st->command, CMD_MAIL) && sender && *sender && strstr(st->sent, sender))
 		return "set --var sender=<an address the server accepts mail from>";
-	if (strcmp(st->command, "CONNECT") == 0)
+	if (command_is(st->command, CMD_CONNECT))
 		return "the server does not serve this client: run from an address it accepts";
-	if (strcmp(st->command, "EHLO") == 0 || strcmp(st->command, "HELO") == 0)
+	if (command_is(st->command, CMD_EHLO) || command_is(st->command, CMD_HELO))
 		return "set --var client=<a name the server accepts>";
 	if (st->code == 530)
 		return "the server wants authentication first (RFC 4954 6): run with --auth-user";
-	if (strcmp(st->command, "MAIL") == 0)
+	if (command_is(st->command, CMD_MAIL))
 		return "the server refuses mail from this client (authentication or policy)";
 	return "see the reply";
 }
@@ -242,14 +243,24 @@ enum verdict scenario_judge(struct scenario_result *r, enum verdict verdict, con
 	if (verdict == VERDICT_ERROR || verdict == VERDICT_SKIP)
 		return verdict;
 	struct step_result *st = NULL;
+	size_t at = 0;
 	for (size_t i = 0; i < r->nsteps && !st; i++)
 		if (r->steps[i].verdict == VERDICT_FAIL)
-			st = &r->steps[i];
+			st = &r->steps[at = i];
 	if (!st)
 		return verdict;
-	if (!st->has_reply || !expectation_unmet(st) ||
-	    (!st->setup && st->code != 421 && !auth_required(st, profile)))
+	struct step_result *after = NULL;
+	if (at > 0 && !st->setup && !st->has_reply && r->steps[at - 1].has_reply &&
+	    r->steps[at - 1].code == 421) {
+		/* The step before got a 421 its "S:" allowed (a "*"), and this
+		 * one no reply: the server closed or fell silent as RFC 5321 3.8
+		 * lets it after a 421; the 421 decides, not the silence. */
+		after = st;
+		st = &r->steps[at - 1];
+	} else if (!st->has_reply || !expectation_unmet(st) ||
+	           (!st->setup && st->code != 421 && !auth_required(st, profile))) {
 		return VERDICT_FAIL;
+	}
 	char *cmd = sent_command(st);
 	const char *first = st->nlines > 0 ? st->lines[0] : "";
 	const char *what = *r->title ? r->title : r->id;
@@ -264,9 +275,9 @@ enum verdict scenario_judge(struct scenario_result *r, enum verdict verdict, con
 		*reason_out = xasprintf("session: %s answered with 421 (%s): the server ended the "
 		                        "session (RFC 5321 3.8); not tested: %s; run again, unless "
 		                        "the server does this to this input by policy",
-		                        strcmp(st->command, "CONNECT") == 0 ? "the connection" : cmd,
+		                        command_is(st->command, CMD_CONNECT) ? "the connection" : cmd,
 		                        first, what);
-	else if (strcmp(st->command, "CONNECT") == 0)
+	else if (command_is(st->command, CMD_CONNECT))
 		*reason_out = xasprintf("setup: the greeting was %s; not tested: %s; %s", first, what,
 		                        setup_hint(st, rcpt, sender));
 	else
@@ -274,6 +285,8 @@ enum verdict scenario_judge(struct scenario_result *r, enum verdict verdict, con
 		                        setup_hint(st, rcpt, sender));
 	free(cmd);
 	st->verdict = VERDICT_INCONCLUSIVE;
+	if (after)
+		after->verdict = VERDICT_INCONCLUSIVE;
 	return VERDICT_INCONCLUSIVE;
 }
 

@@ -527,7 +527,7 @@ static void test_data_end(void **state)
 static enum verdict verdict_named(const char *name, const char *where)
 {
 	static const enum verdict all[] = {VERDICT_PASS, VERDICT_WARN, VERDICT_FAIL, VERDICT_SKIP,
-	                                   VERDICT_ERROR};
+	                                   VERDICT_ERROR, VERDICT_INCONCLUSIVE};
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		if (strcmp(verdict_name(all[i]), name) == 0)
 			return all[i];
