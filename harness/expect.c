@@ -220,7 +220,10 @@ int expect_code_matches(const struct expect *e, int code)
 
 int expect_apply_level(struct step_result *st, const char *level, int strict)
 {
-	if (!level || (strcasecmp(level, "SHOULD") != 0 && strcasecmp(level, "MAY") != 0))
+	/* A setup step's unmet expectation is no finding of the scenario's
+	 * level: nothing was tested yet (scenario_judge: inconclusive). */
+	if (st->setup || !level ||
+	    (strcasecmp(level, "SHOULD") != 0 && strcasecmp(level, "MAY") != 0))
 		return 0;
 	int changed = 0;
 	for (size_t i = 0; i < st->nviolations; i++) {
