@@ -71,8 +71,8 @@ static int ipv6_literal(const char *s, size_t len)
 static int general_literal(const char *s, size_t len)
 {
 	size_t i = 0;
-	while (i < len && (is_alpha((unsigned char)s[i]) || is_digit((unsigned char)s[i]) ||
-	                   s[i] == '-'))
+	while (i < len &&
+	       (is_alpha((unsigned char)s[i]) || is_digit((unsigned char)s[i]) || s[i] == '-'))
 		i++;
 	if (i == 0 || s[i - 1] == '-' || i >= len || s[i] != ':' || i + 1 == len)
 		return 0;
@@ -134,7 +134,8 @@ static size_t quoted_string(const char *s, size_t len, int utf8)
 			return i + 1;
 		if (c == '\\') {
 			/* quoted-pairSMTP = %d92 %d32-126 */
-			if (i + 1 >= len || (unsigned char)s[i + 1] < 32 || (unsigned char)s[i + 1] > 126)
+			if (i + 1 >= len || (unsigned char)s[i + 1] < 32 ||
+			    (unsigned char)s[i + 1] > 126)
 				return 0;
 			i++;
 			continue;
@@ -216,7 +217,8 @@ enum argument_status argument_path(const char *s, size_t len, int null_ok, int p
 			i = start;
 			while (i < n && p[i] != ',' && p[i] != ':')
 				i++;
-			if (i >= n || argument_domain(p + start, i - start, 1, utf8) == ARGUMENT_SYNTAX)
+			if (i >= n ||
+			    argument_domain(p + start, i - start, 1, utf8) == ARGUMENT_SYNTAX)
 				return ARGUMENT_SYNTAX;
 			if (p[i] == ':')
 				break;

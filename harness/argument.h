@@ -20,37 +20,37 @@
 #define ARG_PARAMS_MAX 16
 
 enum argument_status {
-	ARGUMENT_OK = 0,      /* valid syntax within the limits */
-	ARGUMENT_TOO_LONG,    /* valid syntax, but past a 4.5.3.1 limit */
-	ARGUMENT_SYNTAX,      /* not the RFC 5321 4.1.2 grammar */
+	ARGUMENT_OK = 0,   /* valid syntax within the limits */
+	ARGUMENT_TOO_LONG, /* valid syntax, but past a 4.5.3.1 limit */
+	ARGUMENT_SYNTAX,   /* not the RFC 5321 4.1.2 grammar */
 };
 
 /* What a path holds (pointers into the parsed text). */
 struct path_info {
-	int null_path;        /* "<>" */
-	int postmaster;       /* local-part "postmaster" (any case, quoted or not) */
-	int has_domain;       /* 0: "<Postmaster>" alone */
-	int address_literal;  /* the domain is "[...]" */
-	int quoted;           /* the local-part is a Quoted-string */
-	int source_route;     /* "<@a,@b:user@c>" (A-d-l, 4.1.2: to be ignored) */
-	int utf8;             /* octets above 127 (RFC 6531) */
-	size_t local_len;     /* octets of the local-part (quotes included) */
+	int null_path;       /* "<>" */
+	int postmaster;      /* local-part "postmaster" (any case, quoted or not) */
+	int has_domain;      /* 0: "<Postmaster>" alone */
+	int address_literal; /* the domain is "[...]" */
+	int quoted;          /* the local-part is a Quoted-string */
+	int source_route;    /* "<@a,@b:user@c>" (A-d-l, 4.1.2: to be ignored) */
+	int utf8;            /* octets above 127 (RFC 6531) */
+	size_t local_len;    /* octets of the local-part (quotes included) */
 	size_t domain_len;
-	size_t path_len;      /* octets from "<" to ">" included */
-	const char *domain;   /* the domain (or literal), domain_len octets */
+	size_t path_len;    /* octets from "<" to ">" included */
+	const char *domain; /* the domain (or literal), domain_len octets */
 };
 
 struct esmtp_param {
-	const char *keyword;  /* keyword_len octets, as sent */
+	const char *keyword; /* keyword_len octets, as sent */
 	size_t keyword_len;
-	const char *value;    /* NULL: no "=value" */
+	const char *value; /* NULL: no "=value" */
 	size_t value_len;
 };
 
 struct mail_rcpt_info {
 	struct path_info path;
 	struct esmtp_param params[ARG_PARAMS_MAX];
-	size_t nparams;       /* kept; more are a syntax error for the model */
+	size_t nparams; /* kept; more are a syntax error for the model */
 };
 
 /*

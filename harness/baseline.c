@@ -29,7 +29,7 @@ static void add(struct baseline *b, enum waiver_kind kind, const char *target, c
 /* "YYYY-MM-DD" naming a real day of the Gregorian calendar. */
 static int is_date(const char *s)
 {
-	static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
 		return 0;
 	for (int i = 0; i < 10; i++)
@@ -47,8 +47,9 @@ static int parse_line(struct baseline *b, char *line, int lineno, char *err, siz
 {
 	char *sep = strstr(line, " -- ");
 	if (!sep) {
-		snprintf(err, errlen, "%s:%d: expected 'scenario ID [until YYYY-MM-DD] -- reason' or "
-		                      "'rule RULE-ID [until YYYY-MM-DD] -- reason'",
+		snprintf(err, errlen,
+		         "%s:%d: expected 'scenario ID [until YYYY-MM-DD] -- reason' or "
+		         "'rule RULE-ID [until YYYY-MM-DD] -- reason'",
 		         b->path, lineno);
 		return -1;
 	}
@@ -77,8 +78,8 @@ static int parse_line(struct baseline *b, char *line, int lineno, char *err, siz
 		return -1;
 	}
 	if (!target || extra || (kw && (strcmp(kw, "until") != 0 || !date))) {
-		snprintf(err, errlen, "%s:%d: expected '%s ID [until YYYY-MM-DD] -- reason'", b->path,
-		         lineno, kind);
+		snprintf(err, errlen, "%s:%d: expected '%s ID [until YYYY-MM-DD] -- reason'",
+		         b->path, lineno, kind);
 		return -1;
 	}
 	if (date && !is_date(date)) {
@@ -119,8 +120,8 @@ int baseline_parse(const char *path, char *text, size_t len, struct baseline *ou
 			if (sc->verdict != VERDICT_FAIL && !sc->waived)
 				continue;
 			const char *rule = first_error_rule(sc);
-			char *why = xasprintf("failed in the baseline run %s%s%s", path, rule ? ": " : "",
-			                      rule ? rule : "");
+			char *why = xasprintf("failed in the baseline run %s%s%s", path,
+			                      rule ? ": " : "", rule ? rule : "");
 			add(out, WAIVE_SCENARIO, sc->id, why, NULL, 0);
 			free(why);
 		}
@@ -154,7 +155,7 @@ int baseline_parse(const char *path, char *text, size_t len, struct baseline *ou
 int baseline_load(const char *path, struct baseline *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
-	struct buf text = {0};
+	struct buf text = { 0 };
 	if (report_read_file(path, &text, err, errlen) < 0)
 		return -1;
 	int rc = baseline_parse(path, text.data, text.len, out, err, errlen);
@@ -211,7 +212,8 @@ void baseline_apply(struct baseline *b, struct run_result *run, const char *toda
 					if (vi->severity != SEV_ERROR)
 						continue;
 					any = 1;
-					struct waiver *rw = find(b, WAIVE_RULE, vi->rule, today, &was_expired);
+					struct waiver *rw =
+					    find(b, WAIVE_RULE, vi->rule, today, &was_expired);
 					if (!rw)
 						all = 0;
 					else
@@ -222,8 +224,9 @@ void baseline_apply(struct baseline *b, struct run_result *run, const char *toda
 				for (size_t k = 0; k < sc->nsteps; k++)
 					for (size_t v = 0; v < sc->steps[k].nviolations; v++) {
 						int e = 0;
-						struct waiver *rw =
-						    find(b, WAIVE_RULE, sc->steps[k].violations[v].rule, today, &e);
+						struct waiver *rw = find(
+						    b, WAIVE_RULE, sc->steps[k].violations[v].rule,
+						    today, &e);
 						if (rw)
 							rw->used = 1;
 					}
@@ -240,11 +243,12 @@ void baseline_apply(struct baseline *b, struct run_result *run, const char *toda
 		const struct waiver *w = &b->waivers[i];
 		if (w->used)
 			continue;
-		char *desc = xasprintf("%s %s%s%s: %s", w->kind == WAIVE_SCENARIO ? "scenario" : "rule",
-		                       w->target, w->until ? " until " : "", w->until ? w->until : "",
-		                       expired(w, today) ? "expired, waives nothing" : "matches nothing");
-		run->stale_waivers = xrealloc(run->stale_waivers,
-		                              (run->nstale_waivers + 1) * sizeof(char *));
+		char *desc =
+		    xasprintf("%s %s%s%s: %s", w->kind == WAIVE_SCENARIO ? "scenario" : "rule",
+		              w->target, w->until ? " until " : "", w->until ? w->until : "",
+		              expired(w, today) ? "expired, waives nothing" : "matches nothing");
+		run->stale_waivers =
+		    xrealloc(run->stale_waivers, (run->nstale_waivers + 1) * sizeof(char *));
 		run->stale_waivers[run->nstale_waivers++] = desc;
 	}
 	run_summarize(run);

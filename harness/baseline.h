@@ -16,10 +16,10 @@ enum waiver_kind { WAIVE_SCENARIO, WAIVE_RULE };
 
 struct waiver {
 	enum waiver_kind kind;
-	char *target;     /* scenario id, or rule id */
+	char *target; /* scenario id, or rule id */
 	char *reason;
-	char *until;      /* "YYYY-MM-DD", a real calendar day, or NULL: last day it applies */
-	int line;         /* in the waiver file, 0 for a JSON baseline */
+	char *until; /* "YYYY-MM-DD", a real calendar day, or NULL: last day it applies */
+	int line;    /* in the waiver file, 0 for a JSON baseline */
 	int used;
 };
 

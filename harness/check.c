@@ -14,7 +14,7 @@
 
 char *check_reply_text(const struct reply *r)
 {
-	struct buf b = {0};
+	struct buf b = { 0 };
 	for (size_t i = 0; i < r->nkept; i++) {
 		if (i)
 			buf_puts(&b, "\n");
@@ -25,7 +25,7 @@ char *check_reply_text(const struct reply *r)
 
 static char *kept_line_escaped(const struct reply_kept_line *l)
 {
-	struct buf b = {0};
+	struct buf b = { 0 };
 	if (l->code >= 0)
 		buf_printf(&b, "%03d", l->code);
 	if (l->separator)
@@ -76,8 +76,8 @@ static void check_matrix(const char *profile, const char *command, const struct 
 	const struct matrix_row *row = matrix_lookup(profile, command, r->code);
 	if (row && row->severity == MATRIX_WARN) {
 		step_add_violation(st, RULE_MATRIX_NONSTANDARD, row->ref,
-		                   RULE_MSG_MATRIX_NONSTANDARD, command,
-		                   r->code, row->note && *row->note ? row->note : row->ref);
+		                   RULE_MSG_MATRIX_NONSTANDARD, command, r->code,
+		                   row->note && *row->note ? row->note : row->ref);
 		return;
 	}
 	if (row)
@@ -85,8 +85,7 @@ static void check_matrix(const char *profile, const char *command, const struct 
 	char allowed[512];
 	matrix_allowed_set(profile, command, allowed, sizeof(allowed));
 	step_add_violation(st, RULE_MATRIX_NOT_ALLOWED, matrix_command_ref(profile, command),
-	                   RULE_MSG_MATRIX_NOT_ALLOWED, r->code,
-	                   command, profile, allowed);
+	                   RULE_MSG_MATRIX_NOT_ALLOWED, r->code, command, profile, allowed);
 }
 
 static void check_expect(const struct expect *e, const struct reply *r, struct step_result *st)
@@ -106,8 +105,8 @@ static void check_expect(const struct expect *e, const struct reply *r, struct s
 		char why[512];
 		int rc = expect_regex_match(e, text, strlen(text), why, sizeof(why));
 		if (rc == 0)
-			step_add_violation(st, RULE_EXPECT_TEXT, NULL,
-			                   RULE_MSG_EXPECT_TEXT, e->regex_src);
+			step_add_violation(st, RULE_EXPECT_TEXT, NULL, RULE_MSG_EXPECT_TEXT,
+			                   e->regex_src);
 		else if (rc < 0)
 			step_add_violation(st, RULE_EXPECT_REGEX_LIMIT, NULL,
 			                   RULE_MSG_EXPECT_REGEX_LIMIT, why);
@@ -166,14 +165,16 @@ void check_enhanced_status(const struct reply *r, int strict, struct step_result
 		return;
 	}
 	if (cls - '0' != first)
-		step_add_violation(st, RULE_ENHANCED_CLASS, NULL, RULE_MSG_ENHANCED_CLASS, cls, r->code);
+		step_add_violation(st, RULE_ENHANCED_CLASS, NULL, RULE_MSG_ENHANCED_CLASS, cls,
+		                   r->code);
 	for (size_t i = 1; i < r->nkept; i++) {
 		const struct reply_kept_line *l = &r->kept[i];
 		char c2 = 0;
 		size_t len = enhanced_code_len(l->text, l->text_len, &c2);
 		if (len != len0 || memcmp(l->text, l0->text, len0) != 0) {
-			step_add_violation(st, RULE_ENHANCED_MISSING, NULL, RULE_MSG_ENHANCED_MISSING_LINE,
-			                   i + 1, r->code, (int)len0, (const char *)l0->text);
+			step_add_violation(st, RULE_ENHANCED_MISSING, NULL,
+			                   RULE_MSG_ENHANCED_MISSING_LINE, i + 1, r->code,
+			                   (int)len0, (const char *)l0->text);
 			break;
 		}
 	}
@@ -213,8 +214,8 @@ void check_ehlo_keywords(const struct reply *r, int strict, struct step_result *
 		}
 		if (!ok) {
 			char *line = text_escape_dup(t, n);
-			step_add_violation(st, RULE_EHLO_KEYWORD_SYNTAX, NULL, RULE_MSG_EHLO_KEYWORD_SYNTAX,
-			                   i + 1, line);
+			step_add_violation(st, RULE_EHLO_KEYWORD_SYNTAX, NULL,
+			                   RULE_MSG_EHLO_KEYWORD_SYNTAX, i + 1, line);
 			free(line);
 		}
 	}

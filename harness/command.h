@@ -14,13 +14,13 @@
 #include <stddef.h>
 
 enum command {
-	CMD_CONNECT,   /* pseudo: the greeting */
+	CMD_CONNECT, /* pseudo: the greeting */
 	CMD_HELO,
 	CMD_EHLO,
 	CMD_MAIL,
 	CMD_RCPT,
 	CMD_DATA,
-	CMD_DATA_END,  /* pseudo: the reply after <CRLF>.<CRLF> */
+	CMD_DATA_END, /* pseudo: the reply after <CRLF>.<CRLF> */
 	CMD_BDAT,
 	CMD_RSET,
 	CMD_VRFY,
@@ -32,28 +32,28 @@ enum command {
 	CMD_AUTH,
 	CMD_ETRN,
 	CMD_ATRN,
-	CMD_TURN,      /* RFC 821 */
-	CMD_SEND,      /* RFC 821 */
-	CMD_SOML,      /* RFC 821 */
-	CMD_SAML,      /* RFC 821 */
-	CMD_UNKNOWN,   /* pseudo: any other verb */
+	CMD_TURN,    /* RFC 821 */
+	CMD_SEND,    /* RFC 821 */
+	CMD_SOML,    /* RFC 821 */
+	CMD_SAML,    /* RFC 821 */
+	CMD_UNKNOWN, /* pseudo: any other verb */
 	CMD_COUNT
 };
 
 enum command_arg {
-	ARG_NONE,      /* "DATA" CRLF */
-	ARG_OPTIONAL,  /* "HELP" [ SP String ] CRLF */
-	ARG_REQUIRED,  /* "MAIL FROM:" Reverse-path */
+	ARG_NONE,     /* "DATA" CRLF */
+	ARG_OPTIONAL, /* "HELP" [ SP String ] CRLF */
+	ARG_REQUIRED, /* "MAIL FROM:" Reverse-path */
 };
 
 struct command_info {
-	enum command cmd;       /* its own index */
-	const char *name;       /* "MAIL", or the pseudo-command's name */
-	int pseudo;             /* 1: not a verb a client sends (CONNECT, DATA-END, UNKNOWN) */
-	int timeout_s;          /* TIMEOUT_*_S: how long its reply may take */
-	const char *timeout_ref;/* the section of RFC 5321 4.5.3.2 giving it, or "" */
-	const char *matrix_row; /* its rows in the allowed-code matrix */
-	enum command_arg arg;   /* takes an argument (RFC 5321 4.1.1, RFC 821 4.1.1) */
+	enum command cmd;        /* its own index */
+	const char *name;        /* "MAIL", or the pseudo-command's name */
+	int pseudo;              /* 1: not a verb a client sends (CONNECT, DATA-END, UNKNOWN) */
+	int timeout_s;           /* TIMEOUT_*_S: how long its reply may take */
+	const char *timeout_ref; /* the section of RFC 5321 4.5.3.2 giving it, or "" */
+	const char *matrix_row;  /* its rows in the allowed-code matrix */
+	enum command_arg arg;    /* takes an argument (RFC 5321 4.1.1, RFC 821 4.1.1) */
 };
 
 /* The row of a command. Aborts on a value outside the enum. */

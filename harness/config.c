@@ -29,7 +29,8 @@ static int key_known(const char *const *keys, const char *key)
 {
 	for (const char *const *k = keys; *k; k++) {
 		size_t n;
-		if (key_is_prefix(*k, &n) ? strncmp(*k, key, n) == 0 && key[n] : strcmp(*k, key) == 0)
+		if (key_is_prefix(*k, &n) ? strncmp(*k, key, n) == 0 && key[n]
+		                          : strcmp(*k, key) == 0)
 			return 1;
 	}
 	return 0;
@@ -90,7 +91,7 @@ int config_load(const char *path, const char *const *keys, struct config *out, c
                 size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
-	struct buf text = {0};
+	struct buf text = { 0 };
 	if (file_read_all(path, SCENARIO_FILE_MAX, &text) < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		buf_free(&text);
@@ -121,19 +122,19 @@ int config_load(const char *path, const char *const *keys, struct config *out, c
 			for (char *k = key; *k; k++)
 				*k = (char)tolower((unsigned char)*k);
 		if (!key_known(keys, key)) {
-			struct buf known = {0};
+			struct buf known = { 0 };
 			for (const char *const *k = keys; *k; k++)
 				buf_printf(&known, "%s%s", k == keys ? "" : ", ", *k);
-			snprintf(err, errlen, "%s:%d: unknown key '%s' (known: %s)", path, lineno, key,
-			         known.data ? known.data : "");
+			snprintf(err, errlen, "%s:%d: unknown key '%s' (known: %s)", path, lineno,
+			         key, known.data ? known.data : "");
 			buf_free(&known);
 			goto fail;
 		}
-		struct buf v = {0};
+		struct buf v = { 0 };
 		char missing[128];
 		if (expand_env(value, &v, missing, sizeof(missing)) < 0) {
-			snprintf(err, errlen, "%s:%d: environment variable %s is not set", path, lineno,
-			         missing);
+			snprintf(err, errlen, "%s:%d: environment variable %s is not set", path,
+			         lineno, missing);
 			buf_free(&v);
 			goto fail;
 		}

@@ -12,7 +12,7 @@
 #include <stddef.h>
 
 struct config_entry {
-	char *key;   /* one of the caller's keys: "target", "var.domain", ... */
+	char *key; /* one of the caller's keys: "target", "var.domain", ... */
 	char *value;
 	int line;
 };

@@ -27,14 +27,17 @@ int target_parse(const char *arg, struct target *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
 	if (!arg || !*arg) {
-		snprintf(err, errlen, "empty --target; give HOST[:PORT], [IPv6]:PORT, unix:PATH or exec:COMMAND");
+		snprintf(
+		    err, errlen,
+		    "empty --target; give HOST[:PORT], [IPv6]:PORT, unix:PATH or exec:COMMAND");
 		return -1;
 	}
 	out->display = xstrdup(arg);
 	if (strncmp(arg, "unix:", 5) == 0) {
 		out->kind = TARGET_UNIX;
 		if (!arg[5] || strlen(arg + 5) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
-			snprintf(err, errlen, "--target %s: unix socket path is empty or too long", arg);
+			snprintf(err, errlen, "--target %s: unix socket path is empty or too long",
+			         arg);
 			goto fail;
 		}
 		out->path = xstrdup(arg + 5);
@@ -43,7 +46,8 @@ int target_parse(const char *arg, struct target *out, char *err, size_t errlen)
 	if (strncmp(arg, "exec:", 5) == 0) {
 		out->kind = TARGET_EXEC;
 		if (!arg[5]) {
-			snprintf(err, errlen, "--target exec: needs a command, e.g. exec:'sendmail -bs'");
+			snprintf(err, errlen,
+			         "--target exec: needs a command, e.g. exec:'sendmail -bs'");
 			goto fail;
 		}
 		out->command = xstrdup(arg + 5);
@@ -54,7 +58,8 @@ int target_parse(const char *arg, struct target *out, char *err, size_t errlen)
 	if (arg[0] == '[') {
 		const char *close = strchr(arg, ']');
 		if (!close || close == arg + 1) {
-			snprintf(err, errlen, "--target %s: unterminated '[' (IPv6 form is [::1]:2525)", arg);
+			snprintf(err, errlen,
+			         "--target %s: unterminated '[' (IPv6 form is [::1]:2525)", arg);
 			goto fail;
 		}
 		out->host = xstrndup(arg + 1, (size_t)(close - arg - 1));
@@ -67,7 +72,9 @@ int target_parse(const char *arg, struct target *out, char *err, size_t errlen)
 	} else {
 		const char *colon = strchr(arg, ':');
 		if (colon && strchr(colon + 1, ':')) {
-			snprintf(err, errlen, "--target %s: put an IPv6 address in brackets, e.g. [::1]:2525", arg);
+			snprintf(err, errlen,
+			         "--target %s: put an IPv6 address in brackets, e.g. [::1]:2525",
+			         arg);
 			goto fail;
 		}
 		if (colon) {
@@ -316,7 +323,7 @@ void conn_close(struct conn *c)
 		pid_t group = c->child;
 		int reaped = waitpid(c->child, &status, WNOHANG) == c->child;
 		if (kill(-group, SIGTERM) == 0 && !reaped) {
-			struct timespec tick = {.tv_sec = 0, .tv_nsec = 10 * 1000 * 1000};
+			struct timespec tick = { .tv_sec = 0, .tv_nsec = 10 * 1000 * 1000 };
 			for (int waited = 0; waited < EXEC_TERM_GRACE_MS && !reaped; waited += 10) {
 				nanosleep(&tick, NULL);
 				reaped = waitpid(c->child, &status, WNOHANG) == c->child;

@@ -21,12 +21,12 @@ enum target_kind {
 
 struct target {
 	enum target_kind kind;
-	char *display;         /* as the user gave it, for reports */
-	char *host;            /* TCP: host without brackets */
-	char *port;            /* TCP: service, default "25" */
-	char *path;            /* UNIX: socket path */
-	char *command;         /* EXEC: shell command */
-	struct addrinfo *addrs;/* TCP: resolved by target_resolve() */
+	char *display;          /* as the user gave it, for reports */
+	char *host;             /* TCP: host without brackets */
+	char *port;             /* TCP: service, default "25" */
+	char *path;             /* UNIX: socket path */
+	char *command;          /* EXEC: shell command */
+	struct addrinfo *addrs; /* TCP: resolved by target_resolve() */
 };
 
 /* Parses a --target value. Returns 0, or -1 with a message. */
@@ -45,7 +45,7 @@ enum conn_want { CONN_WANT_READ = 1, CONN_WANT_WRITE = 2 };
 
 struct conn;
 struct transport_ops {
-	const char *name;   /* "plain", "tls" */
+	const char *name; /* "plain", "tls" */
 	/* >0 bytes, CONN_EOF, CONN_AGAIN or CONN_ERROR */
 	long (*read)(struct conn *c, void *buf, size_t len);
 	long (*write)(struct conn *c, const void *buf, size_t len);

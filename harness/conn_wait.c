@@ -23,7 +23,7 @@ int conn_wait_fd(int fd, short events, int64_t deadline, volatile sig_atomic_t *
 				return CONN_WAIT_TIMEOUT;
 			timeout = left > 1000000 ? 1000000 : (int)left;
 		}
-		struct pollfd p = {.fd = fd, .events = events};
+		struct pollfd p = { .fd = fd, .events = events };
 		int n = poll(&p, 1, timeout);
 		if (n > 0)
 			return 1;
@@ -80,7 +80,8 @@ int conn_wait_write(struct conn *c, const void *buf, size_t len, int64_t deadlin
 			continue;
 		}
 		if (n != CONN_AGAIN) {
-			snprintf(err, errlen, "write: %s", c->error ? strerror(c->error) : "connection closed");
+			snprintf(err, errlen, "write: %s",
+			         c->error ? strerror(c->error) : "connection closed");
 			return -1;
 		}
 		int w = conn_wait_fd(c->fd, want_events(c), deadline, stop);

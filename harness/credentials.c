@@ -16,9 +16,10 @@ char *credentials_load_password(const struct auth_args *a, char *err, size_t err
 {
 	char *pw = NULL;
 	if (a->file) {
-		struct buf b = {0};
+		struct buf b = { 0 };
 		if (file_read_all(a->file, 4096, &b) < 0) {
-			snprintf(err, errlen, "--auth-password-file %s: %s", a->file, strerror(errno));
+			snprintf(err, errlen, "--auth-password-file %s: %s", a->file,
+			         strerror(errno));
 			buf_free(&b);
 			return NULL;
 		}
@@ -28,7 +29,8 @@ char *credentials_load_password(const struct auth_args *a, char *err, size_t err
 		const char *v = getenv(a->env);
 		if (!v) {
 			snprintf(err, errlen,
-			         "--auth-user needs a password: set %s (or use --auth-password-env NAME or "
+			         "--auth-user needs a password: set %s (or use --auth-password-env "
+			         "NAME or "
 			         "--auth-password-file PATH)",
 			         a->env);
 			return NULL;

@@ -55,7 +55,8 @@ static int code_change(const struct scenario_result *a, const struct scenario_re
 int diff_runs(const struct run_result *old, const struct run_result *new_run, int markdown,
               struct buf *out)
 {
-	struct buf regressed = {0}, fixed = {0}, changed = {0}, added = {0}, removed = {0};
+	struct buf regressed = { 0 }, fixed = { 0 }, changed = { 0 }, added = { 0 },
+	           removed = { 0 };
 	size_t nreg = 0, nfix = 0, nchg = 0, nadd = 0, nrem = 0;
 	const char *item = markdown ? "- " : "  ";
 	char why[512], code[256];
@@ -76,16 +77,16 @@ int diff_runs(const struct run_result *old, const struct run_result *new_run, in
 		if (!failing(a->verdict) && failing(b->verdict)) {
 			first_violation(b, why, sizeof(why));
 			nreg++;
-			buf_printf(&regressed, "%s%s: %s -> %s: %s\n", item, b->id, verdict_name(a->verdict),
-			           verdict_name(b->verdict), why);
+			buf_printf(&regressed, "%s%s: %s -> %s: %s\n", item, b->id,
+			           verdict_name(a->verdict), verdict_name(b->verdict), why);
 		} else if (failing(a->verdict) && !failing(b->verdict)) {
 			nfix++;
-			buf_printf(&fixed, "%s%s: %s -> %s\n", item, b->id, verdict_name(a->verdict),
-			           verdict_name(b->verdict));
+			buf_printf(&fixed, "%s%s: %s -> %s\n", item, b->id,
+			           verdict_name(a->verdict), verdict_name(b->verdict));
 		} else if (a->verdict != b->verdict) {
 			nchg++;
-			buf_printf(&changed, "%s%s: %s -> %s\n", item, b->id, verdict_name(a->verdict),
-			           verdict_name(b->verdict));
+			buf_printf(&changed, "%s%s: %s -> %s\n", item, b->id,
+			           verdict_name(a->verdict), verdict_name(b->verdict));
 		} else if (code_change(a, b, code, sizeof(code))) {
 			nchg++;
 			buf_printf(&changed, "%s%s: %s\n", item, b->id, code);
@@ -103,20 +104,22 @@ int diff_runs(const struct run_result *old, const struct run_result *new_run, in
 	else
 		buf_printf(out, "smtpconform diff: %s (%s) -> %s (%s)\n", old->target, old->started,
 		           new_run->target, new_run->started);
-	buf_printf(out, "%zu regressed, %zu fixed, %zu changed, %zu added, %zu removed\n", nreg, nfix,
-	           nchg, nadd, nrem);
+	buf_printf(out, "%zu regressed, %zu fixed, %zu changed, %zu added, %zu removed\n", nreg,
+	           nfix, nchg, nadd, nrem);
 	const struct {
 		const char *title;
 		struct buf *b;
 		size_t n;
-	} parts[] = {{"Started failing", &regressed, nreg}, {"Fixed", &fixed, nfix},
-	             {"Changed verdict or reply code", &changed, nchg},
-	             {"New scenarios", &added, nadd}, {"Removed scenarios", &removed, nrem}};
+	} parts[] = { { "Started failing", &regressed, nreg },
+		      { "Fixed", &fixed, nfix },
+		      { "Changed verdict or reply code", &changed, nchg },
+		      { "New scenarios", &added, nadd },
+		      { "Removed scenarios", &removed, nrem } };
 	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
 		if (!parts[i].n)
 			continue;
-		buf_printf(out, "\n%s%s (%zu)%s\n%s", h, parts[i].title, parts[i].n, markdown ? "\n" : ":",
-		           parts[i].b->data);
+		buf_printf(out, "\n%s%s (%zu)%s\n%s", h, parts[i].title, parts[i].n,
+		           markdown ? "\n" : ":", parts[i].b->data);
 	}
 	buf_free(&regressed);
 	buf_free(&fixed);
@@ -126,8 +129,7 @@ int diff_runs(const struct run_result *old, const struct run_result *new_run, in
 	return nreg > 0;
 }
 
-int merge_runs(struct run_result *runs, size_t n, struct run_result *out, char *err,
-               size_t errlen)
+int merge_runs(struct run_result *runs, size_t n, struct run_result *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
 	if (n == 0) {
@@ -138,15 +140,18 @@ int merge_runs(struct run_result *runs, size_t n, struct run_result *out, char *
 	for (size_t i = 0; i < n; i++) {
 		if (strcmp(runs[i].profile, runs[0].profile) != 0 ||
 		    strcmp(runs[i].target, runs[0].target) != 0) {
-			snprintf(err, errlen,
-			         "shard %zu ran %s with profile %s, shard 1 %s with %s: not one run", i + 1,
-			         runs[i].target, runs[i].profile, runs[0].target, runs[0].profile);
+			snprintf(
+			    err, errlen,
+			    "shard %zu ran %s with profile %s, shard 1 %s with %s: not one run",
+			    i + 1, runs[i].target, runs[i].profile, runs[0].target,
+			    runs[0].profile);
 			return -1;
 		}
 		for (size_t k = 0; k < runs[i].nscenarios; k++)
 			for (size_t j = 0; j < i; j++)
 				if (find(&runs[j], runs[i].scenarios[k].id)) {
-					snprintf(err, errlen, "scenario %s is in shard %zu and shard %zu",
+					snprintf(err, errlen,
+					         "scenario %s is in shard %zu and shard %zu",
 					         runs[i].scenarios[k].id, j + 1, i + 1);
 					return -1;
 				}

@@ -25,8 +25,7 @@ int diff_runs(const struct run_result *old, const struct run_result *new_run, in
  * shards hold (they are left empty). -1 with a message when the shards do
  * not belong together (target, profile) or share a scenario id.
  */
-int merge_runs(struct run_result *runs, size_t n, struct run_result *out, char *err,
-               size_t errlen);
+int merge_runs(struct run_result *runs, size_t n, struct run_result *out, char *err, size_t errlen);
 
 /* The shard (0..nshards-1) a scenario id belongs to: stable across suite changes. */
 unsigned shard_of(const char *id, unsigned nshards);

@@ -26,17 +26,17 @@ struct engine {
 	const struct engine_options *opts;
 	struct scenario *const *scenarios;
 	struct scenario_result *results;
-	struct session *slots;      /* one per -j slot; base NULL: free */
-	size_t *slot_index;         /* scenario each busy slot runs */
+	struct session *slots; /* one per -j slot; base NULL: free */
+	size_t *slot_index;    /* scenario each busy slot runs */
 	size_t nslots;
 	size_t n, next, running, done, failed;
-	size_t *again;              /* scenarios to start again (no descriptor was free) */
+	size_t *again; /* scenarios to start again (no descriptor was free) */
 	size_t nagain, capagain;
-	int fd_starved;             /* a start found no descriptor: wait for an end */
-	int fd_retries;             /* retries in a row with nothing running */
-	struct event *ev_start;     /* start_next() from the loop, never from an end */
-	struct event *ev_retry;     /* start_next() after FD_RETRY_MS */
-	int signal;                 /* signal that interrupted the run, or 0 */
+	int fd_starved;         /* a start found no descriptor: wait for an end */
+	int fd_retries;         /* retries in a row with nothing running */
+	struct event *ev_start; /* start_next() from the loop, never from an end */
+	struct event *ev_retry; /* start_next() after FD_RETRY_MS */
+	int signal;             /* signal that interrupted the run, or 0 */
 	const struct probe *probe;
 };
 
@@ -113,9 +113,10 @@ static void start_again(struct engine *e, size_t i)
 		e->nagain--;
 		scenario_result_init(&e->results[i], e->scenarios[i]);
 		e->results[i].verdict = VERDICT_ERROR;
-		e->results[i].reason = xasprintf("no file descriptor free (EMFILE/ENFILE) for %d ms "
-		                                 "with no other scenario running",
-		                                 FD_RETRY_MS * FD_RETRY_MAX);
+		e->results[i].reason =
+		    xasprintf("no file descriptor free (EMFILE/ENFILE) for %d ms "
+		              "with no other scenario running",
+		              FD_RETRY_MS * FD_RETRY_MAX);
 		e->results[i].transcript = xstrdup("");
 		e->done++;
 		progress(e, &e->results[i]);
@@ -123,7 +124,7 @@ static void start_again(struct engine *e, size_t i)
 		event_active(e->ev_start, EV_TIMEOUT, 0);
 		return;
 	}
-	struct timeval tv = {.tv_sec = 0, .tv_usec = FD_RETRY_MS * 1000};
+	struct timeval tv = { .tv_sec = 0, .tv_usec = FD_RETRY_MS * 1000 };
 	evtimer_add(e->ev_retry, &tv);
 }
 
@@ -142,8 +143,8 @@ static void on_session_done(struct session *s)
 		if (s->result->verdict == VERDICT_FAIL)
 			e->failed++;
 		if (e->opts->verbose && s->result->transcript)
-			fprintf(stderr, "== %s (%s)\n%s", s->result->id, verdict_name(s->result->verdict),
-			        s->result->transcript);
+			fprintf(stderr, "== %s (%s)\n%s", s->result->id,
+			        verdict_name(s->result->verdict), s->result->transcript);
 		progress(e, s->result);
 		if (!e->signal)
 			event_active(e->ev_start, EV_TIMEOUT, 0);
@@ -157,7 +158,7 @@ static const char *missing_requirement(const struct engine *e, const struct scen
 {
 	for (size_t i = 0; i < sc->nrequires; i++)
 		if (!e->probe || !probe_has_keyword(e->probe, sc->requires[i]))
-			return sc->requires[i];
+	return sc->requires[i];
 	return NULL;
 }
 
@@ -170,7 +171,8 @@ static char *skip_reason(const struct engine *e, const struct scenario *sc)
 	if (missing) {
 		if (e->probe && e->probe->ehlo_code >= 0)
 			return xasprintf("the server does not advertise %s", missing);
-		return xasprintf("requires %s, but the capability probe got no EHLO reply", missing);
+		return xasprintf("requires %s, but the capability probe got no EHLO reply",
+		                 missing);
 	}
 	if (sc->when && !vars_get(e->opts->vars, sc->when))
 		return xasprintf("runs only when the server is configured so: pass --var %s=1 "
@@ -178,8 +180,9 @@ static char *skip_reason(const struct engine *e, const struct scenario *sc)
 		                 sc->when, sc->when);
 	for (size_t k = 0; k < sc->nsteps; k++)
 		if (sc->steps[k].kind == STEP_AUTH && !e->opts->auth_user)
-			return xstrdup("AUTH scenario: no credentials given (--auth-user, and the password "
-			               "in SMTPCONFORM_PASSWORD)");
+			return xstrdup(
+			    "AUTH scenario: no credentials given (--auth-user, and the password "
+			    "in SMTPCONFORM_PASSWORD)");
 	return NULL;
 }
 
@@ -215,7 +218,8 @@ static int expects_reply(const struct scenario *sc, int sender, int code)
 		const struct step *c = &sc->steps[next++];
 		/* it wants the refusal, not just tolerates it beside a 250 */
 		if (!st->expect.any && (sender ? c->uses_sender : c->uses_rcpt) &&
-		    expect_code_matches(&st->expect, code) && !expect_code_matches(&st->expect, 250))
+		    expect_code_matches(&st->expect, code) &&
+		    !expect_code_matches(&st->expect, 250))
 			return 1;
 	}
 	return 0;
@@ -261,11 +265,12 @@ static char *precondition_reason(const struct engine *e, const struct scenario *
 		                 "set --var rcpt=<a deliverable mailbox>",
 		                 e->probe->rcpt_refused, what);
 	if (relay && e->probe->relay_trusted)
-		return xasprintf("precondition: the server accepted the relay recipient {relay_rcpt} "
-		                 "from this client: it treats this client as trusted (for example "
-		                 "Postfix mynetworks, or loopback); not tested: %s; run from an "
-		                 "outside address",
-		                 what);
+		return xasprintf(
+		    "precondition: the server accepted the relay recipient {relay_rcpt} "
+		    "from this client: it treats this client as trusted (for example "
+		    "Postfix mynetworks, or loopback); not tested: %s; run from an "
+		    "outside address",
+		    what);
 	return NULL;
 }
 
@@ -403,23 +408,23 @@ int engine_run(const struct engine_options *o, struct scenario *const *scenarios
  * list grows one command and one "S: *" at a time.
  */
 enum probe_state {
-	PROBE_GREETING,  /* waiting for the 220 */
+	PROBE_GREETING, /* waiting for the 220 */
 	PROBE_EHLO,
-	PROBE_MAIL,      /* MAIL FROM:<{sender}> */
-	PROBE_RCPT,      /* RCPT TO:<{rcpt}> */
-	PROBE_RELAY,     /* RCPT TO:<{relay_rcpt}>: does the server relay for us? */
+	PROBE_MAIL,  /* MAIL FROM:<{sender}> */
+	PROBE_RCPT,  /* RCPT TO:<{rcpt}> */
+	PROBE_RELAY, /* RCPT TO:<{relay_rcpt}>: does the server relay for us? */
 	PROBE_RSET,
-	PROBE_STARTTLS,  /* second connection: upgrade, then EHLO again */
+	PROBE_STARTTLS, /* second connection: upgrade, then EHLO again */
 	PROBE_EHLO_TLS,
 	PROBE_QUIT,
 	PROBE_DONE,
 };
 
 struct probe_client {
-	struct scenario *sc;      /* the growing script the session runs */
+	struct scenario *sc; /* the growing script the session runs */
 	enum probe_state state;
-	int tls_pass;             /* 1: the connection that upgrades with STARTTLS */
-	int relay;                /* {relay_rcpt} is set: try it */
+	int tls_pass; /* 1: the connection that upgrades with STARTTLS */
+	int relay;    /* {relay_rcpt} is set: try it */
 	struct probe *out;
 };
 
@@ -546,8 +551,7 @@ static void probe_on_reply(struct session *s, const struct reply *r)
 		out->keywords_tls = reply_keywords(r, &out->nkeywords_tls);
 		out->tls_probed = r->code == 250;
 		break;
-	case PROBE_RSET:
-		break;
+	case PROBE_RSET: break;
 	case PROBE_QUIT:
 	case PROBE_DONE:
 		next = PROBE_DONE;
@@ -643,12 +647,12 @@ static int probe_run(const struct engine_options *o, int tls_pass, struct probe 
 		*error_out = xasprintf("cannot connect to %s: %s within %d s", o->target->display,
 		                       r->reason ? r->reason : "no connection", po.timeout_s);
 		reached = 0;
-	} else if (reached && !pending_signal && r->nsteps >= 1 && greeting_timed_out(&r->steps[0]) &&
-	           io_datalen(&s.io) == 0 && error_out) {
+	} else if (reached && !pending_signal && r->nsteps >= 1 &&
+	           greeting_timed_out(&r->steps[0]) && io_datalen(&s.io) == 0 && error_out) {
 		/* RFC 5321 3.1: a server that accepts and says nothing serves
 		 * nobody; every scenario would wait for it in vain. */
-		*error_out = xasprintf("no greeting from %s within %d s", o->target->display,
-		                       po.timeout_s);
+		*error_out =
+		    xasprintf("no greeting from %s within %d s", o->target->display, po.timeout_s);
 		reached = 0;
 	}
 	event_free(sigint);
@@ -677,8 +681,8 @@ static char *envelope_refusal(struct probe *out, int code, const char *cmd, cons
 		                    cmd, code, reply ? reply : ""));
 		return NULL;
 	}
-	char *refused = xasprintf("%s refused%s (%s)", cmd, code < 500 ? " for now" : "",
-	                          reply ? reply : "");
+	char *refused =
+	    xasprintf("%s refused%s (%s)", cmd, code < 500 ? " for now" : "", reply ? reply : "");
 	strv_push(&out->preconditions, &out->npreconditions,
 	          xasprintf("%s: %s", refused,
 	                    code < 500 ? "greylisting or a rate limit? scenarios whose setup "
@@ -710,25 +714,28 @@ static void probe_preconditions(const struct engine_options *o, struct probe *ou
 	char *sender = vars_value(o->vars, "sender");
 	char *rcpt = vars_value(o->vars, "rcpt");
 	char *relay = vars_value(o->vars, "relay_rcpt");
-	struct buf b = {0};
+	struct buf b = { 0 };
 	char *mail = xasprintf("MAIL FROM:<%s>", sender ? sender : "");
 	char *to = xasprintf("RCPT TO:<%s>", rcpt ? rcpt : "");
-	out->mail_refused = envelope_refusal(out, out->mail_code, mail, mail_reply,
-	                                     "the scenarios that use {sender} without "
-	                                     "authenticating are inconclusive; set --var "
-	                                     "sender=<an address the server accepts mail from>, "
-	                                     "or the server wants authentication first "
-	                                     "(--auth-user)",
-	                                     matrix_lookup(o->profile, "MAIL", out->mail_code) != NULL);
-	out->rcpt_refused = envelope_refusal(out, out->rcpt_code, to, rcpt_reply,
-	                                     "the scenarios that use {rcpt} are inconclusive; "
-	                                     "set --var rcpt=<a deliverable mailbox>",
-	                                     matrix_lookup(o->profile, "RCPT", out->rcpt_code) != NULL);
+	out->mail_refused =
+	    envelope_refusal(out, out->mail_code, mail, mail_reply,
+	                     "the scenarios that use {sender} without "
+	                     "authenticating are inconclusive; set --var "
+	                     "sender=<an address the server accepts mail from>, "
+	                     "or the server wants authentication first "
+	                     "(--auth-user)",
+	                     matrix_lookup(o->profile, "MAIL", out->mail_code) != NULL);
+	out->rcpt_refused =
+	    envelope_refusal(out, out->rcpt_code, to, rcpt_reply,
+	                     "the scenarios that use {rcpt} are inconclusive; "
+	                     "set --var rcpt=<a deliverable mailbox>",
+	                     matrix_lookup(o->profile, "RCPT", out->rcpt_code) != NULL);
 	free(mail);
 	free(to);
 	if (out->relay_code >= 200 && out->relay_code < 300) {
 		out->relay_trusted = 1;
-		buf_printf(&b, "RCPT TO:<%s> accepted (%s): the server treats this client as "
+		buf_printf(&b,
+		           "RCPT TO:<%s> accepted (%s): the server treats this client as "
 		           "trusted (for example Postfix mynetworks, or loopback), so the relay "
 		           "scenarios are inconclusive; run from an outside address",
 		           relay ? relay : "", relay_reply ? relay_reply : "");
@@ -747,7 +754,7 @@ void engine_probe(const struct engine_options *o, struct probe *out)
 	struct scenario_result r;
 	out->reached = probe_run(o, 0, out, &r, &out->error);
 	if (r.nsteps >= 1 && r.steps[0].has_reply) {
-		struct buf g = {0};
+		struct buf g = { 0 };
 		for (size_t i = 0; i < r.steps[0].nlines; i++)
 			buf_printf(&g, "%s%s", i ? "\n" : "", r.steps[0].lines[i]);
 		out->greeting = buf_steal(&g);
@@ -785,7 +792,8 @@ int probe_has_keyword(const struct probe *p, const char *keyword)
 	size_t n = eq ? (size_t)(eq - keyword) : strlen(keyword);
 	for (size_t i = 0; i < p->nkeywords; i++) {
 		const char *kw = p->keywords[i];
-		if (strncasecmp(kw, keyword, n) != 0 || (kw[n] != 0 && kw[n] != ' ' && kw[n] != '='))
+		if (strncasecmp(kw, keyword, n) != 0 ||
+		    (kw[n] != 0 && kw[n] != ' ' && kw[n] != '='))
 			continue;
 		if (!eq || (kw[n] && has_word(kw + n + 1, eq + 1)))
 			return 1;

@@ -67,8 +67,9 @@ int expect_regex_match(const struct expect *e, const char *text, size_t len, cha
 		return 0;
 	PCRE2_UCHAR why[256];
 	pcre2_get_error_message(rc, why, sizeof(why));
-	snprintf(msg, msglen, "regex /%s/ gave up on this reply: %s (limits: %d steps, depth %d, "
-	                      "%d KiB; simplify the regex, e.g. without backreferences)",
+	snprintf(msg, msglen,
+	         "regex /%s/ gave up on this reply: %s (limits: %d steps, depth %d, "
+	         "%d KiB; simplify the regex, e.g. without backreferences)",
 	         e->regex_src, (const char *)why, REGEX_MATCH_LIMIT, REGEX_DEPTH_LIMIT,
 	         REGEX_HEAP_LIMIT_KIB);
 	return -1;
@@ -128,14 +129,17 @@ int expect_parse(const char *text, struct expect *e, char *msg, size_t msglen)
 				ok = is_digit(tok[i]) || tok[i] == 'x' || tok[i] == 'X';
 			if (!ok) {
 				snprintf(msg, msglen,
-				         "bad reply code \"%.*s\" in expectation \"%s\" (expected a code "
-				         "such as 250, 25x or 2xx, 503! to end the scenario there, alternatives "
+				         "bad reply code \"%.*s\" in expectation \"%s\" (expected "
+				         "a code "
+				         "such as 250, 25x or 2xx, 503! to end the scenario there, "
+				         "alternatives "
 				         "joined by |, *, or close)",
 				         (int)len, tok, text);
 				return -1;
 			}
 			if (e->nalts == EXPECT_ALTS_MAX) {
-				snprintf(msg, msglen, "more than %d alternatives in expectation \"%s\"",
+				snprintf(msg, msglen,
+				         "more than %d alternatives in expectation \"%s\"",
 				         EXPECT_ALTS_MAX, text);
 				return -1;
 			}
@@ -152,8 +156,10 @@ int expect_parse(const char *text, struct expect *e, char *msg, size_t msglen)
 		}
 	}
 	if (!e->any && e->nalts == 0) {
-		snprintf(msg, msglen, "expectation \"%s\" has no reply code; to expect only a close, "
-		         "write S: close", text);
+		snprintf(msg, msglen,
+		         "expectation \"%s\" has no reply code; to expect only a close, "
+		         "write S: close",
+		         text);
 		return -1;
 	}
 	while (is_space(*c))
@@ -161,8 +167,8 @@ int expect_parse(const char *text, struct expect *e, char *msg, size_t msglen)
 	if (*c == '\0')
 		return 0;
 	if (*c != '~') {
-		snprintf(msg, msglen, "unexpected \"%s\" in expectation \"%s\" (expected ~ /regex/)", c,
-		         text);
+		snprintf(msg, msglen,
+		         "unexpected \"%s\" in expectation \"%s\" (expected ~ /regex/)", c, text);
 		return -1;
 	}
 	c++;
@@ -174,8 +180,8 @@ int expect_parse(const char *text, struct expect *e, char *msg, size_t msglen)
 		return -1;
 	}
 	if (last[1] != '\0') {
-		snprintf(msg, msglen, "unexpected \"%s\" after the regex in expectation \"%s\"", last + 1,
-		         text);
+		snprintf(msg, msglen, "unexpected \"%s\" after the regex in expectation \"%s\"",
+		         last + 1, text);
 		return -1;
 	}
 	if (last == c + 1) {

@@ -15,15 +15,15 @@
 #define EXPECT_ALTS_MAX 16
 
 struct expect {
-	int any;                         /* "*": anything the matrix allows */
-	int close_ok;                    /* "close" among the alternatives ("5xx|close"): the
+	int any;                        /* "*": anything the matrix allows */
+	int close_ok;                   /* "close" among the alternatives ("5xx|close"): the
 	                                    server may close instead; the scenario then ends */
-	size_t nalts;                    /* alternatives, "250|251|2xx" */
-	char alts[EXPECT_ALTS_MAX][4];   /* 3 chars each, a digit or 'x' */
-	char alt_ends[EXPECT_ALTS_MAX];  /* "503!": matching it ends the scenario (a pass) */
-	char *regex_src;                 /* "~ /re/" source, NULL when absent */
-	pcre2_code *regex;               /* compiled (PCRE2, expect_regex_compile); iff regex_src */
-	char *source;                    /* the expectation as written, for reports */
+	size_t nalts;                   /* alternatives, "250|251|2xx" */
+	char alts[EXPECT_ALTS_MAX][4];  /* 3 chars each, a digit or 'x' */
+	char alt_ends[EXPECT_ALTS_MAX]; /* "503!": matching it ends the scenario (a pass) */
+	char *regex_src;                /* "~ /re/" source, NULL when absent */
+	pcre2_code *regex;              /* compiled (PCRE2, expect_regex_compile); iff regex_src */
+	char *source;                   /* the expectation as written, for reports */
 };
 
 /*

@@ -19,7 +19,7 @@
 
 struct occurrence {
 	char *key;
-	size_t order;     /* position in the run: scenario, step, violation */
+	size_t order; /* position in the run: scenario, step, violation */
 	size_t scenario;
 	const struct step_result *step;
 	const struct violation *violation;
@@ -160,8 +160,8 @@ static void put_word(struct buf *out, const char *w, size_t n, int first)
 	for (size_t i = 0; i < n; i++) {
 		if (is_digit(w[i])) {
 			buf_puts(out, "n");
-			while (i + 1 < n && (is_digit(w[i + 1]) || (w[i + 1] == '.' && i + 2 < n &&
-			                                            is_digit(w[i + 2]))))
+			while (i + 1 < n && (is_digit(w[i + 1]) ||
+			                     (w[i + 1] == '.' && i + 2 < n && is_digit(w[i + 2]))))
 				i++;
 			continue;
 		}
@@ -248,7 +248,7 @@ static void reply_text(const struct step_result *st, int for_key, struct buf *ou
 
 static char *occurrence_key(const struct step_result *st, const struct violation *v)
 {
-	struct buf key = {0}, text = {0};
+	struct buf key = { 0 }, text = { 0 };
 
 	/* \x1f separates the parts; normalized text never holds it (escaped). */
 	buf_printf(&key, "%s\x1f%s\x1f%d\x1f", v->rule ? v->rule : "",
@@ -342,7 +342,7 @@ static void finish_finding(const struct run_result *run, struct finding *f)
 {
 	const struct scenario_result *sr = &run->scenarios[f->example];
 	const struct rule *r = rule_by_id(f->rule);
-	struct buf text = {0};
+	struct buf text = { 0 };
 	struct hint_query q;
 
 	f->level = findings_level(sr, f->violation);
@@ -434,7 +434,8 @@ void findings_build(const struct run_result *run, struct findings *out)
 			if (occ[j].violation->severity < f->severity)
 				f->severity = occ[j].violation->severity; /* error < warn < note */
 			/* Scenario indexes arrive ascending within a key. */
-			if (f->nscenarios == 0 || f->scenarios[f->nscenarios - 1] != occ[j].scenario)
+			if (f->nscenarios == 0 ||
+			    f->scenarios[f->nscenarios - 1] != occ[j].scenario)
 				f->scenarios[f->nscenarios++] = occ[j].scenario;
 		}
 		f->waived = !f->failing && nfail_waived > 0;

@@ -32,10 +32,10 @@ struct finding {
 	int failing;              /* it failed a scenario that no waiver covers */
 	int waived;               /* it failed only scenarios a waiver covers */
 	size_t example;           /* index of the first scenario with it, in the run */
-	const struct step_result *step;     /* its step there */
-	const struct violation *violation;  /* its violation there */
-	const struct hint *hint;  /* a known cause, or NULL */
-	size_t *scenarios;        /* indexes into run->scenarios, ascending, each once */
+	const struct step_result *step;    /* its step there */
+	const struct violation *violation; /* its violation there */
+	const struct hint *hint;           /* a known cause, or NULL */
+	size_t *scenarios;                 /* indexes into run->scenarios, ascending, each once */
 	size_t nscenarios;
 };
 
@@ -43,7 +43,7 @@ struct findings {
 	struct finding *list; /* failing first, then by level (MUST first), then by
 	                         how many scenarios, then by first appearance */
 	size_t n;
-	size_t nfailing;      /* how many of list are failing */
+	size_t nfailing; /* how many of list are failing */
 };
 
 /* Groups every violation of every scenario of run. Free with findings_free(). */

@@ -19,13 +19,13 @@
 /* The smuggling findings: the model's own rules, and what a server that
  * ends the data early looks like to the older checks. */
 #define SMUGGLING_RULES RULES(RULE_SMUGGLING_EARLY_END, RULE_SYNTAX_UNSOLICITED)
-#define BARE_LF_RULES                                                                        \
-	RULES(RULE_LINES_BARE_LF_TERMINATOR, RULE_LINES_BARE_CR_TERMINATOR,                  \
+#define BARE_LF_RULES                                                       \
+	RULES(RULE_LINES_BARE_LF_TERMINATOR, RULE_LINES_BARE_CR_TERMINATOR, \
 	      RULE_SYNTAX_UNSOLICITED, RULE_EXPECT_CODE, RULE_MATRIX_NOT_ALLOWED)
 #define ANY HINT_ANY_COMMAND
-#define POSTFIX_BARE_NEWLINE                                                                   \
+#define POSTFIX_BARE_NEWLINE                                                               \
 	"Postfix: set smtpd_forbid_bare_newline = normalize (the default from 3.9; older " \
-	"releases with the CVE-2023-51764 fix need it set): a bare LF ends a line or the "  \
+	"releases with the CVE-2023-51764 fix need it set): a bare LF ends a line or the " \
 	"message data (SMTP smuggling)"
 
 static const struct hint hints[] = {
@@ -148,7 +148,7 @@ const struct hint *hint_find(const struct hint_query *q)
 {
 	const struct rule *rule = rule_by_id(q->rule);
 	struct lookup l = { q, rule ? rule->rule : RULE_NONE,
-	                    q->command ? command_from_name(q->command) : HINT_ANY_COMMAND };
+		            q->command ? command_from_name(q->command) : HINT_ANY_COMMAND };
 
 	for (size_t i = 0; i < HINTS_COUNT; i++)
 		if (matches(&hints[i], &l))

@@ -24,14 +24,14 @@ enum hint_kind {
 struct hint {
 	const enum rule_id *rules; /* the rules the finding may name, RULE_NONE after the
 	                              last; NULL: any rule */
-	const char *scenario; /* '|'-separated prefixes of the scenario id; NULL: any */
-	enum command command; /* the command answered; HINT_ANY_COMMAND: any */
-	int code;             /* reply code; 0: any */
-	const char *reply;    /* substring of the reply or message, case-insensitive; NULL: any */
-	const char *product;  /* substring of the greeting or the reply, case-insensitive
+	const char *scenario;      /* '|'-separated prefixes of the scenario id; NULL: any */
+	enum command command;      /* the command answered; HINT_ANY_COMMAND: any */
+	int code;                  /* reply code; 0: any */
+	const char *reply;   /* substring of the reply or message, case-insensitive; NULL: any */
+	const char *product; /* substring of the greeting or the reply, case-insensitive
 	                         ("Postfix"); NULL: any server */
 	enum hint_kind kind;
-	const char *text;     /* one line for people */
+	const char *text; /* one line for people */
 };
 
 /* What a finding looks like to the table, as a report has it (rule id and

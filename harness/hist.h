@@ -24,8 +24,8 @@
 #define HIST_VALUE_MAX ((INT64_C(1) << HIST_MAX_BITS) - 1)
 
 struct hist {
-	uint64_t count;          /* values recorded */
-	int64_t min, max;        /* exact; 0 when count is 0 */
+	uint64_t count;   /* values recorded */
+	int64_t min, max; /* exact; 0 when count is 0 */
 	uint64_t counts[HIST_COUNTS];
 };
 

@@ -112,7 +112,8 @@ static void timer_in_ms(struct io *io, int64_t ms)
 {
 	if (ms < 0)
 		ms = 0;
-	struct timeval tv = {.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+	struct timeval tv = { .tv_sec = (time_t)(ms / 1000),
+		              .tv_usec = (suseconds_t)(ms % 1000) * 1000 };
 	evtimer_add(io->ev_timer, &tv);
 }
 
@@ -238,8 +239,9 @@ static void drive_handshake(struct io *io)
 	io->phase = IO_PHASE_OPEN;
 	io->conn.want = 0;
 	update_interest(io);
-	tell(io, rc == 1 ? IO_TLS_READY
-	         : rc == TLS_HANDSHAKE_UNTRUSTED ? IO_TLS_UNTRUSTED : IO_TLS_FAILED);
+	tell(io, rc == 1                         ? IO_TLS_READY
+	         : rc == TLS_HANDSHAKE_UNTRUSTED ? IO_TLS_UNTRUSTED
+	                                         : IO_TLS_FAILED);
 }
 
 int io_start_tls(struct io *io, char *err, size_t errlen)
@@ -356,7 +358,8 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 static int write_out(struct io *io, int *progressed_out)
 {
 	while (io->out_off < io->out.len) {
-		long n = io->conn.ops->write(&io->conn, io->out.data + io->out_off, io->out.len - io->out_off);
+		long n = io->conn.ops->write(&io->conn, io->out.data + io->out_off,
+		                             io->out.len - io->out_off);
 		if (n > 0) {
 			io->out_off += (size_t)n;
 			*progressed_out = 1;
@@ -424,12 +427,8 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
 	struct io *io = arg;
 	io->drained = 0;
 	switch (io->phase) {
-	case IO_PHASE_CONNECTING:
-		finish_connect(io);
-		return;
-	case IO_PHASE_HANDSHAKE:
-		drive_handshake(io);
-		return;
+	case IO_PHASE_CONNECTING: finish_connect(io); return;
+	case IO_PHASE_HANDSHAKE: drive_handshake(io); return;
 	case IO_PHASE_OPEN:
 		if (io->out_off < io->out.len) {
 			flush(io);
@@ -438,7 +437,6 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
 		/* A TLS read that needs to write first (renegotiation). */
 		on_read(fd, what, arg);
 		return;
-	case IO_PHASE_CLOSED:
-		return;
+	case IO_PHASE_CLOSED: return;
 	}
 }

@@ -74,32 +74,32 @@ struct io {
 	void *arg;
 
 	enum io_phase phase;
-	const struct target *target;     /* for the next address after a failure */
+	const struct target *target; /* for the next address after a failure */
 	struct conn conn;
 	struct event *ev_read, *ev_write, *ev_timer;
 	int reading_armed, writing_armed;
-	int read_paused;                 /* io_pause_read(): no read interest */
-	int tls;                         /* TLS attached to this connection */
+	int read_paused; /* io_pause_read(): no read interest */
+	int tls;         /* TLS attached to this connection */
 
 	uint8_t inbuf[SESSION_INBUF_SIZE]; /* received, not yet consumed */
 	size_t inlen;
-	int eof;                         /* the server closed (or reset) */
-	int error;                       /* errno of a failed read, 0 for a clean EOF */
-	int drained;                     /* a short read in this event callback emptied
+	int eof;     /* the server closed (or reset) */
+	int error;   /* errno of a failed read, 0 for a clean EOF */
+	int drained; /* a short read in this event callback emptied
 	                                    the socket: io_fill() does not read again
 	                                    until the next readiness (load: fewer
 	                                    syscalls; TLS may hold bytes back, so only
 	                                    plain sockets) */
 
-	struct buf out;                  /* being written */
-	size_t out_off;                  /* bytes of out already written */
-	int write_timeout_s;             /* restarted by each write making progress */
+	struct buf out;      /* being written */
+	size_t out_off;      /* bytes of out already written */
+	int write_timeout_s; /* restarted by each write making progress */
 
-	int64_t phase_started_ms;        /* when the current deadline was armed */
-	int64_t deadline_ms;             /* 0: none armed */
-	int64_t budget_deadline_ms;      /* no deadline goes past it; 0: none */
+	int64_t phase_started_ms;   /* when the current deadline was armed */
+	int64_t deadline_ms;        /* 0: none armed */
+	int64_t budget_deadline_ms; /* no deadline goes past it; 0: none */
 	int connect_timeout_s;
-	char errmsg[512];                /* why connecting or the handshake failed */
+	char errmsg[512]; /* why connecting or the handshake failed */
 };
 
 /* Sets io up on base (backend NULL: sockets); nothing is connected yet. */

@@ -153,8 +153,8 @@ void live_verdict_line(const struct step_result *st, int color, struct buf *out)
 	buf_printf(out, "%s%s%s", on, fail ? "FAIL" : "WARN", off);
 	for (size_t i = 0; i < st->nviolations; i++) {
 		const struct violation *v = &st->violations[i];
-		buf_printf(out, "%s %s [%s, %s] %s", i ? ";" : "", v->rule, severity_name(v->severity),
-		           v->ref, v->message);
+		buf_printf(out, "%s %s [%s, %s] %s", i ? ";" : "", v->rule,
+		           severity_name(v->severity), v->ref, v->message);
 	}
 }
 
@@ -180,7 +180,8 @@ void live_state_print(const struct live_state *ls, FILE *out)
 	fprintf(out, "%s\n", ls->nkeywords ? "" : " none");
 	fprintf(out, "enhanced status codes: %s\n", ls->enhanced_codes ? "required" : "no");
 	if (ls->tls_active)
-		fprintf(out, "tls: %s %s, certificate %s\n", ls->tls_protocol ? ls->tls_protocol : "?",
+		fprintf(out, "tls: %s %s, certificate %s\n",
+		        ls->tls_protocol ? ls->tls_protocol : "?",
 		        ls->tls_cipher ? ls->tls_cipher : "?",
 		        ls->tls_verified ? "verified" : "NOT verified");
 	else
@@ -191,7 +192,8 @@ void live_state_print(const struct live_state *ls, FILE *out)
 	        ls->rcpts_accepted == 1 ? "" : "s");
 	fprintf(out, "in DATA: %s\n", ls->in_data ? "yes (lines are content until \".\")" : "no");
 	if (ls->quit || ls->closed)
-		fprintf(out, "connection: %s\n", ls->closed ? "closed by the server" : "QUIT answered");
+		fprintf(out, "connection: %s\n",
+		        ls->closed ? "closed by the server" : "QUIT answered");
 }
 
 int live_reply_timeout_s(enum command cmd)

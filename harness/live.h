@@ -21,22 +21,22 @@
 #include "util.h"
 
 struct live_state {
-	int greeting_code;     /* code of the greeting, -1 before (or unreadable) */
-	char hello[5];         /* "EHLO" or "HELO" once accepted, "" before / after STARTTLS */
-	char **keywords;       /* EHLO keyword lines (text after the code), as received */
+	int greeting_code; /* code of the greeting, -1 before (or unreadable) */
+	char hello[5];     /* "EHLO" or "HELO" once accepted, "" before / after STARTTLS */
+	char **keywords;   /* EHLO keyword lines (text after the code), as received */
 	size_t nkeywords;
-	int enhanced_codes;    /* EHLO listed ENHANCEDSTATUSCODES: replies must carry them */
-	int tls_active;        /* STARTTLS (or implicit TLS) handshake done */
-	char *tls_protocol;    /* "TLSv1.3", or NULL */
+	int enhanced_codes; /* EHLO listed ENHANCEDSTATUSCODES: replies must carry them */
+	int tls_active;     /* STARTTLS (or implicit TLS) handshake done */
+	char *tls_protocol; /* "TLSv1.3", or NULL */
 	char *tls_cipher;
-	int tls_verified;      /* the certificate chain and name verified */
-	int auth_done;         /* AUTH answered 235 */
-	int mail_accepted;     /* MAIL answered 2xx; cleared by RSET, EHLO, DATA-END */
-	int rcpts_accepted;    /* RCPT answered 2xx in this transaction */
-	int in_data;           /* DATA answered 354: lines are message content until "." */
-	int quit;              /* QUIT answered */
-	int closed;            /* the server closed the connection */
-	struct model model;    /* the protocol model run uses (model.h): judges each reply
+	int tls_verified;   /* the certificate chain and name verified */
+	int auth_done;      /* AUTH answered 235 */
+	int mail_accepted;  /* MAIL answered 2xx; cleared by RSET, EHLO, DATA-END */
+	int rcpts_accepted; /* RCPT answered 2xx in this transaction */
+	int in_data;        /* DATA answered 354: lines are message content until "." */
+	int quit;           /* QUIT answered */
+	int closed;         /* the server closed the connection */
+	struct model model; /* the protocol model run uses (model.h): judges each reply
 	                          in its state, as run does */
 };
 

@@ -70,12 +70,12 @@ static const char load_usage[] =
 struct load_options {
 	const char *target_arg;
 	int concurrency;
-	uint64_t sessions;         /* -n; 0: --duration */
-	int64_t duration_us;       /* --duration; 0: -n */
-	double rate;               /* sessions/s; 0: as fast as they end */
+	uint64_t sessions;   /* -n; 0: --duration */
+	int64_t duration_us; /* --duration; 0: -n */
+	double rate;         /* sessions/s; 0: as fast as they end */
 	int64_t ramp_us;
 	int quiet;
-	int progress;                 /* the live progress line (a terminal, not -q) */
+	int progress; /* the live progress line (a terminal, not -q) */
 	const char *tls_mode;
 	struct tls_options tls;
 	struct auth_args auth;
@@ -91,18 +91,18 @@ struct load_run {
 	const struct load_options *o;
 	struct scenario **scenarios;
 	size_t nscenarios;
-	struct session *slots;          /* -c of them, reused */
-	struct scenario_result *results;/* one per slot, emptied at each end */
+	struct session *slots;           /* -c of them, reused */
+	struct scenario_result *results; /* one per slot, emptied at each end */
 	int64_t *slot_started_us;
-	size_t *free_slots;             /* stack of free slot indices */
+	size_t *free_slots; /* stack of free slot indices */
 	size_t nfree;
 	uint64_t started, done, running;
 	int64_t t0_us;
-	int stopping;                   /* --duration is over: start nothing more */
+	int stopping; /* --duration is over: start nothing more */
 	int signal;
 	struct event *ev_start, *ev_tick, *ev_progress;
 	int tick_armed;
-	int enhanced_codes;             /* the probe saw ENHANCEDSTATUSCODES */
+	int enhanced_codes; /* the probe saw ENHANCEDSTATUSCODES */
 	struct load_stats *stats;
 };
 
@@ -122,8 +122,8 @@ static double parse_positive(const char *opt, const char *arg, double max)
 	double v = strtod(arg, &end);
 	if (errno || end == arg || *end || !(v > 0) || v > max) {
 		char what[96];
-		snprintf(what, sizeof(what), "%s: expected a number above 0 and at most %.0f, got", opt,
-		         max);
+		snprintf(what, sizeof(what), "%s: expected a number above 0 and at most %.0f, got",
+		         opt, max);
 		usage_error(what, arg);
 	}
 	return v;
@@ -163,7 +163,8 @@ static int errno_in(const char *reason)
 	for (int e = 1; reason && e < 256; e++) {
 		const char *text = strerror(e);
 		size_t len = strlen(text);
-		if (len > best_len && strncmp(text, "Unknown error", 13) != 0 && strstr(reason, text)) {
+		if (len > best_len && strncmp(text, "Unknown error", 13) != 0 &&
+		    strstr(reason, text)) {
 			best = e;
 			best_len = len;
 		}
@@ -186,7 +187,7 @@ static void fold_result(struct load_run *lr, struct session *s, const struct sce
 	if (r->verdict == VERDICT_ERROR) {
 		char buf[32];
 		int e = errno_in(r->reason);
-		const char *name = e ? errno_name(e, buf, sizeof(buf))
+		const char *name = e          ? errno_name(e, buf, sizeof(buf))
 		                   : s->no_fd ? "EMFILE"
 		                   : r->reason && strstr(r->reason, "timed out") ? "ETIMEDOUT"
 		                                                                 : "other";
@@ -272,8 +273,8 @@ static void on_session_done(struct session *s)
 	lr->done++;
 	if (!lr->signal)
 		event_active(lr->ev_start, EV_TIMEOUT, 0);
-	if (lr->running == 0 && (lr->signal || lr->stopping ||
-	                         (lr->o->sessions && lr->started >= lr->o->sessions)))
+	if (lr->running == 0 &&
+	    (lr->signal || lr->stopping || (lr->o->sessions && lr->started >= lr->o->sessions)))
 		event_base_loopbreak(lr->base);
 }
 
@@ -283,7 +284,8 @@ static uint64_t allowed_running(const struct load_run *lr, int64_t elapsed)
 {
 	const struct load_options *o = lr->o;
 	if (o->ramp_us && elapsed < o->ramp_us) {
-		uint64_t c = (uint64_t)((double)o->concurrency * (double)elapsed / (double)o->ramp_us);
+		uint64_t c =
+		    (uint64_t)((double)o->concurrency * (double)elapsed / (double)o->ramp_us);
 		return c ? c : 1;
 	}
 	return (uint64_t)o->concurrency;
@@ -295,8 +297,7 @@ static uint64_t allowed_started(const struct load_run *lr, int64_t elapsed)
 	if (o->rate <= 0)
 		return UINT64_MAX;
 	double t = (double)elapsed / 1e6, ramp = (double)o->ramp_us / 1e6;
-	double n = ramp > 0 && t < ramp ? o->rate * t * t / (2 * ramp)
-	           : o->rate * (t - ramp / 2);
+	double n = ramp > 0 && t < ramp ? o->rate * t * t / (2 * ramp) : o->rate * (t - ramp / 2);
 	return (uint64_t)n + 1;
 }
 
@@ -344,12 +345,12 @@ static void schedule(struct load_run *lr)
 		start_one(lr);
 	}
 	if ((held || o->duration_us) && !lr->stopping && !lr->signal && !lr->tick_armed) {
-		struct timeval tv = {.tv_sec = 0, .tv_usec = LOAD_TICK_MS * 1000};
+		struct timeval tv = { .tv_sec = 0, .tv_usec = LOAD_TICK_MS * 1000 };
 		evtimer_add(lr->ev_tick, &tv);
 		lr->tick_armed = 1;
 	}
-	if (lr->running == 0 && (lr->signal || lr->stopping ||
-	                         (o->sessions && lr->started >= o->sessions)))
+	if (lr->running == 0 &&
+	    (lr->signal || lr->stopping || (o->sessions && lr->started >= o->sessions)))
 		event_base_loopbreak(lr->base);
 }
 
@@ -434,7 +435,7 @@ static int load_run_sessions(const struct load_options *o, struct scenario **scs
 	event_add(sigint, NULL);
 	event_add(sigterm, NULL);
 	if (o->progress) {
-		struct timeval tv = {.tv_sec = 0, .tv_usec = LOAD_PROGRESS_MS * 1000};
+		struct timeval tv = { .tv_sec = 0, .tv_usec = LOAD_PROGRESS_MS * 1000 };
 		event_add(lr.ev_progress, &tv);
 	}
 	lr.signal = engine_interrupted();
@@ -519,34 +520,48 @@ static const char *cannot_run(const struct load_options *o, const struct probe *
 static void parse_options(struct load_options *o, int argc, char **argv)
 {
 	enum {
-		OPT_DURATION = 256, OPT_RATE, OPT_RAMP, OPT_REPORT, OPT_PROFILE, OPT_STRICT,
-		OPT_TIMEOUT, OPT_SC_TIMEOUT, OPT_VAR, OPT_TLS, OPT_TLS_VERIFY, OPT_CA_FILE, OPT_TLS_MIN,
-		OPT_SNI, OPT_AUTH_USER, OPT_AUTH_ENV, OPT_AUTH_FILE,
+		OPT_DURATION = 256,
+		OPT_RATE,
+		OPT_RAMP,
+		OPT_REPORT,
+		OPT_PROFILE,
+		OPT_STRICT,
+		OPT_TIMEOUT,
+		OPT_SC_TIMEOUT,
+		OPT_VAR,
+		OPT_TLS,
+		OPT_TLS_VERIFY,
+		OPT_CA_FILE,
+		OPT_TLS_MIN,
+		OPT_SNI,
+		OPT_AUTH_USER,
+		OPT_AUTH_ENV,
+		OPT_AUTH_FILE,
 	};
 	static const struct option longopts[] = {
-	    {"target", required_argument, NULL, 't'},
-	    {"concurrency", required_argument, NULL, 'c'},
-	    {"sessions", required_argument, NULL, 'n'},
-	    {"duration", required_argument, NULL, OPT_DURATION},
-	    {"rate", required_argument, NULL, OPT_RATE},
-	    {"ramp", required_argument, NULL, OPT_RAMP},
-	    {"report", required_argument, NULL, OPT_REPORT},
-	    {"profile", required_argument, NULL, OPT_PROFILE},
-	    {"strict", no_argument, NULL, OPT_STRICT},
-	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
-	    {"scenario-timeout", required_argument, NULL, OPT_SC_TIMEOUT},
-	    {"var", required_argument, NULL, OPT_VAR},
-	    {"tls", required_argument, NULL, OPT_TLS},
-	    {"tls-verify", required_argument, NULL, OPT_TLS_VERIFY},
-	    {"ca-file", required_argument, NULL, OPT_CA_FILE},
-	    {"tls-min-version", required_argument, NULL, OPT_TLS_MIN},
-	    {"sni", required_argument, NULL, OPT_SNI},
-	    {"auth-user", required_argument, NULL, OPT_AUTH_USER},
-	    {"auth-password-env", required_argument, NULL, OPT_AUTH_ENV},
-	    {"auth-password-file", required_argument, NULL, OPT_AUTH_FILE},
-	    {"quiet", no_argument, NULL, 'q'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+		{ "target", required_argument, NULL, 't' },
+		{ "concurrency", required_argument, NULL, 'c' },
+		{ "sessions", required_argument, NULL, 'n' },
+		{ "duration", required_argument, NULL, OPT_DURATION },
+		{ "rate", required_argument, NULL, OPT_RATE },
+		{ "ramp", required_argument, NULL, OPT_RAMP },
+		{ "report", required_argument, NULL, OPT_REPORT },
+		{ "profile", required_argument, NULL, OPT_PROFILE },
+		{ "strict", no_argument, NULL, OPT_STRICT },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "scenario-timeout", required_argument, NULL, OPT_SC_TIMEOUT },
+		{ "var", required_argument, NULL, OPT_VAR },
+		{ "tls", required_argument, NULL, OPT_TLS },
+		{ "tls-verify", required_argument, NULL, OPT_TLS_VERIFY },
+		{ "ca-file", required_argument, NULL, OPT_CA_FILE },
+		{ "tls-min-version", required_argument, NULL, OPT_TLS_MIN },
+		{ "sni", required_argument, NULL, OPT_SNI },
+		{ "auth-user", required_argument, NULL, OPT_AUTH_USER },
+		{ "auth-password-env", required_argument, NULL, OPT_AUTH_ENV },
+		{ "auth-password-file", required_argument, NULL, OPT_AUTH_FILE },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	char err[512];
 	o->concurrency = 1;
@@ -561,13 +576,17 @@ static void parse_options(struct load_options *o, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "t:c:n:qh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't': o->target_arg = optarg; break;
-		case 'c': o->concurrency = (int)parse_positive("-c", optarg, LOAD_CONCURRENCY_MAX); break;
+		case 'c':
+			o->concurrency = (int)parse_positive("-c", optarg, LOAD_CONCURRENCY_MAX);
+			break;
 		case 'n': o->sessions = (uint64_t)parse_positive("-n", optarg, 1e12); break;
 		case OPT_DURATION:
 			o->duration_us = (int64_t)(parse_positive("--duration", optarg, 1e7) * 1e6);
 			break;
 		case OPT_RATE: o->rate = parse_positive("--rate", optarg, 1e7); break;
-		case OPT_RAMP: o->ramp_us = (int64_t)(parse_positive("--ramp", optarg, 1e7) * 1e6); break;
+		case OPT_RAMP:
+			o->ramp_us = (int64_t)(parse_positive("--ramp", optarg, 1e7) * 1e6);
+			break;
 		case OPT_REPORT:
 			o->specs = xrealloc(o->specs, (o->nspecs + 1) * sizeof(*o->specs));
 			if (report_parse_spec(optarg, &o->specs[o->nspecs], err, sizeof(err)) < 0)
@@ -584,9 +603,12 @@ static void parse_options(struct load_options *o, int argc, char **argv)
 			o->engine.profile = optarg;
 			break;
 		case OPT_STRICT: o->engine.strict = 1; break;
-		case OPT_TIMEOUT: o->engine.timeout_s = (int)parse_positive("--timeout", optarg, 86400); break;
+		case OPT_TIMEOUT:
+			o->engine.timeout_s = (int)parse_positive("--timeout", optarg, 86400);
+			break;
 		case OPT_SC_TIMEOUT:
-			o->engine.scenario_timeout_s = (int)parse_positive("--scenario-timeout", optarg, 864000);
+			o->engine.scenario_timeout_s =
+			    (int)parse_positive("--scenario-timeout", optarg, 864000);
 			break;
 		case OPT_VAR:
 			if (vars_set_arg(&o->vars, optarg, err, sizeof(err)) < 0)
@@ -610,8 +632,14 @@ static void parse_options(struct load_options *o, int argc, char **argv)
 			break;
 		case OPT_SNI: o->tls.sni = optarg; break;
 		case OPT_AUTH_USER: o->auth.user = optarg; break;
-		case OPT_AUTH_ENV: o->auth.env = optarg; o->auth.file = NULL; break;
-		case OPT_AUTH_FILE: o->auth.file = optarg; o->auth.env = NULL; break;
+		case OPT_AUTH_ENV:
+			o->auth.env = optarg;
+			o->auth.file = NULL;
+			break;
+		case OPT_AUTH_FILE:
+			o->auth.file = optarg;
+			o->auth.env = NULL;
+			break;
 		case 'q': o->quiet = 1; break;
 		case 'h': fputs(load_usage, stdout); exit(0);
 		default: usage_error("unknown option", NULL);
@@ -671,7 +699,8 @@ int load_main(int argc, char **argv)
 	char notice[256];
 	o.concurrency = engine_cap_jobs(o.concurrency, notice, sizeof(notice));
 	if (notice[0]) /* "-j N capped to M: ..." names run's option; load's is -c */
-		fprintf(stderr, "smtpconform load: -c%s\n", strncmp(notice, "-j", 2) == 0 ? notice + 2 : notice);
+		fprintf(stderr, "smtpconform load: -c%s\n",
+		        strncmp(notice, "-j", 2) == 0 ? notice + 2 : notice);
 	o.engine.jobs = o.concurrency;
 	if (load_scenarios(argv + optind, (size_t)(argc - optind), &o.vars, &scs, &n) < 0)
 		goto out;
@@ -712,8 +741,8 @@ int load_main(int argc, char **argv)
 	for (size_t i = 0; i < n; i++)
 		stats.scenarios[stats.nscenarios++] = xstrdup(scs[i]->id);
 	o.progress = !o.quiet && isatty(STDERR_FILENO);
-	int sig = load_run_sessions(&o, scs, n, probe_has_keyword(&probe, "ENHANCEDSTATUSCODES"),
-	                            &stats);
+	int sig =
+	    load_run_sessions(&o, scs, n, probe_has_keyword(&probe, "ENHANCEDSTATUSCODES"), &stats);
 	if (!sig)
 		sig = engine_interrupted();
 	stats.interrupted = sig != 0;
@@ -722,7 +751,8 @@ int load_main(int argc, char **argv)
 		if (load_report_write(&stats, &o.specs[i]) < 0 && code == 0)
 			code = 2;
 	if (sig) {
-		fprintf(stderr, "smtpconform load: interrupted by signal %d: the figures are partial\n",
+		fprintf(stderr,
+		        "smtpconform load: interrupted by signal %d: the figures are partial\n",
 		        sig);
 		code = 128 + sig;
 	}

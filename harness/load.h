@@ -27,26 +27,26 @@ struct load_example {
 };
 
 struct load_finding {
-	char *rule;                /* rule id, "timeout", "matrix.not-allowed" */
+	char *rule; /* rule id, "timeout", "matrix.not-allowed" */
 	enum severity severity;
-	char *ref;                 /* "RFC 5321 4.2" */
-	uint64_t count;            /* violations */
-	uint64_t sessions;         /* sessions with at least one */
+	char *ref;         /* "RFC 5321 4.2" */
+	uint64_t count;    /* violations */
+	uint64_t sessions; /* sessions with at least one */
 	struct load_example *examples;
-	size_t nexamples;          /* at most LOAD_EXAMPLES_PER_RULE */
+	size_t nexamples; /* at most LOAD_EXAMPLES_PER_RULE */
 };
 
 /* Latency of the replies to one command (CONNECT: connect to greeting). */
 struct load_command {
-	char *name;                /* "CONNECT", "EHLO", "DATA-END", "OTHER" */
-	struct hist *hist;         /* microseconds */
+	char *name;        /* "CONNECT", "EHLO", "DATA-END", "OTHER" */
+	struct hist *hist; /* microseconds */
 };
 
 /* Sessions that ended without a verdict: connection errors, by errno name. */
 struct load_error {
-	char *name;                /* "ECONNREFUSED", "ETIMEDOUT", "other" */
+	char *name; /* "ECONNREFUSED", "ETIMEDOUT", "other" */
 	uint64_t count;
-	char *example;             /* the first reason given */
+	char *example; /* the first reason given */
 };
 
 struct load_stats {
@@ -62,11 +62,11 @@ struct load_stats {
 	uint64_t runs;             /* load runs in these figures (merge adds) */
 	int interrupted;
 	int strict;
-	char **scenarios;          /* scenario ids run */
+	char **scenarios; /* scenario ids run */
 	size_t nscenarios;
 	uint64_t sessions, pass, fail, error, warn;
-	uint64_t messages;         /* end of data answered 2xx */
-	double sessions_per_s;     /* merged: the sum (runs side by side) */
+	uint64_t messages;     /* end of data answered 2xx */
+	double sessions_per_s; /* merged: the sum (runs side by side) */
 	double messages_per_s;
 	struct hist *session_hist; /* whole session, connect to end */
 	struct load_command *commands;
@@ -87,8 +87,8 @@ void load_stats_free(struct load_stats *st);
  * names, then "OTHER"). */
 struct hist *load_command_hist(struct load_stats *st, const char *name);
 /* The finding of rule, made on first use (LOAD_RULES_MAX, then "other"). */
-struct load_finding *load_finding_of(struct load_stats *st, const char *rule,
-                                     enum severity sev, const char *ref);
+struct load_finding *load_finding_of(struct load_stats *st, const char *rule, enum severity sev,
+                                     const char *ref);
 /* Counts one session that ended without a verdict, errno name given. */
 void load_count_error(struct load_stats *st, const char *name, const char *reason);
 

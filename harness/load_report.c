@@ -22,14 +22,14 @@
 #define LOAD_JSON_VERSION 1
 
 /* Percentiles every report shows, in this order. */
-static const double shown_pcts[] = {50, 90, 99, 99.9};
-static const char *const shown_names[] = {"p50", "p90", "p99", "p99.9"};
+static const double shown_pcts[] = { 50, 90, 99, 99.9 };
+static const char *const shown_names[] = { "p50", "p90", "p99", "p99.9" };
 #define NSHOWN (sizeof(shown_pcts) / sizeof(shown_pcts[0]))
 
 /* Commands in protocol order; others follow in the order first seen. */
-static const char *const command_order[] = {"CONNECT", "EHLO", "HELO", "STARTTLS", "AUTH",
-                                            "MAIL", "RCPT", "DATA", "BDAT", "DATA-END",
-                                            "RSET", "NOOP", "VRFY", "QUIT"};
+static const char *const command_order[] = { "CONNECT", "EHLO", "HELO", "STARTTLS", "AUTH",
+	                                     "MAIL",    "RCPT", "DATA", "BDAT",     "DATA-END",
+	                                     "RSET",    "NOOP", "VRFY", "QUIT" };
 
 void load_stats_init(struct load_stats *st)
 {
@@ -193,8 +193,8 @@ static void latency_table(const struct load_stats *st, int markdown, struct buf 
 		buf_puts(out, "| command | count | min | p50 | p90 | p99 | p99.9 | max |\n"
 		              "|---|---:|---:|---:|---:|---:|---:|---:|\n");
 	else
-		buf_printf(out, "  %-10s %9s %9s %9s %9s %9s %9s %9s\n", "ms", "count", "min", "p50",
-		           "p90", "p99", "p99.9", "max");
+		buf_printf(out, "  %-10s %9s %9s %9s %9s %9s %9s %9s\n", "ms", "count", "min",
+		           "p50", "p90", "p99", "p99.9", "max");
 	for (size_t i = 0; i <= st->ncommands; i++) {
 		const char *name = i < st->ncommands ? st->commands[i].name : "session";
 		const struct hist *h = i < st->ncommands ? st->commands[i].hist : st->session_hist;
@@ -220,7 +220,8 @@ static void latency_table(const struct load_stats *st, int markdown, struct buf 
 
 static void header_line(const struct load_stats *st, struct buf *out)
 {
-	buf_printf(out, "%llu sessions (%llu pass, %llu fail, %llu error) in %.3f s, concurrency %d "
+	buf_printf(out,
+	           "%llu sessions (%llu pass, %llu fail, %llu error) in %.3f s, concurrency %d "
 	           "(%llu reached)",
 	           (unsigned long long)st->sessions, (unsigned long long)st->pass,
 	           (unsigned long long)st->fail, (unsigned long long)st->error,
@@ -244,7 +245,9 @@ void load_render_text(const struct load_stats *st, struct buf *out)
 		           (unsigned long long)st->peak_rss_kib,
 		           (double)st->peak_rss_kib / (double)st->peak_concurrency);
 	buf_puts(out, "\n");
-	buf_puts(out, "latency, from sending a command (CONNECT: from connecting) to its whole reply:\n");
+	buf_puts(
+	    out,
+	    "latency, from sending a command (CONNECT: from connecting) to its whole reply:\n");
 	latency_table(st, 0, out);
 	buf_puts(out, "\nfindings:");
 	if (st->nfindings == 0)
@@ -293,7 +296,7 @@ void load_render_md(const struct load_stats *st, struct buf *out)
 	if (st->nfindings == 0)
 		buf_puts(out, "None.\n");
 	const struct load_finding **v = sorted_findings(st);
-	struct buf scratch = {0};
+	struct buf scratch = { 0 };
 	for (size_t i = 0; i < st->nfindings; i++) {
 		const struct load_finding *f = v[i];
 		buf_printf(out, "- `%s` (%s%s%s): %llu in %llu sessions", f->rule,
@@ -340,11 +343,12 @@ static json_t *hist_json(const struct hist *h)
 	json_t *counts = json_array();
 	for (size_t i = 0; i < HIST_COUNTS; i++)
 		if (h->counts[i])
-			json_array_append_new(counts, json_pack("[II]", (json_int_t)i,
-			                                        (json_int_t)h->counts[i]));
+			json_array_append_new(
+			    counts, json_pack("[II]", (json_int_t)i, (json_int_t)h->counts[i]));
 	json_object_set_new(o, "histogram",
-	                    json_pack("{s:s,s:i,s:i,s:o}", "layout", "log-linear", "sub_bucket_bits",
-	                              HIST_SUB_BITS, "max_bits", HIST_MAX_BITS, "counts", counts));
+	                    json_pack("{s:s,s:i,s:i,s:o}", "layout", "log-linear",
+	                              "sub_bucket_bits", HIST_SUB_BITS, "max_bits", HIST_MAX_BITS,
+	                              "counts", counts));
 	return o;
 }
 
@@ -353,8 +357,9 @@ void load_render_json(const struct load_stats *st, struct buf *out)
 	json_t *root = json_object();
 	json_object_set_new(root, "kind", json_string(LOAD_JSON_KIND));
 	json_object_set_new(root, "format_version", json_integer(LOAD_JSON_VERSION));
-	json_object_set_new(root, "tool", json_pack("{s:s,s:s}", "name", "smtpconform", "version",
-	                                            st->tool_version ? st->tool_version : ""));
+	json_object_set_new(root, "tool",
+	                    json_pack("{s:s,s:s}", "name", "smtpconform", "version",
+	                              st->tool_version ? st->tool_version : ""));
 	json_object_set_new(root, "target", json_string(st->target ? st->target : ""));
 	json_object_set_new(root, "profile", json_string(st->profile ? st->profile : ""));
 	json_object_set_new(root, "started", json_string(st->started ? st->started : ""));
@@ -363,7 +368,8 @@ void load_render_json(const struct load_stats *st, struct buf *out)
 	json_object_set_new(root, "runs", json_integer((json_int_t)st->runs));
 	json_object_set_new(root, "duration_ms", json_integer(st->duration_ms));
 	json_object_set_new(root, "concurrency", json_integer(st->concurrency));
-	json_object_set_new(root, "peak_concurrency", json_integer((json_int_t)st->peak_concurrency));
+	json_object_set_new(root, "peak_concurrency",
+	                    json_integer((json_int_t)st->peak_concurrency));
 	json_object_set_new(root, "peak_rss_kib", json_integer((json_int_t)st->peak_rss_kib));
 	json_t *ids = json_array();
 	for (size_t i = 0; i < st->nscenarios; i++)
@@ -479,12 +485,14 @@ static void hist_read(struct reader *rd, json_t *o, const char *field, struct hi
 	if (!json_is_array(counts) ||
 	    json_integer_value(json_object_get(hj, "sub_bucket_bits")) != HIST_SUB_BITS ||
 	    json_integer_value(json_object_get(hj, "max_bits")) != HIST_MAX_BITS) {
-		bad(rd, field, "histogram missing, or of another layout (sub_bucket_bits, max_bits)");
+		bad(rd, field,
+		    "histogram missing, or of another layout (sub_bucket_bits, max_bits)");
 		return;
 	}
 	size_t i;
 	json_t *pair;
-	json_array_foreach(counts, i, pair) {
+	json_array_foreach(counts, i, pair)
+	{
 		json_int_t idx = json_integer_value(json_array_get(pair, 0));
 		json_int_t n = json_integer_value(json_array_get(pair, 1));
 		if (!json_is_array(pair) || idx < 0 || (size_t)idx >= HIST_COUNTS || n < 0) {
@@ -503,7 +511,7 @@ static void hist_read(struct reader *rd, json_t *o, const char *field, struct hi
 int load_json_read(const char *name, const char *text, size_t len, struct load_stats *out,
                    char *err, size_t errlen)
 {
-	struct reader rd = {.name = name, .err = err, .errlen = errlen};
+	struct reader rd = { .name = name, .err = err, .errlen = errlen };
 	json_error_t jerr;
 	load_stats_init(out);
 	json_t *root = json_loadb(text, len, 0, &jerr);
@@ -516,7 +524,8 @@ int load_json_read(const char *name, const char *text, size_t len, struct load_s
 		bad(&rd, "kind", "not a load report");
 	if (json_integer_value(json_object_get(root, "format_version")) != LOAD_JSON_VERSION)
 		bad(&rd, "format_version", "a version this build does not read");
-	out->tool_version = get_string(&rd, json_object_get(root, "tool"), "version", "tool.version");
+	out->tool_version =
+	    get_string(&rd, json_object_get(root, "tool"), "version", "tool.version");
 	out->target = get_string(&rd, root, "target", "target");
 	out->profile = get_string(&rd, root, "profile", "profile");
 	out->started = get_string(&rd, root, "started", "started");
@@ -531,8 +540,8 @@ int load_json_read(const char *name, const char *text, size_t len, struct load_s
 	size_t i;
 	json_t *v;
 	out->scenarios = xcalloc(json_array_size(ids) + 1, sizeof(char *));
-	json_array_foreach(ids, i, v)
-		out->scenarios[out->nscenarios++] = xstrdup(json_is_string(v) ? json_string_value(v) : "");
+	json_array_foreach(ids, i, v) out->scenarios[out->nscenarios++] =
+	    xstrdup(json_is_string(v) ? json_string_value(v) : "");
 	json_t *s = json_object_get(root, "sessions");
 	out->sessions = get_count(&rd, s, "total", "sessions.total");
 	out->pass = get_count(&rd, s, "pass", "sessions.pass");
@@ -545,27 +554,30 @@ int load_json_read(const char *name, const char *text, size_t len, struct load_s
 	hist_read(&rd, json_object_get(root, "session_latency"), "session_latency",
 	          out->session_hist);
 	const char *key;
-	json_object_foreach(json_object_get(root, "latency"), key, v) {
+	json_object_foreach(json_object_get(root, "latency"), key, v)
+	{
 		char field[96];
 		snprintf(field, sizeof(field), "latency.%s", key);
 		struct hist h;
 		hist_read(&rd, v, field, &h);
 		hist_merge(load_command_hist(out, key), &h);
 	}
-	json_array_foreach(json_object_get(root, "findings"), i, v) {
+	json_array_foreach(json_object_get(root, "findings"), i, v)
+	{
 		char field[64];
 		snprintf(field, sizeof(field), "findings[%zu]", i);
 		char *rule = get_string(&rd, v, "rule", field);
 		const char *sev = json_string_value(json_object_get(v, "severity"));
 		const char *ref = json_string_value(json_object_get(v, "ref"));
-		struct load_finding *f = load_finding_of(out, rule, sev && strcmp(sev, "warn") == 0
-		                                                        ? SEV_WARN : SEV_ERROR, ref);
+		struct load_finding *f = load_finding_of(
+		    out, rule, sev && strcmp(sev, "warn") == 0 ? SEV_WARN : SEV_ERROR, ref);
 		free(rule);
 		f->count += get_count(&rd, v, "count", field);
 		f->sessions += get_count(&rd, v, "sessions", field);
 		size_t k;
 		json_t *ex;
-		json_array_foreach(json_object_get(v, "examples"), k, ex) {
+		json_array_foreach(json_object_get(v, "examples"), k, ex)
+		{
 			if (f->nexamples >= LOAD_EXAMPLES_PER_RULE)
 				break;
 			struct load_example *e = &f->examples[f->nexamples++];
@@ -574,7 +586,8 @@ int load_json_read(const char *name, const char *text, size_t len, struct load_s
 			e->transcript = get_string(&rd, ex, "transcript", field);
 		}
 	}
-	json_array_foreach(json_object_get(root, "connection_errors"), i, v) {
+	json_array_foreach(json_object_get(root, "connection_errors"), i, v)
+	{
 		char *n = get_string(&rd, v, "errno", "connection_errors");
 		char *ex = get_string(&rd, v, "example", "connection_errors");
 		struct load_error *e = error_of(out, n);
@@ -611,7 +624,8 @@ void load_stats_merge(struct load_stats *into, const struct load_stats *from)
 			k++;
 		if (k < into->nscenarios)
 			continue;
-		into->scenarios = xrealloc(into->scenarios, (into->nscenarios + 1) * sizeof(char *));
+		into->scenarios =
+		    xrealloc(into->scenarios, (into->nscenarios + 1) * sizeof(char *));
 		into->scenarios[into->nscenarios++] = xstrdup(from->scenarios[i]);
 	}
 	into->runs += from->runs;
@@ -638,7 +652,8 @@ void load_stats_merge(struct load_stats *into, const struct load_stats *from)
 		struct load_finding *f = load_finding_of(into, ff->rule, ff->severity, ff->ref);
 		f->count += ff->count;
 		f->sessions += ff->sessions;
-		for (size_t k = 0; k < ff->nexamples && f->nexamples < LOAD_EXAMPLES_PER_RULE; k++) {
+		for (size_t k = 0; k < ff->nexamples && f->nexamples < LOAD_EXAMPLES_PER_RULE;
+		     k++) {
 			struct load_example *e = &f->examples[f->nexamples++];
 			e->scenario = xstrdup(ff->examples[k].scenario);
 			e->message = xstrdup(ff->examples[k].message);
@@ -649,13 +664,14 @@ void load_stats_merge(struct load_stats *into, const struct load_stats *from)
 		struct load_error *e = error_of(into, from->errors[i].name);
 		e->count += from->errors[i].count;
 		if (!e->example)
-			e->example = xstrdup(from->errors[i].example ? from->errors[i].example : "");
+			e->example =
+			    xstrdup(from->errors[i].example ? from->errors[i].example : "");
 	}
 }
 
 int load_report_write(const struct load_stats *st, const struct report_spec *spec)
 {
-	struct buf b = {0};
+	struct buf b = { 0 };
 	int rc = 0;
 	if (spec->format == REPORT_JSON)
 		load_render_json(st, &b);
@@ -678,8 +694,8 @@ int load_report_write(const struct load_stats *st, const struct report_spec *spe
 
 /* The files and --report specs of `merge`'s argv (argv[0] is "merge"). */
 static void merge_args(int argc, char **argv, char ***files_out, size_t *nfiles_out,
-                       struct report_spec **specs_out, size_t *nspecs_out, char *err,
-                       size_t errlen, int *bad_out)
+                       struct report_spec **specs_out, size_t *nspecs_out, char *err, size_t errlen,
+                       int *bad_out)
 {
 	char **files = xcalloc((size_t)argc + 1, sizeof(char *));
 	struct report_spec *specs = NULL;
@@ -717,7 +733,7 @@ int load_merge_wanted(int argc, char **argv)
 	int bad;
 	merge_args(argc, argv, &files, &nfiles, &specs, &nspecs, err, sizeof(err), &bad);
 	int wanted = 0;
-	struct buf text = {0};
+	struct buf text = { 0 };
 	if (nfiles > 0 && report_read_file(files[0], &text, err, sizeof(err)) == 0)
 		wanted = load_json_is_load(text.data, text.len);
 	buf_free(&text);
@@ -744,14 +760,15 @@ int load_merge_main(int argc, char **argv)
 	for (size_t i = 0; i < nspecs; i++)
 		if (specs[i].format != REPORT_TEXT && specs[i].format != REPORT_JSON &&
 		    specs[i].format != REPORT_MD) {
-			fprintf(stderr, "smtpconform merge: load reports merge into text, md or json\n");
+			fprintf(stderr,
+			        "smtpconform merge: load reports merge into text, md or json\n");
 			code = 2;
 			goto out;
 		}
 	struct load_stats merged;
 	load_stats_init(&merged);
 	for (size_t i = 0; i < nfiles && code == 0; i++) {
-		struct buf text = {0};
+		struct buf text = { 0 };
 		struct load_stats one;
 		if (report_read_file(files[i], &text, err, sizeof(err)) < 0 ||
 		    load_json_read(files[i], text.data, text.len, &one, err, sizeof(err)) < 0) {
@@ -766,7 +783,7 @@ int load_merge_main(int argc, char **argv)
 	if (code == 0) {
 		code = load_exit_code(&merged);
 		for (size_t i = 0; i < (nspecs ? nspecs : 1); i++) {
-			struct report_spec json = {.format = REPORT_JSON, .path = NULL};
+			struct report_spec json = { .format = REPORT_JSON, .path = NULL };
 			if (load_report_write(&merged, nspecs ? &specs[i] : &json) < 0)
 				code = 2;
 		}

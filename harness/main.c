@@ -110,7 +110,8 @@ static const char usage_tail[] =
     "exit codes: 0 all passed (skips allowed), 1 a scenario failed, 2 usage or\n"
     "scenario-file error, 3 target unreachable or a scenario could not run,\n"
     "4 nothing failed but a scenario was inconclusive (a setup step or a\n"
-    "precondition did not hold: nothing was tested), 130/143 interrupted (partial reports are written and say so).\n"
+    "precondition did not hold: nothing was tested), 130/143 interrupted (partial reports are "
+    "written and say so).\n"
     "\n"
     "Documentation: README.md, docs/scenario-format.md, docs/rules.md.\n";
 
@@ -138,7 +139,7 @@ static void check_profile(const char *profile)
 {
 	if (matrix_profile_known(profile))
 		return;
-	struct buf b = {0};
+	struct buf b = { 0 };
 	for (const char *const *p = matrix_profiles(); *p; p++)
 		buf_printf(&b, "%s%s", b.len ? ", " : "", *p);
 	usage_error("unknown profile '%s' (known: %s)", profile, b.data ? b.data : "none");
@@ -181,8 +182,8 @@ static int load_scenarios(char *const *args, size_t nargs, const struct vars *va
 	for (size_t i = 0; i < n && !bad; i++)
 		for (size_t j = i + 1; j < n; j++)
 			if (strcmp(scs[i]->id, scs[j]->id) == 0) {
-				fprintf(stderr, "%s: id '%s' is also used by %s\n", scs[j]->path, scs[j]->id,
-				        scs[i]->path);
+				fprintf(stderr, "%s: id '%s' is also used by %s\n", scs[j]->path,
+				        scs[j]->id, scs[i]->path);
 				bad = 1;
 			}
 	scenario_list_free(&list);
@@ -241,7 +242,7 @@ static char *bundled_scenarios(const char *dir_opt, char *err, size_t errlen)
 		return realpath(named, NULL);
 	}
 	char *bin = exe_dir();
-	char *candidates[3] = {NULL, NULL, NULL};
+	char *candidates[3] = { NULL, NULL, NULL };
 	if (bin) {
 		char *harness = xasprintf("%s/../harness", bin);
 		if (is_dir(harness))
@@ -258,9 +259,10 @@ static char *bundled_scenarios(const char *dir_opt, char *err, size_t errlen)
 		free(candidates[i]);
 	free(bin);
 	if (!found)
-		snprintf(err, errlen,
-		         "no bundled scenarios found (looked at --scenarios-dir, SMTPCONFORM_SCENARIOS, "
-		         "the source tree and " SMTPCONFORM_DATADIR "/scenarios); name FILE or DIR");
+		snprintf(
+		    err, errlen,
+		    "no bundled scenarios found (looked at --scenarios-dir, SMTPCONFORM_SCENARIOS, "
+		    "the source tree and " SMTPCONFORM_DATADIR "/scenarios); name FILE or DIR");
 	return found;
 }
 
@@ -293,10 +295,10 @@ static void show_bundled_paths(struct scenario **scs, size_t n, const char *bund
 static int cmd_check(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"var", required_argument, NULL, 'V'},
-	    {"scenarios-dir", required_argument, NULL, 'D'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+		{ "var", required_argument, NULL, 'V' },
+		{ "scenarios-dir", required_argument, NULL, 'D' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	const char *dir_opt = NULL;
 	struct vars vars;
@@ -309,17 +311,17 @@ static int cmd_check(int argc, char **argv)
 			if (vars_set_arg(&vars, optarg, err, sizeof(err)) < 0)
 				usage_error("--var %s: %s", optarg, err);
 			break;
-		case 'D':
-			dir_opt = optarg;
-			break;
+		case 'D': dir_opt = optarg; break;
 		case 'h':
-			fputs("usage: smtpconform check [--var NAME=VALUE] [--scenarios-dir DIR] FILE|DIR...\n"
-			      "Lints scenario files without connecting; errors are path:line: message.\n"
-			      "@include falls back to the bundled suite's _lib/ (--scenarios-dir).\n",
-			      stdout);
+			fputs(
+			    "usage: smtpconform check [--var NAME=VALUE] [--scenarios-dir DIR] "
+			    "FILE|DIR...\n"
+			    "Lints scenario files without connecting; errors are path:line: "
+			    "message.\n"
+			    "@include falls back to the bundled suite's _lib/ (--scenarios-dir).\n",
+			    stdout);
 			exit(EXIT_PASS);
-		default:
-			usage_error("check: unknown option");
+		default: usage_error("check: unknown option");
 		}
 	}
 	if (optind >= argc)
@@ -342,22 +344,19 @@ static int cmd_check(int argc, char **argv)
 static int cmd_matrix(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"profile", required_argument, NULL, 'p'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+		{ "profile", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	const char *profile = MATRIX_DEFAULT_PROFILE;
 	int c;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'p':
-			profile = optarg;
-			break;
+		case 'p': profile = optarg; break;
 		case 'h':
 			fputs("usage: smtpconform matrix [--profile rfc5321|rfc821]\n", stdout);
 			exit(EXIT_PASS);
-		default:
-			usage_error("matrix: unknown option");
+		default: usage_error("matrix: unknown option");
 		}
 	}
 	if (optind < argc)
@@ -397,8 +396,8 @@ static const char *cli_label(const struct run_option *row, char *buf, size_t len
 static int cmd_list(int argc, char **argv)
 {
 	static const struct option extra[] = {
-	    {"format", required_argument, NULL, 'f'},
-	    {"help", no_argument, NULL, 'h'},
+		{ "format", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
 	};
 	struct option *longopts;
 	char shortopts[32];
@@ -415,16 +414,19 @@ static int cmd_list(int argc, char **argv)
 		switch (c) {
 		case 'f':
 			if (select_catalogue_format(optarg, &format) < 0)
-				usage_error("--format %s: expected text, json, ids or tags", optarg);
+				usage_error("--format %s: expected text, json, ids or tags",
+				            optarg);
 			break;
 		case 'h':
-			fputs("usage: smtpconform list [options] [FILE|DIR...]\n"
-			      "Prints the catalogue (id, level, ref, tags, title) of the scenarios\n"
-			      "(default: the bundled suite) that pass the filters.\n"
-			      "\n",
-			      stdout);
+			fputs(
+			    "usage: smtpconform list [options] [FILE|DIR...]\n"
+			    "Prints the catalogue (id, level, ref, tags, title) of the scenarios\n"
+			    "(default: the bundled suite) that pass the filters.\n"
+			    "\n",
+			    stdout);
 			run_options_usage(stdout, RUN_OPT_SELECTS);
-			fputs("      --format F           text (default: a table), json, ids (one a line)\n"
+			fputs("      --format F           text (default: a table), json, ids (one "
+			      "a line)\n"
 			      "                           or tags (every tag once)\n",
 			      stdout);
 			exit(EXIT_PASS);
@@ -439,7 +441,7 @@ static int cmd_list(int argc, char **argv)
 	}
 	free(longopts);
 	char *bundled = setup_bundled(ro.dir_opt, optind >= argc);
-	char *default_arg[] = {bundled, NULL};
+	char *default_arg[] = { bundled, NULL };
 	char *const *args = optind < argc ? argv + optind : default_arg;
 	size_t nargs = optind < argc ? (size_t)(argc - optind) : 1;
 	struct scenario **scs;
@@ -466,7 +468,7 @@ static int cmd_list(int argc, char **argv)
 struct run {
 	struct run_options opt;
 	struct target target;
-	char *auth_password;     /* wiped before it is freed */
+	char *auth_password; /* wiped before it is freed */
 	struct scenario **scs;
 	size_t n;
 	struct baseline baseline;
@@ -490,7 +492,8 @@ static const char *find_config_arg(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--") == 0)
 			break;
-		if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc)
+		if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) &&
+		    i + 1 < argc)
 			path = argv[++i];
 		else if (strncmp(argv[i], "--config=", 9) == 0)
 			path = argv[i] + 9;
@@ -516,7 +519,7 @@ static int load_selected(char *const *args, size_t nargs, const char *dir_opt,
 		return -1;
 	}
 	char *bundled = setup_bundled(dir_opt, nargs == 0);
-	char *default_arg[] = {bundled, NULL};
+	char *default_arg[] = { bundled, NULL };
 	int rc = load_scenarios(nargs ? args : default_arg, nargs ? nargs : 1, vars, out, n_out);
 	if (rc == 0) {
 		show_bundled_paths(*out, *n_out, bundled);
@@ -652,14 +655,16 @@ static int run_load(struct run *r, char *const *args, size_t nargs)
 		r->n = 0;
 		return -1;
 	}
-	if (o->baseline_path && baseline_load(o->baseline_path, &r->baseline, err, sizeof(err)) < 0) {
+	if (o->baseline_path &&
+	    baseline_load(o->baseline_path, &r->baseline, err, sizeof(err)) < 0) {
 		fprintf(stderr, "smtpconform: %s\n", err);
 		return -1;
 	}
 	if (o->shard_n > 1) {
 		size_t kept = 0;
 		for (size_t i = 0; i < r->n; i++) {
-			if (shard_of(r->scs[i]->id, (unsigned)o->shard_n) == (unsigned)(o->shard_k - 1))
+			if (shard_of(r->scs[i]->id, (unsigned)o->shard_n) ==
+			    (unsigned)(o->shard_k - 1))
 				r->scs[kept++] = r->scs[i];
 			else
 				scenario_free(r->scs[i]);
@@ -702,8 +707,8 @@ static void run_record_probe(struct run *r)
 	run->nehlo_keywords = p->nkeywords;
 	run->ehlo_keywords = strv_copy(p->keywords, p->nkeywords);
 	run->npreconditions = p->npreconditions;
-	run->preconditions = p->npreconditions ? strv_copy(p->preconditions, p->npreconditions)
-	                                       : NULL;
+	run->preconditions =
+	    p->npreconditions ? strv_copy(p->preconditions, p->npreconditions) : NULL;
 	run->tls_probed = p->tls_probed;
 	if (p->tls_probed) {
 		run->nehlo_keywords_tls = p->nkeywords_tls;
@@ -954,9 +959,8 @@ static int cmd_report_compare(char **inputs, size_t n, struct report_spec *specs
 		}
 	}
 	for (size_t i = 0; i < nspecs; i++) {
-		if (code == EXIT_PASS &&
-		    report_write_compare(runs, (const char *const *)labels, n, &specs[i], err,
-		                         sizeof(err)) < 0) {
+		if (code == EXIT_PASS && report_write_compare(runs, (const char *const *)labels, n,
+		                                              &specs[i], err, sizeof(err)) < 0) {
 			fprintf(stderr, "smtpconform: cannot write report: %s\n", err);
 			code = EXIT_USAGE;
 		}
@@ -977,7 +981,8 @@ static int cmd_report(int argc, char **argv)
 {
 	char **inputs = xcalloc((size_t)argc + 1, sizeof(char *));
 	size_t ninputs, nspecs;
-	struct report_spec *specs = parse_report_args(argc, argv, 1, inputs, &ninputs, "--from", &nspecs);
+	struct report_spec *specs =
+	    parse_report_args(argc, argv, 1, inputs, &ninputs, "--from", &nspecs);
 	if (ninputs == 0)
 		usage_error("report needs --from RUN.json (several --from: the runs side by side)");
 	if (ninputs > 1)
@@ -1004,7 +1009,8 @@ static int cmd_merge(int argc, char **argv)
 {
 	char **inputs = xcalloc((size_t)argc + 1, sizeof(char *));
 	size_t ninputs, nspecs;
-	struct report_spec *specs = parse_report_args(argc, argv, 1, inputs, &ninputs, NULL, &nspecs);
+	struct report_spec *specs =
+	    parse_report_args(argc, argv, 1, inputs, &ninputs, NULL, &nspecs);
 	if (ninputs < 1)
 		usage_error("merge needs the JSON reports of the shards");
 	struct run_result *runs = xcalloc(ninputs, sizeof(*runs));
@@ -1050,7 +1056,8 @@ static int cmd_diff(int argc, char **argv)
 			markdown = 1;
 		else if (strcmp(argv[i], "--help") == 0) {
 			fputs("usage: smtpconform diff OLD.json NEW.json [--md]\n"
-			      "exit 0: nothing regressed, 1: something started failing, 2: bad input\n",
+			      "exit 0: nothing regressed, 1: something started failing, 2: bad "
+			      "input\n",
 			      stdout);
 			return EXIT_PASS;
 		} else if (argv[i][0] == '-')
@@ -1073,7 +1080,7 @@ static int cmd_diff(int argc, char **argv)
 		run_result_free(&a);
 		return EXIT_USAGE;
 	}
-	struct buf out = {0};
+	struct buf out = { 0 };
 	int regressed = diff_runs(&a, &b, markdown, &out);
 	fwrite(out.data, 1, out.len, stdout);
 	buf_free(&out);
@@ -1094,7 +1101,8 @@ int main(int argc, char **argv)
 		print_usage(stdout);
 		return EXIT_PASS;
 	}
-	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0 ||
+	    strcmp(cmd, "-V") == 0) {
 		printf("smtpconform %s\n", SMTPCONFORM_VERSION);
 		return EXIT_PASS;
 	}
@@ -1114,7 +1122,8 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "report") == 0)
 		return cmd_report(argc, argv);
 	if (strcmp(cmd, "merge") == 0)
-		return load_merge_wanted(argc, argv) ? load_merge_main(argc, argv) : cmd_merge(argc, argv);
+		return load_merge_wanted(argc, argv) ? load_merge_main(argc, argv)
+		                                     : cmd_merge(argc, argv);
 	if (strcmp(cmd, "load") == 0)
 		return load_main(argc, argv);
 	if (strcmp(cmd, "diff") == 0)
@@ -1123,7 +1132,8 @@ int main(int argc, char **argv)
 		return shell_main(argc, argv);
 	if (strcmp(cmd, "record") == 0)
 		return record_main(argc, argv);
-	usage_error("unknown command '%s' (commands: run, list, check, matrix, rules, report, merge, diff, shell, "
+	usage_error("unknown command '%s' (commands: run, list, check, matrix, rules, report, "
+	            "merge, diff, shell, "
 	            "record, load, help, version)",
 	            cmd);
 }

@@ -38,7 +38,7 @@ struct matrix_command {
 
 struct matrix_profile {
 	const char *name;
-	size_t begin, end;                   /* its commands: matrix_index.commands[begin..end) */
+	size_t begin, end;                    /* its commands: matrix_index.commands[begin..end) */
 	const struct matrix_command *star;    /* its "*" rows, or NULL */
 	const struct matrix_command *unknown; /* its UNKNOWN rows, or NULL */
 };
@@ -48,12 +48,11 @@ static struct {
 	size_t nprofiles;
 	struct matrix_command *commands; /* grouped by profile, sorted by name in a group */
 	size_t ncommands;
-	size_t *order;       /* row indices grouped by command, sorted by code in a group */
-	const char **names;  /* profile names, NULL-terminated */
+	size_t *order;      /* row indices grouped by command, sorted by code in a group */
+	const char **names; /* profile names, NULL-terminated */
 } matrix_index;
 
 static pthread_once_t matrix_once = PTHREAD_ONCE_INIT;
-
 
 static int command_cmp(const void *a, const void *b)
 {
@@ -101,10 +100,12 @@ static void matrix_build(void)
 				continue;
 			int seen = 0;
 			for (size_t c = prof->begin; c < matrix_index.ncommands && !seen; c++)
-				seen = strcmp(matrix_index.commands[c].name, matrix_rows[i].command) == 0;
+				seen = strcmp(matrix_index.commands[c].name,
+				              matrix_rows[i].command) == 0;
 			if (seen)
 				continue;
-			struct matrix_command *cmd = &matrix_index.commands[matrix_index.ncommands++];
+			struct matrix_command *cmd =
+			    &matrix_index.commands[matrix_index.ncommands++];
 			cmd->name = matrix_rows[i].command;
 			cmd->first_row = i;
 			cmd->star_applies = !command_is(cmd->name, CMD_CONNECT) &&
@@ -255,7 +256,7 @@ void matrix_allowed_set(const char *profile, const char *command, char *out, siz
 	const struct matrix_profile *prof = find_profile(profile);
 	if (!prof)
 		return;
-	unsigned char allowed[MATRIX_NCODES] = {0};
+	unsigned char allowed[MATRIX_NCODES] = { 0 };
 	const struct matrix_command *cmd = resolve_command(prof, command);
 	mark_codes(cmd, allowed);
 	if (!cmd || cmd->star_applies)
@@ -310,7 +311,8 @@ static void print_group(FILE *out, const struct matrix_command *cmd, char cls, c
 	for (size_t j = cmd->begin; j < cmd->end; j++) {
 		const struct matrix_row *r = &matrix_rows[matrix_index.order[j]];
 		if (r->reply_class == cls && strcmp(r->ref, ref) == 0)
-			width += fprintf(out, " %d%s", r->code, r->severity == MATRIX_WARN ? "~" : "");
+			width +=
+			    fprintf(out, " %d%s", r->code, r->severity == MATRIX_WARN ? "~" : "");
 	}
 	fprintf(out, "%*s%s\n",
 	        width < MATRIX_PRINT_CODES_WIDTH ? MATRIX_PRINT_CODES_WIDTH - width : 2, "", ref);
@@ -338,7 +340,8 @@ static void print_command(FILE *out, const struct matrix_command *cmd)
 	for (size_t i = cmd->begin; i < cmd->end; i++) {
 		const struct matrix_row *r = &matrix_rows[matrix_index.order[i]];
 		if (r->severity == MATRIX_WARN)
-			fprintf(out, "     %d~ %s\n", r->code, r->note && *r->note ? r->note : r->ref);
+			fprintf(out, "     %d~ %s\n", r->code,
+			        r->note && *r->note ? r->note : r->ref);
 	}
 }
 

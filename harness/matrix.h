@@ -19,13 +19,13 @@ enum matrix_severity {
 };
 
 struct matrix_row {
-	const char *profile;  /* "rfc5321", "rfc821" */
-	const char *command;  /* upper-case verb, or CONNECT, DATA-END, *, UNKNOWN */
-	int code;             /* 200..559 */
-	char reply_class;     /* 'S' success, 'I' intermediate, 'F' failure, 'E' error */
+	const char *profile;           /* "rfc5321", "rfc821" */
+	const char *command;           /* upper-case verb, or CONNECT, DATA-END, *, UNKNOWN */
+	int code;                      /* 200..559 */
+	char reply_class;              /* 'S' success, 'I' intermediate, 'F' failure, 'E' error */
 	enum matrix_severity severity; /* MATRIX_WARN: allowed but flagged */
-	const char *ref;      /* "RFC 5321 4.3.2" */
-	const char *note;     /* free text from the TSV, may be "" */
+	const char *ref;               /* "RFC 5321 4.3.2" */
+	const char *note;              /* free text from the TSV, may be "" */
 };
 
 /* The profile a run, `smtpconform matrix` and the HTML grid use unless told. */

@@ -109,9 +109,10 @@ static int param_keywords_known(const struct model *m, const struct mail_rcpt_in
 		int rcpt;
 		unsigned bit;
 	} known[] = {
-		{"SIZE", 0, KW_SIZE}, {"BODY", 0, KW_8BITMIME | KW_BINARYMIME},
-		{"SMTPUTF8", 0, KW_SMTPUTF8}, {"RET", 0, KW_DSN}, {"ENVID", 0, KW_DSN},
-		{"AUTH", 0, KW_AUTH}, {"NOTIFY", 1, KW_DSN}, {"ORCPT", 1, KW_DSN},
+		{ "SIZE", 0, KW_SIZE },         { "BODY", 0, KW_8BITMIME | KW_BINARYMIME },
+		{ "SMTPUTF8", 0, KW_SMTPUTF8 }, { "RET", 0, KW_DSN },
+		{ "ENVID", 0, KW_DSN },         { "AUTH", 0, KW_AUTH },
+		{ "NOTIFY", 1, KW_DSN },        { "ORCPT", 1, KW_DSN },
 	};
 	for (size_t i = 0; i < info->nparams; i++) {
 		int ok = 0;
@@ -175,20 +176,21 @@ static unsigned classify_path(const struct model *m, enum command cmd, const cha
 		return 0;
 	/* Address literals are left to policy (RFC 5321 has no MUST to
 	 * accept them); so is UTF-8 outside an SMTPUTF8 transaction. */
-	if (!info.path.address_literal && !info.path.source_route && params_advertised(m, &info, rcpt))
+	if (!info.path.address_literal && !info.path.source_route &&
+	    params_advertised(m, &info, rcpt))
 		f |= ARGF_WELLFORMED;
 	if (!param_keywords_known(m, &info, rcpt))
 		f |= ARGF_UNKNOWN_PARAM;
 	if (rcpt && info.path.postmaster &&
-	    (!info.path.has_domain || (m->domain[0] && info.path.domain_len == strlen(m->domain) &&
-	                               strncasecmp(info.path.domain, m->domain,
-	                                           info.path.domain_len) == 0)))
+	    (!info.path.has_domain ||
+	     (m->domain[0] && info.path.domain_len == strlen(m->domain) &&
+	      strncasecmp(info.path.domain, m->domain, info.path.domain_len) == 0)))
 		f |= ARGF_POSTMASTER;
 	if (!rcpt) {
 		const struct esmtp_param *size = argument_param(&info, "SIZE");
 		unsigned long long v;
-		if (size && m->size_max && argument_size_value(size->value, size->value_len, &v) == 0 &&
-		    v > m->size_max)
+		if (size && m->size_max &&
+		    argument_size_value(size->value, size->value_len, &v) == 0 && v > m->size_max)
 			f |= ARGF_SIZE_OVER;
 		if (!size && m->size_refused)
 			f |= ARGF_SIZE_STICKY;
@@ -244,9 +246,7 @@ unsigned model_classify(const struct model *m, enum command cmd, const char *a, 
 			f |= ARGF_WELLFORMED;
 		break;
 	case CMD_MAIL:
-	case CMD_RCPT:
-		f |= classify_path(m, cmd, a, n);
-		break;
+	case CMD_RCPT: f |= classify_path(m, cmd, a, n); break;
 	case CMD_VRFY:
 	case CMD_EXPN:
 	case CMD_ETRN:
@@ -259,9 +259,7 @@ unsigned model_classify(const struct model *m, enum command cmd, const char *a, 
 		if (n == 0 || (n > 1 && a[0] == ' '))
 			f |= ARGF_WELLFORMED;
 		break;
-	case CMD_AUTH:
-		f |= classify_auth(m, a, n);
-		break;
+	case CMD_AUTH: f |= classify_auth(m, a, n); break;
 	case CMD_BDAT: {
 		/* "BDAT" SP chunk-size [SP end-marker] (RFC 3030 2). */
 		size_t k = 1;
@@ -288,7 +286,8 @@ unsigned model_classify(const struct model *m, enum command cmd, const char *a, 
 static int row_fires(const struct outcome_row *row, int code)
 {
 	int listed = (row->classes >> (code / 100)) & 1u;
-	for (size_t i = 0; !listed && i < sizeof(row->codes) / sizeof(row->codes[0]) && row->codes[i]; i++)
+	for (size_t i = 0;
+	     !listed && i < sizeof(row->codes) / sizeof(row->codes[0]) && row->codes[i]; i++)
 		listed = row->codes[i] == code;
 	return row->negate ? !listed : listed;
 }
@@ -310,7 +309,8 @@ static void check_enhanced_without_ehlo(const struct model *m, enum command cmd,
 		const struct violation *v = &scratch.violations[i];
 		if (strcmp(v->rule, rule_get(RULE_ENHANCED_MISSING)->id) == 0 && i == 0)
 			step_add_violation(st, RULE_ENHANCED_MISSING, "RFC 2034 4",
-			                   RULE_MSG_ENHANCED_MISSING_NO_EHLO, r->code, command_name(cmd));
+			                   RULE_MSG_ENHANCED_MISSING_NO_EHLO, r->code,
+			                   command_name(cmd));
 		else
 			step_add_violation(st, rule_by_id(v->rule)->rule, v->ref, "%s", v->message);
 	}
@@ -367,11 +367,21 @@ static void parse_ehlo(struct model *m, const struct reply *r, struct step_resul
 		const char *name;
 		unsigned bit;
 	} known[] = {
-		{"PIPELINING", KW_PIPELINING}, {"SIZE", KW_SIZE}, {"8BITMIME", KW_8BITMIME},
-		{"SMTPUTF8", KW_SMTPUTF8}, {"DSN", KW_DSN}, {"ENHANCEDSTATUSCODES", KW_ENHANCED},
-		{"STARTTLS", KW_STARTTLS}, {"AUTH", KW_AUTH}, {"CHUNKING", KW_CHUNKING},
-		{"VRFY", KW_VRFY}, {"EXPN", KW_EXPN}, {"HELP", KW_HELP}, {"ETRN", KW_ETRN},
-		{"ATRN", KW_ATRN}, {"BINARYMIME", KW_BINARYMIME},
+		{ "PIPELINING", KW_PIPELINING },
+		{ "SIZE", KW_SIZE },
+		{ "8BITMIME", KW_8BITMIME },
+		{ "SMTPUTF8", KW_SMTPUTF8 },
+		{ "DSN", KW_DSN },
+		{ "ENHANCEDSTATUSCODES", KW_ENHANCED },
+		{ "STARTTLS", KW_STARTTLS },
+		{ "AUTH", KW_AUTH },
+		{ "CHUNKING", KW_CHUNKING },
+		{ "VRFY", KW_VRFY },
+		{ "EXPN", KW_EXPN },
+		{ "HELP", KW_HELP },
+		{ "ETRN", KW_ETRN },
+		{ "ATRN", KW_ATRN },
+		{ "BINARYMIME", KW_BINARYMIME },
 	};
 	for (size_t i = 1; i < r->nkept; i++) {
 		const char *t = (const char *)r->kept[i].text;
@@ -391,7 +401,8 @@ static void parse_ehlo(struct model *m, const struct reply *r, struct step_resul
 					m->size_max = v;
 			}
 			if (known[j].bit == KW_AUTH && k < n) {
-				size_t len = n - k < sizeof(m->mechs) - 2 ? n - k : sizeof(m->mechs) - 2;
+				size_t len =
+				    n - k < sizeof(m->mechs) - 2 ? n - k : sizeof(m->mechs) - 2;
 				memcpy(m->mechs, t + k, len);
 				m->mechs[len] = ' ';
 				m->mechs[len + 1] = 0;
@@ -399,7 +410,8 @@ static void parse_ehlo(struct model *m, const struct reply *r, struct step_resul
 		}
 	}
 	if (m->tls && (m->kw & KW_STARTTLS))
-		step_add_violation(st, RULE_STARTTLS_READVERTISED, NULL, RULE_MSG_STARTTLS_READVERTISED);
+		step_add_violation(st, RULE_STARTTLS_READVERTISED, NULL,
+		                   RULE_MSG_STARTTLS_READVERTISED);
 }
 
 static void reset_transaction(struct model *m, enum command by)
@@ -435,7 +447,9 @@ static void transition(struct model *m, enum command cmd, const char *a, size_t 
 	}
 	switch (cmd) {
 	case CMD_CONNECT:
-		m->state = code == 220 ? MODEL_GREETED : code == 554 ? MODEL_REFUSED : MODEL_UNKNOWN;
+		m->state = code == 220   ? MODEL_GREETED
+		           : code == 554 ? MODEL_REFUSED
+		                         : MODEL_UNKNOWN;
 		break;
 	case CMD_EHLO:
 	case CMD_HELO:
@@ -455,11 +469,13 @@ static void transition(struct model *m, enum command cmd, const char *a, size_t 
 		break;
 	case CMD_MAIL: {
 		struct mail_rcpt_info info;
-		int sized = argument_mail_rcpt(a, trim_len(a, len), 0, 1, &info) != ARGUMENT_SYNTAX &&
-		            argument_param(&info, "SIZE");
+		int sized =
+		    argument_mail_rcpt(a, trim_len(a, len), 0, 1, &info) != ARGUMENT_SYNTAX &&
+		    argument_param(&info, "SIZE");
 		if (ok) {
-			m->state = m->state == MODEL_IDLE || m->state == MODEL_GREETED ? MODEL_MAIL
-			                                                               : MODEL_UNKNOWN;
+			m->state = m->state == MODEL_IDLE || m->state == MODEL_GREETED
+			               ? MODEL_MAIL
+			               : MODEL_UNKNOWN;
 			m->reset_open = 0;
 			m->size_refused = 0;
 		} else if (code == 552 && sized) {
@@ -480,7 +496,8 @@ static void transition(struct model *m, enum command cmd, const char *a, size_t 
 		}
 		break;
 	case CMD_BDAT:
-		if (ok && trim_len(a, len) >= 5 && strncasecmp(a + trim_len(a, len) - 4, "LAST", 4) == 0) {
+		if (ok && trim_len(a, len) >= 5 &&
+		    strncasecmp(a + trim_len(a, len) - 4, "LAST", 4) == 0) {
 			reset_transaction(m, CMD_BDAT);
 			m->reset_open = 0;
 		} else {
@@ -512,8 +529,7 @@ static void transition(struct model *m, enum command cmd, const char *a, size_t 
 		else if (code == 235)
 			m->authed = 1;
 		break;
-	default:
-		break;
+	default: break;
 	}
 	(void)f;
 }
@@ -542,8 +558,8 @@ void model_observe(struct model *m, enum command cmd, const char *argument, size
 			const struct rule *rule = rule_by_id(row->rule);
 			if (!rule)
 				BUG("outcomes.tsv names a rule the table does not have");
-			step_add_violation(st, rule->rule, NULL, RULE_MSG_MODEL, command_name(cmd), code,
-			                   model_state_phrase(m->state), row->message);
+			step_add_violation(st, rule->rule, NULL, RULE_MSG_MODEL, command_name(cmd),
+			                   code, model_state_phrase(m->state), row->message);
 			break;
 		}
 		check_enhanced_without_ehlo(m, cmd, r, strict, st);
@@ -562,7 +578,7 @@ void model_observe(struct model *m, enum command cmd, const char *argument, size
 void model_observe_sent(struct model *m, const char *verb, const char *sent_escaped,
                         const struct reply *r, int strict, struct step_result *st)
 {
-	struct buf line = {0};
+	struct buf line = { 0 };
 	enum command cmd = command_from_name(verb);
 	const char *sent = sent_escaped ? sent_escaped : "";
 	if (text_unescape(&line, sent, strlen(sent), NULL, 0) < 0)
@@ -613,11 +629,13 @@ static int smuggling_sequence(const uint8_t *c, size_t n, int chunk, struct buf 
 		size_t j = i, k = i + 1;
 		while (j > 0 && i - j < SMUGGLE_SIDE_MAX && line_end_byte(c[j - 1]))
 			j--;
-		while (k < n && k - i - 1 < SMUGGLE_SIDE_MAX && (line_end_byte(c[k]) || c[k] == ' '))
+		while (k < n && k - i - 1 < SMUGGLE_SIDE_MAX &&
+		       (line_end_byte(c[k]) || c[k] == ' '))
 			k++;
-		int before = memchr(c + j, '\r', i - j) || memchr(c + j, '\n', i - j) ||
-		             (chunk && j == 0);
-		int after = memchr(c + i + 1, '\r', k - i - 1) || memchr(c + i + 1, '\n', k - i - 1);
+		int before =
+		    memchr(c + j, '\r', i - j) || memchr(c + j, '\n', i - j) || (chunk && j == 0);
+		int after =
+		    memchr(c + i + 1, '\r', k - i - 1) || memchr(c + i + 1, '\n', k - i - 1);
 		if (!before || !after)
 			continue;
 		/* The real end of the data: CRLF "." CRLF as the last bytes. */
@@ -667,7 +685,7 @@ int model_settles(const char *verb, const char *sent_escaped)
 	enum command cmd = command_from_name(verb);
 	if (cmd == CMD_DATA_END || cmd == CMD_BDAT)
 		return 1;
-	struct buf line = {0};
+	struct buf line = { 0 };
 	sent_bytes(sent_escaped, &line);
 	int bare = line.data && bare_terminator(line.data, line.len);
 	buf_free(&line);
@@ -709,7 +727,7 @@ int model_observe_settle(struct model *m, const char *verb, const char *sent_esc
 	if (n >= 3 && memcmp(extra, "421", 3) == 0)
 		return 0; /* RFC 5321 3.8: a shutdown, not an answer to what was sent */
 	enum command cmd = command_from_name(verb);
-	struct buf sent = {0}, seq = {0}, shown = {0}, what = {0};
+	struct buf sent = { 0 }, seq = { 0 }, shown = { 0 }, what = { 0 };
 	int judged = 0, first = -1;
 	sent_bytes(sent_escaped, &sent);
 	const uint8_t *content = (const uint8_t *)(sent.data ? sent.data : "");
@@ -729,11 +747,11 @@ int model_observe_settle(struct model *m, const char *verb, const char *sent_esc
 		if (!smuggling_sequence(content, len, cmd == CMD_BDAT, &seq))
 			goto out;
 		const char *verdict =
-			first >= 200 && first < 300
-				? "the command after the sequence was executed (its reply is a 2xx): "
-				  "commands hidden in message data are run (SMTP smuggling, exploitable)"
-				: "the server ended the data early and read the rest as commands "
-				  "(RFC 5321 4.1.1.4), though no smuggled command got a 2xx";
+		    first >= 200 && first < 300
+		        ? "the command after the sequence was executed (its reply is a 2xx): "
+		          "commands hidden in message data are run (SMTP smuggling, exploitable)"
+		        : "the server ended the data early and read the rest as commands "
+		          "(RFC 5321 4.1.1.4), though no smuggled command got a 2xx";
 		step_add_violation(st, RULE_SMUGGLING_EARLY_END, NULL, RULE_MSG_SMUGGLING_EARLY_END,
 		                   seq.data, what.data, st->code, verdict);
 		judged = 1;
@@ -741,8 +759,9 @@ int model_observe_settle(struct model *m, const char *verb, const char *sent_esc
 		char bare = bare_terminator((const char *)sent.data, sent.len);
 		if (!bare)
 			goto out;
-		step_add_violation(st, bare == '\n' ? RULE_LINES_BARE_LF_TERMINATOR
-		                                    : RULE_LINES_BARE_CR_TERMINATOR,
+		step_add_violation(st,
+		                   bare == '\n' ? RULE_LINES_BARE_LF_TERMINATOR
+		                                : RULE_LINES_BARE_CR_TERMINATOR,
 		                   NULL, RULE_MSG_LINES_BARE_TERMINATOR, bare == '\n' ? "LF" : "CR",
 		                   count, command_name(cmd), shown.data);
 		judged = 1;

@@ -37,19 +37,19 @@ enum model_state {
 /* What an observation's argument is (bits; an outcome row lists the bits it
  * needs). */
 enum model_argf {
-	ARGF_NONE = 1u << 0,        /* no argument (trailing spaces ignored) */
-	ARGF_WELLFORMED = 1u << 1,  /* valid for the command, within the limits and
+	ARGF_NONE = 1u << 0,           /* no argument (trailing spaces ignored) */
+	ARGF_WELLFORMED = 1u << 1,     /* valid for the command, within the limits and
 	                               the 512-octet line, parameters advertised */
-	ARGF_POSTMASTER = 1u << 2,  /* RCPT to <Postmaster> or postmaster@{domain} */
-	ARGF_ADVERTISED = 1u << 3,  /* the verb's keyword (or the AUTH mechanism)
+	ARGF_POSTMASTER = 1u << 2,     /* RCPT to <Postmaster> or postmaster@{domain} */
+	ARGF_ADVERTISED = 1u << 3,     /* the verb's keyword (or the AUTH mechanism)
 	                               is in the session's EHLO reply */
-	ARGF_AFTER_RESET = 1u << 4, /* EHLO/HELO/RSET reset an open transaction and
+	ARGF_AFTER_RESET = 1u << 4,    /* EHLO/HELO/RSET reset an open transaction and
 	                               no MAIL was accepted since */
-	ARGF_CANCEL = 1u << 5,      /* "*" answering a 334 */
-	ARGF_BAD_BASE64 = 1u << 6,  /* a SASL response that is not base64 */
-	ARGF_AGAIN = 1u << 7,       /* AUTH after a successful AUTH */
-	ARGF_SIZE_OVER = 1u << 8,   /* SIZE= above the advertised maximum */
-	ARGF_SIZE_STICKY = 1u << 9, /* no SIZE=, right after a MAIL whose SIZE= got 552 */
+	ARGF_CANCEL = 1u << 5,         /* "*" answering a 334 */
+	ARGF_BAD_BASE64 = 1u << 6,     /* a SASL response that is not base64 */
+	ARGF_AGAIN = 1u << 7,          /* AUTH after a successful AUTH */
+	ARGF_SIZE_OVER = 1u << 8,      /* SIZE= above the advertised maximum */
+	ARGF_SIZE_STICKY = 1u << 9,    /* no SIZE=, right after a MAIL whose SIZE= got 552 */
 	ARGF_UNKNOWN_PARAM = 1u << 10, /* a valid path with a parameter keyword no RFC
 	                                  defines or the EHLO did not advertise */
 };
@@ -77,22 +77,22 @@ enum model_kw {
 
 struct model {
 	enum model_state state;
-	int identified;          /* EHLO or HELO accepted since the greeting/TLS */
-	unsigned kw;             /* enum model_kw of the last accepted EHLO (0 after HELO/TLS) */
+	int identified; /* EHLO or HELO accepted since the greeting/TLS */
+	unsigned kw;    /* enum model_kw of the last accepted EHLO (0 after HELO/TLS) */
 	unsigned long long size_max; /* SIZE n of that EHLO; 0: none or no limit */
 	char mechs[MODEL_MECHS_MAX]; /* AUTH mechanisms of that EHLO, " A B " upper-case */
-	int tls;                 /* a STARTTLS handshake happened (220 to STARTTLS) */
-	int authed;              /* AUTH got 235 */
-	int in_auth;             /* AUTH got 334: the next reply answers a SASL response */
-	int in_data;             /* DATA got 354: the next reply ends the data */
-	int size_refused;        /* the last MAIL declared SIZE= and got 552 */
-	int reset_open;          /* ARGF_AFTER_RESET */
-	enum command reset_by;   /* the command that did that reset */
-	int last_code;           /* the last reply's code, -1 before any */
+	int tls;                     /* a STARTTLS handshake happened (220 to STARTTLS) */
+	int authed;                  /* AUTH got 235 */
+	int in_auth;                 /* AUTH got 334: the next reply answers a SASL response */
+	int in_data;                 /* DATA got 354: the next reply ends the data */
+	int size_refused;            /* the last MAIL declared SIZE= and got 552 */
+	int reset_open;              /* ARGF_AFTER_RESET */
+	enum command reset_by;       /* the command that did that reset */
+	int last_code;               /* the last reply's code, -1 before any */
 	enum command last_cmd;
 	/* From the run, set once by model_init(). */
-	char domain[256];        /* the served domain (--var domain), "" if unknown */
-	int probe_enhanced;      /* the capability probe's EHLO listed ENHANCEDSTATUSCODES */
+	char domain[256];   /* the served domain (--var domain), "" if unknown */
+	int probe_enhanced; /* the capability probe's EHLO listed ENHANCEDSTATUSCODES */
 };
 
 /* One row of fixtures/model/outcomes.tsv (outcome_data.c). */

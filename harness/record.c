@@ -55,8 +55,8 @@ enum record_exit { RECORD_PASS = 0, RECORD_FAIL = 1, RECORD_USAGE = 2, RECORD_UN
 #define RECORD_READ_CHUNK 16384
 
 /* What the recorder answers to STARTTLS instead of relaying it. */
-#define RECORD_STARTTLS_REPLY                                                                 \
-	"454 4.7.0 TLS not available through the smtpconform recorder (it relays in the "       \
+#define RECORD_STARTTLS_REPLY                                                             \
+	"454 4.7.0 TLS not available through the smtpconform recorder (it relays in the " \
 	"clear; see docs/shell.md)\r\n"
 struct owed {
 	char verb[16];    /* as the client sent it, upper-cased */
@@ -76,28 +76,28 @@ struct record_opts {
 
 struct relay {
 	const struct record_opts *o;
-	int index;                    /* session number, from 1 */
+	int index; /* session number, from 1 */
 	struct conn client, server;
 	int client_eof, server_eof;
-	struct buf cbuf;              /* client bytes not yet followed */
+	struct buf cbuf; /* client bytes not yet followed */
 	enum client_mode mode;
-	int hold;                     /* after DATA: wait for its reply before following on */
-	int sasl_expected;            /* the last AUTH reply was 334: the next line is a response */
-	int skip_auth;                /* an AUTH exchange the scenario cannot carry: not recorded */
-	struct buf dline;             /* content line being collected (MODE_DATA) */
-	size_t bdat_left;             /* chunk octets still to come (MODE_BDAT) */
-	struct buf bdat;              /* the BDAT line and its chunk, for the recording */
+	int hold;          /* after DATA: wait for its reply before following on */
+	int sasl_expected; /* the last AUTH reply was 334: the next line is a response */
+	int skip_auth;     /* an AUTH exchange the scenario cannot carry: not recorded */
+	struct buf dline;  /* content line being collected (MODE_DATA) */
+	size_t bdat_left;  /* chunk octets still to come (MODE_BDAT) */
+	struct buf bdat;   /* the BDAT line and its chunk, for the recording */
 	int bdat_keep;
-	struct buf sbuf;              /* server bytes not yet part of a whole reply */
+	struct buf sbuf; /* server bytes not yet part of a whole reply */
 	size_t sparsed;
 	struct reply reply;
-	int desync;                   /* the reply stream could not be parsed: judging stops */
+	int desync; /* the reply stream could not be parsed: judging stops */
 	struct owed pending[RECORD_PENDING_MAX];
 	size_t npending;
 	struct live_state ls;
 	struct recording rec;
 	struct scenario_result *result;
-	size_t findings;              /* violations printed */
+	size_t findings; /* violations printed */
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -196,11 +196,11 @@ static void server_reply(struct relay *r)
 	st->sent = xstrdup(r->npending ? r->pending[0].sent : "");
 	st->expect = xstrdup("*");
 	/* SASL responses are never kept: the model does not see them */
-	live_judge(&r->ls, r->o->profile, r->o->strict, verb,
-	           cmd == CMD_AUTH ? NULL : st->sent, &r->reply, st);
+	live_judge(&r->ls, r->o->profile, r->o->strict, verb, cmd == CMD_AUTH ? NULL : st->sent,
+	           &r->reply, st);
 	int code = r->reply.code;
 	if (st->nviolations > 0 || r->o->verbose) {
-		struct buf line = {0};
+		struct buf line = { 0 };
 		live_verdict_line(st, 0, &line);
 		printf("[%d] %s -> %03d: %s\n", r->index, verb, code < 0 ? 0 : code, line.data);
 		fflush(stdout);
@@ -243,8 +243,10 @@ static void follow_server(struct relay *r, const char *bytes, size_t len)
 		if (n < 0) {
 			r->sparsed = r->sbuf.len;
 			server_reply(r);
-			fprintf(stderr, "smtpconform record: [%d] the reply stream cannot be followed any "
-			                "more; relaying without judging\n", r->index);
+			fprintf(stderr,
+			        "smtpconform record: [%d] the reply stream cannot be followed any "
+			        "more; relaying without judging\n",
+			        r->index);
 			r->desync = 1;
 			return;
 		}
@@ -315,14 +317,15 @@ static void command_auth(struct relay *r, const char *verb, const char *line, si
 	int has_ir = after < line + n;
 	int m = sasl_mech_parse(mech);
 	if (m < 0 || (has_ir && (m == SASL_LOGIN || m == SASL_CRAM_MD5))) {
-		recording_comment(&r->rec, "an AUTH exchange the scenario format cannot replay with "
-		                           "the run's credentials was left out");
+		recording_comment(&r->rec,
+		                  "an AUTH exchange the scenario format cannot replay with "
+		                  "the run's credentials was left out");
 		r->skip_auth = 1;
 	} else {
 		recording_auth(&r->rec, sasl_mech_name((enum sasl_mech)m),
 		               !has_ir && (m == SASL_PLAIN || m == SASL_SCRAM_SHA_256));
 	}
-	struct buf sent = {0};
+	struct buf sent = { 0 };
 	buf_printf(&sent, "AUTH %s%s", mech, has_ir ? " <initial response redacted>" : "");
 	owe(r, verb, sent.data, sent.len);
 	buf_free(&sent);
@@ -330,8 +333,7 @@ static void command_auth(struct relay *r, const char *verb, const char *line, si
 
 /* BDAT SIZE: the chunk follows (MODE_BDAT). 0 when no size follows the
  * verb: an ordinary command line then. */
-static int command_bdat(struct relay *r, const char *verb, const char *line, size_t len,
-                        size_t n)
+static int command_bdat(struct relay *r, const char *verb, const char *line, size_t len, size_t n)
 {
 	char *end;
 	const char *p = line;
@@ -451,8 +453,8 @@ static void relay_run(struct relay *r)
 	owe(r, command_name(CMD_CONNECT), "", 0);
 	while (!r->server_eof && !stop_signal) {
 		struct pollfd p[2] = {
-		    {.fd = r->client_eof ? -1 : r->client.fd, .events = POLLIN},
-		    {.fd = r->server.fd, .events = POLLIN},
+			{ .fd = r->client_eof ? -1 : r->client.fd, .events = POLLIN },
+			{ .fd = r->server.fd, .events = POLLIN },
 		};
 		int timeout = -1;
 		if (close_deadline >= 0) {
@@ -517,8 +519,9 @@ static int listen_on(const char *arg, char *err, size_t errlen)
 	}
 	memcpy(host, arg, hl);
 	host[hl] = 0;
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-	                         .ai_flags = AI_PASSIVE};
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+		                  .ai_socktype = SOCK_STREAM,
+		                  .ai_flags = AI_PASSIVE };
 	struct addrinfo *ai = NULL;
 	int e = getaddrinfo(host, colon + 1, &hints, &ai);
 	if (e) {
@@ -593,8 +596,8 @@ static const char record_usage[] =
 struct record_args {
 	struct record_opts o;
 	const char *listen_arg, *target_arg, *out;
-	int is_dir;                /* out ends in '/': one file per session */
-	long max_sessions;         /* 0: until a signal */
+	int is_dir;        /* out ends in '/': one file per session */
+	long max_sessions; /* 0: until a signal */
 	struct report_spec *specs;
 	size_t nspecs;
 };
@@ -604,17 +607,17 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 {
 	enum { OPT_SESSIONS = 256, OPT_REPORT, OPT_PROFILE, OPT_STRICT, OPT_TIMEOUT };
 	static const struct option longopts[] = {
-	    {"listen", required_argument, NULL, 'l'},
-	    {"target", required_argument, NULL, 't'},
-	    {"output", required_argument, NULL, 'o'},
-	    {"sessions", required_argument, NULL, OPT_SESSIONS},
-	    {"report", required_argument, NULL, OPT_REPORT},
-	    {"profile", required_argument, NULL, OPT_PROFILE},
-	    {"strict", no_argument, NULL, OPT_STRICT},
-	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+		{ "listen", required_argument, NULL, 'l' },
+		{ "target", required_argument, NULL, 't' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "sessions", required_argument, NULL, OPT_SESSIONS },
+		{ "report", required_argument, NULL, OPT_REPORT },
+		{ "profile", required_argument, NULL, OPT_PROFILE },
+		{ "strict", no_argument, NULL, OPT_STRICT },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	char err[1024];
 	int c;
@@ -631,7 +634,8 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 			char *end;
 			a->max_sessions = strtol(optarg, &end, 10);
 			if (!*optarg || *end || a->max_sessions < 1)
-				record_usage_error("--sessions: expected a positive number, got", optarg);
+				record_usage_error("--sessions: expected a positive number, got",
+				                   optarg);
 			break;
 		}
 		case OPT_REPORT:
@@ -646,7 +650,8 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 			char *end;
 			long v = strtol(optarg, &end, 10);
 			if (!*optarg || *end || v < 1 || v > 3600)
-				record_usage_error("--timeout: expected 1 to 3600 seconds, got", optarg);
+				record_usage_error("--timeout: expected 1 to 3600 seconds, got",
+				                   optarg);
 			a->o.timeout_s = (int)v;
 			break;
 		}
@@ -770,7 +775,8 @@ static enum verdict relay_session(struct run_result *run, struct relay *r, const
 	for (size_t i = 0; i < sr->nsteps; i++)
 		if (sr->steps[i].verdict == VERDICT_FAIL)
 			sr->verdict = VERDICT_FAIL;
-	if (recording_save(&r->rec, path, "smtpconform record", target_display, err, sizeof(err)) < 0)
+	if (recording_save(&r->rec, path, "smtpconform record", target_display, err, sizeof(err)) <
+	    0)
 		fprintf(stderr, "smtpconform record: [%d] %s\n", k, err);
 	printf("[%d] session ended: %zu replies judged, %zu finding%s; wrote %s\n", k, sr->nsteps,
 	       r->findings, r->findings == 1 ? "" : "s", path);
@@ -796,7 +802,8 @@ static int serve(int lfd, const struct record_args *a, struct target *target,
 		char *path = session_path(a->out, a->is_dir, k);
 		if (conn_wait_connect(&r->server, target, a->o.timeout_s, err, sizeof(err)) < 0) {
 			fprintf(stderr, "smtpconform record: [%d] %s\n", k, err);
-			const char *msg = "421 4.3.0 smtpconform record: the target is unreachable\r\n";
+			const char *msg =
+			    "421 4.3.0 smtpconform record: the target is unreachable\r\n";
 			if (write(cfd, msg, strlen(msg)) < 0) {
 				/* the client is gone too */
 			}

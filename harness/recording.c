@@ -55,7 +55,7 @@ static int line_safe(const char *s, size_t len)
 /* s with every '{' doubled: variables are not expanded in recorded text. */
 static char *brace_escape(const char *s, size_t len)
 {
-	struct buf b = {0};
+	struct buf b = { 0 };
 	for (size_t i = 0; i < len; i++) {
 		if (s[i] == '{')
 			buf_puts(&b, "{");
@@ -69,7 +69,7 @@ void recording_raw(struct recording *rec, const void *bytes, size_t len)
 	end_data(rec);
 	if (len == 0)
 		return; /* R: "" is not a step */
-	struct buf b = {0};
+	struct buf b = { 0 };
 	buf_puts(&b, "\"");
 	const unsigned char *p = bytes;
 	for (size_t i = 0; i < len; i++) {
@@ -99,7 +99,7 @@ void recording_command(struct recording *rec, const char *line, size_t len)
 {
 	end_data(rec);
 	if (!line_safe(line, len)) {
-		struct buf b = {0};
+		struct buf b = { 0 };
 		buf_append(&b, line, len);
 		buf_puts(&b, "\r\n");
 		recording_raw(rec, b.data, b.len);
@@ -153,8 +153,8 @@ void recording_reply(struct recording *rec, int code)
 	if (code >= 200 && code <= 599 && code % 100 <= 59)
 		buf_printf(&rec->steps, "S: %03d\n", code);
 	else
-		buf_printf(&rec->steps, "# the reply had no valid code (%d): any allowed reply\nS: *\n",
-		           code);
+		buf_printf(&rec->steps,
+		           "# the reply had no valid code (%d): any allowed reply\nS: *\n", code);
 	rec->nsteps++;
 	if (rec->unanswered > 0)
 		rec->unanswered--;
@@ -182,7 +182,7 @@ static char *id_from_path(const char *path)
 	size_t n = strlen(base);
 	if (n > 5 && strcmp(base + n - 5, ".smtp") == 0)
 		n -= 5;
-	struct buf b = {0};
+	struct buf b = { 0 };
 	buf_puts(&b, "recorded.");
 	for (size_t i = 0; i < n; i++) {
 		char c = base[i];
@@ -204,7 +204,7 @@ int recording_save(const struct recording *rec, const char *path, const char *to
 	gmtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	char *id = id_from_path(path);
-	struct buf out = {0};
+	struct buf out = { 0 };
 	char *safe_target = text_escape_dup(target, strlen(target));
 	buf_printf(&out, "# Recorded by %s from %s on %s.\n", tool, safe_target, date);
 	buf_printf(&out, "id: %s\n", id);

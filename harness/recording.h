@@ -17,10 +17,10 @@
 #include "util.h"
 
 struct recording {
-	struct buf steps;   /* the step lines so far, each ending in '\n' */
-	size_t nsteps;      /* C:/R:/D:-block/A:/S: steps written */
-	int in_data;        /* inside a D: block */
-	size_t unanswered;  /* steps sent whose reply is not recorded yet */
+	struct buf steps;  /* the step lines so far, each ending in '\n' */
+	size_t nsteps;     /* C:/R:/D:-block/A:/S: steps written */
+	int in_data;       /* inside a D: block */
+	size_t unanswered; /* steps sent whose reply is not recorded yet */
 };
 
 void recording_init(struct recording *rec);

@@ -53,12 +53,52 @@ static int is_digit(uint8_t c)
 #define ROW_CTL B_C, B_C, B_C, B_C, B_C, B_C, B_C, B_C, B_C, B_C, B_C, B_C, B_C, B_C, B_C, B_C
 #define ROW_8BIT B_H, B_H, B_H, B_H, B_H, B_H, B_H, B_H, B_H, B_H, B_H, B_H, B_H, B_H, B_H, B_H
 static const uint16_t byte_class[256] = {
-	/* 0x00 */ B_C, B_C, B_C, B_C, B_C, B_C, B_C, B_C,
-	           B_C, 0 /* HT */, BYTE_LF, B_C, B_C, REPLY_F_BARE_CR, B_C, B_C,
+	/* 0x00 */ B_C,
+	B_C,
+	B_C,
+	B_C,
+	B_C,
+	B_C,
+	B_C,
+	B_C,
+	B_C,
+	0 /* HT */,
+	BYTE_LF,
+	B_C,
+	B_C,
+	REPLY_F_BARE_CR,
+	B_C,
+	B_C,
 	/* 0x10 */ ROW_CTL,
-	/* 0x20 */ ROW_TEXT, ROW_TEXT, ROW_TEXT, ROW_TEXT, ROW_TEXT,
-	/* 0x70 */ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, B_C /* DEL */,
-	/* 0x80 */ ROW_8BIT, ROW_8BIT, ROW_8BIT, ROW_8BIT, ROW_8BIT, ROW_8BIT, ROW_8BIT, ROW_8BIT,
+	/* 0x20 */ ROW_TEXT,
+	ROW_TEXT,
+	ROW_TEXT,
+	ROW_TEXT,
+	ROW_TEXT,
+	/* 0x70 */ 0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	B_C /* DEL */,
+	/* 0x80 */ ROW_8BIT,
+	ROW_8BIT,
+	ROW_8BIT,
+	ROW_8BIT,
+	ROW_8BIT,
+	ROW_8BIT,
+	ROW_8BIT,
+	ROW_8BIT,
 };
 #undef B_C
 #undef B_H
@@ -190,7 +230,7 @@ static void parse_content(const uint8_t *p, size_t n, struct reply_line *line)
 }
 
 static inline enum reply_parse_result parse_line(const uint8_t *buf, size_t len,
-                                                struct reply_line *line_out)
+                                                 struct reply_line *line_out)
 {
 	size_t scan = len < REPLY_LINE_HARD_MAX ? len : REPLY_LINE_HARD_MAX;
 	unsigned flags;

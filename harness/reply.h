@@ -32,13 +32,13 @@ enum reply_flag {
 
 /* One parsed line, pointing into the caller's buffer. */
 struct reply_line {
-	int code;             /* 0..999 when exactly 3 digits start the line, else -1 */
-	char separator;       /* ' ', '-', or 0 when the line ends after the code;
+	int code;            /* 0..999 when exactly 3 digits start the line, else -1 */
+	char separator;      /* ' ', '-', or 0 when the line ends after the code;
 	                         any other byte is kept here and flagged */
-	const uint8_t *text;  /* after the separator, excluding the line end */
+	const uint8_t *text; /* after the separator, excluding the line end */
 	size_t text_len;
-	size_t consumed;      /* bytes of the line including its line end */
-	unsigned flags;       /* enum reply_flag bits found on this line */
+	size_t consumed; /* bytes of the line including its line end */
+	unsigned flags;  /* enum reply_flag bits found on this line */
 };
 
 enum reply_parse_result {
@@ -66,11 +66,11 @@ struct reply_kept_line {
  * resets the counts and leaves kept[] as it was: kept[i] for i >= nkept
  * holds nothing meaningful. */
 struct reply {
-	int code;           /* code of the first line; -1 if unreadable */
-	unsigned flags;     /* union of line flags plus reply-level flags */
-	size_t nlines;      /* lines seen, including those not kept */
-	size_t nkept;       /* lines in kept[] (at most REPLY_LINES_KEEP) */
-	int complete;       /* the last line (no '-') has been seen */
+	int code;       /* code of the first line; -1 if unreadable */
+	unsigned flags; /* union of line flags plus reply-level flags */
+	size_t nlines;  /* lines seen, including those not kept */
+	size_t nkept;   /* lines in kept[] (at most REPLY_LINES_KEEP) */
+	int complete;   /* the last line (no '-') has been seen */
 	struct reply_kept_line kept[REPLY_LINES_KEEP];
 };
 

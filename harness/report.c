@@ -21,12 +21,9 @@ static const struct {
 	enum report_format format;
 	void (*render)(const struct run_result *run, struct buf *out);
 } report_formats[] = {
-	{ "text", REPORT_TEXT, report_render_text },
-	{ "json", REPORT_JSON, report_render_json },
-	{ "junit", REPORT_JUNIT, report_render_junit },
-	{ "tap", REPORT_TAP, report_render_tap },
-	{ "html", REPORT_HTML, report_render_html },
-	{ "md", REPORT_MD, report_render_md },
+	{ "text", REPORT_TEXT, report_render_text },    { "json", REPORT_JSON, report_render_json },
+	{ "junit", REPORT_JUNIT, report_render_junit }, { "tap", REPORT_TAP, report_render_tap },
+	{ "html", REPORT_HTML, report_render_html },    { "md", REPORT_MD, report_render_md },
 };
 #define REPORT_NFORMATS (sizeof(report_formats) / sizeof(report_formats[0]))
 #define REPORT_FORMAT_LIST "text, json, junit, tap, html, md"
@@ -84,7 +81,8 @@ static const char *format_name(enum report_format format)
 static char *canonical_path(const char *path)
 {
 	const char *slash = strrchr(path, '/');
-	char *dir = slash ? xstrndup(path, slash == path ? 1 : (size_t)(slash - path)) : xstrdup(".");
+	char *dir =
+	    slash ? xstrndup(path, slash == path ? 1 : (size_t)(slash - path)) : xstrdup(".");
 	char resolved[PATH_MAX];
 	char *out = realpath(dir, resolved) ? xasprintf("%s/%s", resolved, slash ? slash + 1 : path)
 	                                    : xstrdup(path);
@@ -117,7 +115,8 @@ int report_check_specs(const struct report_spec *specs, size_t n, char *err, siz
 			continue;
 		for (size_t k = 0; k < i; k++) {
 			if (specs[k].path && same_file(specs[k].path, path)) {
-				snprintf(err, errlen, "--report %s:%s and --report %s:%s name the same file",
+				snprintf(err, errlen,
+				         "--report %s:%s and --report %s:%s name the same file",
 				         format_name(specs[k].format), specs[k].path,
 				         format_name(specs[i].format), path);
 				return -1;
@@ -142,10 +141,10 @@ static int write_stdout(const char *data, size_t len, char *err, size_t errlen)
 	return 0;
 }
 
-int report_write(const struct run_result *run, const struct report_spec *spec,
-                 char *err, size_t errlen)
+int report_write(const struct run_result *run, const struct report_spec *spec, char *err,
+                 size_t errlen)
 {
-	struct buf out = {0};
+	struct buf out = { 0 };
 	int rc = -1;
 	size_t i;
 
@@ -173,7 +172,7 @@ out:
 int report_write_compare(const struct run_result *runs, const char *const *labels, size_t n,
                          const struct report_spec *spec, char *err, size_t errlen)
 {
-	struct buf out = {0};
+	struct buf out = { 0 };
 	int rc = -1;
 
 	if (spec->format == REPORT_HTML)
@@ -223,7 +222,8 @@ void report_verdict_line(const struct run_result *run, size_t nfindings, struct 
 			buf_puts(out, "ERROR: the run was interrupted");
 		break;
 	case 4:
-		buf_printf(out, "INCONCLUSIVE: nothing failed, but %zu of %zu scenarios tested nothing "
+		buf_printf(out,
+		           "INCONCLUSIVE: nothing failed, but %zu of %zu scenarios tested nothing "
 		           "(a setup step or a precondition did not hold), %zu passed",
 		           sum->inconclusive, sum->total, sum->pass);
 		break;
@@ -231,7 +231,8 @@ void report_verdict_line(const struct run_result *run, size_t nfindings, struct 
 		buf_printf(out, "PASS: %zu of %zu scenarios passed, %zu skipped", sum->pass,
 		           sum->total, sum->skip);
 		if (nfindings > 0)
-			buf_printf(out, ", %zu distinct warning%s", nfindings, nfindings == 1 ? "" : "s");
+			buf_printf(out, ", %zu distinct warning%s", nfindings,
+			           nfindings == 1 ? "" : "s");
 		break;
 	}
 	if (sum->waived > 0)
@@ -274,7 +275,7 @@ char *report_tls_untrusted_line(const struct run_result *run)
 {
 	const struct rule *r = rule_get(RULE_TLS_CERT_UNTRUSTED);
 	const char *cause = report_tls_untrusted(run);
-	struct buf line = {0};
+	struct buf line = { 0 };
 	struct buf *out = &line;
 
 	if (!cause)
@@ -282,14 +283,16 @@ char *report_tls_untrusted_line(const struct run_result *run)
 	buf_printf(out, "%s (%s, %s): the server's certificate did not verify: %s. ", r->id,
 	           rule_level_name(r->level), r->ref, cause);
 	if (run->tls_verify == TLS_VERIFY_REQUIRE)
-		buf_puts(out, "With --tls-verify require the handshake was abandoned and the TLS "
-		              "scenarios failed on it. Fix: --ca-file FILE (the CA that issued it), or "
-		              "--tls-verify on to test the protocol over the unverified handshake.");
+		buf_puts(out,
+		         "With --tls-verify require the handshake was abandoned and the TLS "
+		         "scenarios failed on it. Fix: --ca-file FILE (the CA that issued it), or "
+		         "--tls-verify on to test the protocol over the unverified handshake.");
 	else
-		buf_puts(out, "Trust is the tester's decision, not a protocol requirement: the TLS "
-		              "scenarios ran over the unverified handshake and judge the protocol "
-		              "only. Fix: --ca-file FILE (the CA that issued it), or --tls-verify off "
-		              "for a lab server; --tls-verify require makes it a failure.");
+		buf_puts(out,
+		         "Trust is the tester's decision, not a protocol requirement: the TLS "
+		         "scenarios ran over the unverified handshake and judge the protocol "
+		         "only. Fix: --ca-file FILE (the CA that issued it), or --tls-verify off "
+		         "for a lab server; --tls-verify require makes it a failure.");
 	return buf_steal(&line);
 }
 

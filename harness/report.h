@@ -88,10 +88,10 @@ void report_put_html(struct buf *out, const char *s);
 /* Several saved runs side by side (report_compare.c): labels[k] names
  * runs[k]'s column. HTML is one self-contained page; Markdown a table per
  * RFC and level. */
-void report_render_compare_html(const struct run_result *runs, const char *const *labels,
-                                size_t n, struct buf *out);
-void report_render_compare_md(const struct run_result *runs, const char *const *labels,
-                              size_t n, struct buf *out);
+void report_render_compare_html(const struct run_result *runs, const char *const *labels, size_t n,
+                                struct buf *out);
+void report_render_compare_md(const struct run_result *runs, const char *const *labels, size_t n,
+                              struct buf *out);
 
 /* Renders runs side by side (html or md only; another format is an error
  * naming it) and writes it as report_write() does. 0, or -1 with a message. */
@@ -122,7 +122,7 @@ int report_load_json_text(const char *name, const char *text, size_t len, struct
 int report_check_specs(const struct report_spec *specs, size_t n, char *err, size_t errlen);
 
 /* Renders and writes. Returns 0, or -1 with "path: reason" in err. */
-int report_write(const struct run_result *run, const struct report_spec *spec,
-                 char *err, size_t errlen);
+int report_write(const struct run_result *run, const struct report_spec *spec, char *err,
+                 size_t errlen);
 
 #endif

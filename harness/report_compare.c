@@ -164,7 +164,8 @@ static size_t count_verdict(const struct run_result *run, enum verdict v)
 	size_t c = 0;
 
 	for (size_t i = 0; i < run->nscenarios; i++)
-		if (run->scenarios[i].verdict == v && !(v == VERDICT_FAIL && run->scenarios[i].waived))
+		if (run->scenarios[i].verdict == v &&
+		    !(v == VERDICT_FAIL && run->scenarios[i].waived))
 			c++;
 	return c;
 }
@@ -209,24 +210,24 @@ static void table_close(struct table *t)
 /* ---------------------------------------------------------------- HTML */
 
 static const char compare_css[] =
-	"body{font:15px/1.45 system-ui,sans-serif;margin:1.5em auto;max-width:80em;padding:0 1em;"
-	"color:#1b1b1b}\n"
-	"h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.6em}\n"
-	"table{border-collapse:collapse;margin:.6em 0}\n"
-	"th,td{border:1px solid #ccc;padding:.25em .5em;vertical-align:top;text-align:left}\n"
-	"th{background:#f3f3f3}\n"
-	"td.c{text-align:center;min-width:4em}\n"
-	"td.pass{background:#e6f4ea}td.fail{background:#fbe3e3;font-weight:600}\n"
-	"td.skip,td.none{background:#f6f6f6;color:#666}td.error{background:#fff1d6}\n"
-	"td.inconclusive{background:#fff8cc}td.warn{background:#fff1d6}\n"
-	"td.c a{color:inherit;text-decoration:none;display:block}\n"
-	"td.c a:hover{text-decoration:underline}\n"
-	"tr.group th{background:#e8eef7;text-align:left}\n"
-	"th.sc{font-weight:normal;background:#fafafa}th.sc small{color:#555}\n"
-	"code{font:13px ui-monospace,monospace}\n"
-	".finding{margin:.5em 0 .9em;padding:.4em .7em;border-left:4px solid #c33}\n"
-	".finding.warn{border-color:#c90}\n"
-	".scroll{overflow-x:auto}\n";
+    "body{font:15px/1.45 system-ui,sans-serif;margin:1.5em auto;max-width:80em;padding:0 1em;"
+    "color:#1b1b1b}\n"
+    "h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.6em}\n"
+    "table{border-collapse:collapse;margin:.6em 0}\n"
+    "th,td{border:1px solid #ccc;padding:.25em .5em;vertical-align:top;text-align:left}\n"
+    "th{background:#f3f3f3}\n"
+    "td.c{text-align:center;min-width:4em}\n"
+    "td.pass{background:#e6f4ea}td.fail{background:#fbe3e3;font-weight:600}\n"
+    "td.skip,td.none{background:#f6f6f6;color:#666}td.error{background:#fff1d6}\n"
+    "td.inconclusive{background:#fff8cc}td.warn{background:#fff1d6}\n"
+    "td.c a{color:inherit;text-decoration:none;display:block}\n"
+    "td.c a:hover{text-decoration:underline}\n"
+    "tr.group th{background:#e8eef7;text-align:left}\n"
+    "th.sc{font-weight:normal;background:#fafafa}th.sc small{color:#555}\n"
+    "code{font:13px ui-monospace,monospace}\n"
+    ".finding{margin:.5em 0 .9em;padding:.4em .7em;border-left:4px solid #c33}\n"
+    ".finding.warn{border-color:#c90}\n"
+    ".scroll{overflow-x:auto}\n";
 
 static void put_col_head(struct buf *out, const struct column *c)
 {
@@ -246,11 +247,8 @@ static void html_summary(struct buf *out, const struct column *cols, size_t n)
 		const char *name;
 		int verdict; /* -1: a findings count */
 	} lines[] = {
-		{ "scenarios", -2 },
-		{ "pass", VERDICT_PASS },
-		{ "fail", VERDICT_FAIL },
-		{ "skip", VERDICT_SKIP },
-		{ "error", VERDICT_ERROR },
+		{ "scenarios", -2 },      { "pass", VERDICT_PASS },   { "fail", VERDICT_FAIL },
+		{ "skip", VERDICT_SKIP }, { "error", VERDICT_ERROR },
 	};
 
 	buf_puts(out, "<h2 id=\"summary\">Summary per run</h2>\n<div class=\"scroll\"><table>"
@@ -261,9 +259,9 @@ static void html_summary(struct buf *out, const struct column *cols, size_t n)
 	for (size_t l = 0; l < sizeof(lines) / sizeof(lines[0]); l++) {
 		buf_printf(out, "<tr><th scope=\"row\">%s</th>", lines[l].name);
 		for (size_t k = 0; k < n; k++) {
-			size_t v = lines[l].verdict == -2 ? cols[k].run->nscenarios
-			                                  : count_verdict(cols[k].run,
-			                                                  (enum verdict)lines[l].verdict);
+			size_t v = lines[l].verdict == -2
+			               ? cols[k].run->nscenarios
+			               : count_verdict(cols[k].run, (enum verdict)lines[l].verdict);
 			buf_printf(out, "<td class=\"c\">%zu</td>", v);
 		}
 		buf_puts(out, "</tr>\n");
@@ -310,8 +308,8 @@ static void html_cell(struct buf *out, const struct column *c, size_t col, size_
 	buf_puts(out, "</td>");
 }
 
-static void html_grid(struct buf *out, const struct column *cols, size_t n,
-                      const struct row *rows, size_t nrows)
+static void html_grid(struct buf *out, const struct column *cols, size_t n, const struct row *rows,
+                      size_t nrows)
 {
 	char group[96] = "";
 
@@ -378,8 +376,8 @@ static void html_findings(struct buf *out, const struct column *c, size_t col)
 	}
 }
 
-void report_render_compare_html(const struct run_result *runs, const char *const *labels,
-                                size_t n, struct buf *out)
+void report_render_compare_html(const struct run_result *runs, const char *const *labels, size_t n,
+                                struct buf *out)
 {
 	struct table t;
 	table_open(&t, runs, labels, n);
@@ -388,11 +386,13 @@ void report_render_compare_html(const struct run_result *runs, const char *const
 	              "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
 	              "<title>SMTP conformance side by side</title><style>");
 	buf_puts(out, compare_css);
-	buf_printf(out, "</style></head><body>\n<h1>SMTP conformance: %zu runs side by side</h1>\n"
-	                "<p>Each column is one saved run (<code>smtpconform report --from</code>); "
-	                "a cell links to the finding that decided it, and its tooltip names the "
-	                "level, the rule and the message. &ndash;: the run did not include the "
-	                "scenario.</p>\n", n);
+	buf_printf(out,
+	           "</style></head><body>\n<h1>SMTP conformance: %zu runs side by side</h1>\n"
+	           "<p>Each column is one saved run (<code>smtpconform report --from</code>); "
+	           "a cell links to the finding that decided it, and its tooltip names the "
+	           "level, the rule and the message. &ndash;: the run did not include the "
+	           "scenario.</p>\n",
+	           n);
 	html_summary(out, t.cols, n);
 	html_grid(out, t.cols, n, t.rows, t.nrows);
 	for (size_t k = 0; k < n; k++)
@@ -406,7 +406,7 @@ void report_render_compare_html(const struct run_result *runs, const char *const
 /* Appends s with the characters that would break a table cell escaped. */
 static void md_cell(struct buf *out, const char *s)
 {
-	struct buf scratch = {0};
+	struct buf scratch = { 0 };
 	const char *clean = report_clean(s, &scratch);
 
 	for (const char *p = clean; *p; p++) {
@@ -432,8 +432,8 @@ static void md_head(struct buf *out, const char *first, const struct column *col
 	buf_puts(out, "\n");
 }
 
-void report_render_compare_md(const struct run_result *runs, const char *const *labels,
-                              size_t n, struct buf *out)
+void report_render_compare_md(const struct run_result *runs, const char *const *labels, size_t n,
+                              struct buf *out)
 {
 	struct table t;
 	table_open(&t, runs, labels, n);
@@ -446,7 +446,8 @@ void report_render_compare_md(const struct run_result *runs, const char *const *
 	md_head(out, "", cols, n);
 	buf_puts(out, "| pass / fail / skip / error |");
 	for (size_t k = 0; k < n; k++)
-		buf_printf(out, " %zu / %zu / %zu / %zu |", count_verdict(cols[k].run, VERDICT_PASS),
+		buf_printf(out, " %zu / %zu / %zu / %zu |",
+		           count_verdict(cols[k].run, VERDICT_PASS),
 		           count_verdict(cols[k].run, VERDICT_FAIL),
 		           count_verdict(cols[k].run, VERDICT_SKIP),
 		           count_verdict(cols[k].run, VERDICT_ERROR));
@@ -473,8 +474,9 @@ void report_render_compare_md(const struct run_result *runs, const char *const *
 				continue;
 			}
 			const struct scenario_result *sr = &cols[k].run->scenarios[sc];
-			size_t f = sr->verdict == VERDICT_PASS ? SIZE_MAX
-			                                       : deciding_finding(&cols[k].findings, sc);
+			size_t f = sr->verdict == VERDICT_PASS
+			               ? SIZE_MAX
+			               : deciding_finding(&cols[k].findings, sc);
 			buf_printf(out, " %s", sr->waived ? "waived" : verdict_name(sr->verdict));
 			if (f != SIZE_MAX) {
 				buf_puts(out, " (");

@@ -53,7 +53,7 @@ static void html_escape_n(struct buf *out, const char *s, size_t len)
  */
 static void put_html(struct buf *out, const char *s)
 {
-	struct buf scratch = {0};
+	struct buf scratch = { 0 };
 
 	if (!s)
 		return;
@@ -157,19 +157,26 @@ static const char *class_of(const struct scenario_result *sr)
 /* A stacked bar of pass/fail/skip/error, as inline SVG (no xmlns needed). */
 static void svg_bar(struct buf *out, const struct tally *t, int height, const char *label)
 {
-	static const struct { const char *cls, *name; } parts[] = {
-		{ "pass", "passed" }, { "fail", "failed" },
-		{ "skip", "skipped" }, { "error", "errors" },
+	static const struct {
+		const char *cls, *name;
+	} parts[] = {
+		{ "pass", "passed" },
+		{ "fail", "failed" },
+		{ "skip", "skipped" },
+		{ "error", "errors" },
 	};
 	size_t counts[4] = { t->pass, t->fail, t->skip, t->error };
 	double x = 0.0;
 
-	buf_printf(out, "<svg class=\"bar\" viewBox=\"0 0 1000 %d\" preserveAspectRatio=\"none\" "
-	           "height=\"%d\" role=\"img\" aria-label=\"", height, height);
+	buf_printf(out,
+	           "<svg class=\"bar\" viewBox=\"0 0 1000 %d\" preserveAspectRatio=\"none\" "
+	           "height=\"%d\" role=\"img\" aria-label=\"",
+	           height, height);
 	put_html(out, label);
 	buf_puts(out, "\">");
 	if (t->total == 0) {
-		buf_printf(out, "<rect class=\"empty\" x=\"0\" y=\"0\" width=\"1000\" height=\"%d\"/>",
+		buf_printf(out,
+		           "<rect class=\"empty\" x=\"0\" y=\"0\" width=\"1000\" height=\"%d\"/>",
 		           height);
 	}
 	for (size_t i = 0; i < 4 && t->total > 0; i++) {
@@ -178,7 +185,8 @@ static void svg_bar(struct buf *out, const struct tally *t, int height, const ch
 		if (counts[i] == 0)
 			continue;
 		w = 1000.0 * (double)counts[i] / (double)t->total;
-		buf_printf(out, "<rect class=\"%s\" x=\"%.2f\" y=\"0\" width=\"%.2f\" height=\"%d\">"
+		buf_printf(out,
+		           "<rect class=\"%s\" x=\"%.2f\" y=\"0\" width=\"%.2f\" height=\"%d\">"
 		           "<title>%zu %s</title></rect>",
 		           parts[i].cls, x, w, height, counts[i], parts[i].name);
 		x += w;
@@ -190,7 +198,8 @@ static void tally_row(struct buf *out, const struct tally *t)
 {
 	buf_puts(out, "<tr><th scope=\"row\">");
 	put_html(out, t->name);
-	buf_printf(out, "</th><td class=\"num\">%zu</td><td class=\"num pass-t\">%zu</td>"
+	buf_printf(out,
+	           "</th><td class=\"num\">%zu</td><td class=\"num pass-t\">%zu</td>"
 	           "<td class=\"num fail-t\">%zu</td><td class=\"num\">%zu</td>"
 	           "<td class=\"num\">%zu</td><td class=\"barcell\">",
 	           t->total, t->pass, t->fail, t->skip, t->error);
@@ -205,7 +214,8 @@ static void tally_table(struct buf *out, const char *caption, const char *first_
 	buf_puts(out, caption);
 	buf_puts(out, "</caption>\n<thead><tr><th scope=\"col\">");
 	buf_puts(out, first_col);
-	buf_puts(out, "</th><th scope=\"col\">total</th><th scope=\"col\">passed</th>"
+	buf_puts(out,
+	         "</th><th scope=\"col\">total</th><th scope=\"col\">passed</th>"
 	         "<th scope=\"col\">failed</th><th scope=\"col\">skipped</th>"
 	         "<th scope=\"col\">errors</th><th scope=\"col\"></th></tr></thead>\n<tbody>\n");
 	for (size_t i = 0; i < n; i++)
@@ -229,8 +239,9 @@ static void render_summary(struct buf *out, const struct run_result *run)
 {
 	static const char *const levels[] = { "MUST", "SHOULD", "MAY" };
 	struct tally all = { .name = "all" };
-	struct tally lv[4] = { { .name = "MUST" }, { .name = "SHOULD" }, { .name = "MAY" },
-	                       { .name = "other" } };
+	struct tally lv[4] = {
+		{ .name = "MUST" }, { .name = "SHOULD" }, { .name = "MAY" }, { .name = "other" }
+	};
 	struct tally *rfc = xcalloc(run->nscenarios + 1, sizeof(*rfc));
 	size_t nrfc = 0, nlv = 3;
 
@@ -262,13 +273,15 @@ static void render_summary(struct buf *out, const struct run_result *run)
 	qsort(rfc, nrfc, sizeof(*rfc), cmp_rfc);
 
 	buf_puts(out, "<section id=\"summary\">\n<h2>Summary</h2>\n");
-	buf_printf(out, "<p class=\"totals\"><strong>%zu scenarios</strong>: "
+	buf_printf(out,
+	           "<p class=\"totals\"><strong>%zu scenarios</strong>: "
 	           "<span class=\"pass-t\">%zu passed</span>, "
 	           "<span class=\"fail-t\">%zu failed</span>, %zu skipped, %zu errors",
-	           run->summary.total, run->summary.pass, run->summary.fail,
-	           run->summary.skip, run->summary.error);
+	           run->summary.total, run->summary.pass, run->summary.fail, run->summary.skip,
+	           run->summary.error);
 	if (run->summary.inconclusive)
-		buf_printf(out, ", %zu inconclusive (counted with the skipped below: nothing tested)",
+		buf_printf(out,
+		           ", %zu inconclusive (counted with the skipped below: nothing tested)",
 		           run->summary.inconclusive);
 	buf_printf(out, " (%lld ms)</p>\n", (long long)run->duration_ms);
 	all.total = run->summary.total;
@@ -278,9 +291,9 @@ static void render_summary(struct buf *out, const struct run_result *run)
 	all.error = run->summary.error;
 	svg_bar(out, &all, 28, "summary of all scenarios");
 	buf_puts(out, "<p class=\"legend\"><span class=\"sw pass\"></span> passed "
-	         "<span class=\"sw fail\"></span> failed "
-	         "<span class=\"sw skip\"></span> skipped "
-	         "<span class=\"sw error\"></span> errors</p>\n");
+	              "<span class=\"sw fail\"></span> failed "
+	              "<span class=\"sw skip\"></span> skipped "
+	              "<span class=\"sw error\"></span> errors</p>\n");
 	buf_puts(out, "<div class=\"cols\">\n");
 	tally_table(out, "By requirement level", "level", lv, nlv);
 	tally_table(out, "By RFC (first RFC the scenario cites, in RFC order)", "RFC", rfc, nrfc);
@@ -315,16 +328,19 @@ static void put_rfc_sentence(struct buf *out, const char *ref, const char *sente
 	buf_puts(out, "</blockquote>\n");
 }
 
-static void render_finding(struct buf *out, const struct run_result *run,
-                           const struct finding *f, size_t number)
+static void render_finding(struct buf *out, const struct run_result *run, const struct finding *f,
+                           size_t number)
 {
 	const struct step_result *st = f->step;
 	const char *label = findings_label(f);
-	const char *cls = f->failing ? "fail"
-	                  : f->waived || f->severity == SEV_NOTE ? "skip" : "warn";
+	const char *cls = f->failing                             ? "fail"
+	                  : f->waived || f->severity == SEV_NOTE ? "skip"
+	                                                         : "warn";
 
-	buf_printf(out, "<li class=\"finding %s\" id=\"f-%zu\"><p class=\"fhead\">"
-	           "<span class=\"badge %s\">%s</span> <strong>", cls, number, cls, label);
+	buf_printf(out,
+	           "<li class=\"finding %s\" id=\"f-%zu\"><p class=\"fhead\">"
+	           "<span class=\"badge %s\">%s</span> <strong>",
+	           cls, number, cls, label);
 	put_html(out, f->level);
 	buf_puts(out, "</strong> <code class=\"rule\">");
 	put_html(out, f->rule);
@@ -383,9 +399,11 @@ static void render_findings(struct buf *out, const struct run_result *run,
 		buf_puts(out, "<p><em>no findings</em></p>\n</section>\n");
 		return;
 	}
-	buf_puts(out, "<p class=\"legend\">One entry per cause: the same rule, command, reply "
-	         "code and reply text across scenarios. Failing findings first, then by level.</p>\n"
-	         "<ol class=\"findings\">\n");
+	buf_puts(
+	    out,
+	    "<p class=\"legend\">One entry per cause: the same rule, command, reply "
+	    "code and reply text across scenarios. Failing findings first, then by level.</p>\n"
+	    "<ol class=\"findings\">\n");
 	for (size_t i = 0; i < fs->n; i++)
 		render_finding(out, run, &fs->list[i], i + 1);
 	buf_puts(out, "</ol>\n</section>\n");
@@ -448,7 +466,7 @@ static void render_server(struct buf *out, const struct run_result *run)
 			buf_puts(out, ", certificate verification on");
 		else
 			buf_puts(out, " <span class=\"alert\">certificate verification was OFF "
-			         "(--tls-verify=off): the peer was not authenticated</span>");
+			              "(--tls-verify=off): the peer was not authenticated</span>");
 	}
 	buf_puts(out, "</dd>\n</dl>\n");
 
@@ -456,7 +474,8 @@ static void render_server(struct buf *out, const struct run_result *run)
 		if (run->scenarios[i].tls.protocol)
 			ntls++;
 	if (ntls > 0) {
-		buf_printf(out, "<details class=\"tls\"%s><summary>TLS sessions "
+		buf_printf(out,
+		           "<details class=\"tls\"%s><summary>TLS sessions "
 		           "(%zu scenarios)</summary>\n<table class=\"list\"><thead><tr>"
 		           "<th>scenario</th><th>protocol</th><th>cipher</th><th>peer subject</th>"
 		           "<th>verified</th></tr></thead><tbody>\n",
@@ -560,11 +579,13 @@ static void render_cell_index(struct buf *out, const struct run_result *run,
 				int hit = 0;
 
 				for (size_t k = 0; k < sr->nsteps && !hit; k++)
-					hit = in_grid(&sr->steps[k]) && sr->steps[k].code == codes[c] &&
+					hit = in_grid(&sr->steps[k]) &&
+					      sr->steps[k].code == codes[c] &&
 					      strcmp(sr->steps[k].command, cmds[r]) == 0;
 				if (!hit)
 					continue;
-				buf_printf(out, "%s<a href=\"#sc-%zu\">", nlinks++ ? ", " : "", i + 1);
+				buf_printf(out, "%s<a href=\"#sc-%zu\">", nlinks++ ? ", " : "",
+				           i + 1);
 				put_or(out, sr->id, "?");
 				buf_puts(out, "</a>");
 			}
@@ -647,14 +668,16 @@ static void render_grid(struct buf *out, const struct run_result *run)
 
 	buf_puts(out, "<p class=\"legend\">Profile <code>");
 	put_html(out, profile);
-	buf_puts(out, "</code>. Each cell counts the replies seen and links to the scenario "
+	buf_puts(out,
+	         "</code>. Each cell counts the replies seen and links to the scenario "
 	         "behind it (a flagged cell: to the list of its scenarios below the grid). "
 	         "<span class=\"sw ok\"></span> allowed "
-	         "<span class=\"sw warn\"></span> warning (non-standard, <code>matrix.nonstandard</code>) "
+	         "<span class=\"sw warn\"></span> warning (non-standard, "
+	         "<code>matrix.nonstandard</code>) "
 	         "<span class=\"sw bad\"></span> violation (<code>matrix.not-allowed</code> or "
 	         "<code>syntax.*</code>)</p>\n");
 	buf_puts(out, "<div class=\"scroll\"><table class=\"grid\">\n<thead><tr><th scope=\"col\">"
-	         "command</th>");
+	              "command</th>");
 	for (size_t c = 0; c < ncodes; c++)
 		buf_printf(out, "<th scope=\"col\">%d</th>", codes[c]);
 	buf_puts(out, "</tr></thead>\n<tbody>\n");
@@ -675,13 +698,17 @@ static void render_grid(struct buf *out, const struct run_result *run)
 			buf_printf(out, " %d\" title=\"", codes[c]);
 			put_html(out, cmds[r]);
 			buf_printf(out, " &#8594; %d: %zu, %s\">", codes[c], n,
-			           e == CELL_OK ? "allowed" : e == CELL_WARN ? "warning" : "violation");
+			           e == CELL_OK     ? "allowed"
+			           : e == CELL_WARN ? "warning"
+			                            : "violation");
 			if (e == CELL_OK)
 				buf_printf(out, "<a href=\"#sc-%zu\">", first[r * ncodes + c] + 1);
 			else
 				buf_printf(out, "<a href=\"#cell-%zu-%zu\">", r + 1, c + 1);
 			buf_printf(out, "%zu%s</a></td>", n,
-			           e == CELL_OK ? "" : e == CELL_WARN ? " !" : " &#10007;");
+			           e == CELL_OK     ? ""
+			           : e == CELL_WARN ? " !"
+			                            : " &#10007;");
 		}
 		buf_puts(out, "</tr>\n");
 	}
@@ -712,7 +739,9 @@ static void render_violations(struct buf *out, const struct scenario_result *sr,
 		const struct violation *v = &st->violations[i];
 
 		buf_printf(out, "<li class=\"%s\"><code class=\"rule\">",
-		           v->severity == SEV_NOTE ? "note" : v->severity == SEV_WARN ? "warn" : "bad");
+		           v->severity == SEV_NOTE   ? "note"
+		           : v->severity == SEV_WARN ? "warn"
+		                                     : "bad");
 		put_or(out, v->rule, "?");
 		buf_puts(out, "</code> ");
 		if (v->severity == SEV_WARN)
@@ -742,7 +771,8 @@ static void render_steps(struct buf *out, const struct scenario_result *sr)
 	for (size_t k = 0; k < sr->nsteps; k++) {
 		const struct step_result *st = &sr->steps[k];
 		const char *sclass = st->verdict == VERDICT_FAIL ? "bad"
-		                     : step_flagged(st) ? "warn" : "ok";
+		                     : step_flagged(st)          ? "warn"
+		                                                 : "ok";
 
 		buf_printf(out, "<div class=\"step %s\"><div class=\"where\">step %zu/%zu &#183; ",
 		           sclass, k + 1, sr->nsteps);
@@ -802,8 +832,10 @@ static void render_transcript(struct buf *out, const struct scenario_result *sr,
 
 	if (!has_text(p))
 		return;
-	buf_printf(out, "<details class=\"wire\"%s><summary>Wire transcript</summary>"
-	           "<pre class=\"wire\">", open ? " open" : "");
+	buf_printf(out,
+	           "<details class=\"wire\"%s><summary>Wire transcript</summary>"
+	           "<pre class=\"wire\">",
+	           open ? " open" : "");
 	while (*p) {
 		const char *nl = strchr(p, '\n');
 		size_t len = nl ? (size_t)(nl - p) : strlen(p);
@@ -829,7 +861,8 @@ static void render_scenario(struct buf *out, const struct scenario_result *sr, s
 	const char *cls = class_of(sr);
 	int bad = sr->verdict == VERDICT_FAIL || sr->verdict == VERDICT_ERROR;
 
-	buf_printf(out, "<details class=\"scenario %s\" id=\"sc-%zu\"%s><summary>"
+	buf_printf(out,
+	           "<details class=\"scenario %s\" id=\"sc-%zu\"%s><summary>"
 	           "<span class=\"badge %s\">%s</span> <code class=\"id\">",
 	           cls, idx + 1, bad ? " open" : "", cls, label_of(sr));
 	put_or(out, sr->id, "?");
@@ -856,9 +889,10 @@ static void render_scenario(struct buf *out, const struct scenario_result *sr, s
 	buf_puts(out, "</p>\n");
 	if (has_text(sr->reason)) {
 		buf_printf(out, "<p class=\"reason %s\">%s: ", cls,
-		           sr->verdict == VERDICT_SKIP ? "skipped"
-		           : sr->verdict == VERDICT_ERROR ? "error"
-		           : sr->verdict == VERDICT_INCONCLUSIVE ? "inconclusive" : "reason");
+		           sr->verdict == VERDICT_SKIP           ? "skipped"
+		           : sr->verdict == VERDICT_ERROR        ? "error"
+		           : sr->verdict == VERDICT_INCONCLUSIVE ? "inconclusive"
+		                                                 : "reason");
 		put_html(out, sr->reason);
 		buf_puts(out, "</p>\n");
 	}
@@ -879,7 +913,8 @@ static void render_scenarios(struct buf *out, const struct run_result *run)
 		if (sr->verdict != VERDICT_FAIL && sr->verdict != VERDICT_ERROR)
 			continue;
 		if (nbad++ == 0)
-			buf_puts(out, "<nav class=\"failures\"><strong>Failures and errors:</strong> ");
+			buf_puts(out,
+			         "<nav class=\"failures\"><strong>Failures and errors:</strong> ");
 		else
 			buf_puts(out, ", ");
 		buf_printf(out, "<a href=\"#sc-%zu\">", i + 1);
@@ -898,107 +933,112 @@ static void render_scenarios(struct buf *out, const struct run_result *run)
 /* ------------------------------------------------------------ the page */
 
 static const char html_css[] =
-	":root{--ok:#1f883d;--okbg:#dafbe1;--warn:#9a6700;--warnbg:#fff1c2;--bad:#cf222e;"
-	"--badbg:#ffe1e1;--skip:#6e7781;--skipbg:#eaeef2;--err:#8250df;--errbg:#f0e6ff;"
-	"--fg:#1f2328;--muted:#59636e;--line:#d0d7de}\n"
-	"*{box-sizing:border-box}\n"
-	"body{font:15px/1.45 system-ui,-apple-system,\"Segoe UI\",Roboto,sans-serif;color:var(--fg);"
-	"margin:0 auto;padding:1.2em 1.5em 3em;max-width:1200px}\n"
-	"h1{font-size:1.6em;margin:.2em 0}h2{font-size:1.25em;border-bottom:1px solid var(--line);"
-	"padding-bottom:.2em;margin-top:1.6em}\n"
-	"code,pre{font-family:ui-monospace,\"DejaVu Sans Mono\",Menlo,Consolas,monospace;font-size:.9em}\n"
-	"pre{margin:0;white-space:pre-wrap;word-break:break-all}\n"
-	".sub,.meta{color:var(--muted)}.meta{font-size:.9em}\n"
-	".banner{padding:.6em 1em;border-radius:6px;background:var(--badbg);color:var(--bad);"
-	"font-weight:600}\n"
-	".alert{color:var(--bad);font-weight:600}\n"
-	".pass-t{color:var(--ok)}.fail-t{color:var(--bad)}\n"
-	"svg.bar{width:100%;display:block;border-radius:4px}\n"
-	"td.barcell svg.bar{width:160px}\n"
-	"rect.pass{fill:var(--ok)}rect.fail{fill:var(--bad)}rect.skip{fill:#afb8c1}"
-	"rect.error{fill:var(--err)}rect.empty{fill:var(--skipbg)}\n"
-	".legend{font-size:.9em;color:var(--muted)}\n"
-	".sw{display:inline-block;width:.9em;height:.9em;border-radius:2px;vertical-align:-.1em;"
-	"margin-left:.6em}\n"
-	".sw.pass,.sw.ok{background:var(--ok)}.sw.fail,.sw.bad{background:var(--bad)}"
-	".sw.skip{background:#afb8c1}.sw.error{background:var(--err)}.sw.warn{background:#d4a72c}\n"
-	".cols{display:flex;flex-wrap:wrap;gap:2em}\n"
-	"table{border-collapse:collapse;margin:.6em 0}\n"
-	"caption{text-align:left;font-weight:600;padding-bottom:.3em}\n"
-	"th,td{border:1px solid var(--line);padding:.25em .6em;text-align:left;vertical-align:top}\n"
-	"thead th{background:#f6f8fa}\n"
-	"td.num{text-align:right;font-variant-numeric:tabular-nums}\n"
-	"dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.3em 1.2em}\n"
-	"dl.facts dt{font-weight:600}dl.facts dd{margin:0}\n"
-	"ul.kw{list-style:none;margin:0;padding:0;display:flex;flex-wrap:wrap;gap:.3em .5em}\n"
-	"ul.kw li code{background:#f6f8fa;border:1px solid var(--line);border-radius:4px;"
-	"padding:0 .35em}\n"
-	".scroll{overflow-x:auto}\n"
-	"table.grid td.cell{text-align:center;min-width:3.2em;font-variant-numeric:tabular-nums}\n"
-	"td.cell.ok{background:var(--okbg);color:var(--ok)}"
-	"td.cell.warn{background:var(--warnbg);color:var(--warn);font-weight:600}"
-	"td.cell.bad{background:var(--badbg);color:var(--bad);font-weight:700}\n"
-	"details.scenario{border:1px solid var(--line);border-left-width:5px;border-radius:6px;"
-	"margin:.35em 0;padding:.2em .7em}\n"
-	"details.scenario>summary{cursor:pointer;padding:.2em 0}\n"
-	"details.scenario.pass{border-left-color:var(--ok)}details.scenario.warn{border-left-color:#d4a72c}"
-	"details.scenario.fail{border-left-color:var(--bad)}details.scenario.skip{border-left-color:#afb8c1}"
-	"details.scenario.error{border-left-color:var(--err)}\n"
-	".badge{display:inline-block;min-width:3.6em;text-align:center;font-size:.8em;font-weight:700;"
-	"border-radius:3px;padding:0 .3em}\n"
-	".badge.pass{background:var(--okbg);color:var(--ok)}.badge.warn{background:var(--warnbg);"
-	"color:var(--warn)}.badge.fail{background:var(--badbg);color:var(--bad)}"
-	".badge.skip{background:var(--skipbg);color:var(--skip)}.badge.error{background:var(--errbg);"
-	"color:var(--err)}\n"
-	".reason.skip{color:var(--skip)}.reason.error{color:var(--err);font-weight:600}\n"
-	".transcript{margin:.4em 0}\n"
-	".step{border-left:3px solid var(--line);padding:.1em .6em;margin:.3em 0}\n"
-	".step.bad{border-left-color:var(--bad);background:#fff8f8}"
-	".step.warn{border-left-color:#d4a72c;background:#fffcf0}\n"
-	".step .where{font-size:.8em;color:var(--muted)}\n"
-	"pre.c{color:#0550ae}pre.s.hl{background:var(--badbg);outline:1px solid var(--bad);"
-	"padding:.1em .3em}.step.warn pre.s.hl{background:var(--warnbg);outline-color:#d4a72c}\n"
-	"pre.s.none{color:var(--muted);font-style:italic}\n"
-	"ul.viol{margin:.3em 0;padding-left:1.2em}ul.viol li.bad code.rule{color:var(--bad)}"
-	"ul.viol li.warn code.rule{color:var(--warn)}ul.viol li.note code.rule{color:#57606a}\n"
-	"cite{font-style:normal;color:var(--muted)}\n"
-	"pre.wire{background:#f6f8fa;padding:.5em;border-radius:4px}\n"
-	"mark{background:var(--badbg);color:var(--bad)}\n"
-	"nav.failures{margin:.5em 0}nav.failures a{color:var(--bad)}\n"
-	"footer{margin-top:2.5em;font-size:.85em;color:var(--muted)}\n"
-	".verdict{font-size:1.15em;font-weight:700;padding:.5em .9em;border-radius:6px;"
-	"border-left:6px solid}.verdict.pass{background:var(--okbg);color:var(--ok)}"
-	".verdict.fail{background:var(--badbg);color:var(--bad)}"
-	".verdict.error{background:var(--errbg);color:var(--err)}\n"
-	"ol.findings{padding-left:1.6em}li.finding{border:1px solid var(--line);border-left-width:5px;"
-	"border-radius:6px;margin:.5em 0;padding:.1em .8em}li.finding.fail{border-left-color:var(--bad)}"
-	"li.finding.warn{border-left-color:#d4a72c}li.finding.skip{border-left-color:#afb8c1}"
-	"li.finding p{margin:.3em 0}\n"
-	"q.sentence{color:var(--muted);font-style:italic;font-size:.9em}\n"
-	"blockquote.sentence{margin:.3em 0 .3em 1em;padding:.1em .7em;border-left:3px solid var(--line);"
-	"color:var(--muted);font-style:italic}\n"
-	".hint{background:#f6f8fa;padding:.2em .5em;border-radius:4px}\n"
-	"table.grid td.cell a{color:inherit;text-decoration:none;display:block}"
-	"table.grid td.cell a:hover{text-decoration:underline}\n"
-	"dl.cells dt{font-weight:600;margin-top:.4em}dl.cells dd{margin-left:1.2em}\n"
-	"@media print{body{max-width:none;padding:0;font-size:11pt}"
-	"*{-webkit-print-color-adjust:exact;print-color-adjust:exact}"
-	"details.scenario,.step,table,tr{break-inside:avoid}"
-	"h2{break-after:avoid}details>summary{list-style:none}"
-	"details.scenario>summary::-webkit-details-marker{display:none}"
-	".scroll{overflow:visible}nav.failures a{text-decoration:none}"
-	"@page{margin:14mm}}\n";
+    ":root{--ok:#1f883d;--okbg:#dafbe1;--warn:#9a6700;--warnbg:#fff1c2;--bad:#cf222e;"
+    "--badbg:#ffe1e1;--skip:#6e7781;--skipbg:#eaeef2;--err:#8250df;--errbg:#f0e6ff;"
+    "--fg:#1f2328;--muted:#59636e;--line:#d0d7de}\n"
+    "*{box-sizing:border-box}\n"
+    "body{font:15px/1.45 system-ui,-apple-system,\"Segoe UI\",Roboto,sans-serif;color:var(--fg);"
+    "margin:0 auto;padding:1.2em 1.5em 3em;max-width:1200px}\n"
+    "h1{font-size:1.6em;margin:.2em 0}h2{font-size:1.25em;border-bottom:1px solid var(--line);"
+    "padding-bottom:.2em;margin-top:1.6em}\n"
+    "code,pre{font-family:ui-monospace,\"DejaVu Sans "
+    "Mono\",Menlo,Consolas,monospace;font-size:.9em}\n"
+    "pre{margin:0;white-space:pre-wrap;word-break:break-all}\n"
+    ".sub,.meta{color:var(--muted)}.meta{font-size:.9em}\n"
+    ".banner{padding:.6em 1em;border-radius:6px;background:var(--badbg);color:var(--bad);"
+    "font-weight:600}\n"
+    ".alert{color:var(--bad);font-weight:600}\n"
+    ".pass-t{color:var(--ok)}.fail-t{color:var(--bad)}\n"
+    "svg.bar{width:100%;display:block;border-radius:4px}\n"
+    "td.barcell svg.bar{width:160px}\n"
+    "rect.pass{fill:var(--ok)}rect.fail{fill:var(--bad)}rect.skip{fill:#afb8c1}"
+    "rect.error{fill:var(--err)}rect.empty{fill:var(--skipbg)}\n"
+    ".legend{font-size:.9em;color:var(--muted)}\n"
+    ".sw{display:inline-block;width:.9em;height:.9em;border-radius:2px;vertical-align:-.1em;"
+    "margin-left:.6em}\n"
+    ".sw.pass,.sw.ok{background:var(--ok)}.sw.fail,.sw.bad{background:var(--bad)}"
+    ".sw.skip{background:#afb8c1}.sw.error{background:var(--err)}.sw.warn{background:#d4a72c}\n"
+    ".cols{display:flex;flex-wrap:wrap;gap:2em}\n"
+    "table{border-collapse:collapse;margin:.6em 0}\n"
+    "caption{text-align:left;font-weight:600;padding-bottom:.3em}\n"
+    "th,td{border:1px solid var(--line);padding:.25em .6em;text-align:left;vertical-align:top}\n"
+    "thead th{background:#f6f8fa}\n"
+    "td.num{text-align:right;font-variant-numeric:tabular-nums}\n"
+    "dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.3em 1.2em}\n"
+    "dl.facts dt{font-weight:600}dl.facts dd{margin:0}\n"
+    "ul.kw{list-style:none;margin:0;padding:0;display:flex;flex-wrap:wrap;gap:.3em .5em}\n"
+    "ul.kw li code{background:#f6f8fa;border:1px solid var(--line);border-radius:4px;"
+    "padding:0 .35em}\n"
+    ".scroll{overflow-x:auto}\n"
+    "table.grid td.cell{text-align:center;min-width:3.2em;font-variant-numeric:tabular-nums}\n"
+    "td.cell.ok{background:var(--okbg);color:var(--ok)}"
+    "td.cell.warn{background:var(--warnbg);color:var(--warn);font-weight:600}"
+    "td.cell.bad{background:var(--badbg);color:var(--bad);font-weight:700}\n"
+    "details.scenario{border:1px solid var(--line);border-left-width:5px;border-radius:6px;"
+    "margin:.35em 0;padding:.2em .7em}\n"
+    "details.scenario>summary{cursor:pointer;padding:.2em 0}\n"
+    "details.scenario.pass{border-left-color:var(--ok)}details.scenario.warn{border-left-color:#"
+    "d4a72c}"
+    "details.scenario.fail{border-left-color:var(--bad)}details.scenario.skip{border-left-color:#"
+    "afb8c1}"
+    "details.scenario.error{border-left-color:var(--err)}\n"
+    ".badge{display:inline-block;min-width:3.6em;text-align:center;font-size:.8em;font-weight:700;"
+    "border-radius:3px;padding:0 .3em}\n"
+    ".badge.pass{background:var(--okbg);color:var(--ok)}.badge.warn{background:var(--warnbg);"
+    "color:var(--warn)}.badge.fail{background:var(--badbg);color:var(--bad)}"
+    ".badge.skip{background:var(--skipbg);color:var(--skip)}.badge.error{background:var(--errbg);"
+    "color:var(--err)}\n"
+    ".reason.skip{color:var(--skip)}.reason.error{color:var(--err);font-weight:600}\n"
+    ".transcript{margin:.4em 0}\n"
+    ".step{border-left:3px solid var(--line);padding:.1em .6em;margin:.3em 0}\n"
+    ".step.bad{border-left-color:var(--bad);background:#fff8f8}"
+    ".step.warn{border-left-color:#d4a72c;background:#fffcf0}\n"
+    ".step .where{font-size:.8em;color:var(--muted)}\n"
+    "pre.c{color:#0550ae}pre.s.hl{background:var(--badbg);outline:1px solid var(--bad);"
+    "padding:.1em .3em}.step.warn pre.s.hl{background:var(--warnbg);outline-color:#d4a72c}\n"
+    "pre.s.none{color:var(--muted);font-style:italic}\n"
+    "ul.viol{margin:.3em 0;padding-left:1.2em}ul.viol li.bad code.rule{color:var(--bad)}"
+    "ul.viol li.warn code.rule{color:var(--warn)}ul.viol li.note code.rule{color:#57606a}\n"
+    "cite{font-style:normal;color:var(--muted)}\n"
+    "pre.wire{background:#f6f8fa;padding:.5em;border-radius:4px}\n"
+    "mark{background:var(--badbg);color:var(--bad)}\n"
+    "nav.failures{margin:.5em 0}nav.failures a{color:var(--bad)}\n"
+    "footer{margin-top:2.5em;font-size:.85em;color:var(--muted)}\n"
+    ".verdict{font-size:1.15em;font-weight:700;padding:.5em .9em;border-radius:6px;"
+    "border-left:6px solid}.verdict.pass{background:var(--okbg);color:var(--ok)}"
+    ".verdict.fail{background:var(--badbg);color:var(--bad)}"
+    ".verdict.error{background:var(--errbg);color:var(--err)}\n"
+    "ol.findings{padding-left:1.6em}li.finding{border:1px solid var(--line);border-left-width:5px;"
+    "border-radius:6px;margin:.5em 0;padding:.1em "
+    ".8em}li.finding.fail{border-left-color:var(--bad)}"
+    "li.finding.warn{border-left-color:#d4a72c}li.finding.skip{border-left-color:#afb8c1}"
+    "li.finding p{margin:.3em 0}\n"
+    "q.sentence{color:var(--muted);font-style:italic;font-size:.9em}\n"
+    "blockquote.sentence{margin:.3em 0 .3em 1em;padding:.1em .7em;border-left:3px solid "
+    "var(--line);"
+    "color:var(--muted);font-style:italic}\n"
+    ".hint{background:#f6f8fa;padding:.2em .5em;border-radius:4px}\n"
+    "table.grid td.cell a{color:inherit;text-decoration:none;display:block}"
+    "table.grid td.cell a:hover{text-decoration:underline}\n"
+    "dl.cells dt{font-weight:600;margin-top:.4em}dl.cells dd{margin-left:1.2em}\n"
+    "@media print{body{max-width:none;padding:0;font-size:11pt}"
+    "*{-webkit-print-color-adjust:exact;print-color-adjust:exact}"
+    "details.scenario,.step,table,tr{break-inside:avoid}"
+    "h2{break-after:avoid}details>summary{list-style:none}"
+    "details.scenario>summary::-webkit-details-marker{display:none}"
+    ".scroll{overflow:visible}nav.failures a{text-decoration:none}"
+    "@page{margin:14mm}}\n";
 
 void report_render_html(const struct run_result *run, struct buf *out)
 {
 	const char *tool = has_text(run->tool_name) ? run->tool_name : "smtpconform";
 	struct findings fs;
-	struct buf verdict = {0};
+	struct buf verdict = { 0 };
 	int code;
 
 	buf_puts(out, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-	         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-	         "<title>SMTP conformance: ");
+	              "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+	              "<title>SMTP conformance: ");
 	put_or(out, run->target, "unknown target");
 	buf_puts(out, "</title>\n<style>\n");
 	buf_puts(out, html_css);
@@ -1021,7 +1061,10 @@ void report_render_html(const struct run_result *run, struct buf *out)
 	findings_build(run, &fs);
 	report_verdict_line(run, fs.n, &verdict);
 	code = report_exit_code(run);
-	buf_printf(out, "<p class=\"verdict %s\">", code == 0 ? "pass" : code == 1 ? "fail" : "error");
+	buf_printf(out, "<p class=\"verdict %s\">",
+	           code == 0   ? "pass"
+	           : code == 1 ? "fail"
+	                       : "error");
 	put_html(out, verdict.data);
 	buf_puts(out, "</p>\n");
 	buf_free(&verdict);
@@ -1029,7 +1072,7 @@ void report_render_html(const struct run_result *run, struct buf *out)
 		buf_puts(out, "<p class=\"banner\">Run interrupted: results are partial.</p>\n");
 	if (report_used_tls(run) && !run->tls_verify)
 		buf_puts(out, "<p class=\"banner\">TLS certificate verification was off "
-		         "(--tls-verify=off).</p>\n");
+		              "(--tls-verify=off).</p>\n");
 	char *untrusted = report_tls_untrusted_line(run);
 
 	if (untrusted) {
@@ -1052,5 +1095,5 @@ void report_render_html(const struct run_result *run, struct buf *out)
 	buf_puts(out, " ");
 	put_or(out, run->tool_version, "?");
 	buf_puts(out, " from the same result model as the JSON report. Self-contained: "
-	         "no scripts, no external resources.</footer>\n</body>\n</html>\n");
+	              "no scripts, no external resources.</footer>\n</body>\n</html>\n");
 }

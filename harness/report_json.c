@@ -187,8 +187,11 @@ static json_t *findings_json(const struct run_result *run)
 		const struct finding *f = &fs.list[i];
 		json_t *fj = jobj(), *ids = jarr();
 
-		set(fj, "verdict", jstr(f->failing ? "fail" : f->waived ? "waived"
-		                        : f->severity == SEV_NOTE ? "note" : "warn"));
+		set(fj, "verdict",
+		    jstr(f->failing                ? "fail"
+		         : f->waived               ? "waived"
+		         : f->severity == SEV_NOTE ? "note"
+		                                   : "warn"));
 		set(fj, "rule", jstr(f->rule));
 		set(fj, "level", jstr(f->level));
 		set(fj, "severity", jstr(severity_name(f->severity)));
@@ -200,8 +203,8 @@ static json_t *findings_json(const struct run_result *run)
 		set(fj, "code", f->code >= 0 ? jint(f->code) : json_null());
 		set(fj, "message", jstr(f->violation->message));
 		set(fj, "sent", jstr(f->step->sent));
-		set(fj, "reply", f->step->has_reply ? strv(f->step->lines, f->step->nlines)
-		                                    : json_null());
+		set(fj, "reply",
+		    f->step->has_reply ? strv(f->step->lines, f->step->nlines) : json_null());
 		if (f->hint) {
 			json_t *hj = jobj();
 
@@ -298,8 +301,7 @@ void report_render_json(const struct run_result *run, struct buf *out)
 		push(scenarios, scenario_json(&run->scenarios[i]));
 	set(root, "scenarios", scenarios);
 
-	if (json_dump_callback(root, append_to_buf, out,
-	                       JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0)
+	if (json_dump_callback(root, append_to_buf, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0)
 		BUG("json_dump_callback failed");
 	buf_puts(out, "\n");
 	json_decref(root);

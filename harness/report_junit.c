@@ -130,7 +130,6 @@ static const char *or_empty(const char *s)
 	return s ? s : "";
 }
 
-
 /*
  * Every step with a violation, in plain text: step k/N, file:line, the
  * command sent, the expectation, the reply lines, then each violation.
@@ -153,7 +152,8 @@ static void put_violations(struct buf *out, const struct scenario_result *sr)
 		if (!st->has_reply) {
 			buf_puts(out, "\n  reply: none\n");
 		} else {
-			buf_printf(out, "\n  reply: code %d, %zu line(s)\n", st->code, st->lines_total);
+			buf_printf(out, "\n  reply: code %d, %zu line(s)\n", st->code,
+			           st->lines_total);
 			for (size_t i = 0; i < st->nlines; i++) {
 				buf_puts(out, "    ");
 				xml_put(out, st->lines[i], XML_TEXT);
@@ -232,53 +232,53 @@ static void render_testcase(struct buf *out, const struct scenario_result *sr)
 		xml_attr(out, "message", message);
 		buf_puts(out, "/>\n");
 		free(message);
-	} else switch (sr->verdict) {
-	case VERDICT_FAIL: {
-		const struct violation *v = report_first_violation(sr);
-		char *message = v ? xasprintf("%s (%s, %s): %s", or_empty(v->rule),
-		                              findings_level(sr, v), findings_ref(sr, v),
-		                              or_empty(v->message))
-		                  : xstrdup(sr->reason ? sr->reason : "scenario failed");
+	} else
+		switch (sr->verdict) {
+		case VERDICT_FAIL: {
+			const struct violation *v = report_first_violation(sr);
+			char *message = v ? xasprintf("%s (%s, %s): %s", or_empty(v->rule),
+			                              findings_level(sr, v), findings_ref(sr, v),
+			                              or_empty(v->message))
+			                  : xstrdup(sr->reason ? sr->reason : "scenario failed");
 
-		buf_puts(out, "    <failure");
-		xml_attr(out, "message", message);
-		xml_attr(out, "type", v ? or_empty(v->rule) : "fail");
-		buf_puts(out, ">");
-		put_violations(out, sr);
-		if (has_violations(sr) && has_transcript)
-			buf_puts(out, "\n");
-		put_transcript(out, sr);
-		buf_puts(out, "</failure>\n");
-		free(message);
-		break;
-	}
-	case VERDICT_ERROR:
-		buf_puts(out, "    <error");
-		xml_attr(out, "message", sr->reason ? sr->reason : "harness error");
-		xml_attr(out, "type", "error");
-		buf_puts(out, ">");
-		put_transcript(out, sr);
-		buf_puts(out, "</error>\n");
-		break;
-	case VERDICT_SKIP:
-		buf_puts(out, "    <skipped");
-		xml_attr(out, "message", sr->reason);
-		buf_puts(out, "/>\n");
-		break;
-	case VERDICT_INCONCLUSIVE: {
-		/* Nothing was tested: JUnit has no such state, and a skip with
+			buf_puts(out, "    <failure");
+			xml_attr(out, "message", message);
+			xml_attr(out, "type", v ? or_empty(v->rule) : "fail");
+			buf_puts(out, ">");
+			put_violations(out, sr);
+			if (has_violations(sr) && has_transcript)
+				buf_puts(out, "\n");
+			put_transcript(out, sr);
+			buf_puts(out, "</failure>\n");
+			free(message);
+			break;
+		}
+		case VERDICT_ERROR:
+			buf_puts(out, "    <error");
+			xml_attr(out, "message", sr->reason ? sr->reason : "harness error");
+			xml_attr(out, "type", "error");
+			buf_puts(out, ">");
+			put_transcript(out, sr);
+			buf_puts(out, "</error>\n");
+			break;
+		case VERDICT_SKIP:
+			buf_puts(out, "    <skipped");
+			xml_attr(out, "message", sr->reason);
+			buf_puts(out, "/>\n");
+			break;
+		case VERDICT_INCONCLUSIVE: {
+			/* Nothing was tested: JUnit has no such state, and a skip with
 		 * the cause is what a CI dashboard shows best. */
-		char *message = xasprintf("inconclusive: %s", or_empty(sr->reason));
-		buf_puts(out, "    <skipped");
-		xml_attr(out, "message", message);
-		buf_puts(out, "/>\n");
-		free(message);
-		break;
-	}
-	case VERDICT_PASS:
-	case VERDICT_WARN:
-		break;
-	}
+			char *message = xasprintf("inconclusive: %s", or_empty(sr->reason));
+			buf_puts(out, "    <skipped");
+			xml_attr(out, "message", message);
+			buf_puts(out, "/>\n");
+			free(message);
+			break;
+		}
+		case VERDICT_PASS:
+		case VERDICT_WARN: break;
+		}
 
 	if (has_output) {
 		buf_puts(out, "    <system-out>");
@@ -306,7 +306,8 @@ void report_render_junit(const struct run_result *run, struct buf *out)
 	const struct run_summary *sum = &run->summary;
 
 	buf_puts(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-	buf_printf(out, "<testsuite name=\"smtpconform\" tests=\"%zu\" failures=\"%zu\""
+	buf_printf(out,
+	           "<testsuite name=\"smtpconform\" tests=\"%zu\" failures=\"%zu\""
 	           " errors=\"%zu\" skipped=\"%zu\" time=\"",
 	           sum->total, sum->fail, sum->error, sum->skip + sum->waived + sum->inconclusive);
 	put_seconds(out, run->duration_ms);
@@ -323,8 +324,10 @@ void report_render_junit(const struct run_result *run, struct buf *out)
 	property(out, "interrupted", run->interrupted ? "true" : "false");
 	if (report_used_tls(run)) {
 		property(out, "tls.mode", run->tls_mode ? run->tls_mode : "starttls");
-		property(out, "tls.verify", run->tls_verify == TLS_VERIFY_REQUIRE ? "require"
-		                            : run->tls_verify ? "on" : "off");
+		property(out, "tls.verify",
+		         run->tls_verify == TLS_VERIFY_REQUIRE ? "require"
+		         : run->tls_verify                     ? "on"
+		                                               : "off");
 		char *untrusted = report_tls_untrusted_line(run);
 
 		if (untrusted)
@@ -352,6 +355,7 @@ void report_render_junit(const struct run_result *run, struct buf *out)
 		render_testcase(out, &run->scenarios[i]);
 
 	if (run->interrupted)
-		buf_puts(out, "  <system-out>run interrupted: results are partial\n</system-out>\n");
+		buf_puts(out,
+		         "  <system-out>run interrupted: results are partial\n</system-out>\n");
 	buf_puts(out, "</testsuite>\n");
 }

@@ -71,7 +71,7 @@ static void progress_clear(struct report_live *l)
 static void progress_draw(struct report_live *l, const char *id, size_t done, size_t total,
                           size_t failed)
 {
-	struct buf line = {0}, scratch = {0};
+	struct buf line = { 0 }, scratch = { 0 };
 	int columns = term_columns();
 
 	if (columns >= LIVE_BAR_MIN_COLUMNS && total > 0) {
@@ -107,7 +107,7 @@ static void put(struct report_live *l, const struct buf *b)
 
 void report_live_head(struct report_live *l, const struct run_result *run)
 {
-	struct buf b = {0};
+	struct buf b = { 0 };
 
 	report_text_head(run, &b);
 	buf_puts(&b, "\n");
@@ -120,7 +120,7 @@ void report_live_scenario(void *arg, const struct scenario_result *sr, size_t do
                           size_t failed)
 {
 	struct report_live *l = arg;
-	struct buf b = {0};
+	struct buf b = { 0 };
 
 	if (l->out && l->head_done) {
 		report_text_scenario_line(sr, l->color, &b);
@@ -133,7 +133,7 @@ void report_live_scenario(void *arg, const struct scenario_result *sr, size_t do
 
 int report_live_end(struct report_live *l, const struct run_result *run)
 {
-	struct buf b = {0};
+	struct buf b = { 0 };
 
 	progress_clear(l);
 	if (!l->out)

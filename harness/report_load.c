@@ -29,7 +29,7 @@ struct load {
 	const char *name; /* the file, as messages name it */
 	char *err;
 	size_t errlen;
-	int failed;       /* the first error is kept */
+	int failed; /* the first error is kept */
 	struct buf scratch;
 };
 
@@ -102,7 +102,7 @@ static char *get_transcript(struct load *l, json_t *obj, const char *where)
 	if (v && !json_is_string(v))
 		wrong(l, where, "transcript", "a string", kind_of(v));
 	const char *p = json_is_string(v) ? json_string_value(v) : "";
-	struct buf out = {0};
+	struct buf out = { 0 };
 	buf_puts(&out, "");
 	while (*p) {
 		const char *nl = strchr(p, '\n');
@@ -118,8 +118,8 @@ static char *get_transcript(struct load *l, json_t *obj, const char *where)
 	return buf_steal(&out);
 }
 
-static int64_t get_int(struct load *l, json_t *obj, const char *where, const char *key,
-                       int64_t min, int64_t max, int64_t fallback)
+static int64_t get_int(struct load *l, json_t *obj, const char *where, const char *key, int64_t min,
+                       int64_t max, int64_t fallback)
 {
 	json_t *v = field(obj, key);
 	if (!v)
@@ -185,7 +185,8 @@ static char **get_strv(struct load *l, json_t *obj, const char *where, const cha
 		json_t *s = json_array_get(arr, i);
 		if (!json_is_string(s)) {
 			char elem[WHERE_MAX];
-			where_fmt(elem, sizeof(elem), "%s%s%s[%zu]", where, *where ? "." : "", key, i);
+			where_fmt(elem, sizeof(elem), "%s%s%s[%zu]", where, *where ? "." : "", key,
+			          i);
 			wrong(l, elem, NULL, "a string", kind_of(s));
 		}
 		v[i] = json_is_string(s) ? clean_dup(l, json_string_value(s)) : xstrdup("");
@@ -208,7 +209,8 @@ static int get_enum(struct load *l, json_t *obj, const char *where, const char *
 	}
 	char got[64];
 	if (json_is_string(v))
-		snprintf(got, sizeof(got), "\"%.40s\"", report_clean(json_string_value(v), &l->scratch));
+		snprintf(got, sizeof(got), "\"%.40s\"",
+		         report_clean(json_string_value(v), &l->scratch));
 	else
 		snprintf(got, sizeof(got), "%s", kind_of(v));
 	wrong(l, where, key, expected, got);
@@ -216,15 +218,15 @@ static int get_enum(struct load *l, json_t *obj, const char *where, const char *
 }
 
 /* Indexed by enum verdict; "waived" (scenarios only) is a fail a waiver covers. */
-static const char *const verdict_names[] = {"pass", "warn", "fail", "skip", "error",
-                                            "inconclusive", "waived"};
+static const char *const verdict_names[] = { "pass",  "warn",         "fail",  "skip",
+	                                     "error", "inconclusive", "waived" };
 #define VERDICT_WAIVED_INDEX 6
 #define VERDICT_EXPECTED \
 	"one of \"pass\", \"warn\", \"fail\", \"skip\", \"error\", \"inconclusive\""
 
 static void load_step(struct load *l, json_t *j, const char *where, struct step_result *st)
 {
-	static const char *const severities[] = {"error", "warn", "note"};
+	static const char *const severities[] = { "error", "warn", "note" };
 	memset(st, 0, sizeof(*st));
 	st->code = -1;
 	st->verdict = VERDICT_PASS;
@@ -251,7 +253,8 @@ static void load_step(struct load *l, json_t *j, const char *where, struct step_
 		size_t nflags = 0;
 		char **flags = get_strv(l, reply, sub, "flags", &nflags);
 		for (size_t i = 0; i < nflags; i++) {
-			st->reply_flags |= step_flag_from_name(flags[i]); /* a newer name: ignored */
+			st->reply_flags |=
+			    step_flag_from_name(flags[i]); /* a newer name: ignored */
 			free(flags[i]);
 		}
 		free(flags);
@@ -283,8 +286,7 @@ static void load_step(struct load *l, json_t *j, const char *where, struct step_
 	}
 }
 
-static void load_scenario(struct load *l, json_t *j, const char *where,
-                          struct scenario_result *sr)
+static void load_scenario(struct load *l, json_t *j, const char *where, struct scenario_result *sr)
 {
 	memset(sr, 0, sizeof(*sr));
 	if (!json_is_object(j)) {
@@ -366,14 +368,15 @@ static void load_run(struct load *l, json_t *root, json_t *tool, json_t *scenari
 	json_t *probe = get_typed(l, root, "", "probe", is_object, "an object");
 	if (probe) {
 		out->greeting = get_str(l, probe, "probe", "greeting", NULL);
-		out->ehlo_keywords = get_strv(l, probe, "probe", "ehlo_keywords", &out->nehlo_keywords);
+		out->ehlo_keywords =
+		    get_strv(l, probe, "probe", "ehlo_keywords", &out->nehlo_keywords);
 		if (field(probe, "preconditions"))
-			out->preconditions = get_strv(l, probe, "probe", "preconditions",
-			                              &out->npreconditions);
+			out->preconditions =
+			    get_strv(l, probe, "probe", "preconditions", &out->npreconditions);
 		if (get_typed(l, probe, "probe", "ehlo_keywords_after_tls", is_array, "an array")) {
 			out->tls_probed = 1;
-			out->ehlo_keywords_tls = get_strv(l, probe, "probe", "ehlo_keywords_after_tls",
-			                                  &out->nehlo_keywords_tls);
+			out->ehlo_keywords_tls = get_strv(
+			    l, probe, "probe", "ehlo_keywords_after_tls", &out->nehlo_keywords_tls);
 		}
 	}
 	size_t n = json_array_size(scenarios);
@@ -381,7 +384,8 @@ static void load_run(struct load *l, json_t *root, json_t *tool, json_t *scenari
 	for (size_t i = 0; i < n; i++) {
 		char where[WHERE_MAX];
 		where_fmt(where, sizeof(where), "scenarios[%zu]", i);
-		load_scenario(l, json_array_get(scenarios, i), where, &out->scenarios[out->nscenarios++]);
+		load_scenario(l, json_array_get(scenarios, i), where,
+		              &out->scenarios[out->nscenarios++]);
 	}
 }
 
@@ -406,8 +410,7 @@ static void check_unique_ids(struct load *l, const struct run_result *run)
 		size_t first = (size_t)(byid[i - 1] - run->scenarios);
 		size_t second = (size_t)(byid[i] - run->scenarios);
 		char where[WHERE_MAX], got[WHERE_MAX + 64];
-		where_fmt(where, sizeof(where), "scenarios[%zu]",
-		          first > second ? first : second);
+		where_fmt(where, sizeof(where), "scenarios[%zu]", first > second ? first : second);
 		where_fmt(got, sizeof(got), "\"%.60s\" again (also scenarios[%zu])",
 		          report_clean(byid[i]->id, &l->scratch), first < second ? first : second);
 		wrong(l, where, "id", "an id no other scenario has", got);
@@ -431,11 +434,12 @@ int report_load_json_text(const char *name, const char *text, size_t len, struct
 	if (!json_is_object(root) || !json_is_object(tool) || !json_is_array(scenarios) ||
 	    !json_is_string(json_object_get(tool, "name")) ||
 	    strcmp(json_string_value(json_object_get(tool, "name")), "smtpconform") != 0) {
-		snprintf(err, errlen, "%s: not an smtpconform JSON report (no tool.name, scenarios)", name);
+		snprintf(err, errlen,
+		         "%s: not an smtpconform JSON report (no tool.name, scenarios)", name);
 		json_decref(root);
 		return -1;
 	}
-	struct load l = {.name = name, .err = err, .errlen = errlen};
+	struct load l = { .name = name, .err = err, .errlen = errlen };
 	load_run(&l, root, tool, scenarios, out);
 	check_unique_ids(&l, out);
 	json_decref(root);
@@ -460,7 +464,7 @@ int report_read_file(const char *path, struct buf *text, char *err, size_t errle
 int report_load_json(const char *path, struct run_result *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
-	struct buf text = {0};
+	struct buf text = { 0 };
 	if (report_read_file(path, &text, err, errlen) < 0)
 		return -1;
 	int rc = report_load_json_text(path, text.data, text.len, out, err, errlen);

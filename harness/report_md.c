@@ -21,9 +21,9 @@
 #define MD_MAX_FINDINGS 12
 #define MD_MAX_FAIL_ROWS 20
 #define MD_MAX_SKIP_GROUPS 6
-#define MD_MAX_IDS 3       /* scenario ids a finding names before "and N more" */
+#define MD_MAX_IDS 3        /* scenario ids a finding names before "and N more" */
 #define MD_MAX_SENTENCE 600 /* bytes of an RFC sentence: longer than any in rules.c */
-#define MD_MAX_TEXT 120 /* bytes of one free-text field */
+#define MD_MAX_TEXT 120     /* bytes of one free-text field */
 
 /*
  * Appends s (cut to max bytes at a UTF-8 boundary, "..." added) with HTML's
@@ -33,7 +33,7 @@
  */
 static void put_md(struct buf *out, const char *s, size_t max)
 {
-	struct buf escaped = {0};
+	struct buf escaped = { 0 };
 	size_t len, backslashes = 0, cut;
 	const char *p;
 
@@ -54,12 +54,16 @@ static void put_md(struct buf *out, const char *s, size_t max)
 		case '>': buf_puts(out, "&gt;"); break;
 		case '"': buf_puts(out, "&quot;"); break;
 		case '\'': buf_puts(out, "&#39;"); break;
-		case '\\': case '`': case '*': case '_': case '[': case ']':
-		case '|': case '~': case '#':
-			buf_printf(out, "\\%c", p[i]);
-			break;
-		default:
-			buf_append(out, &p[i], 1);
+		case '\\':
+		case '`':
+		case '*':
+		case '_':
+		case '[':
+		case ']':
+		case '|':
+		case '~':
+		case '#': buf_printf(out, "\\%c", p[i]); break;
+		default: buf_append(out, &p[i], 1);
 		}
 	}
 	if (cut < len)
@@ -121,7 +125,7 @@ static void render_findings(struct buf *out, const struct run_result *run,
 		return;
 	buf_printf(out, "### Findings (%zu distinct, %zu failing)\n\n", fs->n, fs->nfailing);
 	buf_puts(out, "| # | verdict | level | rule | command | RFC | scenarios | likely fix |\n"
-	         "|---|---|---|---|---|---|---|---|\n");
+	              "|---|---|---|---|---|---|---|---|\n");
 	for (size_t i = 0; i < shown; i++) {
 		const struct finding *f = &fs->list[i];
 
@@ -153,8 +157,10 @@ static void render_findings(struct buf *out, const struct run_result *run,
 		buf_puts(out, " |\n");
 	}
 	if (fs->n > shown)
-		buf_printf(out, "\n... and %zu more findings (the text, HTML and JSON reports list "
-		           "them all)\n", fs->n - shown);
+		buf_printf(out,
+		           "\n... and %zu more findings (the text, HTML and JSON reports list "
+		           "them all)\n",
+		           fs->n - shown);
 	buf_puts(out, "\n");
 }
 
@@ -173,7 +179,7 @@ static void render_failures(struct buf *out, const struct run_result *run,
 	}
 	buf_printf(out, "### Failures (%zu)\n\n", nbad);
 	buf_puts(out, "| scenario | level | findings | first violation | command | ref |\n"
-	         "|---|---|---|---|---|---|\n");
+	              "|---|---|---|---|---|---|\n");
 	for (size_t i = 0; i < run->nscenarios && shown < MD_MAX_FAIL_ROWS; i++) {
 		const struct scenario_result *sr = &run->scenarios[i];
 		const struct violation *v;
@@ -203,7 +209,8 @@ static void render_failures(struct buf *out, const struct run_result *run,
 		first_violation(sr, &v, &st);
 		if (sr->verdict == VERDICT_ERROR) {
 			buf_puts(out, "error: ");
-			put_md(out, has_text(sr->reason) ? sr->reason : "harness error", MD_MAX_TEXT);
+			put_md(out, has_text(sr->reason) ? sr->reason : "harness error",
+			       MD_MAX_TEXT);
 			buf_puts(out, " | - | ");
 		} else if (v) {
 			put_md(out, has_text(v->rule) ? v->rule : "?", MD_MAX_TEXT);
@@ -215,7 +222,11 @@ static void render_failures(struct buf *out, const struct run_result *run,
 		} else {
 			buf_puts(out, "- | - | ");
 		}
-		put_md(out, v ? findings_ref(sr, v) : has_text(sr->ref) ? sr->ref : "-", MD_MAX_TEXT);
+		put_md(out,
+		       v                   ? findings_ref(sr, v)
+		       : has_text(sr->ref) ? sr->ref
+		                           : "-",
+		       MD_MAX_TEXT);
 		buf_puts(out, " |\n");
 	}
 	if (nbad > shown)
@@ -263,7 +274,7 @@ void report_render_md(const struct run_result *run, struct buf *out)
 {
 	const struct run_summary *sum = &run->summary;
 	struct findings fs;
-	struct buf verdict = {0};
+	struct buf verdict = { 0 };
 
 	findings_build(run, &fs);
 	report_verdict_line(run, fs.n, &verdict);
@@ -289,7 +300,8 @@ void report_render_md(const struct run_result *run, struct buf *out)
 	if (report_used_tls(run)) {
 		buf_puts(out, "\n- TLS: ");
 		put_md(out, run->tls_mode ? run->tls_mode : "starttls", MD_MAX_TEXT);
-		buf_puts(out, run->tls_verify == TLS_VERIFY_REQUIRE ? ", certificate verification required"
+		buf_puts(out, run->tls_verify == TLS_VERIFY_REQUIRE
+		                  ? ", certificate verification required"
 		              : run->tls_verify ? ", certificate verification on"
 		                                : ", **certificate verification OFF**");
 		char *untrusted = report_tls_untrusted_line(run);

@@ -28,7 +28,7 @@
  */
 static void clean_text(struct buf *out, const char *s)
 {
-	struct buf scratch = {0};
+	struct buf scratch = { 0 };
 
 	if (!s)
 		return;
@@ -39,7 +39,7 @@ static void clean_text(struct buf *out, const char *s)
 /* Description and directive text: "\" and "#" escaped (TAP 14). */
 static void put_desc(struct buf *out, const char *s)
 {
-	struct buf clean = {0};
+	struct buf clean = { 0 };
 
 	clean_text(&clean, s);
 	for (size_t i = 0; i < clean.len; i++) {
@@ -59,7 +59,7 @@ static void put_desc(struct buf *out, const char *s)
  */
 static void yaml_quoted(struct buf *out, const char *value, int list_item)
 {
-	struct buf clean = {0};
+	struct buf clean = { 0 };
 	int guard = list_item, seen_space = 0;
 
 	clean_text(&clean, value ? value : "");
@@ -171,7 +171,8 @@ static void yaml_transcript(struct buf *out, const char *transcript)
 		size_t n = nl ? (size_t)(nl - line) : strlen(line);
 		char *text = xstrndup(line, n);
 
-		if (n >= 3 && text[0] >= 'A' && text[0] <= 'Z' && text[1] == ':' && text[2] == ' ') {
+		if (n >= 3 && text[0] >= 'A' && text[0] <= 'Z' && text[1] == ':' &&
+		    text[2] == ' ') {
 			buf_printf(out, "    - %c: ", text[0]);
 			yaml_quoted(out, text + 3, 0);
 			buf_puts(out, "\n");
@@ -190,7 +191,6 @@ static int has_violations(const struct scenario_result *sr)
 			return 1;
 	return 0;
 }
-
 
 static void render_test_point(struct buf *out, size_t n, const struct scenario_result *sr)
 {
@@ -241,8 +241,10 @@ static void render_test_point(struct buf *out, size_t n, const struct scenario_r
 	}
 	buf_puts(out, "  ---\n");
 	yaml_str(out, 2, "message", message);
-	yaml_str(out, 2, "severity", sr->verdict == VERDICT_FAIL ? "fail"
-	                             : sr->verdict == VERDICT_ERROR ? "error" : "warn");
+	yaml_str(out, 2, "severity",
+	         sr->verdict == VERDICT_FAIL    ? "fail"
+	         : sr->verdict == VERDICT_ERROR ? "error"
+	                                        : "warn");
 	yaml_str(out, 2, "id", sr->id);
 	yaml_str(out, 2, "file", sr->file);
 	yaml_int(out, 2, "duration_ms", (long long)sr->duration_ms);

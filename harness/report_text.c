@@ -30,7 +30,7 @@
  */
 static void put_text(struct buf *out, const char *s)
 {
-	struct buf scratch = {0};
+	struct buf scratch = { 0 };
 
 	if (!s)
 		return;
@@ -56,7 +56,7 @@ static const char *label_sgr(const char *label)
 		return "\033[33m"; /* yellow */
 	if (strcmp(label, "ERROR") == 0)
 		return "\033[1;35m"; /* bold magenta */
-	return "\033[36m"; /* SKIP, WAIVED: cyan */
+	return "\033[36m";           /* SKIP, WAIVED: cyan */
 }
 
 /* label padded to width, coloured when color is set. */
@@ -205,8 +205,8 @@ void report_text_scenario_line(const struct scenario_result *sr, int color, stru
  * then the message, the RFC section and sentence, what was sent, the reply,
  * the hint and the scenarios.
  */
-static void render_finding(struct buf *out, const struct run_result *run,
-                           const struct finding *f, size_t number, int color)
+static void render_finding(struct buf *out, const struct run_result *run, const struct finding *f,
+                           size_t number, int color)
 {
 	const struct step_result *st = f->step;
 
@@ -260,7 +260,8 @@ static void render_finding(struct buf *out, const struct run_result *run,
 		buf_puts(out, "\n");
 	}
 	if (st->has_reply && st->lines_total > TEXT_FINDING_LINES)
-		buf_printf(out, "   S: ... (%zu more lines)\n", st->lines_total - TEXT_FINDING_LINES);
+		buf_printf(out, "   S: ... (%zu more lines)\n",
+		           st->lines_total - TEXT_FINDING_LINES);
 	if (f->hint) {
 		buf_printf(out, "   likely fix (%s): ", hint_kind_name(f->hint->kind));
 		put_text(out, f->hint->text);
@@ -290,8 +291,7 @@ static void render_findings(struct buf *out, const struct run_result *run,
 }
 
 /* The failed and errored scenarios again, each with its findings' numbers. */
-static void render_recap(struct buf *out, const struct run_result *run,
-                         const struct findings *fs)
+static void render_recap(struct buf *out, const struct run_result *run, const struct findings *fs)
 {
 	size_t nbad = 0;
 
@@ -451,8 +451,7 @@ static int needs_detail(const struct scenario_result *sr)
 /* Everything after the head: the TLS line, the findings, the scenarios'
  * blocks (all, or only those that did not pass cleanly), the recap, the
  * summary. */
-static void render_body(const struct run_result *run, int only_detail, int color,
-                        struct buf *out)
+static void render_body(const struct run_result *run, int only_detail, int color, struct buf *out)
 {
 	struct findings fs;
 

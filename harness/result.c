@@ -59,13 +59,12 @@ const char *severity_name(enum severity s)
 /* A new violation at the end of st's list, its strings unset. */
 static struct violation *new_violation(struct step_result *st)
 {
-	st->violations = xrealloc(st->violations,
-	                          (st->nviolations + 1) * sizeof(*st->violations));
+	st->violations = xrealloc(st->violations, (st->nviolations + 1) * sizeof(*st->violations));
 	return &st->violations[st->nviolations++];
 }
 
-void step_add_violation(struct step_result *st, enum rule_id rule, const char *ref,
-                        const char *fmt, ...)
+void step_add_violation(struct step_result *st, enum rule_id rule, const char *ref, const char *fmt,
+                        ...)
 {
 	const struct rule *r = rule_get(rule);
 	struct violation *v;
@@ -84,8 +83,8 @@ void step_add_violation(struct step_result *st, enum rule_id rule, const char *r
 	redact(v->message); /* messages quote server text */
 }
 
-void step_add_finding(struct step_result *st, const char *rule, enum severity sev,
-                      const char *ref, const char *message)
+void step_add_finding(struct step_result *st, const char *rule, enum severity sev, const char *ref,
+                      const char *message)
 {
 	struct violation *v = new_violation(st);
 
@@ -113,7 +112,8 @@ static int ref_cites(const char *ref, const char *cited)
 int step_tests_habit(const struct rule *r, const struct scenario_result *sr)
 {
 	for (size_t i = 0; i < sr->ntags; i++)
-		if (rule_habit_tag(r->rule) && strcasecmp(sr->tags[i], rule_habit_tag(r->rule)) == 0)
+		if (rule_habit_tag(r->rule) &&
+		    strcasecmp(sr->tags[i], rule_habit_tag(r->rule)) == 0)
 			return 1;
 	return ref_cites(sr->ref, r->ref) || (r->source && ref_cites(sr->ref, r->source));
 }
@@ -126,7 +126,8 @@ void step_note_habits(struct step_result *st, const struct scenario_result *sr, 
 		struct violation *v = &st->violations[i];
 		const struct rule *r = rule_get(v->id);
 
-		if (!r || !rule_habit_tag(r->rule) || v->severity == SEV_NOTE || step_tests_habit(r, sr))
+		if (!r || !rule_habit_tag(r->rule) || v->severity == SEV_NOTE ||
+		    step_tests_habit(r, sr))
 			continue;
 		v->severity = SEV_NOTE;
 		changed = 1;
@@ -265,24 +266,25 @@ enum verdict scenario_judge(struct scenario_result *r, enum verdict verdict, con
 	const char *first = st->nlines > 0 ? st->lines[0] : "";
 	const char *what = *r->title ? r->title : r->id;
 	if (!st->setup && st->code == 530)
-		*reason_out = xasprintf("session: %s answered with 530 (%s): the server wants "
-		                        "authentication (or TLS) first (RFC 4954 6, RFC 3207 4); not "
-		                        "tested: %s; run with --auth-user, or from a client the server "
-		                        "serves without it",
-		                        cmd, first, what);
+		*reason_out =
+		    xasprintf("session: %s answered with 530 (%s): the server wants "
+		              "authentication (or TLS) first (RFC 4954 6, RFC 3207 4); not "
+		              "tested: %s; run with --auth-user, or from a client the server "
+		              "serves without it",
+		              cmd, first, what);
 	else if (!st->setup)
 		/* RFC 5321 3.8: 421 may end any session; this one ended the test. */
-		*reason_out = xasprintf("session: %s answered with 421 (%s): the server ended the "
-		                        "session (RFC 5321 3.8); not tested: %s; run again, unless "
-		                        "the server does this to this input by policy",
-		                        command_is(st->command, CMD_CONNECT) ? "the connection" : cmd,
-		                        first, what);
+		*reason_out = xasprintf(
+		    "session: %s answered with 421 (%s): the server ended the "
+		    "session (RFC 5321 3.8); not tested: %s; run again, unless "
+		    "the server does this to this input by policy",
+		    command_is(st->command, CMD_CONNECT) ? "the connection" : cmd, first, what);
 	else if (command_is(st->command, CMD_CONNECT))
-		*reason_out = xasprintf("setup: the greeting was %s; not tested: %s; %s", first, what,
-		                        setup_hint(st, rcpt, sender));
+		*reason_out = xasprintf("setup: the greeting was %s; not tested: %s; %s", first,
+		                        what, setup_hint(st, rcpt, sender));
 	else
-		*reason_out = xasprintf("setup: %s refused (%s); not tested: %s; %s", cmd, first, what,
-		                        setup_hint(st, rcpt, sender));
+		*reason_out = xasprintf("setup: %s refused (%s); not tested: %s; %s", cmd, first,
+		                        what, setup_hint(st, rcpt, sender));
 	free(cmd);
 	st->verdict = VERDICT_INCONCLUSIVE;
 	if (after)
@@ -292,7 +294,7 @@ enum verdict scenario_judge(struct scenario_result *r, enum verdict verdict, con
 
 void run_summarize(struct run_result *run)
 {
-	struct run_summary sum = {0};
+	struct run_summary sum = { 0 };
 
 	for (size_t i = 0; i < run->nscenarios; i++) {
 		switch (run->scenarios[i].verdict) {
@@ -306,15 +308,9 @@ void run_summarize(struct run_result *run)
 			else
 				sum.fail++;
 			break;
-		case VERDICT_SKIP:
-			sum.skip++;
-			break;
-		case VERDICT_ERROR:
-			sum.error++;
-			break;
-		case VERDICT_INCONCLUSIVE:
-			sum.inconclusive++;
-			break;
+		case VERDICT_SKIP: sum.skip++; break;
+		case VERDICT_ERROR: sum.error++; break;
+		case VERDICT_INCONCLUSIVE: sum.inconclusive++; break;
 		}
 	}
 	sum.total = run->nscenarios;

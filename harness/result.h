@@ -15,10 +15,10 @@
 
 enum verdict {
 	VERDICT_PASS = 0,
-	VERDICT_WARN,   /* steps only: a warn-severity violation, no error */
+	VERDICT_WARN, /* steps only: a warn-severity violation, no error */
 	VERDICT_FAIL,
-	VERDICT_SKIP,   /* scenarios only: a requirement was not met */
-	VERDICT_ERROR,  /* scenarios only: the harness could not run it */
+	VERDICT_SKIP,         /* scenarios only: a requirement was not met */
+	VERDICT_ERROR,        /* scenarios only: the harness could not run it */
 	VERDICT_INCONCLUSIVE, /* a setup step did not get what it needed (or a 421
 	                         came): nothing was tested; on a scenario and on
 	                         the setup step that decided it (TTCN-3 inconc) */
@@ -32,29 +32,29 @@ struct violation {
 	enum rule_id id; /* its row in the rule table; RULE_NONE for an id this
 	                    version does not know (a report read back) */
 	enum severity severity;
-	char *message;   /* one line for people; names the allowed set where relevant */
-	char *ref;       /* "RFC 5321 4.3.2" */
+	char *message; /* one line for people; names the allowed set where relevant */
+	char *ref;     /* "RFC 5321 4.3.2" */
 };
 
 struct step_result {
-	int line;            /* line of the S: in the scenario file */
-	char *file;          /* file of that line (differs for @include) */
-	char *sent;          /* escaped bytes sent for the command answered, "" for the greeting */
-	char *command;       /* "NOOP", "CONNECT", "DATA-END", ... */
-	char *expect;        /* the expectation as written: "250|251", "close" */
-	int has_reply;       /* 0: no reply (timeout, closed, or close expected) */
-	int code;            /* code of the first line, -1 if unreadable */
-	char *enhanced_code; /* "5.1.1": the RFC 3463 status code (class.subject.detail)
+	int line;             /* line of the S: in the scenario file */
+	char *file;           /* file of that line (differs for @include) */
+	char *sent;           /* escaped bytes sent for the command answered, "" for the greeting */
+	char *command;        /* "NOOP", "CONNECT", "DATA-END", ... */
+	char *expect;         /* the expectation as written: "250|251", "close" */
+	int has_reply;        /* 0: no reply (timeout, closed, or close expected) */
+	int code;             /* code of the first line, -1 if unreadable */
+	char *enhanced_code;  /* "5.1.1": the RFC 3463 status code (class.subject.detail)
 	                        that starts the first line's text, NULL for none;
 	                        recorded whether or not ENHANCEDSTATUSCODES was listed */
-	unsigned reply_flags;/* enum reply_flag bits (reply.h): the syntax findings of
+	unsigned reply_flags; /* enum reply_flag bits (reply.h): the syntax findings of
 	                        the reply, or of what arrived of one given up on
 	                        (names: step_flag_name) */
-	char **lines;        /* escaped reply lines without the line end */
-	size_t nlines;       /* lines kept */
-	size_t lines_total;  /* lines received, may exceed nlines */
-	enum verdict verdict;/* pass, warn, fail, or inconclusive (a setup step) */
-	int setup;           /* the step is setup: from an @include, or before @test */
+	char **lines;         /* escaped reply lines without the line end */
+	size_t nlines;        /* lines kept */
+	size_t lines_total;   /* lines received, may exceed nlines */
+	enum verdict verdict; /* pass, warn, fail, or inconclusive (a setup step) */
+	int setup;            /* the step is setup: from an @include, or before @test */
 	struct violation *violations;
 	size_t nviolations;
 };
@@ -68,14 +68,14 @@ struct scenario_result {
 	int64_t duration_ms;
 	struct step_result *steps;
 	size_t nsteps;
-	char *transcript;     /* "C: ...\nS: ...\n" escaped wire log, may be "" */
-	int waived;           /* a fail that a --baseline waiver covers: not counted as a fail */
-	char *waiver;         /* the waiver's reason, when waived */
+	char *transcript; /* "C: ...\nS: ...\n" escaped wire log, may be "" */
+	int waived;       /* a fail that a --baseline waiver covers: not counted as a fail */
+	char *waiver;     /* the waiver's reason, when waived */
 	struct {
-		char *protocol;   /* "TLSv1.3" as OpenSSL names it; NULL: no TLS */
+		char *protocol; /* "TLSv1.3" as OpenSSL names it; NULL: no TLS */
 		char *cipher;
-		char *subject;    /* peer certificate subject, or NULL */
-		int verified;     /* 1: chain and name verified */
+		char *subject;      /* peer certificate subject, or NULL */
+		int verified;       /* 1: chain and name verified */
 		char *verify_error; /* why the certificate did not verify (OpenSSL's
 		                     verify error string), or NULL: it did, or
 		                     verification is off. Set also when the handshake
@@ -85,16 +85,16 @@ struct scenario_result {
 
 struct run_summary {
 	size_t total, pass, fail, skip, error;
-	size_t inconclusive;  /* nothing tested: a setup step or a precondition */
-	size_t waived;        /* fails covered by a --baseline waiver (not in fail) */
+	size_t inconclusive; /* nothing tested: a setup step or a precondition */
+	size_t waived;       /* fails covered by a --baseline waiver (not in fail) */
 };
 
 struct run_result {
-	char *tool_name;      /* "smtpconform" */
+	char *tool_name; /* "smtpconform" */
 	char *tool_version;
-	char *target;         /* as given with --target */
+	char *target; /* as given with --target */
 	char *profile;
-	char *started;        /* ISO 8601 UTC, "2026-11-23T04:32:22Z" */
+	char *started; /* ISO 8601 UTC, "2026-11-23T04:32:22Z" */
 	int64_t duration_ms;
 	int strict;
 	int interrupted;      /* 1 when SIGINT/SIGTERM cut the run short */
@@ -105,7 +105,7 @@ struct run_result {
 	char *greeting;       /* capability probe: escaped greeting, or NULL */
 	char **ehlo_keywords; /* capability probe: EHLO keyword lines, or NULL */
 	size_t nehlo_keywords;
-	int tls_probed;       /* the probe upgraded with STARTTLS */
+	int tls_probed;           /* the probe upgraded with STARTTLS */
 	char **ehlo_keywords_tls; /* EHLO keyword lines after STARTTLS, or NULL */
 	size_t nehlo_keywords_tls;
 	char **preconditions; /* what the probe found missing, one line each with
@@ -126,12 +126,12 @@ void scenario_result_init(struct scenario_result *r, const struct scenario *sc);
 
 /* Appends a violation of rule to a step: its id and severity from the rule
  * table; ref NULL cites the rule's ref (a matrix row names its own). */
-void step_add_violation(struct step_result *st, enum rule_id rule, const char *ref,
-                        const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void step_add_violation(struct step_result *st, enum rule_id rule, const char *ref, const char *fmt,
+                        ...) __attribute__((format(printf, 4, 5)));
 /* Appends a violation as recorded (a report read back: the id may be one
  * this version's table does not know). Copies the strings. */
-void step_add_finding(struct step_result *st, const char *rule, enum severity sev,
-                      const char *ref, const char *message);
+void step_add_finding(struct step_result *st, const char *rule, enum severity sev, const char *ref,
+                      const char *message);
 /*
  * The scenario's verdict once its steps ran: fail when a step failed, but
  * inconclusive when the first failed step is a setup step whose reply was

@@ -99,19 +99,19 @@ enum rule_category {
 };
 
 struct rule {
-	enum rule_id rule;         /* its own index in rules[] */
-	const char *id;            /* stable id in every report: "syntax.code" */
+	enum rule_id rule; /* its own index in rules[] */
+	const char *id;    /* stable id in every report: "syntax.code" */
 	enum rule_category category;
-	const char *ref;           /* what a violation cites unless the caller names the
+	const char *ref;         /* what a violation cites unless the caller names the
 	                              exact row ("RFC 5321 4.2") */
-	const char *doc_ref;       /* reference column of docs/rules.md; NULL: ref */
-	const char *source;        /* where sentence is, when not in ref; NULL: ref */
-	const char *sentence;      /* the RFC text enforced, quoted exactly; NULL for
+	const char *doc_ref;     /* reference column of docs/rules.md; NULL: ref */
+	const char *source;      /* where sentence is, when not in ref; NULL: ref */
+	const char *sentence;    /* the RFC text enforced, quoted exactly; NULL for
 	                              LEVEL_SCENARIO rules */
-	enum rule_level level;     /* the key word of sentence */
-	enum severity severity;    /* error fails the step; warn only with --strict */
-	const char *description;   /* one line for docs/rules.md (Markdown) */
-	const char *message;       /* the violation message template (printf) */
+	enum rule_level level;   /* the key word of sentence */
+	enum severity severity;  /* error fails the step; warn only with --strict */
+	const char *description; /* one line for docs/rules.md (Markdown) */
+	const char *message;     /* the violation message template (printf) */
 };
 
 /*
@@ -123,27 +123,31 @@ struct rule {
 #define RULE_MSG_SYNTAX_MULTILINE_CODE "lines of one multiline reply carry different codes"
 #define RULE_MSG_SYNTAX_BARE_LF "line ended by LF without CR"
 #define RULE_MSG_SYNTAX_BARE_CR "CR not followed by LF inside a line"
-#define RULE_MSG_SYNTAX_LINE_TOO_LONG "reply line longer than " RULE_STR(REPLY_LINE_MAX) " octets including CRLF"
+#define RULE_MSG_SYNTAX_LINE_TOO_LONG \
+	"reply line longer than " RULE_STR(REPLY_LINE_MAX) " octets including CRLF"
 #define RULE_MSG_SYNTAX_CONTROL_CHAR "NUL or other control character in reply text"
 #define RULE_MSG_SYNTAX_8BIT_TEXT "octet above 127 in reply text"
-#define RULE_MSG_SYNTAX_TOO_MANY_LINES "reply has more than " RULE_STR(REPLY_LINES_MAX) " lines (harness limit)"
+#define RULE_MSG_SYNTAX_TOO_MANY_LINES \
+	"reply has more than " RULE_STR(REPLY_LINES_MAX) " lines (harness limit)"
 #define RULE_MSG_SYNTAX_UNSOLICITED "data after the reply to %s, before the next command: '%s'"
 #define RULE_MSG_SYNTAX_UNSOLICITED_STARTTLS "plaintext data after the 220 to STARTTLS: '%s'"
 #define RULE_MSG_ENHANCED_MISSING                                                             \
 	"ENHANCEDSTATUSCODES was advertised, but the %03d reply to %s does not start with a " \
 	"status code (class.subject.detail, RFC 3463)"
-#define RULE_MSG_ENHANCED_MISSING_LINE "line %zu of the %03d reply does not repeat the status code %.*s"
+#define RULE_MSG_ENHANCED_MISSING_LINE \
+	"line %zu of the %03d reply does not repeat the status code %.*s"
 #define RULE_MSG_ENHANCED_CLASS "status code class %c does not match the reply code %03d"
 #define RULE_MSG_EHLO_KEYWORD_SYNTAX "EHLO line %zu '%s' is not ehlo-keyword *(SP ehlo-param)"
 #define RULE_MSG_TLS_HANDSHAKE "TLS handshake failed: %s"
-#define RULE_MSG_TLS_CERT_UNTRUSTED                                                          \
-	"the server's certificate did not verify: %s; the handshake was abandoned "            \
+#define RULE_MSG_TLS_CERT_UNTRUSTED                                                 \
+	"the server's certificate did not verify: %s; the handshake was abandoned " \
 	"(--tls-verify require; --ca-file FILE names the CA that issued it)"
 #define RULE_MSG_TLS_HANDSHAKE_TIMEOUT "the TLS handshake did not complete within %lld s"
-#define RULE_MSG_STARTTLS_INJECTION                                                            \
+#define RULE_MSG_STARTTLS_INJECTION \
 	"%zu command(s) sent in plaintext after STARTTLS were answered after the handshake: '%s'"
 #define RULE_MSG_AUTH "%s" /* sasl.c's description of what is wrong */
-#define RULE_MSG_MATRIX_NOT_ALLOWED "%d is not an allowed reply to %s under profile %s (allowed: %s)"
+#define RULE_MSG_MATRIX_NOT_ALLOWED \
+	"%d is not an allowed reply to %s under profile %s (allowed: %s)"
 #define RULE_MSG_MATRIX_NONSTANDARD "%s answered %d: allowed only as a non-standard answer (%s)"
 #define RULE_MSG_EXPECT_CODE "expected %s, got %03d"
 #define RULE_MSG_EXPECT_CODE_UNREADABLE "expected %s, got a reply without a readable code"
@@ -161,22 +165,22 @@ struct rule {
 	"server closed the connection before a whole reply to %s; received: '%s'"
 #define RULE_MSG_CONNECTION_RESET \
 	"connection reset (%s) while waiting for the reply to %s; received: '%s'"
-#define RULE_MSG_SEQUENCE_AFTER_554                                                        \
+#define RULE_MSG_SEQUENCE_AFTER_554                                                               \
 	"the server greeted with 554 (no service): %s should get 503 (bad sequence of commands) " \
 	"until QUIT, got %03d"
 #define RULE_MSG_MODEL "%s got %03d %s: %s"
-#define RULE_MSG_ENHANCED_MISSING_NO_EHLO                                                    \
+#define RULE_MSG_ENHANCED_MISSING_NO_EHLO                                                         \
 	"the server advertises ENHANCEDSTATUSCODES (capability probe), but the %03d reply to %s " \
-	"in this session without that EHLO does not start with a status code (RFC 2034 4: "   \
+	"in this session without that EHLO does not start with a status code (RFC 2034 4: "       \
 	"\"regardless of whether or not EHLO is employed\")"
 #define RULE_MSG_STARTTLS_READVERTISED "the EHLO reply after the TLS handshake lists STARTTLS again"
-#define RULE_MSG_SMUGGLING_EARLY_END                                                        \
+#define RULE_MSG_SMUGGLING_EARLY_END                                                             \
 	"the server ended the message data at %s (not <CRLF>.<CRLF>): %s after its %03d to the " \
 	"end of data: %s"
-#define RULE_MSG_LINES_BARE_TERMINATOR                                                     \
+#define RULE_MSG_LINES_BARE_TERMINATOR \
 	"the server ended a command line at a bare %s: %zu more reply(ies) to the one line %s: %s"
-#define RULE_MSG_SMTPUTF8_NON_ASCII_REPLY                                                   \
-	"octet above 127 in the reply text of a server that advertised SMTPUTF8 (RFC 6531 " \
+#define RULE_MSG_SMTPUTF8_NON_ASCII_REPLY                                                       \
+	"octet above 127 in the reply text of a server that advertised SMTPUTF8 (RFC 6531 "     \
 	"allows UTF-8 only in 251/551 after MAIL ... SMTPUTF8 and in replies to VRFY/EXPN ... " \
 	"SMTPUTF8)"
 #define RULE_MSG_CLOSED_WITHOUT_421 \

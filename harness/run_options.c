@@ -174,7 +174,8 @@ const struct run_option *run_option_named(const char *name)
 const struct run_option *run_option_of_val(int val)
 {
 	for (const struct run_option *r = run_options; r->name; r++)
-		if (val == RUN_OPT_VAL_BASE + (int)(r - run_options) || (r->short_name && val == r->short_name))
+		if (val == RUN_OPT_VAL_BASE + (int)(r - run_options) ||
+		    (r->short_name && val == r->short_name))
 			return r;
 	return NULL;
 }
@@ -186,8 +187,8 @@ static int parse_int(const char *value, const char *label, int lo, int hi, int *
 	errno = 0;
 	long v = strtol(value, &end, 10);
 	if (errno || !*value || *end || v < lo || v > hi) {
-		snprintf(err, errlen, "%s %s: expected a whole number from %d to %d", label, value, lo,
-		         hi);
+		snprintf(err, errlen, "%s %s: expected a whole number from %d to %d", label, value,
+		         lo, hi);
 		return -1;
 	}
 	*out = (int)v;
@@ -257,8 +258,10 @@ static int apply_select(struct run_options *ro, const struct run_option *row, co
 		break;
 	case RUN_OPT_ID: key = SELECT_ID; break;
 	case RUN_OPT_RFC:
-		if (strspn(value + (strncasecmp(value, "rfc", 3) == 0 ? 3 : 0), " -0123456789") == 0) {
-			snprintf(err, errlen, "%s %s: expected an RFC number, e.g. 5321", label, value);
+		if (strspn(value + (strncasecmp(value, "rfc", 3) == 0 ? 3 : 0), " -0123456789") ==
+		    0) {
+			snprintf(err, errlen, "%s %s: expected an RFC number, e.g. 5321", label,
+			         value);
 			return -1;
 		}
 		key = SELECT_RFC;
@@ -278,8 +281,8 @@ static int apply_tls(struct run_options *ro, const struct run_option *row, const
 	case RUN_OPT_TLS:
 		if (strcmp(value, "none") != 0 && strcmp(value, "implicit") != 0) {
 			snprintf(err, errlen,
-			         "%s %s: expected none or implicit (STARTTLS is a scenario step)", label,
-			         value);
+			         "%s %s: expected none or implicit (STARTTLS is a scenario step)",
+			         label, value);
 			return -1;
 		}
 		ro->tls_mode = value;
@@ -298,8 +301,8 @@ static int apply_tls(struct run_options *ro, const struct run_option *row, const
 		return 0;
 	case RUN_OPT_TLS_MIN_VERSION:
 		if (!tls_version_known(value)) {
-			snprintf(err, errlen, "%s %s: expected TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3", label,
-			         value);
+			snprintf(err, errlen, "%s %s: expected TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3",
+			         label, value);
 			return -1;
 		}
 		ro->tls.min_version = value;
@@ -329,10 +332,11 @@ int run_option_apply(struct run_options *ro, const struct run_option *row, const
 		return parse_int(value, label, 1, TIMEOUT_OPTION_MAX_S, &ro->engine.timeout_s, err,
 		                 errlen);
 	case RUN_OPT_SCENARIO_TIMEOUT:
-		return parse_int(value, label, 1, TIMEOUT_OPTION_MAX_S, &ro->engine.scenario_timeout_s,
-		                 err, errlen);
+		return parse_int(value, label, 1, TIMEOUT_OPTION_MAX_S,
+		                 &ro->engine.scenario_timeout_s, err, errlen);
 	case RUN_OPT_SETTLE_MS:
-		return parse_int(value, label, 0, SETTLE_MS_MAX, &ro->engine.settle_ms, err, errlen);
+		return parse_int(value, label, 0, SETTLE_MS_MAX, &ro->engine.settle_ms, err,
+		                 errlen);
 	case RUN_OPT_PROBE_TIMEOUT:
 		return parse_int(value, label, 1, TIMEOUT_OPTION_MAX_S, &ro->engine.probe_timeout_s,
 		                 err, errlen);
@@ -343,7 +347,8 @@ int run_option_apply(struct run_options *ro, const struct run_option *row, const
 			return 0;
 		}
 		return parse_int(value, label, 0, 1, &ro->engine.strict, err, errlen);
-	case RUN_OPT_JOBS: return parse_int(value, label, 1, JOBS_MAX, &ro->engine.jobs, err, errlen);
+	case RUN_OPT_JOBS:
+		return parse_int(value, label, 1, JOBS_MAX, &ro->engine.jobs, err, errlen);
 	case RUN_OPT_BASELINE: ro->baseline_path = value; return 0;
 	case RUN_OPT_SHARD: return apply_shard(ro, value, label, err, errlen);
 	case RUN_OPT_RERUN_FAILED: ro->rerun_json = value; return 0;
@@ -372,7 +377,8 @@ int run_option_apply(struct run_options *ro, const struct run_option *row, const
 	case RUN_OPT_QUIET: ro->quiet = 1; return 0;
 	case RUN_OPT_COLOR:
 		if (report_live_color(value, -1) < 0) {
-			snprintf(err, errlen, "%s %s: expected auto, always or never", label, value);
+			snprintf(err, errlen, "%s %s: expected auto, always or never", label,
+			         value);
 			return -1;
 		}
 		ro->color = value;
@@ -409,7 +415,8 @@ int run_options_load_profile(struct run_options *ro, const char *path, char *err
 			BUG("config_load let an unknown key through");
 		char label[PATH_MAX + 64];
 		snprintf(label, sizeof(label), "%s:%d: %s", path, e->line, e->key);
-		if (run_option_apply(ro, row, e->value, label, RUN_OPT_FROM_PROFILE, err, errlen) < 0)
+		if (run_option_apply(ro, row, e->value, label, RUN_OPT_FROM_PROFILE, err, errlen) <
+		    0)
 			return -1;
 	}
 	return 0;
@@ -451,7 +458,8 @@ void run_options_usage(FILE *out, unsigned need)
 			snprintf(shortname, sizeof(shortname), "-%c, ", r->short_name);
 		int len = snprintf(head, sizeof(head), "  %s--%s%s%s", shortname, r->name,
 		                   r->arg ? " " : "", r->arg ? r->arg : "");
-		fprintf(out, "%s%*s", head, len + 2 > USAGE_HELP_COLUMN ? 2 : USAGE_HELP_COLUMN - len, "");
+		fprintf(out, "%s%*s", head,
+		        len + 2 > USAGE_HELP_COLUMN ? 2 : USAGE_HELP_COLUMN - len, "");
 		for (const char *h = r->help; *h; h++) {
 			fputc(*h, out);
 			if (*h == '\n')

@@ -65,11 +65,11 @@ enum run_option_flags {
 
 struct run_option {
 	enum run_option_id id;
-	const char *name;  /* long name: --name, and the profile key */
-	char short_name;   /* -x, or 0 */
-	const char *arg;   /* the argument as --help names it; NULL: takes none */
-	unsigned flags;    /* enum run_option_flags */
-	const char *help;  /* --help text; a '\n' starts an indented line; NULL: not shown */
+	const char *name; /* long name: --name, and the profile key */
+	char short_name;  /* -x, or 0 */
+	const char *arg;  /* the argument as --help names it; NULL: takes none */
+	unsigned flags;   /* enum run_option_flags */
+	const char *help; /* --help text; a '\n' starts an indented line; NULL: not shown */
 };
 
 /* The rows, in --help order; the last has name NULL. */
@@ -87,17 +87,17 @@ struct run_options {
 	struct vars vars;
 	struct report_spec *specs;
 	size_t nspecs;
-	size_t profile_specs;         /* specs[0..profile_specs) came from the profile:
+	size_t profile_specs; /* specs[0..profile_specs) came from the profile:
 	                                 a --report on the command line replaces them */
 	struct tls_options tls;
-	const char *tls_mode;         /* "none" or "implicit" */
+	const char *tls_mode; /* "none" or "implicit" */
 	struct auth_args auth;
-	int shard_k, shard_n;         /* --shard K/N; 0/0: everything */
+	int shard_k, shard_n; /* --shard K/N; 0/0: everything */
 	const char *baseline_path;
 	const char *rerun_json;
 	struct select_filter filter;
-	const char *dir_opt;          /* --scenarios-dir */
-	struct config profile;        /* the target profile (-c), or empty */
+	const char *dir_opt;   /* --scenarios-dir */
+	struct config profile; /* the target profile (-c), or empty */
 };
 
 enum run_option_source {

@@ -15,9 +15,9 @@
 
 #define SCRAM_KEY_LEN 32 /* SHA-256 */
 
-static const char *const mech_names[] = {"PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-256"};
+static const char *const mech_names[] = { "PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-256" };
 /* sasl_challenges_max(), in the order of enum sasl_mech. */
-static const int mech_challenges[] = {1, 2, 1, 2};
+static const int mech_challenges[] = { 1, 2, 1, 2 };
 
 int sasl_mech_parse(const char *name)
 {
@@ -82,7 +82,7 @@ void sasl_init(struct sasl *s, enum sasl_mech m, const char *user, const char *p
 		unsigned char raw[18];
 		if (RAND_bytes(raw, sizeof(raw)) != 1)
 			BUG("RAND_bytes failed");
-		struct buf b = {0};
+		struct buf b = { 0 };
 		sasl_b64_encode(raw, sizeof(raw), &b);
 		snprintf(s->cnonce, sizeof(s->cnonce), "%s", b.data);
 		buf_free(&b);
@@ -110,7 +110,7 @@ static void scram_name(const char *user, struct buf *out)
 
 int sasl_initial(struct sasl *s, struct buf *out)
 {
-	struct buf raw = {0};
+	struct buf raw = { 0 };
 	switch (s->mech) {
 	case SASL_PLAIN:
 		buf_append(&raw, "", 1);
@@ -126,8 +126,7 @@ int sasl_initial(struct sasl *s, struct buf *out)
 		buf_puts(&raw, "n,,");
 		buf_append(&raw, s->client_first_bare.data, s->client_first_bare.len);
 		break;
-	default:
-		return 0;
+	default: return 0;
 	}
 	sasl_b64_encode(raw.data, raw.len, out);
 	OPENSSL_cleanse(raw.data, raw.len);
@@ -183,7 +182,7 @@ static int scram_final(struct sasl *s, const char *server_first, struct buf *out
 		return -1;
 	}
 	char *salt_text = xstrndup(salt64, slen);
-	struct buf salt = {0};
+	struct buf salt = { 0 };
 	int bad = sasl_b64_decode(salt_text, &salt);
 	free(salt_text);
 	if (bad < 0) {
@@ -199,7 +198,7 @@ static int scram_final(struct sasl *s, const char *server_first, struct buf *out
 	hmac_sha256(salted, SCRAM_KEY_LEN, "Client Key", 10, client_key);
 	SHA256(client_key, SCRAM_KEY_LEN, stored_key);
 
-	struct buf without_proof = {0}, auth_message = {0};
+	struct buf without_proof = { 0 }, auth_message = { 0 };
 	buf_printf(&without_proof, "c=biws,r=%.*s", (int)nlen, nonce);
 	buf_append(&auth_message, s->client_first_bare.data, s->client_first_bare.len);
 	buf_printf(&auth_message, ",%s,", server_first);
@@ -212,7 +211,7 @@ static int scram_final(struct sasl *s, const char *server_first, struct buf *out
 	            s->server_signature);
 	s->server_signature_set = 1;
 
-	struct buf final = {0};
+	struct buf final = { 0 };
 	buf_append(&final, without_proof.data, without_proof.len);
 	buf_puts(&final, ",p=");
 	sasl_b64_encode(proof, SCRAM_KEY_LEN, &final);
@@ -239,15 +238,16 @@ static int scram_verify(struct sasl *s, const char *server_final, char *err, siz
 		return -1;
 	}
 	char *text = xstrndup(v, vlen);
-	struct buf sig = {0};
+	struct buf sig = { 0 };
 	int bad = sasl_b64_decode(text, &sig);
 	free(text);
 	int ok = !bad && s->server_signature_set && sig.len == SCRAM_KEY_LEN &&
 	         CRYPTO_memcmp(sig.data, s->server_signature, SCRAM_KEY_LEN) == 0;
 	buf_free(&sig);
 	if (!ok) {
-		snprintf(err, errlen, "SCRAM server signature does not verify: the server does not "
-		                      "know the password (RFC 5802 5)");
+		snprintf(err, errlen,
+		         "SCRAM server signature does not verify: the server does not "
+		         "know the password (RFC 5802 5)");
 		return SASL_ERR_SIGNATURE;
 	}
 	return 0;
@@ -256,7 +256,7 @@ static int scram_verify(struct sasl *s, const char *server_final, char *err, siz
 /* PLAIN's and LOGIN's blobs for one password. */
 static void register_blobs(const char *user, const char *password)
 {
-	struct buf raw = {0}, b64 = {0};
+	struct buf raw = { 0 }, b64 = { 0 };
 	buf_append(&raw, "", 1);
 	buf_puts(&raw, user);
 	buf_append(&raw, "", 1);
@@ -285,7 +285,7 @@ void sasl_redact_register(const char *user, const char *password)
 int sasl_respond(struct sasl *s, const char *challenge_b64, struct buf *out, char *err,
                  size_t errlen)
 {
-	struct buf challenge = {0};
+	struct buf challenge = { 0 };
 	if (sasl_b64_decode(challenge_b64, &challenge) < 0) {
 		snprintf(err, errlen, "the 334 challenge is not base64 (RFC 4954 4)");
 		buf_free(&challenge);
@@ -318,8 +318,9 @@ int sasl_respond(struct sasl *s, const char *challenge_b64, struct buf *out, cha
 		unsigned char mac[EVP_MAX_MD_SIZE];
 		unsigned int maclen = 0;
 		HMAC(EVP_md5(), s->password, (int)strlen(s->password),
-		     (unsigned char *)(challenge.data ? challenge.data : ""), challenge.len, mac, &maclen);
-		struct buf resp = {0};
+		     (unsigned char *)(challenge.data ? challenge.data : ""), challenge.len, mac,
+		     &maclen);
+		struct buf resp = { 0 };
 		buf_puts(&resp, s->user);
 		buf_puts(&resp, " ");
 		for (unsigned int i = 0; i < maclen; i++)

@@ -23,9 +23,9 @@ struct sasl {
 	enum sasl_mech mech;
 	const char *user;
 	const char *password;
-	int round;              /* challenges answered so far */
-	char cnonce[32];        /* SCRAM client nonce (base64 text) */
-	struct buf client_first_bare;   /* SCRAM */
+	int round;                          /* challenges answered so far */
+	char cnonce[32];                    /* SCRAM client nonce (base64 text) */
+	struct buf client_first_bare;       /* SCRAM */
 	unsigned char server_signature[32]; /* SCRAM: expected v= */
 	int server_signature_set;
 };

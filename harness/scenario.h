@@ -30,41 +30,41 @@ enum step_kind {
 
 struct step {
 	enum step_kind kind;
-	const char *file;   /* file the line came from (owned by scenario.files) */
-	int line;           /* 1-based line number; first D: line for a DATA block */
-	char *text;         /* C: unexpanded line; R: decoded bytes (text_len);
+	const char *file; /* file the line came from (owned by scenario.files) */
+	int line;         /* 1-based line number; first D: line for a DATA block */
+	char *text;       /* C: unexpanded line; R: decoded bytes (text_len);
 	                       A: the mechanism, upper-case */
 	size_t text_len;
-	char **data_lines;  /* D: lines, unexpanded, not yet dot-stuffed */
+	char **data_lines; /* D: lines, unexpanded, not yet dot-stuffed */
 	size_t ndata;
 	struct expect expect; /* STEP_EXPECT only */
-	int auth_noir;      /* A: no initial response: AUTH MECH, then answer the 334 */
-	int auth_wrong;     /* A: a wrong password (a 535 test) */
-	int auth_cancel;    /* A: answer the first 334 with "*" (RFC 4954 4: 501) */
-	int setup;          /* setup, not the test: from an @include before the
+	int auth_noir;        /* A: no initial response: AUTH MECH, then answer the 334 */
+	int auth_wrong;       /* A: a wrong password (a 535 test) */
+	int auth_cancel;      /* A: answer the first 334 with "*" (RFC 4954 4: 501) */
+	int setup;            /* setup, not the test: from an @include before the
 	                       scenario's own first step, or above its @test line.
 	                       A setup reply other than the one expected makes the
 	                       scenario inconclusive (docs/scenario-format.md) */
-	int uses_rcpt;      /* C: text names {rcpt} */
-	int uses_sender;    /* C: text names {sender} */
-	int uses_relay;     /* C: text names {relay_rcpt} or {foreign_domain} */
+	int uses_rcpt;        /* C: text names {rcpt} */
+	int uses_sender;      /* C: text names {sender} */
+	int uses_relay;       /* C: text names {relay_rcpt} or {foreign_domain} */
 };
 
 struct scenario {
-	char *path;       /* as given */
-	char *id;         /* header "id", or derived from the path */
-	char *title;      /* header "title", or "" */
-	char *ref;        /* header "ref", or "" */
-	char *level;      /* "MUST", "SHOULD", "MAY", or "" */
-	char **tags;      /* header "tags", comma or space separated */
+	char *path;  /* as given */
+	char *id;    /* header "id", or derived from the path */
+	char *title; /* header "title", or "" */
+	char *ref;   /* header "ref", or "" */
+	char *level; /* "MUST", "SHOULD", "MAY", or "" */
+	char **tags; /* header "tags", comma or space separated */
 	size_t ntags;
-	char **requires;  /* EHLO keywords, upper-cased */
+	char **requires; /* EHLO keywords, upper-cased */
 	size_t nrequires;
-	int timeout_s;    /* header "timeout", 0 when absent */
-	char *when;       /* header "when": run only if this variable is set, or NULL */
+	int timeout_s; /* header "timeout", 0 when absent */
+	char *when;    /* header "when": run only if this variable is set, or NULL */
 	struct step *steps;
 	size_t nsteps;
-	char **files;     /* path of the file and of each included file */
+	char **files; /* path of the file and of each included file */
 	size_t nfiles;
 };
 
@@ -73,8 +73,8 @@ struct scenario {
  * ("scenarios/core/noop.smtp" under "scenarios" -> "core.noop"), or NULL to
  * use the file's base name. Returns 0, or -1 with "path:line: message" in err.
  */
-int scenario_load(const char *path, const char *root, struct scenario **out,
-                  char *err, size_t errlen);
+int scenario_load(const char *path, const char *root, struct scenario **out, char *err,
+                  size_t errlen);
 void scenario_free(struct scenario *s);
 
 /*
@@ -106,7 +106,7 @@ const char *const *scenario_header_names(void);
 struct scenario_list {
 	size_t n;
 	char **paths;
-	char **roots;   /* directory argument the file was found under, or NULL */
+	char **roots; /* directory argument the file was found under, or NULL */
 };
 /*
  * Expands FILE and DIR arguments: a directory is walked recursively for
@@ -114,8 +114,8 @@ struct scenario_list {
  * @include files). Sorted within each directory argument. Returns 0, or -1
  * with "path: message" in err.
  */
-int scenario_collect(char *const *args, size_t nargs, struct scenario_list *out,
-                     char *err, size_t errlen);
+int scenario_collect(char *const *args, size_t nargs, struct scenario_list *out, char *err,
+                     size_t errlen);
 void scenario_list_free(struct scenario_list *l);
 
 #endif

@@ -134,11 +134,12 @@ char *scenario_include_find(const char *from, const char *name, char *msg, size_
 	char *found = include_search(from, name);
 	if (!found) {
 		char *dir = path_dir(from);
-		snprintf(msg, msglen,
-		         "cannot include %s: not found in %s/ nor in _lib/ there or in any directory "
-		         "above%s%s%s",
-		         name, dir, library_dir ? " nor in " : "", library_dir ? library_dir : "",
-		         library_dir ? "/_lib/" : "");
+		snprintf(
+		    msg, msglen,
+		    "cannot include %s: not found in %s/ nor in _lib/ there or in any directory "
+		    "above%s%s%s",
+		    name, dir, library_dir ? " nor in " : "", library_dir ? library_dir : "",
+		    library_dir ? "/_lib/" : "");
 		free(dir);
 	}
 	return found;
@@ -167,7 +168,7 @@ char *scenario_id_from_path(const char *path, const char *root)
 	if (!rel)
 		rel = path_base(path);
 
-	struct buf id = {0};
+	struct buf id = { 0 };
 	char *copy = xstrdup(rel);
 	if (ends_with(copy, ".smtp") && strlen(copy) > strlen(".smtp"))
 		copy[strlen(copy) - strlen(".smtp")] = '\0';
@@ -269,7 +270,9 @@ int scenario_collect(char *const *args, size_t nargs, struct scenario_list *out,
 			goto fail;
 		}
 		if (S_ISDIR(st.st_mode)) {
-			struct walk w = {.list = out, .root = args[i], .err = err, .errlen = errlen};
+			struct walk w = {
+				.list = out, .root = args[i], .err = err, .errlen = errlen
+			};
 			int rc = walk_dir(&w, args[i], &st);
 			free(w.dirs);
 			if (rc < 0)

@@ -56,29 +56,29 @@ const char *const *scenario_header_names(void)
 /* Parser state for the whole scenario (all files). */
 struct parser {
 	struct scenario *s;
-	char *err;                 /* caller's message buffer */
+	char *err; /* caller's message buffer */
 	size_t errlen;
 	size_t steps_cap;
-	int seen_step;             /* a step or @include was read: no more headers */
-	int header_line[HDR_COUNT];/* line of each header seen, 0 if not yet */
+	int seen_step;              /* a step or @include was read: no more headers */
+	int header_line[HDR_COUNT]; /* line of each header seen, 0 if not yet */
 	struct file_identity chain[SCENARIO_INCLUDE_DEPTH + 1];
 	const char *chain_path[SCENARIO_INCLUDE_DEPTH + 1];
 	int chain_line[SCENARIO_INCLUDE_DEPTH + 1]; /* line of the @include in the file before */
-	size_t chain_len;          /* files being read: the scenario, then includes */
-	size_t includes;           /* @include lines followed so far (fan-out bound) */
-	size_t bytes;              /* bytes of every file read so far, includes expanded */
-	int own_step;              /* the scenario file itself gave a step: later
+	size_t chain_len; /* files being read: the scenario, then includes */
+	size_t includes;  /* @include lines followed so far (fan-out bound) */
+	size_t bytes;     /* bytes of every file read so far, includes expanded */
+	int own_step;     /* the scenario file itself gave a step: later
 	                              @include lines are no longer its opening */
-	int test_line;             /* line of the @test marker, 0 if none */
+	int test_line;    /* line of the @test marker, 0 if none */
 };
 
 /* Parser state for one file. */
 struct source {
-	const char *path;   /* owned by scenario.files */
-	int included;       /* 0 for the scenario file itself */
-	int line;           /* current line, 1-based */
-	long data_step;     /* index of the D: block open in this file, -1 if none */
-	int gap_line;       /* blank or comment line after that block's last D:, or 0 */
+	const char *path; /* owned by scenario.files */
+	int included;     /* 0 for the scenario file itself */
+	int line;         /* current line, 1-based */
+	long data_step;   /* index of the D: block open in this file, -1 if none */
+	int gap_line;     /* blank or comment line after that block's last D:, or 0 */
 	int gap_is_comment;
 };
 
@@ -120,7 +120,8 @@ static int braces_check(const char *text, char *msg, size_t msglen)
 		for (const char *n = c + 1; n < close; n++) {
 			if (!is_alpha(*n) && !is_digit(*n) && *n != '_' && *n != '.' && *n != '-') {
 				snprintf(msg, msglen,
-				         "invalid variable name {%.*s} (use letters, digits, '_', '.', '-'; "
+				         "invalid variable name {%.*s} (use letters, digits, '_', "
+				         "'.', '-'; "
 				         "write {{ for a literal {)",
 				         (int)(close - c - 1), c + 1);
 				return -1;
@@ -177,7 +178,7 @@ static int line_header(struct parser *p, struct source *src, const char *key, ch
 		if (str_ieq(key, header_names[h]))
 			break;
 	if (h == HDR_COUNT) {
-		struct buf known = {0};
+		struct buf known = { 0 };
 		for (h = 0; h < HDR_COUNT; h++)
 			buf_printf(&known, "%s%s", h ? ", " : "", header_names[h]);
 		fail(p, src->path, src->line, "unknown header \"%s\" (known: %s)", key, known.data);
@@ -191,16 +192,18 @@ static int line_header(struct parser *p, struct source *src, const char *key, ch
 		            header_names[h], p->chain_path[p->chain_len - 2],
 		            p->chain_line[p->chain_len - 1]);
 	if (p->seen_step)
-		return fail(p, src->path, src->line,
-		            "header \"%s\" after the first step (headers come before any C:, S:, D:, "
-		            "R: or @include line)",
-		            header_names[h]);
+		return fail(
+		    p, src->path, src->line,
+		    "header \"%s\" after the first step (headers come before any C:, S:, D:, "
+		    "R: or @include line)",
+		    header_names[h]);
 	if (p->header_line[h])
 		return fail(p, src->path, src->line, "duplicate header \"%s\" (first on line %d)",
 		            header_names[h], p->header_line[h]);
 	value = trim(value);
 	if (*value == '\0')
-		return fail(p, src->path, src->line, "header \"%s\" needs a value", header_names[h]);
+		return fail(p, src->path, src->line, "header \"%s\" needs a value",
+		            header_names[h]);
 	p->header_line[h] = src->line;
 
 	switch (h) {
@@ -208,7 +211,8 @@ static int line_header(struct parser *p, struct source *src, const char *key, ch
 		for (const char *c = value; *c; c++)
 			if (!is_alpha(*c) && !is_digit(*c) && *c != '.' && *c != '_' && *c != '-')
 				return fail(p, src->path, src->line,
-				            "id \"%s\": use letters, digits, '.', '_' and '-'", value);
+				            "id \"%s\": use letters, digits, '.', '_' and '-'",
+				            value);
 		free(s->id);
 		s->id = xstrdup(value);
 		break;
@@ -252,7 +256,8 @@ static int line_header(struct parser *p, struct source *src, const char *key, ch
 				if (!ok) {
 					list_free(list, n);
 					return fail(p, src->path, src->line,
-					            "requires: \"%s\" is not an EHLO keyword or KEYWORD=PARAM (letters, digits "
+					            "requires: \"%s\" is not an EHLO keyword or "
+					            "KEYWORD=PARAM (letters, digits "
 					            "and '-', e.g. PIPELINING, 8BITMIME)",
 					            tok);
 				}
@@ -282,11 +287,12 @@ static int line_header(struct parser *p, struct source *src, const char *key, ch
 			name[--n] = '\0';
 		int ok = n > 0;
 		for (size_t i = 0; ok && i < n; i++)
-			ok = is_alpha(name[i]) || is_digit(name[i]) || name[i] == '_' || name[i] == '.' ||
-			     name[i] == '-';
+			ok = is_alpha(name[i]) || is_digit(name[i]) || name[i] == '_' ||
+			     name[i] == '.' || name[i] == '-';
 		if (!ok)
 			return fail(p, src->path, src->line,
-			            "when: \"%s\" is not a variable name (letters, digits, _ . -)", value);
+			            "when: \"%s\" is not a variable name (letters, digits, _ . -)",
+			            value);
 		free(s->when);
 		s->when = xstrdup(name);
 		break;
@@ -298,13 +304,12 @@ static int line_header(struct parser *p, struct source *src, const char *key, ch
 			secs = secs * 10 + (*c - '0');
 		if (*c != '\0' || secs <= 0 || secs > TIMEOUT_HEADER_MAX_S)
 			return fail(p, src->path, src->line,
-			            "timeout \"%s\": expected a whole number of seconds, 1 to %d", value,
-			            TIMEOUT_HEADER_MAX_S);
+			            "timeout \"%s\": expected a whole number of seconds, 1 to %d",
+			            value, TIMEOUT_HEADER_MAX_S);
 		s->timeout_s = (int)secs;
 		break;
 	}
-	default:
-		BUG("header index out of range");
+	default: BUG("header index out of range");
 	}
 	return 0;
 }
@@ -314,7 +319,7 @@ static int line_command(struct parser *p, struct source *src, const char *text)
 	char msg[512];
 	if (braces_check(text, msg, sizeof(msg)) < 0)
 		return fail(p, src->path, src->line, "%s", msg);
-	struct step st = {.kind = STEP_CMD, .file = src->path, .line = src->line};
+	struct step st = { .kind = STEP_CMD, .file = src->path, .line = src->line };
 	st.text = xstrdup(text);
 	st.text_len = strlen(text);
 	step_push(p, &st);
@@ -335,17 +340,18 @@ static int line_raw(struct parser *p, struct source *src, char *value)
 	if (i != len - 1)
 		return fail(p, src->path, src->line, "R: unexpected \"%s\" after the closing \"",
 		            v + i + 1);
-	struct buf bytes = {0};
+	struct buf bytes = { 0 };
 	char why[256] = "";
 	if (text_unescape(&bytes, v + 1, i - 1, why, sizeof(why)) < 0) {
 		buf_free(&bytes);
-		return fail(p, src->path, src->line, "R: %s", why[0] ? why : "bad escape in raw bytes");
+		return fail(p, src->path, src->line, "R: %s",
+		            why[0] ? why : "bad escape in raw bytes");
 	}
 	if (bytes.len == 0) {
 		buf_free(&bytes);
 		return fail(p, src->path, src->line, "R: \"\" sends nothing");
 	}
-	struct step st = {.kind = STEP_RAW, .file = src->path, .line = src->line};
+	struct step st = { .kind = STEP_RAW, .file = src->path, .line = src->line };
 	st.text_len = bytes.len;
 	st.text = buf_steal(&bytes);
 	step_push(p, &st);
@@ -358,12 +364,13 @@ static int line_data(struct parser *p, struct source *src, const char *text)
 	if (braces_check(text, msg, sizeof(msg)) < 0)
 		return fail(p, src->path, src->line, "%s", msg);
 	if (src->data_step >= 0 && src->gap_line)
-		return fail(p, src->path, src->gap_line,
-		            "%s inside a D: block (every content line is a D: line; an empty one is "
-		            "written \"D:\")",
-		            src->gap_is_comment ? "comment" : "blank line");
+		return fail(
+		    p, src->path, src->gap_line,
+		    "%s inside a D: block (every content line is a D: line; an empty one is "
+		    "written \"D:\")",
+		    src->gap_is_comment ? "comment" : "blank line");
 	if (src->data_step < 0) {
-		struct step st = {.kind = STEP_DATA, .file = src->path, .line = src->line};
+		struct step st = { .kind = STEP_DATA, .file = src->path, .line = src->line };
 		step_push(p, &st);
 		src->data_step = (long)p->s->nsteps - 1;
 	}
@@ -375,13 +382,14 @@ static int line_data(struct parser *p, struct source *src, const char *text)
 /* A: MECH [noir] [wrong] [cancel] */
 static int line_auth(struct parser *p, struct source *src, char *value)
 {
-	struct step st = {.kind = STEP_AUTH, .file = src->path, .line = src->line};
+	struct step st = { .kind = STEP_AUTH, .file = src->path, .line = src->line };
 	char *save = NULL;
 	char *mech = strtok_r(value, " \t", &save);
 	if (!mech || sasl_mech_parse(mech) < 0)
-		return fail(p, src->path, src->line,
-		            "A: needs a mechanism: PLAIN, LOGIN, CRAM-MD5 or SCRAM-SHA-256, got \"%s\"",
-		            mech ? mech : "");
+		return fail(
+		    p, src->path, src->line,
+		    "A: needs a mechanism: PLAIN, LOGIN, CRAM-MD5 or SCRAM-SHA-256, got \"%s\"",
+		    mech ? mech : "");
 	for (char *opt = strtok_r(NULL, " \t", &save); opt; opt = strtok_r(NULL, " \t", &save)) {
 		if (strcmp(opt, "noir") == 0)
 			st.auth_noir = 1;
@@ -402,7 +410,7 @@ static int line_auth(struct parser *p, struct source *src, char *value)
 static int line_expect(struct parser *p, struct source *src, char *value)
 {
 	char *v = trim(value);
-	struct step st = {.kind = STEP_EXPECT, .file = src->path, .line = src->line};
+	struct step st = { .kind = STEP_EXPECT, .file = src->path, .line = src->line };
 	if (*v == '\0')
 		return fail(p, src->path, src->line,
 		            "S: needs an expectation: a code (250), a class (2xx), alternatives "
@@ -428,10 +436,11 @@ static int line_include(struct parser *p, struct source *src, char *rest)
 	if (*name == '\0')
 		return fail(p, src->path, src->line, "@include needs a file name");
 	if (++p->includes > SCENARIO_INCLUDES_MAX)
-		return fail(p, src->path, src->line,
-		            "cannot include %s: more than %d @include lines in one scenario, counting "
-		            "those of included files each time they are included",
-		            name, SCENARIO_INCLUDES_MAX);
+		return fail(
+		    p, src->path, src->line,
+		    "cannot include %s: more than %d @include lines in one scenario, counting "
+		    "those of included files each time they are included",
+		    name, SCENARIO_INCLUDES_MAX);
 	char msg[PATH_MAX * 3];
 	char *found = scenario_include_find(src->path, name, msg, sizeof(msg));
 	if (!found)
@@ -495,7 +504,8 @@ static int parse_line(struct parser *p, struct source *src, char *line)
 	}
 	if (k == 0 || line[k] != ':')
 		return fail(p, src->path, src->line,
-		            "unknown line; expected C:, S:, D:, R:, A:, @include, @test or a header (key: value)");
+		            "unknown line; expected C:, S:, D:, R:, A:, @include, @test or a "
+		            "header (key: value)");
 	char *value = line + k + 1;
 	if (k == 1 && (line[0] == 'C' || line[0] == 'S' || line[0] == 'R' || line[0] == 'A')) {
 		p->seen_step = 1;
@@ -513,7 +523,8 @@ static int parse_line(struct parser *p, struct source *src, char *line)
 	}
 	if (k == 1)
 		return fail(p, src->path, src->line,
-		            "unknown line; expected C:, S:, D:, R:, A:, @include, @test or a header (key: value)");
+		            "unknown line; expected C:, S:, D:, R:, A:, @include, @test or a "
+		            "header (key: value)");
 	line[k] = '\0';
 	return line_header(p, src, line, value);
 }
@@ -565,24 +576,26 @@ static int load_file(struct parser *p, const char *path, const char *from, int f
                      const char *name)
 {
 	struct stat st;
-	struct buf text = {0};
+	struct buf text = { 0 };
 	int rc = -1;
 
 	int not_file = stat(path, &st) < 0;
 	if (not_file || S_ISDIR(st.st_mode)) {
 		const char *why = not_file ? strerror(errno) : "is a directory";
 		if (from)
-			return fail(p, from, from_line, "cannot include %s: %s: %s", name, path, why);
+			return fail(p, from, from_line, "cannot include %s: %s: %s", name, path,
+			            why);
 		snprintf(p->err, p->errlen, "%s: %s", path, why);
 		return -1;
 	}
 	for (size_t i = 0; i < p->chain_len; i++) {
 		if (p->chain[i].dev == st.st_dev && p->chain[i].ino == st.st_ino) {
-			struct buf cycle = {0};
+			struct buf cycle = { 0 };
 			for (size_t j = i; j < p->chain_len; j++)
 				buf_printf(&cycle, "%s -> ", p->chain_path[j]);
 			buf_puts(&cycle, path);
-			fail(p, from, from_line, "cannot include %s: include cycle: %s", name, cycle.data);
+			fail(p, from, from_line, "cannot include %s: include cycle: %s", name,
+			     cycle.data);
 			buf_free(&cycle);
 			return -1;
 		}
@@ -635,7 +648,7 @@ int scenario_load(const char *path, const char *root, struct scenario **out, cha
                   size_t errlen)
 {
 	struct scenario *s = xcalloc(1, sizeof(*s));
-	struct parser p = {.s = s, .err = err, .errlen = errlen};
+	struct parser p = { .s = s, .err = err, .errlen = errlen };
 	*out = NULL;
 	s->path = xstrdup(path);
 	if (errlen)
@@ -689,24 +702,26 @@ void scenario_free(struct scenario *s)
 
 int scenario_check_vars(const struct scenario *s, const struct vars *v, char *err, size_t errlen)
 {
-	struct buf scratch = {0};
+	struct buf scratch = { 0 };
 	char msg[512];
 	int rc = 0;
 	for (size_t i = 0; i < s->nsteps && rc == 0; i++) {
 		const struct step *st = &s->steps[i];
 		if (st->kind == STEP_CMD) {
 			buf_reset(&scratch);
-			if (vars_expand(v, st->text, st->text_len, &scratch, msg, sizeof(msg)) < 0) {
+			if (vars_expand(v, st->text, st->text_len, &scratch, msg, sizeof(msg)) <
+			    0) {
 				snprintf(err, errlen, "%s:%d: %s", st->file, st->line, msg);
 				rc = -1;
 			}
 		}
 		for (size_t k = 0; st->kind == STEP_DATA && k < st->ndata && rc == 0; k++) {
 			buf_reset(&scratch);
-			if (vars_expand(v, st->data_lines[k], strlen(st->data_lines[k]), &scratch, msg,
-			                sizeof(msg)) < 0) {
+			if (vars_expand(v, st->data_lines[k], strlen(st->data_lines[k]), &scratch,
+			                msg, sizeof(msg)) < 0) {
 				/* D: blocks have no blank or comment lines inside: line + k is exact. */
-				snprintf(err, errlen, "%s:%d: %s", st->file, st->line + (int)k, msg);
+				snprintf(err, errlen, "%s:%d: %s", st->file, st->line + (int)k,
+				         msg);
 				rc = -1;
 			}
 		}
@@ -716,4 +731,3 @@ int scenario_check_vars(const struct scenario *s, const struct vars *v, char *er
 		text_sanitize(err, errlen);
 	return rc;
 }
-

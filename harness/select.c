@@ -67,10 +67,8 @@ static int matches_value(enum select_key key, const char *value, const struct sc
 			if (strcasecmp(sc->tags[i], value) == 0)
 				return 1;
 		return 0;
-	case SELECT_LEVEL:
-		return sc->level && strcasecmp(sc->level, value) == 0;
-	case SELECT_ID:
-		return fnmatch(value, sc->id, 0) == 0;
+	case SELECT_LEVEL: return sc->level && strcasecmp(sc->level, value) == 0;
+	case SELECT_ID: return fnmatch(value, sc->id, 0) == 0;
 	case SELECT_RFC: {
 		const char *number = rfc_number(value);
 		return number && sc->ref && ref_cites(sc->ref, number);
@@ -79,12 +77,12 @@ static int matches_value(enum select_key key, const char *value, const struct sc
 		size_t n = strlen(value);
 		for (size_t i = 0; i < sc->nrequires; i++)
 			if (strcasecmp(sc->requires[i], value) == 0 ||
-			    (strncasecmp(sc->requires[i], value, n) == 0 && sc->requires[i][n] == '='))
+			    (strncasecmp(sc->requires[i], value, n) == 0 &&
+			     sc->requires[i][n] == '='))
 				return 1;
 		return 0;
 	}
-	case SELECT_KEYS:
-		break;
+	case SELECT_KEYS: break;
 	}
 	BUG("unknown select key");
 }
@@ -181,7 +179,7 @@ static json_t *jstrings(char *const *v, size_t n)
 
 static char *joined(char *const *v, size_t n, const char *sep)
 {
-	struct buf b = {0};
+	struct buf b = { 0 };
 	for (size_t i = 0; i < n; i++)
 		buf_printf(&b, "%s%s", i ? sep : "", v[i]);
 	return buf_steal(&b);
@@ -189,7 +187,7 @@ static char *joined(char *const *v, size_t n, const char *sep)
 
 int select_catalogue_format(const char *name, enum catalogue_format *out)
 {
-	static const char *const names[] = {"text", "json", "ids", "tags"};
+	static const char *const names[] = { "text", "json", "ids", "tags" };
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strcmp(name, names[i]) == 0) {
 			*out = (enum catalogue_format)i;
@@ -294,8 +292,8 @@ static int env_int(const char *name, int lo, int hi, int *out, char *err, size_t
 	errno = 0;
 	long n = v ? strtol(v, &end, 10) : 0;
 	if (!v || errno || !*v || *end || n < lo || n > hi) {
-		snprintf(err, errlen, "--shard auto: %s=%s: expected a whole number from %d to %d", name,
-		         v ? v : "(unset)", lo, hi);
+		snprintf(err, errlen, "--shard auto: %s=%s: expected a whole number from %d to %d",
+		         name, v ? v : "(unset)", lo, hi);
 		return -1;
 	}
 	*out = (int)n;
@@ -309,9 +307,9 @@ int select_shard_from_env(int *k_out, int *n_out, char *err, size_t errlen)
 		const char *index, *total;
 		int zero_based;
 	} sources[] = {
-	    {"SMTPCONFORM_SHARD_INDEX", "SMTPCONFORM_SHARD_TOTAL", 0},
-	    {"CI_NODE_INDEX", "CI_NODE_TOTAL", 0},          /* GitLab CI parallel: */
-	    {"JOB_COMPLETION_INDEX", "JOB_COMPLETIONS", 1}, /* Kubernetes indexed Job */
+		{ "SMTPCONFORM_SHARD_INDEX", "SMTPCONFORM_SHARD_TOTAL", 0 },
+		{ "CI_NODE_INDEX", "CI_NODE_TOTAL", 0 },          /* GitLab CI parallel: */
+		{ "JOB_COMPLETION_INDEX", "JOB_COMPLETIONS", 1 }, /* Kubernetes indexed Job */
 	};
 	for (size_t i = 0; i < sizeof(sources) / sizeof(sources[0]); i++) {
 		if (!getenv(sources[i].index) && !getenv(sources[i].total))

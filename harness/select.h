@@ -30,7 +30,7 @@ enum select_key {
 struct select_filter {
 	char **values[SELECT_KEYS];
 	size_t nvalues[SELECT_KEYS];
-	int has_only;    /* --rerun-failed given: only the ids in only[] */
+	int has_only; /* --rerun-failed given: only the ids in only[] */
 	char **only;
 	size_t nonly;
 };

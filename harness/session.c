@@ -83,7 +83,7 @@ static void escape_kept(struct buf *b, const void *bytes, size_t n)
 
 static char *escape_kept_dup(const void *bytes, size_t n)
 {
-	struct buf b = {0};
+	struct buf b = { 0 };
 	escape_kept(&b, bytes, n);
 	return buf_steal(&b);
 }
@@ -137,9 +137,10 @@ static struct step_result *new_step(struct session *s, const struct step *step)
 	st->code = -1;
 	st->command = xstrdup(s->answering.verb);
 	st->sent = xstrdup(s->answering.sent ? s->answering.sent : "");
-	st->expect = xstrdup(step->kind == STEP_CLOSE ? "close"
-	                     : step->kind == STEP_EXPECT && step->expect.source ? step->expect.source
-	                                                                          : "");
+	st->expect =
+	    xstrdup(step->kind == STEP_CLOSE                           ? "close"
+	            : step->kind == STEP_EXPECT && step->expect.source ? step->expect.source
+	                                                               : "");
 	return st;
 }
 
@@ -195,7 +196,7 @@ static size_t partial_shown(const struct session *s)
 /* What has arrived of an unfinished reply, escaped, for messages. */
 static char *partial_reply(const struct session *s)
 {
-	struct buf b = {0};
+	struct buf b = { 0 };
 	for (size_t i = 0; i < s->reply->nkept; i++) {
 		if (s->reply->kept[i].code >= 0)
 			buf_printf(&b, "%03d", s->reply->kept[i].code);
@@ -235,7 +236,8 @@ static void pending_pop(struct session *s)
 	/* Nothing queued: the greeting if nothing was sent, else the last
 	 * command again (an R: step may carry several commands). */
 	if (!s->sent_any)
-		snprintf(s->answering.verb, sizeof(s->answering.verb), "%s", command_name(CMD_CONNECT));
+		snprintf(s->answering.verb, sizeof(s->answering.verb), "%s",
+		         command_name(CMD_CONNECT));
 }
 
 /* The verb of a command line: its first word, upper-cased (VERB_MAX cut). */
@@ -257,11 +259,12 @@ static void verb_of(const char *line, size_t len, char *out, size_t outlen)
 static int queue_step(struct session *s, const struct step *step)
 {
 	char err[512];
-	struct buf line = {0};
+	struct buf line = { 0 };
 	char verb[VERB_MAX];
 	switch (step->kind) {
 	case STEP_CMD:
-		if (vars_expand(s->opts->vars, step->text, step->text_len, &line, err, sizeof(err)) < 0)
+		if (vars_expand(s->opts->vars, step->text, step->text_len, &line, err,
+		                sizeof(err)) < 0)
 			goto bad_var;
 		verb_of(line.data ? line.data : "", line.len, verb, sizeof(verb));
 		buf_append(&s->out, line.data ? line.data : "", line.len);
@@ -308,7 +311,7 @@ static int queue_step(struct session *s, const struct step *step)
 		buf_append(&s->out, ".\r\n", 3);
 		transcript(s, "C: ", ".", 1);
 		size_t n = s->out.len - start;
-		struct buf sent = {0};
+		struct buf sent = { 0 };
 		text_escape(&sent, s->out.data + start, n < SENT_DATA_SHOWN ? n : SENT_DATA_SHOWN);
 		if (n > SENT_DATA_SHOWN)
 			buf_printf(&sent, "...(%zu bytes in all)", n);
@@ -320,14 +323,15 @@ static int queue_step(struct session *s, const struct step *step)
 		 * done, never what was sent. */
 		enum sasl_mech mech = (enum sasl_mech)sasl_mech_parse(step->text);
 		free(s->auth_password);
-		s->auth_password = xasprintf("%s%s", s->opts->auth_password ? s->opts->auth_password : "",
-		                             step->auth_wrong ? SASL_WRONG_PASSWORD_SUFFIX : "");
+		s->auth_password =
+		    xasprintf("%s%s", s->opts->auth_password ? s->opts->auth_password : "",
+		              step->auth_wrong ? SASL_WRONG_PASSWORD_SUFFIX : "");
 		sasl_free(&s->sasl);
-		sasl_init(&s->sasl, mech, s->opts->auth_user ? s->opts->auth_user : "", s->auth_password,
-		          NULL);
+		sasl_init(&s->sasl, mech, s->opts->auth_user ? s->opts->auth_user : "",
+		          s->auth_password, NULL);
 		s->auth = step;
 		buf_printf(&s->out, "AUTH %s", step->text);
-		struct buf ir = {0};
+		struct buf ir = { 0 };
 		int has_ir = !step->auth_noir && !step->auth_cancel && sasl_initial(&s->sasl, &ir);
 		if (has_ir) {
 			buf_puts(&s->out, " ");
@@ -336,13 +340,13 @@ static int queue_step(struct session *s, const struct step *step)
 		}
 		buf_free(&ir);
 		buf_puts(&s->out, "\r\n");
-		char *shown = xasprintf("AUTH %s%s", step->text, has_ir ? " <initial response redacted>" : "");
+		char *shown = xasprintf("AUTH %s%s", step->text,
+		                        has_ir ? " <initial response redacted>" : "");
 		transcript(s, "C: ", shown, strlen(shown));
 		pending_push(s, command_name(CMD_AUTH), shown);
 		break;
 	}
-	default:
-		BUG("not a sending step");
+	default: BUG("not a sending step");
 	}
 	buf_free(&line);
 	return 0;
@@ -394,8 +398,8 @@ static void session_checks(struct session *s, struct step_result *st)
 		check_enhanced_status(s->reply, s->opts->strict, st);
 	}
 	if (command_is(verb, CMD_DATA))
-		s->data_state = s->reply->code >= 300 && s->reply->code < 400 ? DATA_ACCEPTED
-		                                                                : DATA_REFUSED;
+		s->data_state =
+		    s->reply->code >= 300 && s->reply->code < 400 ? DATA_ACCEPTED : DATA_REFUSED;
 	else
 		s->data_state = DATA_NONE;
 	model_observe_sent(&s->model, verb, s->answering.sent, s->reply, s->opts->strict, st);
@@ -406,7 +410,8 @@ static void session_checks(struct session *s, struct step_result *st)
 static void observe_close(struct session *s)
 {
 	struct scenario_result *r = s->result;
-	model_observe_close(&s->model, r->nsteps ? &r->steps[r->nsteps - 1] : NULL, s->opts->strict);
+	model_observe_close(&s->model, r->nsteps ? &r->steps[r->nsteps - 1] : NULL,
+	                    s->opts->strict);
 }
 
 /* The settle wait is over (its time, or a close): the model judges what
@@ -417,7 +422,8 @@ static void end_settle(struct session *s)
 	s->settling = 0;
 	io_clear_deadline(&s->io);
 	if (model_observe_settle(&s->model, s->answering.verb, s->answering.sent, io_data(&s->io),
-	                         io_datalen(&s->io), io_eof(&s->io) && !io_errno(&s->io), s->opts->strict, st)) {
+	                         io_datalen(&s->io), io_eof(&s->io) && !io_errno(&s->io),
+	                         s->opts->strict, st)) {
 		if (io_datalen(&s->io))
 			transcript(s, "S: ", io_data(&s->io), partial_shown(s));
 		if (io_eof(&s->io))
@@ -496,21 +502,23 @@ static int auth_continue(struct session *s, const struct step *step)
 		finish(s, VERDICT_FAIL, NULL);
 		return -1;
 	}
-	struct buf resp = {0};
+	struct buf resp = { 0 };
 	char err[512];
 	int rc = SASL_ERR_CHALLENGE;
 	if (s->auth->auth_cancel && ++s->sasl.round > 1) {
 		/* "*" got another challenge instead of 501 (RFC 4954 4). */
-		snprintf(err, sizeof(err), "challenge %d after the client cancelled with \"*\"; the "
-		         "exchange is given up", s->sasl.round);
+		snprintf(err, sizeof(err),
+		         "challenge %d after the client cancelled with \"*\"; the "
+		         "exchange is given up",
+		         s->sasl.round);
 		goto bad_challenge;
 	}
 	if (s->auth->auth_cancel) {
 		buf_puts(&resp, "*");
 	} else {
-		char *challenge = s->reply->nkept
-		                      ? xstrndup((const char *)s->reply->kept[0].text, s->reply->kept[0].text_len)
-		                      : xstrdup("");
+		char *challenge = s->reply->nkept ? xstrndup((const char *)s->reply->kept[0].text,
+		                                             s->reply->kept[0].text_len)
+		                                  : xstrdup("");
 		/* The challenge is the text after "334 ", trimmed. */
 		char *c = challenge;
 		while (*c == ' ')
@@ -537,9 +545,9 @@ static int auth_continue(struct session *s, const struct step *step)
 	advance(s); /* flushes the response, then reads again for this S: step */
 	return 0;
 bad_challenge:
-	step_add_violation(st, rc == SASL_ERR_SIGNATURE ? RULE_AUTH_SERVER_SIGNATURE
-	                                                : RULE_AUTH_CHALLENGE,
-	                   NULL, RULE_MSG_AUTH, err);
+	step_add_violation(
+	    st, rc == SASL_ERR_SIGNATURE ? RULE_AUTH_SERVER_SIGNATURE : RULE_AUTH_CHALLENGE, NULL,
+	    RULE_MSG_AUTH, err);
 	st->verdict = VERDICT_FAIL;
 	buf_free(&resp);
 	finish(s, VERDICT_FAIL, NULL);
@@ -560,7 +568,8 @@ static void complete_reply(struct session *s)
 		memset(&s->sasl, 0, sizeof(s->sasl));
 	}
 	struct step_result *st = new_step(s, step);
-	check_reply(s->opts->profile, s->answering.verb, s->reply, &step->expect, s->opts->strict, st);
+	check_reply(s->opts->profile, s->answering.verb, s->reply, &step->expect, s->opts->strict,
+	            st);
 	check_after_554(s, st);
 	session_checks(s, st);
 	int missed = expect_apply_level(st, s->scenario->level, s->opts->strict);
@@ -572,7 +581,8 @@ static void complete_reply(struct session *s)
 		buf_puts(&s->transcript, "\n");
 	}
 	if (st->lines_total > st->nlines)
-		buf_printf(&s->transcript, "S: ...(%zu more lines)\n", st->lines_total - st->nlines);
+		buf_printf(&s->transcript, "S: ...(%zu more lines)\n",
+		           st->lines_total - st->nlines);
 	if (st->verdict == VERDICT_FAIL && !s->keep_going) {
 		linger(s);
 		return;
@@ -580,7 +590,8 @@ static void complete_reply(struct session *s)
 	if (missed && !s->keep_going) {
 		/* A SHOULD scenario's expectation missed: a warning, and what
 		 * follows was written for the expected reply. */
-		buf_puts(&s->transcript, "-- scenario ends here: its SHOULD/MAY expectation was not met\n");
+		buf_puts(&s->transcript,
+		         "-- scenario ends here: its SHOULD/MAY expectation was not met\n");
 		finish(s, VERDICT_PASS, NULL);
 		return;
 	}
@@ -620,7 +631,8 @@ static void try_reply(struct session *s)
 		const struct step *step = &s->scenario->steps[s->pc];
 		disarm_deadline(s);
 		struct step_result *st = new_step(s, step);
-		check_reply(s->opts->profile, s->answering.verb, s->reply, NULL, s->opts->strict, st);
+		check_reply(s->opts->profile, s->answering.verb, s->reply, NULL, s->opts->strict,
+		            st);
 		st->verdict = VERDICT_FAIL;
 		transcript(s, "S: ", io_data(&s->io), partial_shown(s));
 		buf_puts(&s->transcript, "-- reply abandoned\n");
@@ -655,12 +667,11 @@ static void try_reply(struct session *s)
 		unsigned flags = partial_flags(s);
 		if (read_error)
 			fail_step_flags(s, flags, RULE_CONNECTION_RESET, NULL,
-			                RULE_MSG_CONNECTION_RESET,
-			                strerror(read_error), s->answering.verb, partial);
+			                RULE_MSG_CONNECTION_RESET, strerror(read_error),
+			                s->answering.verb, partial);
 		else
 			fail_step_flags(s, flags, RULE_CONNECTION_CLOSED, NULL,
-			                RULE_MSG_CONNECTION_CLOSED,
-			                s->answering.verb, partial);
+			                RULE_MSG_CONNECTION_CLOSED, s->answering.verb, partial);
 		free(partial);
 	}
 }
@@ -677,11 +688,10 @@ static void check_unsolicited(struct session *s)
 	if (inlen >= 3 && memcmp(in, "421", 3) == 0)
 		return;
 	struct step_result *last = &s->result->steps[s->result->nsteps - 1];
-	struct buf b = {0};
+	struct buf b = { 0 };
 	text_escape(&b, in, partial_shown(s));
-	step_add_violation(last, RULE_SYNTAX_UNSOLICITED, NULL,
-	                   RULE_MSG_SYNTAX_UNSOLICITED, last->command,
-	                   b.data ? b.data : "");
+	step_add_violation(last, RULE_SYNTAX_UNSOLICITED, NULL, RULE_MSG_SYNTAX_UNSOLICITED,
+	                   last->command, b.data ? b.data : "");
 	buf_free(&b);
 	transcript(s, "S: ", in, partial_shown(s));
 	last->verdict = step_verdict(last, s->opts->strict);
@@ -696,9 +706,8 @@ static void check_close(struct session *s)
 	if (io_datalen(&s->io) > 0) {
 		char *got = text_escape_dup(io_data(&s->io), partial_shown(s));
 		transcript(s, "S: ", io_data(&s->io), partial_shown(s));
-		fail_step(s, RULE_EXPECT_CLOSE, NULL,
-		          RULE_MSG_EXPECT_CLOSE,
-		          s->answering.verb, got);
+		fail_step(s, RULE_EXPECT_CLOSE, NULL, RULE_MSG_EXPECT_CLOSE, s->answering.verb,
+		          got);
 		free(got);
 		return;
 	}
@@ -730,7 +739,6 @@ static void begin_expect(struct session *s, const struct step *step)
 	try_reply(s);
 }
 
-
 /* Records what a report shows of the TLS session (first handshake only). */
 static void record_tls(struct session *s)
 {
@@ -747,7 +755,8 @@ static void record_tls(struct session *s)
 		info.protocol = info.cipher = info.subject = info.verify_error = NULL;
 	}
 	buf_printf(&s->transcript, "-- TLS established: %s, %s%s%s\n", r->tls.protocol,
-	           r->tls.cipher, r->tls.subject ? ", peer " : "", r->tls.subject ? r->tls.subject : "");
+	           r->tls.cipher, r->tls.subject ? ", peer " : "",
+	           r->tls.subject ? r->tls.subject : "");
 	tls_info_free(&info);
 }
 
@@ -844,7 +853,8 @@ static void start_tls(struct session *s, size_t step_index)
 		}
 	}
 	if (step_index == (size_t)-1)
-		snprintf(s->answering.verb, sizeof(s->answering.verb), "%s", command_name(CMD_CONNECT));
+		snprintf(s->answering.verb, sizeof(s->answering.verb), "%s",
+		         command_name(CMD_CONNECT));
 	set_state(s, SESSION_HANDSHAKE);
 	arm_deadline(s, s->opts->timeout_s > 0 ? s->opts->timeout_s : TIMEOUT_OTHER_S);
 	if (io_start_tls(&s->io, err, sizeof(err)) < 0)
@@ -859,8 +869,8 @@ static void end_tls_grace(struct session *s)
 		struct step_result *st = &s->result->steps[s->starttls_index];
 		char *got = text_escape_dup(io_data(&s->io), partial_shown(s));
 		transcript(s, "S: ", io_data(&s->io), partial_shown(s));
-		step_add_violation(st, RULE_STARTTLS_INJECTION, NULL,
-		                   RULE_MSG_STARTTLS_INJECTION, s->injected, got);
+		step_add_violation(st, RULE_STARTTLS_INJECTION, NULL, RULE_MSG_STARTTLS_INJECTION,
+		                   s->injected, got);
 		free(got);
 		st->verdict = VERDICT_FAIL;
 		io_drop(&s->io, io_datalen(&s->io));
@@ -893,7 +903,8 @@ static void advance(struct session *s)
 				/* DATA was refused: its content is not sent, and the S:
 				 * for the end-of-data reply has nothing to read (RFC 5321
 				 * 3.3 lets a server refuse DATA or fail it after 354). */
-				buf_printf(&s->transcript, "-- message content not sent: DATA was refused\n");
+				buf_printf(&s->transcript,
+				           "-- message content not sent: DATA was refused\n");
 				s->data_state = DATA_NONE;
 				s->pc++;
 				if (s->pc < sc->nsteps && sc->steps[s->pc].kind == STEP_EXPECT)
@@ -942,7 +953,8 @@ static void on_timer(struct session *s)
 	case SESSION_WRITING:
 		buf_puts(&s->transcript, "-- timeout sending\n");
 		if (io_budget_spent(&s->io))
-			fail_step(s, RULE_TIMEOUT, NULL, RULE_MSG_TIMEOUT_BUDGET_SENDING, s->budget_s);
+			fail_step(s, RULE_TIMEOUT, NULL, RULE_MSG_TIMEOUT_BUDGET_SENDING,
+			          s->budget_s);
 		else
 			fail_step(s, RULE_TIMEOUT, "RFC 5321 4.5.3.2.5", RULE_MSG_TIMEOUT_SENDING,
 			          waited);
@@ -951,11 +963,13 @@ static void on_timer(struct session *s)
 		char *partial = partial_reply(s);
 		buf_puts(&s->transcript, "-- timeout\n");
 		if (io_budget_spent(&s->io))
-			fail_step_flags(s, partial_flags(s), RULE_TIMEOUT, NULL, RULE_MSG_TIMEOUT_BUDGET,
-			                s->budget_s, s->answering.verb, partial);
+			fail_step_flags(s, partial_flags(s), RULE_TIMEOUT, NULL,
+			                RULE_MSG_TIMEOUT_BUDGET, s->budget_s, s->answering.verb,
+			                partial);
 		else
 			fail_step_flags(s, partial_flags(s), RULE_TIMEOUT, NULL, RULE_MSG_TIMEOUT,
-			                s->answering.verb, reply_timeout_s(s, s->answering.verb), partial);
+			                s->answering.verb, reply_timeout_s(s, s->answering.verb),
+			                partial);
 		free(partial);
 		return;
 	}
@@ -966,9 +980,7 @@ static void on_timer(struct session *s)
 		free(msg);
 		return;
 	}
-	case SESSION_TLS_GRACE:
-		end_tls_grace(s);
-		return;
+	case SESSION_TLS_GRACE: end_tls_grace(s); return;
 	case SESSION_LINGER:
 		if (s->settling)
 			end_settle(s);
@@ -977,12 +989,10 @@ static void on_timer(struct session *s)
 		return;
 	case SESSION_AWAIT_CLOSE:
 		buf_puts(&s->transcript, "-- still open\n");
-		fail_step(s, RULE_EXPECT_CLOSE, NULL,
-		          RULE_MSG_EXPECT_CLOSE_OPEN,
-		          waited, s->answering.verb);
+		fail_step(s, RULE_EXPECT_CLOSE, NULL, RULE_MSG_EXPECT_CLOSE_OPEN, waited,
+		          s->answering.verb);
 		return;
-	default:
-		return;
+	default: return;
 	}
 }
 
@@ -1019,12 +1029,8 @@ static void on_io(struct io *io, enum io_event ev, void *arg)
 	if (s->state == SESSION_DONE)
 		return;
 	switch (ev) {
-	case IO_CONNECTED:
-		session_connected(s);
-		return;
-	case IO_CONNECT_FAILED:
-		connect_failed(s, io_errmsg(io));
-		return;
+	case IO_CONNECTED: session_connected(s); return;
+	case IO_CONNECT_FAILED: connect_failed(s, io_errmsg(io)); return;
 	case IO_INPUT:
 	case IO_EOF:
 	case IO_ERROR:
@@ -1041,16 +1047,10 @@ static void on_io(struct io *io, enum io_event ev, void *arg)
 		set_state(s, SESSION_IDLE);
 		advance(s);
 		return;
-	case IO_TLS_READY:
-		tls_established(s);
-		return;
+	case IO_TLS_READY: tls_established(s); return;
 	case IO_TLS_FAILED:
-	case IO_TLS_UNTRUSTED:
-		tls_failed(s, io_errmsg(io), ev == IO_TLS_UNTRUSTED);
-		return;
-	case IO_TIMEOUT:
-		on_timer(s);
-		return;
+	case IO_TLS_UNTRUSTED: tls_failed(s, io_errmsg(io), ev == IO_TLS_UNTRUSTED); return;
+	case IO_TIMEOUT: on_timer(s); return;
 	}
 }
 
@@ -1080,7 +1080,8 @@ void session_start(struct session *s)
 	/* The whole scenario's budget: --scenario-timeout, or the scenario's
 	 * own timeout: header when that is shorter. No reply re-arms it. */
 	s->budget_s = s->opts->scenario_timeout_s;
-	if (s->scenario->timeout_s > 0 && (s->budget_s <= 0 || s->scenario->timeout_s < s->budget_s))
+	if (s->scenario->timeout_s > 0 &&
+	    (s->budget_s <= 0 || s->scenario->timeout_s < s->budget_s))
 		s->budget_s = s->scenario->timeout_s;
 	if (s->budget_s > 0)
 		io_set_budget(&s->io, s->started_ms + (int64_t)s->budget_s * 1000);
@@ -1099,7 +1100,8 @@ static void finish(struct session *s, enum verdict verdict, const char *reason)
 			if (r->steps[i].verdict == VERDICT_FAIL)
 				verdict = VERDICT_FAIL;
 	char *inconclusive = NULL;
-	char *rcpt = vars_value(s->opts->vars, "rcpt"), *sender = vars_value(s->opts->vars, "sender");
+	char *rcpt = vars_value(s->opts->vars, "rcpt"),
+	     *sender = vars_value(s->opts->vars, "sender");
 	r->verdict = scenario_judge(r, verdict, s->opts->profile, rcpt, sender, &inconclusive);
 	free(rcpt);
 	free(sender);

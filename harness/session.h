@@ -20,27 +20,27 @@
 
 struct engine_options {
 	const struct target *target;
-	const char *profile;     /* matrix profile */
+	const char *profile; /* matrix profile */
 	const struct vars *vars;
-	int timeout_s;           /* --timeout; 0 = RFC 5321 4.5.3.2 defaults */
-	int probe_timeout_s;     /* --probe-timeout: the probe's deadline for the
+	int timeout_s;          /* --timeout; 0 = RFC 5321 4.5.3.2 defaults */
+	int probe_timeout_s;    /* --probe-timeout: the probe's deadline for the
 	                            connection and each reply (the greeting first) */
-	int scenario_timeout_s;  /* --scenario-timeout: the whole scenario's budget in
+	int scenario_timeout_s; /* --scenario-timeout: the whole scenario's budget in
 	                            seconds, whatever the server sends; 0: none */
-	int strict;              /* warnings fail */
-	int settle_ms;           /* --settle-ms: wait after an end of data or a bare-CR/LF
+	int strict;             /* warnings fail */
+	int settle_ms;          /* --settle-ms: wait after an end of data or a bare-CR/LF
 	                            line for replies a lax server adds; 0: no wait */
-	int jobs;                /* scenarios at once, >= 1 */
-	int verbose;             /* 1: transcripts on stderr; 2: state traces too */
+	int jobs;               /* scenarios at once, >= 1 */
+	int verbose;            /* 1: transcripts on stderr; 2: state traces too */
 	/* Called as each scenario ends (skipped ones too), in the order they
 	 * end: done of total have, failed of them failed. NULL: nothing. The
 	 * streamed text report and the progress line (report_live.h). */
 	void (*on_result)(void *arg, const struct scenario_result *r, size_t done, size_t total,
 	                  size_t failed);
 	void *on_result_arg;
-	int tls_implicit;        /* 1: TLS from the first byte (RFC 8314); tls_setup() done */
-	int tls_ready;           /* 1: tls_setup() done, STARTTLS may upgrade */
-	const char *auth_user;   /* --auth-user, NULL: AUTH scenarios are skipped */
+	int tls_implicit;          /* 1: TLS from the first byte (RFC 8314); tls_setup() done */
+	int tls_ready;             /* 1: tls_setup() done, STARTTLS may upgrade */
+	const char *auth_user;     /* --auth-user, NULL: AUTH scenarios are skipped */
 	const char *auth_password; /* never recorded anywhere (redact_register'd) */
 };
 
@@ -61,10 +61,10 @@ struct probe {
 	int relay_trusted;    /* {relay_rcpt} accepted: the server relays for us */
 	char **preconditions; /* one line each, with its hint, for the reports */
 	size_t npreconditions;
-	char **keywords;      /* EHLO keyword lines ("SIZE 10240000"), upper-case verb */
+	char **keywords; /* EHLO keyword lines ("SIZE 10240000"), upper-case verb */
 	size_t nkeywords;
-	int tls_probed;       /* 1: STARTTLS was offered, a second probe upgraded */
-	char **keywords_tls;  /* EHLO keyword lines after STARTTLS (RFC 3207 4.2) */
+	int tls_probed;      /* 1: STARTTLS was offered, a second probe upgraded */
+	char **keywords_tls; /* EHLO keyword lines after STARTTLS (RFC 3207 4.2) */
 	size_t nkeywords_tls;
 };
 

@@ -46,13 +46,13 @@ struct session {
 	struct event_base *base;
 	const struct engine_options *opts;
 	const struct scenario *scenario;
-	struct scenario_result *result;  /* filled in place, owned by the caller */
-	int keep_going;                  /* 1: do not stop at a failed step (probe) */
+	struct scenario_result *result; /* filled in place, owned by the caller */
+	int keep_going;                 /* 1: do not stop at a failed step (probe) */
 	void (*on_done)(struct session *s);
 	/* Called with each whole reply of an S: step before the next step runs:
 	 * the probe appends its next command here (a step list that grows). */
 	void (*on_reply)(struct session *s, const struct reply *reply);
-	void *owner;                     /* the engine */
+	void *owner;                      /* the engine */
 	const struct io_backend *backend; /* NULL: sockets; a test's fake server */
 	/* load.c: called with each complete reply once it is judged (not for
 	 * 334 challenges); NULL for run. group_sent_us: when the group that
@@ -62,38 +62,38 @@ struct session {
 	int64_t group_sent_us;
 
 	enum session_state state;
-	struct io io;                    /* the connection: socket, TLS, input, deadline */
+	struct io io; /* the connection: socket, TLS, input, deadline */
 
-	size_t pc;                       /* next step of scenario->steps */
-	struct buf out;                  /* the pipelined group being queued (io_send takes it) */
-	struct reply *reply;             /* reply being read (heap: it is large) */
+	size_t pc;           /* next step of scenario->steps */
+	struct buf out;      /* the pipelined group being queued (io_send takes it) */
+	struct reply *reply; /* reply being read (heap: it is large) */
 
-	struct pending *queue;           /* commands sent, replies not yet read */
+	struct pending *queue; /* commands sent, replies not yet read */
 	size_t nqueue, qhead, capqueue;
-	struct pending answering;        /* command the current reply answers */
-	int sent_any;                    /* anything sent on this connection */
-	int settling;                    /* SESSION_LINGER is the settle wait: it goes on
+	struct pending answering; /* command the current reply answers */
+	int sent_any;             /* anything sent on this connection */
+	int settling;             /* SESSION_LINGER is the settle wait: it goes on
 	                                    with the scenario afterwards */
-	int enhanced_codes;              /* the last EHLO reply listed ENHANCEDSTATUSCODES */
-	struct model model;              /* the protocol model (engine.c inits it) */
-	size_t injected;                 /* commands sent after STARTTLS in its group,
+	int enhanced_codes;       /* the last EHLO reply listed ENHANCEDSTATUSCODES */
+	struct model model;       /* the protocol model (engine.c inits it) */
+	size_t injected;          /* commands sent after STARTTLS in its group,
 	                                    discarded at the handshake (RFC 3207 4.2) */
-	size_t starttls_index;           /* result index of the 220 that started TLS */
-	const struct step *auth;         /* the A: step whose exchange is under way, or NULL */
-	struct sasl sasl;                /* its state (holds the password: never recorded) */
-	char *auth_password;             /* the password used (wrong on purpose for "wrong") */
+	size_t starttls_index;    /* result index of the 220 that started TLS */
+	const struct step *auth;  /* the A: step whose exchange is under way, or NULL */
+	struct sasl sasl;         /* its state (holds the password: never recorded) */
+	char *auth_password;      /* the password used (wrong on purpose for "wrong") */
 	enum {
-		DATA_NONE,                   /* the last reply did not answer DATA */
-		DATA_ACCEPTED,               /* DATA just got 3xx: the next R:/D: is content */
-		DATA_REFUSED,                /* DATA just got no 3xx: content is not sent */
+		DATA_NONE,     /* the last reply did not answer DATA */
+		DATA_ACCEPTED, /* DATA just got 3xx: the next R:/D: is content */
+		DATA_REFUSED,  /* DATA just got no 3xx: content is not sent */
 	} data_state;
 
 	int64_t started_ms;
-	int budget_s;                    /* that budget in seconds (0: none) */
+	int budget_s; /* that budget in seconds (0: none) */
 	struct buf transcript;
 	char *error_reason;
-	int unreachable;                 /* could not connect at all */
-	int no_fd;                       /* ended because no descriptor was free
+	int unreachable; /* could not connect at all */
+	int no_fd;       /* ended because no descriptor was free
 	                                    (EMFILE/ENFILE): to be started again */
 };
 

@@ -48,33 +48,33 @@
 enum shell_exit { SHELL_OK = 0, SHELL_USAGE = 2, SHELL_UNREACHABLE = 3 };
 
 struct shell {
-	const char *target_arg;     /* -t */
+	const char *target_arg; /* -t */
 	const char *profile;
 	int strict;
-	int timeout_s;              /* --timeout, 0: RFC 5321 4.5.3.2 per command */
-	int color;                  /* ANSI colours on the verdict line */
-	int interactive;            /* stdin is a terminal: libedit */
+	int timeout_s;   /* --timeout, 0: RFC 5321 4.5.3.2 per command */
+	int color;       /* ANSI colours on the verdict line */
+	int interactive; /* stdin is a terminal: libedit */
 	struct target target;
 	struct conn conn;
-	int connected;              /* conn is open (not closed by either side) */
-	struct buf in;              /* bytes read and not yet part of a whole reply */
-	size_t parsed;              /* in[0..parsed) belong to the reply being read */
-	struct reply *reply;        /* the reply being read (kept across Ctrl-C) */
+	int connected;       /* conn is open (not closed by either side) */
+	struct buf in;       /* bytes read and not yet part of a whole reply */
+	size_t parsed;       /* in[0..parsed) belong to the reply being read */
+	struct reply *reply; /* the reply being read (kept across Ctrl-C) */
 	struct {
-		char verb[16];                /* the command whose reply is owed, as sent */
-		enum command cmd;             /* what command.c makes of verb */
-		char *sent;                   /* what was sent, escaped (owned); NULL when not
+		char verb[16];        /* the command whose reply is owed, as sent */
+		enum command cmd;     /* what command.c makes of verb */
+		char *sent;           /* what was sent, escaped (owned); NULL when not
 		                                 kept (SASL responses: credentials) */
-	} pending[SHELL_PENDING_MAX];     /* oldest first */
+	} pending[SHELL_PENDING_MAX]; /* oldest first */
 	size_t npending;
 	struct live_state ls;
 	struct recording rec;
 	struct auth_args auth;
-	char *password;             /* loaded at start with --auth-user, never shown */
-	int typed_auth;             /* a hand-typed AUTH exchange is going on: not recorded */
+	char *password; /* loaded at start with --auth-user, never shown */
+	int typed_auth; /* a hand-typed AUTH exchange is going on: not recorded */
 	int typed_auth_noted;
-	int last_code;              /* code of the last reply handled */
-	char *last_text;            /* its first line's text, as received (a 334 challenge) */
+	int last_code;   /* code of the last reply handled */
+	char *last_text; /* its first line's text, as received (a 334 challenge) */
 };
 
 static volatile sig_atomic_t interrupted;
@@ -110,7 +110,8 @@ static void pending_push_sent(struct shell *sh, const char *verb, const char *se
 	if (sh->npending == SHELL_PENDING_MAX) {
 		info("more than %d replies owed: the oldest is forgotten", SHELL_PENDING_MAX);
 		free(sh->pending[0].sent);
-		memmove(&sh->pending[0], &sh->pending[1], sizeof(sh->pending[0]) * (SHELL_PENDING_MAX - 1));
+		memmove(&sh->pending[0], &sh->pending[1],
+		        sizeof(sh->pending[0]) * (SHELL_PENDING_MAX - 1));
 		sh->npending--;
 	}
 	snprintf(sh->pending[sh->npending].verb, sizeof(sh->pending[0].verb), "%s",
@@ -185,7 +186,8 @@ static void print_tls(const struct conn *c, struct live_state *ls)
 	if (ti.verified)
 		info("certificate: verified (chain and name)");
 	else
-		info("certificate: NOT verified%s%s", ti.verify_error ? ": " : " (--tls-verify off)",
+		info("certificate: NOT verified%s%s",
+		     ti.verify_error ? ": " : " (--tls-verify off)",
 		     ti.verify_error ? ti.verify_error : "");
 	live_state_tls_started(ls, ti.protocol, ti.cipher, ti.verified);
 	tls_info_free(&ti);
@@ -232,7 +234,7 @@ static void reply_done(struct shell *sh)
 		info("a reply nothing asked for (judged as a reply to any command)");
 	live_judge(&sh->ls, sh->profile, sh->strict, verb, sent, sh->reply, &st);
 	free(sent);
-	struct buf line = {0};
+	struct buf line = { 0 };
 	live_verdict_line(&st, sh->color, &line);
 	printf("=> %s\n", line.data);
 	fflush(stdout);
@@ -240,9 +242,9 @@ static void reply_done(struct shell *sh)
 	int code = sh->reply->code;
 	sh->last_code = code;
 	free(sh->last_text);
-	sh->last_text = sh->reply->nkept
-	                    ? xstrndup((const char *)sh->reply->kept[0].text, sh->reply->kept[0].text_len)
-	                    : xstrdup("");
+	sh->last_text = sh->reply->nkept ? xstrndup((const char *)sh->reply->kept[0].text,
+	                                            sh->reply->kept[0].text_len)
+	                                 : xstrdup("");
 	step_result_free(&st);
 	/* consume the reply's bytes */
 	memmove(sh->in.data, sh->in.data + sh->parsed, sh->in.len - sh->parsed);
@@ -287,8 +289,8 @@ static enum wait_result wait_one(struct shell *sh)
 			}
 		}
 		char chunk[SHELL_READ_CHUNK], err[256];
-		long n = conn_wait_read(&sh->conn, chunk, sizeof(chunk), deadline, &interrupted, err,
-		                        sizeof(err));
+		long n = conn_wait_read(&sh->conn, chunk, sizeof(chunk), deadline, &interrupted,
+		                        err, sizeof(err));
 		if (n > 0) {
 			buf_append(&sh->in, chunk, (size_t)n);
 			continue;
@@ -296,7 +298,8 @@ static enum wait_result wait_one(struct shell *sh)
 		if (n == CONN_WAIT_INTERRUPTED) {
 			interrupted = 0;
 			printf("\n");
-			info("interrupted: no longer waiting for the reply to %s (the session stays open; "
+			info("interrupted: no longer waiting for the reply to %s (the session "
+			     "stays open; "
 			     "the reply is shown when it comes, before the next one)",
 			     verb);
 			return WAIT_INTERRUPTED;
@@ -305,12 +308,14 @@ static enum wait_result wait_one(struct shell *sh)
 			print_raw_reply((const uint8_t *)sh->in.data, sh->in.len);
 		if (n == CONN_WAIT_TIMEOUT) {
 			char why[128];
-			snprintf(why, sizeof(why), "timeout: no whole reply to %s within %d s; closing",
-			         verb, reply_timeout(sh, cmd));
+			snprintf(why, sizeof(why),
+			         "timeout: no whole reply to %s within %d s; closing", verb,
+			         reply_timeout(sh, cmd));
 			connection_lost(sh, why);
 		} else if (n == CONN_EOF) {
-			connection_lost(sh, sh->in.len ? "the server closed the connection in mid-reply"
-			                                : "the server closed the connection");
+			connection_lost(sh, sh->in.len
+			                        ? "the server closed the connection in mid-reply"
+			                        : "the server closed the connection");
 		} else {
 			connection_lost(sh, err);
 		}
@@ -335,8 +340,8 @@ static void wait_close(struct shell *sh)
 	char chunk[SHELL_READ_CHUNK], err[256];
 	int64_t deadline = clock_ms() + TIMEOUT_CLOSE_S * 1000;
 	for (;;) {
-		long n = conn_wait_read(&sh->conn, chunk, sizeof(chunk), deadline, &interrupted, err,
-		                        sizeof(err));
+		long n = conn_wait_read(&sh->conn, chunk, sizeof(chunk), deadline, &interrupted,
+		                        err, sizeof(err));
 		if (n > 0) {
 			buf_append(&sh->in, chunk, (size_t)n);
 			info("%ld bytes after the reply to QUIT", n);
@@ -375,7 +380,7 @@ static int need_connection(const struct shell *sh)
 /* Sends line + CRLF (a command, or content in DATA). */
 static int send_line(struct shell *sh, const char *line, size_t len)
 {
-	struct buf b = {0};
+	struct buf b = { 0 };
 	buf_append(&b, line, len);
 	buf_puts(&b, "\r\n");
 	int rc = send_bytes(sh, b.data, b.len);
@@ -423,8 +428,9 @@ static void command_line(struct shell *sh, const char *line, size_t len)
 	} else if (command_from_name(verb) == CMD_AUTH) {
 		sh->typed_auth = 1;
 		if (!sh->typed_auth_noted)
-			recording_comment(&sh->rec, "a hand-typed AUTH exchange was left out (it carries "
-			                            "credentials); .auth MECH records it as an A: step");
+			recording_comment(&sh->rec,
+			                  "a hand-typed AUTH exchange was left out (it carries "
+			                  "credentials); .auth MECH records it as an A: step");
 		sh->typed_auth_noted = 1;
 		info("AUTH typed by hand is not recorded (it carries credentials); .auth MECH is");
 	} else {
@@ -446,7 +452,7 @@ static void meta_raw(struct shell *sh, const char *arg)
 		info(".raw needs one double-quoted string: .raw \"NOOP\\r\\n\"");
 		return;
 	}
-	struct buf bytes = {0};
+	struct buf bytes = { 0 };
 	char err[256];
 	if (text_unescape(&bytes, arg + 1, n - 2, err, sizeof(err)) < 0 || bytes.len == 0) {
 		info(".raw: %s", bytes.len == 0 && !*err ? "nothing to send" : err);
@@ -486,7 +492,7 @@ static void meta_data(struct shell *sh, const char *path)
 		info(".data needs a FILE");
 		return;
 	}
-	struct buf file = {0};
+	struct buf file = { 0 };
 	if (file_read_all(path, SHELL_DATA_FILE_MAX, &file) < 0) {
 		info(".data %s: %s", path, strerror(errno));
 		buf_free(&file);
@@ -507,7 +513,7 @@ static void meta_data(struct shell *sh, const char *path)
 			goto out;
 		}
 	}
-	struct buf wire = {0};
+	struct buf wire = { 0 };
 	size_t start = 0, lines = 0;
 	while (start < file.len) {
 		const char *nl = memchr(file.data + start, '\n', file.len - start);
@@ -549,7 +555,8 @@ static void meta_auth(struct shell *sh, const char *arg)
 		return;
 	}
 	if (!sh->password) {
-		info(".auth needs credentials: start the shell with --auth-user USER and the password "
+		info(".auth needs credentials: start the shell with --auth-user USER and the "
+		     "password "
 		     "in %s (or --auth-password-env NAME, --auth-password-file PATH); it is never "
 		     "typed",
 		     sh->auth.env ? sh->auth.env : "SMTPCONFORM_PASSWORD");
@@ -559,7 +566,7 @@ static void meta_auth(struct shell *sh, const char *arg)
 		return;
 	struct sasl s;
 	sasl_init(&s, (enum sasl_mech)m, sh->auth.user, sh->password, NULL);
-	struct buf ir = {0}, line = {0};
+	struct buf ir = { 0 }, line = { 0 };
 	int has_ir = sasl_initial(&s, &ir);
 	buf_printf(&line, "AUTH %s", sasl_mech_name((enum sasl_mech)m));
 	if (has_ir)
@@ -574,9 +581,10 @@ static void meta_auth(struct shell *sh, const char *arg)
 			break;
 		if (sh->ls.auth_done || sh->last_code != 334)
 			break;
-		struct buf resp = {0};
+		struct buf resp = { 0 };
 		char err[256];
-		if (sasl_respond(&s, sh->last_text ? sh->last_text : "", &resp, err, sizeof(err)) < 0) {
+		if (sasl_respond(&s, sh->last_text ? sh->last_text : "", &resp, err, sizeof(err)) <
+		    0) {
 			info(".auth: %s; cancelling with \"*\"", err);
 			buf_reset(&resp);
 			buf_puts(&resp, "*");
@@ -720,9 +728,9 @@ static char *candidate_next(const char *text, int state)
 }
 
 static const char *const shell_verbs[] = {
-    "EHLO", "HELO", "MAIL FROM:<", "RCPT TO:<", "DATA", "RSET", "NOOP", "QUIT", "VRFY",
-    "EXPN", "HELP", "STARTTLS", "AUTH", "BDAT", ".starttls", ".auth", ".raw", ".data",
-    ".state", ".save", ".help", ".quit", NULL,
+	"EHLO", "HELO",  "MAIL FROM:<", "RCPT TO:<", "DATA",  "RSET",  "NOOP",      "QUIT",
+	"VRFY", "EXPN",  "HELP",        "STARTTLS",  "AUTH",  "BDAT",  ".starttls", ".auth",
+	".raw", ".data", ".state",      ".save",     ".help", ".quit", NULL,
 };
 
 /* The line's first word is cmd's verb (and a word follows: completion is
@@ -873,21 +881,21 @@ static int shell_parse_args(int argc, char **argv, struct shell *sh, struct tls_
                             const char **tls_mode, const char **color)
 {
 	static const struct option longopts[] = {
-	    {"target", required_argument, NULL, 't'},
-	    {"profile", required_argument, NULL, OPT_AS_RUN},
-	    {"strict", no_argument, NULL, OPT_AS_RUN},
-	    {"timeout", required_argument, NULL, OPT_AS_RUN},
-	    {"tls", required_argument, NULL, OPT_TLS},
-	    {"tls-verify", required_argument, NULL, OPT_AS_RUN},
-	    {"ca-file", required_argument, NULL, OPT_AS_RUN},
-	    {"tls-min-version", required_argument, NULL, OPT_AS_RUN},
-	    {"sni", required_argument, NULL, OPT_AS_RUN},
-	    {"auth-user", required_argument, NULL, OPT_AS_RUN},
-	    {"auth-password-env", required_argument, NULL, OPT_AS_RUN},
-	    {"auth-password-file", required_argument, NULL, OPT_AS_RUN},
-	    {"color", required_argument, NULL, OPT_COLOR},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+		{ "target", required_argument, NULL, 't' },
+		{ "profile", required_argument, NULL, OPT_AS_RUN },
+		{ "strict", no_argument, NULL, OPT_AS_RUN },
+		{ "timeout", required_argument, NULL, OPT_AS_RUN },
+		{ "tls", required_argument, NULL, OPT_TLS },
+		{ "tls-verify", required_argument, NULL, OPT_AS_RUN },
+		{ "ca-file", required_argument, NULL, OPT_AS_RUN },
+		{ "tls-min-version", required_argument, NULL, OPT_AS_RUN },
+		{ "sni", required_argument, NULL, OPT_AS_RUN },
+		{ "auth-user", required_argument, NULL, OPT_AS_RUN },
+		{ "auth-password-env", required_argument, NULL, OPT_AS_RUN },
+		{ "auth-password-file", required_argument, NULL, OPT_AS_RUN },
+		{ "color", required_argument, NULL, OPT_COLOR },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	struct run_options ro;
 	char label[64], err[1024];
@@ -898,13 +906,16 @@ static int shell_parse_args(int argc, char **argv, struct shell *sh, struct tls_
 		case 't': sh->target_arg = optarg; break;
 		case OPT_AS_RUN:
 			snprintf(label, sizeof(label), "--%s", longopts[idx].name);
-			if (run_option_apply(&ro, run_option_named(longopts[idx].name), optarg, label,
-			                     RUN_OPT_FROM_ARGV, err, sizeof(err)) < 0)
+			if (run_option_apply(&ro, run_option_named(longopts[idx].name), optarg,
+			                     label, RUN_OPT_FROM_ARGV, err, sizeof(err)) < 0)
 				shell_usage_error(err, NULL);
 			break;
 		case OPT_COLOR: *color = optarg; break;
 		case OPT_TLS: *tls_mode = optarg; break;
-		case 'h': fputs(shell_usage, stdout); help = 1; break;
+		case 'h':
+			fputs(shell_usage, stdout);
+			help = 1;
+			break;
 		default: shell_usage_error("unknown option", NULL);
 		}
 	}
@@ -934,7 +945,8 @@ int shell_main(int argc, char **argv)
 		shell_usage_error("unknown profile", sh->profile);
 	if (strcmp(tls_mode, "none") != 0 && strcmp(tls_mode, "implicit") != 0)
 		shell_usage_error("--tls: expected none or implicit, got", tls_mode);
-	if (strcmp(color, "auto") != 0 && strcmp(color, "always") != 0 && strcmp(color, "never") != 0)
+	if (strcmp(color, "auto") != 0 && strcmp(color, "always") != 0 &&
+	    strcmp(color, "never") != 0)
 		shell_usage_error("--color: expected auto, always or never, got", color);
 	char err[1024];
 	if (target_parse(sh->target_arg, &sh->target, err, sizeof(err)) < 0)
@@ -976,7 +988,8 @@ int shell_main(int argc, char **argv)
 			completing = sh;
 			rl_attempted_completion_function = shell_complete;
 			using_history();
-			info("type SMTP commands; .help for meta-commands, Ctrl-D or .quit to leave");
+			info("type SMTP commands; .help for meta-commands, Ctrl-D or .quit to "
+			     "leave");
 		}
 		char *line;
 		while ((line = read_command(sh)) != NULL) {

@@ -92,8 +92,8 @@
 #define SCENARIO_VARS_MAX 128       /* --var definitions */
 /* One scenario with its @includes expanded (each inclusion counts, so a
  * fan-out of includes including includes stays small and fails at once). */
-#define SCENARIO_INCLUDES_MAX 256               /* @include lines followed */
-#define SCENARIO_STEPS_MAX 10000                /* steps */
+#define SCENARIO_INCLUDES_MAX 256                     /* @include lines followed */
+#define SCENARIO_STEPS_MAX 10000                      /* steps */
 #define SCENARIO_EXPANDED_MAX (4 * SCENARIO_FILE_MAX) /* bytes of all files read */
 /* One {var} expansion (a C: or D: line, a value): its bytes and how many
  * variable references it may follow, so nested values cannot multiply. */

@@ -28,10 +28,10 @@ static const struct {
 	const char *name;
 	int version;
 } versions[] = {
-    {"TLSv1", TLS1_VERSION},
-    {"TLSv1.1", TLS1_1_VERSION},
-    {"TLSv1.2", TLS1_2_VERSION},
-    {"TLSv1.3", TLS1_3_VERSION},
+	{ "TLSv1", TLS1_VERSION },
+	{ "TLSv1.1", TLS1_1_VERSION },
+	{ "TLSv1.2", TLS1_2_VERSION },
+	{ "TLSv1.3", TLS1_3_VERSION },
 };
 
 int tls_version_known(const char *name)
@@ -69,7 +69,8 @@ int tls_setup(const struct tls_options *o, char *err, size_t errlen)
 		if (strcmp(versions[i].name, minv) == 0)
 			version = versions[i].version;
 	if (!version) {
-		snprintf(err, errlen, "unknown minimum TLS version '%s' (TLSv1, TLSv1.1, TLSv1.2, TLSv1.3)",
+		snprintf(err, errlen,
+		         "unknown minimum TLS version '%s' (TLSv1, TLSv1.1, TLSv1.2, TLSv1.3)",
 		         minv);
 		return -1;
 	}
@@ -109,7 +110,8 @@ static int ensure_ctx(char *err, size_t errlen)
 		/* SSL_VERIFY_NONE still checks the chain and records the result
 		 * (SSL_get_verify_result); only `require` abandons the handshake. */
 		SSL_CTX_set_verify(client_ctx,
-		                   settings.verify == TLS_VERIFY_REQUIRE ? SSL_VERIFY_PEER : SSL_VERIFY_NONE,
+		                   settings.verify == TLS_VERIFY_REQUIRE ? SSL_VERIFY_PEER
+		                                                         : SSL_VERIFY_NONE,
 		                   NULL);
 		int ok = settings.ca_file
 		             ? SSL_CTX_load_verify_locations(client_ctx, settings.ca_file, NULL)
@@ -144,14 +146,9 @@ static long map_result(struct conn *c, SSL *ssl, int n)
 	if (n > 0)
 		return n;
 	switch (SSL_get_error(ssl, n)) {
-	case SSL_ERROR_WANT_READ:
-		c->want = CONN_WANT_READ;
-		return CONN_AGAIN;
-	case SSL_ERROR_WANT_WRITE:
-		c->want = CONN_WANT_WRITE;
-		return CONN_AGAIN;
-	case SSL_ERROR_ZERO_RETURN:
-		return CONN_EOF;
+	case SSL_ERROR_WANT_READ: c->want = CONN_WANT_READ; return CONN_AGAIN;
+	case SSL_ERROR_WANT_WRITE: c->want = CONN_WANT_WRITE; return CONN_AGAIN;
+	case SSL_ERROR_ZERO_RETURN: return CONN_EOF;
 	case SSL_ERROR_SYSCALL:
 		c->error = errno ? errno : ECONNRESET;
 		ERR_clear_error();
@@ -193,10 +190,10 @@ static void tls_shutdown(struct conn *c)
 }
 
 static const struct transport_ops tls_ops = {
-    .name = "tls",
-    .read = tls_read,
-    .write = tls_write,
-    .shutdown = tls_shutdown,
+	.name = "tls",
+	.read = tls_read,
+	.write = tls_write,
+	.shutdown = tls_shutdown,
 };
 
 int tls_attach(struct conn *c, char *err, size_t errlen)

@@ -32,9 +32,9 @@ struct tls_options {
 
 /* What a report shows of one TLS session. Strings are owned. */
 struct tls_info {
-	char *protocol;     /* as OpenSSL names it: "TLSv1.3" */
-	char *cipher;       /* "TLS_AES_256_GCM_SHA384" */
-	char *subject;      /* peer certificate subject, one line */
+	char *protocol; /* as OpenSSL names it: "TLSv1.3" */
+	char *cipher;   /* "TLS_AES_256_GCM_SHA384" */
+	char *subject;  /* peer certificate subject, one line */
 	char *issuer;
 	int verified;       /* 1 when the chain and name verified */
 	char *verify_error; /* why not (OpenSSL's verify error string), or NULL;

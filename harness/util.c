@@ -295,8 +295,7 @@ void text_escape(struct buf *out, const void *bytes, size_t n)
 			buf_append(out, "\\t", 2);
 			i++;
 			continue;
-		default:
-			break;
+		default: break;
 		}
 		seq = p[i] >= 0x80 ? utf8_sequence_len(p + i, n - i) : 0;
 		if (seq && !utf8_is_unsafe(p + i, seq)) {
@@ -347,7 +346,7 @@ void text_sanitize(char *msg, size_t size)
 {
 	const uint8_t *p = (const uint8_t *)msg;
 	size_t n = strnlen(msg, size), i = 0, seq;
-	struct buf out = {0};
+	struct buf out = { 0 };
 
 	if (size == 0)
 		return;
@@ -701,7 +700,7 @@ static void redact_add(char *text, size_t len, int standalone)
 	}
 	if (redact_nforms == REDACT_FORMS_MAX)
 		BUG("more secret forms than REDACT_FORMS_MAX");
-	redact_forms[redact_nforms++] = (struct redact_form){text, len, standalone};
+	redact_forms[redact_nforms++] = (struct redact_form){ text, len, standalone };
 	if (len < REDACT_PIECE_MIN)
 		return;
 	size_t add = len - REDACT_PIECE_MIN + 1;
@@ -719,12 +718,13 @@ static void redact_add(char *text, size_t len, int standalone)
 /* Base64 (standard alphabet, padded) of n bytes. */
 static void base64_encode(struct buf *out, const unsigned char *p, size_t n)
 {
-	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	for (size_t i = 0; i < n; i += 3) {
 		unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) |
 		             (i + 2 < n ? p[i + 2] : 0);
-		char q[4] = {b64[(v >> 18) & 63], b64[(v >> 12) & 63], i + 1 < n ? b64[(v >> 6) & 63] : '=',
-		             i + 2 < n ? b64[v & 63] : '='};
+		char q[4] = { b64[(v >> 18) & 63], b64[(v >> 12) & 63],
+			      i + 1 < n ? b64[(v >> 6) & 63] : '=', i + 2 < n ? b64[v & 63] : '=' };
 		buf_append(out, q, 4);
 	}
 }
@@ -737,7 +737,7 @@ void redact_register(const void *secret, size_t n)
 	redact_add(xstrndup(secret, n), strnlen(secret, n), 1);
 	char *escaped = text_escape_dup(secret, n);
 	redact_add(escaped, strlen(escaped), 1);
-	struct buf hex = {0}, hexu = {0}, enc = {0};
+	struct buf hex = { 0 }, hexu = { 0 }, enc = { 0 };
 	for (size_t i = 0; i < n; i++) {
 		buf_printf(&hex, "%02x", p[i]);
 		buf_printf(&hexu, "%02X", p[i]);

@@ -28,9 +28,9 @@ void util_bug(const char *func, const char *file, int line, const char *msg)
 
 /* A growable byte buffer, always NUL-terminated (the NUL is not counted). */
 struct buf {
-	char *data;   /* NULL until the first append */
-	size_t len;   /* bytes used, excluding the terminating NUL */
-	size_t cap;   /* bytes allocated */
+	char *data; /* NULL until the first append */
+	size_t len; /* bytes used, excluding the terminating NUL */
+	size_t cap; /* bytes allocated */
 };
 void buf_append(struct buf *b, const void *bytes, size_t n);
 void buf_puts(struct buf *b, const char *s);

@@ -82,9 +82,10 @@ int vars_set_arg(struct vars *v, const char *arg, char *err, size_t errlen)
 	}
 	size_t len = (size_t)(eq - arg);
 	if (!name_valid(arg, len)) {
-		snprintf(err, errlen,
-		         "--var %s: invalid variable name \"%.*s\" (use letters, digits, '_', '.', '-')",
-		         arg, (int)len, arg);
+		snprintf(
+		    err, errlen,
+		    "--var %s: invalid variable name \"%.*s\" (use letters, digits, '_', '.', '-')",
+		    arg, (int)len, arg);
 		return -1;
 	}
 	if (vars_find(v, arg, len) < 0 && v->n >= SCENARIO_VARS_MAX) {
@@ -118,22 +119,26 @@ static int expansion_bounded(const struct expansion *x, const struct buf *out, c
                              size_t errlen)
 {
 	if (out->len - x->start > VARS_EXPANDED_MAX) {
-		snprintf(err, errlen, "variable expansion longer than %d bytes (values that repeat "
-		                      "other variables multiply)", VARS_EXPANDED_MAX);
+		snprintf(err, errlen,
+		         "variable expansion longer than %d bytes (values that repeat "
+		         "other variables multiply)",
+		         VARS_EXPANDED_MAX);
 		return -1;
 	}
 	if (x->refs > VARS_REFS_MAX) {
-		snprintf(err, errlen, "variable expansion follows more than %d {name} references "
-		                      "(values that repeat other variables multiply)", VARS_REFS_MAX);
+		snprintf(err, errlen,
+		         "variable expansion follows more than %d {name} references "
+		         "(values that repeat other variables multiply)",
+		         VARS_REFS_MAX);
 		return -1;
 	}
 	return 0;
 }
 
-static void chain_describe(const struct expansion *x, const char *last, size_t last_len,
-                           char *err, size_t errlen)
+static void chain_describe(const struct expansion *x, const char *last, size_t last_len, char *err,
+                           size_t errlen)
 {
-	struct buf b = {0};
+	struct buf b = { 0 };
 	for (size_t i = 0; i < x->depth; i++)
 		buf_printf(&b, "{%s} -> ", x->names[i]);
 	buf_printf(&b, "{%.*s}", (int)last_len, last);
@@ -168,15 +173,17 @@ static int expand(const struct vars *v, const char *text, size_t len, struct buf
 		const char *name = text + at + 1;
 		size_t nlen = (size_t)(close - name);
 		if (!name_valid(name, nlen)) {
-			snprintf(err, errlen,
-			         "invalid variable name {%.*s} (use letters, digits, '_', '.', '-'; "
-			         "write {{ for a literal {)",
-			         (int)nlen, name);
+			snprintf(
+			    err, errlen,
+			    "invalid variable name {%.*s} (use letters, digits, '_', '.', '-'; "
+			    "write {{ for a literal {)",
+			    (int)nlen, name);
 			return -1;
 		}
 		ssize_t k = vars_find(v, name, nlen);
 		if (k < 0) {
-			snprintf(err, errlen, "unknown variable {%.*s} (define it with --var %.*s=VALUE)",
+			snprintf(err, errlen,
+			         "unknown variable {%.*s} (define it with --var %.*s=VALUE)",
 			         (int)nlen, name, (int)nlen, name);
 			return -1;
 		}
@@ -187,8 +194,8 @@ static int expand(const struct vars *v, const char *text, size_t len, struct buf
 			}
 		}
 		if (x->depth == VARS_EXPAND_DEPTH) {
-			snprintf(err, errlen, "variable {%.*s}: values nest deeper than %d", (int)nlen,
-			         name, VARS_EXPAND_DEPTH);
+			snprintf(err, errlen, "variable {%.*s}: values nest deeper than %d",
+			         (int)nlen, name, VARS_EXPAND_DEPTH);
 			return -1;
 		}
 		x->refs++;
@@ -198,7 +205,8 @@ static int expand(const struct vars *v, const char *text, size_t len, struct buf
 		if (rc < 0) {
 			/* Name the innermost variable whose value is broken (cycle
 			 * and depth messages already name the chain). */
-			if (strncmp(err, "variable ", 9) != 0 && strncmp(err, "in the value", 12) != 0) {
+			if (strncmp(err, "variable ", 9) != 0 &&
+			    strncmp(err, "in the value", 12) != 0) {
 				char *why = xstrdup(err);
 				snprintf(err, errlen, "in the value of {%s}: %s", v->names[k], why);
 				free(why);
@@ -210,10 +218,10 @@ static int expand(const struct vars *v, const char *text, size_t len, struct buf
 	return expansion_bounded(x, out, err, errlen);
 }
 
-int vars_expand(const struct vars *v, const char *text, size_t len, struct buf *out,
-                char *err, size_t errlen)
+int vars_expand(const struct vars *v, const char *text, size_t len, struct buf *out, char *err,
+                size_t errlen)
 {
-	struct expansion x = {.depth = 0, .start = out->len};
+	struct expansion x = { .depth = 0, .start = out->len };
 	return expand(v, text, len, out, &x, err, errlen);
 }
 
@@ -231,7 +239,7 @@ void vars_free(struct vars *v)
 char *vars_value(const struct vars *v, const char *name)
 {
 	const char *raw = v ? vars_get(v, name) : NULL;
-	struct buf out = {0};
+	struct buf out = { 0 };
 	char err[256];
 	if (!raw)
 		return NULL;

@@ -31,8 +31,8 @@ const char *vars_get(const struct vars *v, const char *name);
  * or -1 with "unknown variable {x} (define it with --var x=VALUE)" or
  * "unterminated {" in err.
  */
-int vars_expand(const struct vars *v, const char *text, size_t len, struct buf *out,
-                char *err, size_t errlen);
+int vars_expand(const struct vars *v, const char *text, size_t len, struct buf *out, char *err,
+                size_t errlen);
 /* The value of name with its own {name}s expanded (caller frees), or NULL
  * when it is not defined or does not expand. */
 char *vars_value(const struct vars *v, const char *name);

@@ -18,7 +18,7 @@ set -eu
 BUILD_PKGS="gcc make pkg-config python3 libevent-dev libjansson-dev libssl-dev libpcre2-dev libedit-dev scdoc"
 PACKAGE_PKGS="$BUILD_PKGS debhelper dpkg-dev fakeroot lintian"
 BENCH_PKGS="$BUILD_PKGS postfix time"
-TEST_PKGS="$PACKAGE_PKGS man-db python3-yaml clang libclang-rt-dev libcmocka-dev valgrind postfix python3-pytest python3-pexpect python3-aiosmtpd libxml2-utils openssl chromium swaks"
+TEST_PKGS="$PACKAGE_PKGS man-db python3-yaml clang clang-format libclang-rt-dev libcmocka-dev valgrind postfix python3-pytest python3-pexpect python3-aiosmtpd libxml2-utils openssl chromium swaks"
 
 case "${1:-build}" in
 build) pkgs=$BUILD_PKGS ;;

@@ -75,8 +75,7 @@ static size_t read_replies(struct reply *r, const uint8_t *buf, size_t len)
 }
 
 /* Best of BENCH_ROUNDS over `passes` reads of buf[0..len); prints one line. */
-static int bench(struct reply *r, const char *what, const uint8_t *buf, size_t len,
-                 size_t passes)
+static int bench(struct reply *r, const char *what, const uint8_t *buf, size_t len, size_t passes)
 {
 	double best = 0;
 	size_t replies = 0;

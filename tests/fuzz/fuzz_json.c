@@ -22,20 +22,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define NAME "fuzz.json"
 
-#define CHECK(cond)                               \
-	do {                                      \
-		if (!(cond))                      \
-			__builtin_trap();         \
+#define CHECK(cond)                       \
+	do {                              \
+		if (!(cond))              \
+			__builtin_trap(); \
 	} while (0)
 
 static void render_all(const struct run_result *run)
 {
 	static void (*const render[])(const struct run_result *, struct buf *) = {
-	    report_render_text, report_render_json, report_render_junit,
-	    report_render_tap,  report_render_html, report_render_md,
+		report_render_text, report_render_json, report_render_junit,
+		report_render_tap,  report_render_html, report_render_md,
 	};
 	for (size_t i = 0; i < sizeof(render) / sizeof(render[0]); i++) {
-		struct buf out = {0};
+		struct buf out = { 0 };
 		render[i](run, &out);
 		CHECK(out.len > 0 && strlen(out.data) == out.len); /* text, no NUL */
 		buf_free(&out);
@@ -45,7 +45,7 @@ static void render_all(const struct run_result *run)
 /* The JSON of a loaded run loads again and renders to the same bytes. */
 static void check_fixpoint(const struct run_result *run)
 {
-	struct buf first = {0}, second = {0};
+	struct buf first = { 0 }, second = { 0 };
 	struct run_result again;
 	char err[1024];
 	report_render_json(run, &first);
@@ -89,7 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	render_all(&run);
 	check_fixpoint(&run);
 	for (int markdown = 0; markdown <= 1; markdown++) {
-		struct buf out = {0};
+		struct buf out = { 0 };
 		CHECK(diff_runs(&run, &run, markdown, &out) == 0);
 		buf_free(&out);
 	}

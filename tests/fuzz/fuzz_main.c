@@ -48,7 +48,7 @@ static int replay(const char *path, size_t *count)
 		closedir(dir);
 		return rc;
 	}
-	struct buf input = {0};
+	struct buf input = { 0 };
 	if (file_read_all(path, FUZZ_REPLAY_INPUT_MAX, &input) != 0) {
 		perror(path);
 		return -1;

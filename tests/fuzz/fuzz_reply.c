@@ -36,7 +36,7 @@
 
 /* What one reply came to, in a form two runs can compare. */
 struct outcome {
-	long consumed;     /* bytes of the reply, or -1 when abandoned */
+	long consumed; /* bytes of the reply, or -1 when abandoned */
 	int complete;
 	int code;
 	unsigned flags;
@@ -47,10 +47,10 @@ struct outcome {
 
 static struct reply reply; /* large: not on the stack */
 
-#define CHECK(cond)                                                                   \
-	do {                                                                          \
-		if (!(cond))                                                          \
-			__builtin_trap();                                             \
+#define CHECK(cond)                       \
+	do {                              \
+		if (!(cond))              \
+			__builtin_trap(); \
 	} while (0)
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n)
@@ -68,8 +68,8 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
 /* Invariants of a finished feed, then its summary. */
 static struct outcome summarize(const struct reply *r, long consumed)
 {
-	struct outcome o = { consumed, r->complete, r->code, r->flags, r->nlines, r->nkept,
-	                     14695981039346656037u };
+	struct outcome o = { consumed, r->complete,          r->code, r->flags, r->nlines,
+		             r->nkept, 14695981039346656037u };
 	unsigned bit;
 	size_t i;
 
@@ -82,7 +82,8 @@ static struct outcome summarize(const struct reply *r, long consumed)
 	if (r->flags & REPLY_F_TOO_MANY_LINES)
 		CHECK(consumed == -1 && r->nlines == REPLY_LINES_MAX);
 	if (consumed == -1)
-		CHECK(!r->complete && (r->flags & (REPLY_F_TOO_MANY_LINES | REPLY_F_LINE_TOO_LONG)));
+		CHECK(!r->complete &&
+		      (r->flags & (REPLY_F_TOO_MANY_LINES | REPLY_F_LINE_TOO_LONG)));
 	if (r->complete) {
 		CHECK(r->nlines > 0);
 		if (r->nlines <= REPLY_LINES_KEEP)
@@ -143,8 +144,7 @@ static void check_one_line(const uint8_t *buf, size_t len)
 		CHECK(memchr(buf, '\n', REPLY_LINE_HARD_MAX) == NULL);
 		CHECK(line.flags & REPLY_F_LINE_TOO_LONG);
 		break;
-	default:
-		CHECK(0);
+	default: CHECK(0);
 	}
 }
 
@@ -175,12 +175,9 @@ static size_t next_chunk(uint32_t *seed)
 	r = *seed >> 8;
 	switch (r & 3) {
 	case 0:
-	case 1:
-		return 1 + (r >> 2) % 8;
-	case 2:
-		return 1 + (r >> 2) % 700;
-	default:
-		return 1 + (r >> 2) % (2 * REPLY_LINE_HARD_MAX);
+	case 1: return 1 + (r >> 2) % 8;
+	case 2: return 1 + (r >> 2) % 700;
+	default: return 1 + (r >> 2) % (2 * REPLY_LINE_HARD_MAX);
 	}
 }
 

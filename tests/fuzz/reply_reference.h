@@ -36,9 +36,8 @@ static inline unsigned reply_reference_octets(const uint8_t *p, size_t n)
 
 /* What reply_parse_line() returns for buf[0..len), with the bytes consumed
  * and the flags but code and separator. */
-static inline enum reply_parse_result reply_reference_line(const uint8_t *buf, size_t len,
-                                                           size_t *consumed_out,
-                                                           unsigned *flags_out)
+static inline enum reply_parse_result
+reply_reference_line(const uint8_t *buf, size_t len, size_t *consumed_out, unsigned *flags_out)
 {
 	size_t scan = len < REPLY_LINE_HARD_MAX ? len : REPLY_LINE_HARD_MAX;
 	const uint8_t *lf = scan ? memchr(buf, '\n', scan) : NULL;

@@ -71,23 +71,27 @@ static void test_paths(void **state)
 		{ "<us er@example.com>", 0, 0, 0, ARGUMENT_SYNTAX, 0, 0, 0, 0 },
 		{ "<j\xc3\xb6rg@example.com>", 0, 0, 0, ARGUMENT_SYNTAX, 0, 0, 0, 0 },
 		{ "<j\xc3\xb6rg@example.com>", 0, 0, 1, ARGUMENT_OK, 0, 0, 0, 1 },
-		{ "<user@b\xc3\xbc" "cher.example>", 0, 0, 1, ARGUMENT_OK, 0, 0, 0, 1 },
+		{ "<user@b\xc3\xbc"
+		  "cher.example>",
+		  0, 0, 1, ARGUMENT_OK, 0, 0, 0, 1 },
 		{ "", 0, 0, 0, ARGUMENT_SYNTAX, 0, 0, 0, 0 },
 		{ "<", 0, 0, 0, ARGUMENT_SYNTAX, 0, 0, 0, 0 },
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct path_info info;
-		enum argument_status st =
-		    path_guarded(cases[i].path, cases[i].null_ok, cases[i].pm_ok, cases[i].utf8, &info);
+		enum argument_status st = path_guarded(cases[i].path, cases[i].null_ok,
+		                                       cases[i].pm_ok, cases[i].utf8, &info);
 		if (st != cases[i].want)
 			fail_msg("%s: status %d, want %d", cases[i].path, st, cases[i].want);
 		if (st == ARGUMENT_SYNTAX)
 			continue;
 		if (info.postmaster != cases[i].postmaster || info.quoted != cases[i].quoted ||
-		    info.address_literal != cases[i].literal || info.has_domain != cases[i].has_domain)
+		    info.address_literal != cases[i].literal ||
+		    info.has_domain != cases[i].has_domain)
 			fail_msg("%s: postmaster %d quoted %d literal %d domain %d", cases[i].path,
-			         info.postmaster, info.quoted, info.address_literal, info.has_domain);
+			         info.postmaster, info.quoted, info.address_literal,
+			         info.has_domain);
 	}
 }
 
@@ -137,18 +141,12 @@ static void test_domains(void **state)
 		int literal_ok;
 		enum argument_status want;
 	} cases[] = {
-		{ "example.com", 0, ARGUMENT_OK },
-		{ "a", 0, ARGUMENT_OK },
-		{ "1.example", 0, ARGUMENT_OK },
-		{ "smtpconform.example", 0, ARGUMENT_OK },
-		{ "[127.0.0.1]", 1, ARGUMENT_OK },
-		{ "[127.0.0.1]", 0, ARGUMENT_SYNTAX },
-		{ "[IPv6:::1]", 1, ARGUMENT_OK },
-		{ "", 0, ARGUMENT_SYNTAX },
-		{ "-a", 0, ARGUMENT_SYNTAX },
-		{ "a_b", 0, ARGUMENT_SYNTAX },
-		{ "a b", 0, ARGUMENT_SYNTAX },
-		{ ".", 0, ARGUMENT_SYNTAX },
+		{ "example.com", 0, ARGUMENT_OK }, { "a", 0, ARGUMENT_OK },
+		{ "1.example", 0, ARGUMENT_OK },   { "smtpconform.example", 0, ARGUMENT_OK },
+		{ "[127.0.0.1]", 1, ARGUMENT_OK }, { "[127.0.0.1]", 0, ARGUMENT_SYNTAX },
+		{ "[IPv6:::1]", 1, ARGUMENT_OK },  { "", 0, ARGUMENT_SYNTAX },
+		{ "-a", 0, ARGUMENT_SYNTAX },      { "a_b", 0, ARGUMENT_SYNTAX },
+		{ "a b", 0, ARGUMENT_SYNTAX },     { ".", 0, ARGUMENT_SYNTAX },
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -258,11 +256,11 @@ static void test_size_base64_mech(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_paths),
-	    cmocka_unit_test(test_limits),
-	    cmocka_unit_test(test_domains),
-	    cmocka_unit_test(test_mail_rcpt),
-	    cmocka_unit_test(test_size_base64_mech),
+		cmocka_unit_test(test_paths),
+		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_domains),
+		cmocka_unit_test(test_mail_rcpt),
+		cmocka_unit_test(test_size_base64_mech),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -40,8 +40,8 @@ static void expect_codes(struct expect *e, const char *alts)
 }
 
 /* Runs check_reply and returns the comma-joined rule ids. */
-static char *rules_of(const char *profile, const char *cmd, const char *wire,
-                      const char *alts, int strict, enum verdict *verdict_out)
+static char *rules_of(const char *profile, const char *cmd, const char *wire, const char *alts,
+                      int strict, enum verdict *verdict_out)
 {
 	static char out[512];
 	struct reply *r = malloc(sizeof(*r));
@@ -69,27 +69,27 @@ struct case_row {
 	const char *cmd;
 	const char *wire;
 	const char *expect;
-	const char *rules;    /* expected rule ids, comma-joined, "" for none */
+	const char *rules; /* expected rule ids, comma-joined, "" for none */
 	enum verdict verdict;
 };
 
 static const struct case_row cases[] = {
-    {"NOOP", "250 2.0.0 Ok\r\n", "250", "", VERDICT_PASS},
-    {"NOOP", "251 ok\r\n", "250", "matrix.not-allowed,expect.code", VERDICT_FAIL},
-    {"NOOP", "251 ok\r\n", "*", "matrix.not-allowed", VERDICT_FAIL},
-    {"VRFY", "354 go\r\n", "*", "matrix.not-allowed", VERDICT_FAIL},
-    {"QUIT", "250 bye\r\n", "221", "matrix.not-allowed,expect.code", VERDICT_FAIL},
-    {"NOOP", "200 ok\r\n", "2xx", "matrix.nonstandard", VERDICT_WARN},
-    {"RCPT", "251 forwarded\r\n", "250|251", "", VERDICT_PASS},
-    {"RCPT", "250 ok\r\n", "503", "expect.code", VERDICT_FAIL},
-    {"EHLO", "250-a\r\n251 b\r\n", "*", "syntax.multiline-code", VERDICT_FAIL},
-    {"NOOP", "250 ok\n", "250", "syntax.bare-lf", VERDICT_FAIL},
-    {"NOOP", "25x ok\r\n", "*", "syntax.code", VERDICT_FAIL},
-    {"NOOP", "25x ok\r\n", "250", "syntax.code,expect.code", VERDICT_FAIL},
-    {"CONNECT", "220 ready\r\n", "2xx", "", VERDICT_PASS},
-    {"DATA-END", "250 queued\r\n", "250", "", VERDICT_PASS},
-    {"DATA", "250 queued\r\n", "*", "matrix.not-allowed", VERDICT_FAIL},
-    {"FROB", "500 unknown\r\n", "500", "", VERDICT_PASS},
+	{ "NOOP", "250 2.0.0 Ok\r\n", "250", "", VERDICT_PASS },
+	{ "NOOP", "251 ok\r\n", "250", "matrix.not-allowed,expect.code", VERDICT_FAIL },
+	{ "NOOP", "251 ok\r\n", "*", "matrix.not-allowed", VERDICT_FAIL },
+	{ "VRFY", "354 go\r\n", "*", "matrix.not-allowed", VERDICT_FAIL },
+	{ "QUIT", "250 bye\r\n", "221", "matrix.not-allowed,expect.code", VERDICT_FAIL },
+	{ "NOOP", "200 ok\r\n", "2xx", "matrix.nonstandard", VERDICT_WARN },
+	{ "RCPT", "251 forwarded\r\n", "250|251", "", VERDICT_PASS },
+	{ "RCPT", "250 ok\r\n", "503", "expect.code", VERDICT_FAIL },
+	{ "EHLO", "250-a\r\n251 b\r\n", "*", "syntax.multiline-code", VERDICT_FAIL },
+	{ "NOOP", "250 ok\n", "250", "syntax.bare-lf", VERDICT_FAIL },
+	{ "NOOP", "25x ok\r\n", "*", "syntax.code", VERDICT_FAIL },
+	{ "NOOP", "25x ok\r\n", "250", "syntax.code,expect.code", VERDICT_FAIL },
+	{ "CONNECT", "220 ready\r\n", "2xx", "", VERDICT_PASS },
+	{ "DATA-END", "250 queued\r\n", "250", "", VERDICT_PASS },
+	{ "DATA", "250 queued\r\n", "*", "matrix.not-allowed", VERDICT_FAIL },
+	{ "FROB", "500 unknown\r\n", "500", "", VERDICT_PASS },
 };
 
 static void test_table(void **state)
@@ -97,10 +97,11 @@ static void test_table(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		enum verdict v;
-		const char *got = rules_of("rfc5321", cases[i].cmd, cases[i].wire, cases[i].expect, 0, &v);
+		const char *got =
+		    rules_of("rfc5321", cases[i].cmd, cases[i].wire, cases[i].expect, 0, &v);
 		if (strcmp(got, cases[i].rules) != 0)
-			fail_msg("case %zu (%s %s): rules '%s', want '%s'", i, cases[i].cmd, cases[i].expect,
-			         got, cases[i].rules);
+			fail_msg("case %zu (%s %s): rules '%s', want '%s'", i, cases[i].cmd,
+			         cases[i].expect, got, cases[i].rules);
 		assert_int_equal(v, cases[i].verdict);
 	}
 }
@@ -156,8 +157,8 @@ static void test_regex_match_limit(void **state)
 	struct expect e;
 	expect_codes(&e, "220");
 	char msg[256];
-	assert_int_equal(expect_regex_compile(&e, "^(a|aa)*(a|aa)*(a|aa)*\\1\\2\\3c$", msg,
-	                                      sizeof(msg)), 0);
+	assert_int_equal(
+	    expect_regex_compile(&e, "^(a|aa)*(a|aa)*(a|aa)*\\1\\2\\3c$", msg, sizeof(msg)), 0);
 	struct step_result st;
 	memset(&st, 0, sizeof(st));
 	int64_t t0 = clock_ms();
@@ -235,17 +236,17 @@ static void test_enhanced_status(void **state)
 {
 	(void)state;
 	static const char *const table[][2] = {
-	    {"250 2.1.5 Ok\r\n", ""},
-	    {"550 5.7.1 Relay access denied\r\n", ""},
-	    {"250 2.0.0\r\n", ""},
-	    {"452 4.5.3 Too many recipients\r\n", ""},
-	    {"550 Invalid recipient\r\n", "enhancedstatuscodes.missing"},
-	    {"550 4.7.1 wrong class\r\n", "enhancedstatuscodes.class"},
-	    {"550 5.1234.1 subject too long\r\n", "enhancedstatuscodes.missing"},
-	    {"550 5.1.1x glued\r\n", "enhancedstatuscodes.missing"},
-	    {"250-2.0.0 a\r\n250 b\r\n", "enhancedstatuscodes.missing"},
-	    {"250-2.0.0 a\r\n250 2.0.0 b\r\n", ""},
-	    {"354 go ahead\r\n", ""}, /* 3xx carries no status code */
+		{ "250 2.1.5 Ok\r\n", "" },
+		{ "550 5.7.1 Relay access denied\r\n", "" },
+		{ "250 2.0.0\r\n", "" },
+		{ "452 4.5.3 Too many recipients\r\n", "" },
+		{ "550 Invalid recipient\r\n", "enhancedstatuscodes.missing" },
+		{ "550 4.7.1 wrong class\r\n", "enhancedstatuscodes.class" },
+		{ "550 5.1234.1 subject too long\r\n", "enhancedstatuscodes.missing" },
+		{ "550 5.1.1x glued\r\n", "enhancedstatuscodes.missing" },
+		{ "250-2.0.0 a\r\n250 b\r\n", "enhancedstatuscodes.missing" },
+		{ "250-2.0.0 a\r\n250 2.0.0 b\r\n", "" },
+		{ "354 go ahead\r\n", "" }, /* 3xx carries no status code */
 	};
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
 		const char *got = ext_rules(table[i][0], 0);
@@ -258,7 +259,9 @@ static void test_ehlo_keywords(void **state)
 {
 	(void)state;
 	assert_string_equal(ext_rules("250-mx.example\r\n250-PIPELINING\r\n250-SIZE 1000\r\n"
-	                              "250 AUTH PLAIN LOGIN\r\n", 1), "");
+	                              "250 AUTH PLAIN LOGIN\r\n",
+	                              1),
+	                    "");
 	assert_string_equal(ext_rules("250-mx.example\r\n250 AUTH=PLAIN LOGIN\r\n", 1),
 	                    "ehlo.keyword-syntax");
 	assert_string_equal(ext_rules("250-mx.example\r\n250 -BAD\r\n", 1), "ehlo.keyword-syntax");
@@ -282,12 +285,12 @@ static void test_structured_reply(void **state)
 		const char *wire, *enhanced;
 		unsigned flags;
 	} table[] = {
-	    {"550-5.1.1 no such user\r\n550 5.1.1 here\n", "5.1.1", REPLY_F_BARE_LF},
-	    {"250 ok\r\n", NULL, 0},
-	    {"250 2.0.0\r\n", "2.0.0", 0},
-	    {"452 4.5.3 Too many recipients\r\n", "4.5.3", 0},
-	    {"550 5.1234.1 subject too long\r\n", NULL, 0},
-	    {"250 caf\xc3\xa9\r\n", NULL, REPLY_F_8BIT},
+		{ "550-5.1.1 no such user\r\n550 5.1.1 here\n", "5.1.1", REPLY_F_BARE_LF },
+		{ "250 ok\r\n", NULL, 0 },
+		{ "250 2.0.0\r\n", "2.0.0", 0 },
+		{ "452 4.5.3 Too many recipients\r\n", "4.5.3", 0 },
+		{ "550 5.1234.1 subject too long\r\n", NULL, 0 },
+		{ "250 caf\xc3\xa9\r\n", NULL, REPLY_F_8BIT },
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
@@ -316,15 +319,15 @@ static void test_structured_reply(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_table),
-	    cmocka_unit_test(test_strict_turns_warn_into_fail),
-	    cmocka_unit_test(test_regex),
-	    cmocka_unit_test(test_regex_match_limit),
-	    cmocka_unit_test(test_allowed_set_in_message),
-	    cmocka_unit_test(test_control_bytes_escaped),
-	    cmocka_unit_test(test_enhanced_status),
-	    cmocka_unit_test(test_ehlo_keywords),
-	    cmocka_unit_test(test_structured_reply),
+		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_strict_turns_warn_into_fail),
+		cmocka_unit_test(test_regex),
+		cmocka_unit_test(test_regex_match_limit),
+		cmocka_unit_test(test_allowed_set_in_message),
+		cmocka_unit_test(test_control_bytes_escaped),
+		cmocka_unit_test(test_enhanced_status),
+		cmocka_unit_test(test_ehlo_keywords),
+		cmocka_unit_test(test_structured_reply),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,7 +27,8 @@ static void test_table_complete(void **state)
 		for (int j = i + 1; j < CMD_COUNT; j++)
 			assert_true(strcmp(c->name, command_get((enum command)j)->name) != 0);
 		/* Pseudo-commands are exactly CONNECT, DATA-END and UNKNOWN. */
-		assert_int_equal(c->pseudo, i == CMD_CONNECT || i == CMD_DATA_END || i == CMD_UNKNOWN);
+		assert_int_equal(c->pseudo,
+		                 i == CMD_CONNECT || i == CMD_DATA_END || i == CMD_UNKNOWN);
 	}
 }
 
@@ -107,10 +108,10 @@ static void test_timeout_classes(void **state)
 		enum command cmd;
 		int seconds;
 	} cases[] = {
-		{ CMD_CONNECT, TIMEOUT_GREETING_S }, { CMD_MAIL, TIMEOUT_MAIL_S },
-		{ CMD_RCPT, TIMEOUT_RCPT_S },        { CMD_DATA, TIMEOUT_DATA_INIT_S },
+		{ CMD_CONNECT, TIMEOUT_GREETING_S },  { CMD_MAIL, TIMEOUT_MAIL_S },
+		{ CMD_RCPT, TIMEOUT_RCPT_S },         { CMD_DATA, TIMEOUT_DATA_INIT_S },
 		{ CMD_DATA_END, TIMEOUT_DATA_END_S }, { CMD_EHLO, TIMEOUT_OTHER_S },
-		{ CMD_NOOP, TIMEOUT_OTHER_S },       { CMD_BDAT, TIMEOUT_OTHER_S },
+		{ CMD_NOOP, TIMEOUT_OTHER_S },        { CMD_BDAT, TIMEOUT_OTHER_S },
 		{ CMD_UNKNOWN, TIMEOUT_OTHER_S },
 	};
 	(void)state;
@@ -139,11 +140,9 @@ static void test_matrix_rows_known(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_table_complete),
-	    cmocka_unit_test(test_from_line),
-	    cmocka_unit_test(test_from_name),
-	    cmocka_unit_test(test_timeout_classes),
-	    cmocka_unit_test(test_matrix_rows_known),
+		cmocka_unit_test(test_table_complete),    cmocka_unit_test(test_from_line),
+		cmocka_unit_test(test_from_name),         cmocka_unit_test(test_timeout_classes),
+		cmocka_unit_test(test_matrix_rows_known),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,13 +15,13 @@ struct ok_case {
 };
 
 static const struct ok_case ok_cases[] = {
-    {"127.0.0.1:2525", TARGET_TCP, "127.0.0.1", "2525", NULL, NULL},
-    {"127.0.0.1", TARGET_TCP, "127.0.0.1", "25", NULL, NULL},
-    {"[::1]:2525", TARGET_TCP, "::1", "2525", NULL, NULL},
-    {"[::1]", TARGET_TCP, "::1", "25", NULL, NULL},
-    {"mx.example.org:587", TARGET_TCP, "mx.example.org", "587", NULL, NULL},
-    {"unix:/run/smtp.sock", TARGET_UNIX, NULL, NULL, "/run/smtp.sock", NULL},
-    {"exec:sendmail -bs", TARGET_EXEC, NULL, NULL, NULL, "sendmail -bs"},
+	{ "127.0.0.1:2525", TARGET_TCP, "127.0.0.1", "2525", NULL, NULL },
+	{ "127.0.0.1", TARGET_TCP, "127.0.0.1", "25", NULL, NULL },
+	{ "[::1]:2525", TARGET_TCP, "::1", "2525", NULL, NULL },
+	{ "[::1]", TARGET_TCP, "::1", "25", NULL, NULL },
+	{ "mx.example.org:587", TARGET_TCP, "mx.example.org", "587", NULL, NULL },
+	{ "unix:/run/smtp.sock", TARGET_UNIX, NULL, NULL, "/run/smtp.sock", NULL },
+	{ "exec:sendmail -bs", TARGET_EXEC, NULL, NULL, NULL, "sendmail -bs" },
 };
 
 static void check_str(const char *got, const char *want)
@@ -51,16 +51,16 @@ static void test_ok(void **state)
 }
 
 static const char *const bad_cases[][2] = {
-    {"", "empty"},
-    {"::1:25", "brackets"},
-    {"[::1", "unterminated"},
-    {"[::1]x", "expected ':PORT'"},
-    {"host:0", "port must be"},
-    {"host:65536", "port must be"},
-    {"host:25x", "port must be"},
-    {":25", "empty host"},
-    {"exec:", "needs a command"},
-    {"unix:", "unix socket path"},
+	{ "", "empty" },
+	{ "::1:25", "brackets" },
+	{ "[::1", "unterminated" },
+	{ "[::1]x", "expected ':PORT'" },
+	{ "host:0", "port must be" },
+	{ "host:65536", "port must be" },
+	{ "host:25x", "port must be" },
+	{ ":25", "empty host" },
+	{ "exec:", "needs a command" },
+	{ "unix:", "unix socket path" },
 };
 
 static void test_errors(void **state)
@@ -71,7 +71,8 @@ static void test_errors(void **state)
 		char err[256] = "";
 		assert_int_equal(target_parse(bad_cases[i][0], &t, err, sizeof(err)), -1);
 		if (!strstr(err, bad_cases[i][1]))
-			fail_msg("'%s': message '%s' lacks '%s'", bad_cases[i][0], err, bad_cases[i][1]);
+			fail_msg("'%s': message '%s' lacks '%s'", bad_cases[i][0], err,
+			         bad_cases[i][1]);
 	}
 }
 
@@ -89,9 +90,9 @@ static void test_resolve_loopback(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_ok),
-	    cmocka_unit_test(test_errors),
-	    cmocka_unit_test(test_resolve_loopback),
+		cmocka_unit_test(test_ok),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_resolve_loopback),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

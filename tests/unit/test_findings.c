@@ -29,7 +29,8 @@ static void test_normalize(void **state)
 		{ "domain literals not allowed [127.0.0.1]", "domain literals not allowed [addr]" },
 		{ "message size 10240000 exceeds", "message size n exceeds" },
 		{ "  spaced \t out  ", "spaced out" },
-		{ "Error: I can break rules, too. Goodbye.", "error: i can break rules, too. goodbye." },
+		{ "Error: I can break rules, too. Goodbye.",
+		  "error: i can break rules, too. goodbye." },
 		{ "user jörg@example.com", "user addr" },
 		{ "250 is not an allowed reply to NOOP (allowed: 250)",
 		  "n is not an allowed reply to noop (allowed: n)" },
@@ -39,7 +40,7 @@ static void test_normalize(void **state)
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct buf out = {0};
+		struct buf out = { 0 };
 
 		findings_normalize(cases[i].in, &out);
 		assert_string_equal(out.data ? out.data : "", cases[i].out);
@@ -55,12 +56,12 @@ struct sc_case {
 	enum verdict verdict;
 	int waived;
 	const char *command, *expect;
-	int code;          /* 0: no reply */
-	const char *line;  /* the reply's one line */
+	int code;         /* 0: no reply */
+	const char *line; /* the reply's one line */
 	struct {
-		const char *rule;  /* NULL: none */
+		const char *rule; /* NULL: none */
 		enum severity sev;
-		const char *ref;   /* NULL: "scenario" */
+		const char *ref; /* NULL: "scenario" */
 		const char *message;
 	} v[2];
 };
@@ -99,42 +100,96 @@ static struct run_result *build(const struct sc_case *cases, size_t n, const cha
 		for (size_t j = 0; j < 2; j++)
 			if (c->v[j].rule)
 				step_add_finding(st, c->v[j].rule, c->v[j].sev,
-				                 c->v[j].ref ? c->v[j].ref : "scenario", c->v[j].message);
+				                 c->v[j].ref ? c->v[j].ref : "scenario",
+				                 c->v[j].message);
 		st->verdict = c->verdict == VERDICT_FAIL ? VERDICT_FAIL
-		              : st->nviolations ? VERDICT_WARN : VERDICT_PASS;
+		              : st->nviolations          ? VERDICT_WARN
+		                                         : VERDICT_PASS;
 	}
 	return run;
 }
 
-#define ESC_MSG(code, cmd)                                                              \
+#define ESC_MSG(code, cmd)                                                                \
 	"ENHANCEDSTATUSCODES was advertised, but the " code " reply to " cmd " does not " \
 	"start with a status code (class.subject.detail, RFC 3463)"
 
 /* An OpenSMTPD-like run: the same habit in several scenarios. */
 static const struct sc_case habit[] = {
-	{ "core.rcpt.basic", "MUST", "RFC 5321 4.5.1", VERDICT_FAIL, 0, "RCPT", "250|251", 550,
+	{ "core.rcpt.basic",
+	  "MUST",
+	  "RFC 5321 4.5.1",
+	  VERDICT_FAIL,
+	  0,
+	  "RCPT",
+	  "250|251",
+	  550,
 	  "550 Invalid recipient: <postmaster@a.example>",
 	  { { "expect.code", SEV_ERROR, NULL, "expected 250|251, got 550" },
 	    { "enhancedstatuscodes.missing", SEV_ERROR, "RFC 2034 3", ESC_MSG("550", "RCPT") } } },
-	{ "smuggling.lf-dot-lf", "MUST", "RFC 5321 4.5.1", VERDICT_FAIL, 0, "RCPT", "250|251", 550,
+	{ "smuggling.lf-dot-lf",
+	  "MUST",
+	  "RFC 5321 4.5.1",
+	  VERDICT_FAIL,
+	  0,
+	  "RCPT",
+	  "250|251",
+	  550,
 	  "550 Invalid recipient: <postmaster@b.example>",
 	  { { "expect.code", SEV_ERROR, NULL, "expected 250|251, got 550" },
 	    { "enhancedstatuscodes.missing", SEV_ERROR, "RFC 2034 3", ESC_MSG("550", "RCPT") } } },
-	{ "relay.foreign", "MUST", "RFC 5321 7.9", VERDICT_FAIL, 0, "RCPT", "550", 550,
+	{ "relay.foreign",
+	  "MUST",
+	  "RFC 5321 7.9",
+	  VERDICT_FAIL,
+	  0,
+	  "RCPT",
+	  "550",
+	  550,
 	  "550 Invalid recipient: <relay@example.net>",
 	  { { "enhancedstatuscodes.missing", SEV_ERROR, "RFC 2034 3", ESC_MSG("550", "RCPT") },
 	    { NULL, 0, NULL, NULL } } },
-	{ "esmtp.session", "MUST", "RFC 2034 3", VERDICT_FAIL, 0, "MAIL", "250", 250, "250 Ok",
+	{ "esmtp.session",
+	  "MUST",
+	  "RFC 2034 3",
+	  VERDICT_FAIL,
+	  0,
+	  "MAIL",
+	  "250",
+	  250,
+	  "250 Ok",
 	  { { "enhancedstatuscodes.missing", SEV_ERROR, "RFC 2034 3", ESC_MSG("250", "MAIL") },
 	    { NULL, 0, NULL, NULL } } },
-	{ "core.noop.basic", "SHOULD", "RFC 5321 4.1.1.9", VERDICT_PASS, 0, "NOOP", "250", 200,
+	{ "core.noop.basic",
+	  "SHOULD",
+	  "RFC 5321 4.1.1.9",
+	  VERDICT_PASS,
+	  0,
+	  "NOOP",
+	  "250",
+	  200,
 	  "200 nothing",
-	  { { "matrix.nonstandard", SEV_WARN, "RFC 876", "NOOP answered 200: allowed only as a "
+	  { { "matrix.nonstandard", SEV_WARN, "RFC 876",
+	      "NOOP answered 200: allowed only as a "
 	      "non-standard answer (RFC 876)" },
 	    { NULL, 0, NULL, NULL } } },
-	{ "core.ok", "MUST", "RFC 5321 4.1.1.9", VERDICT_PASS, 0, "NOOP", "250", 250, "250 ok",
+	{ "core.ok",
+	  "MUST",
+	  "RFC 5321 4.1.1.9",
+	  VERDICT_PASS,
+	  0,
+	  "NOOP",
+	  "250",
+	  250,
+	  "250 ok",
 	  { { NULL, 0, NULL, NULL }, { NULL, 0, NULL, NULL } } },
-	{ "rfc5321.waived", "SHOULD", "RFC 5321 4.3.2", VERDICT_FAIL, 1, "QUIT", "501", 221,
+	{ "rfc5321.waived",
+	  "SHOULD",
+	  "RFC 5321 4.3.2",
+	  VERDICT_FAIL,
+	  1,
+	  "QUIT",
+	  "501",
+	  221,
 	  "221 bye",
 	  { { "expect.code", SEV_ERROR, NULL, "expected 501, got 221" },
 	    { NULL, 0, NULL, NULL } } },
@@ -146,8 +201,8 @@ static const struct {
 	int code;
 	const char *level, *ref;
 	int failing, waived, has_sentence;
-	const char *scenarios;        /* ids, comma-separated */
-	const char *hint;             /* "setting"/"software", NULL: none */
+	const char *scenarios; /* ids, comma-separated */
+	const char *hint;      /* "setting"/"software", NULL: none */
 } habit_expected[] = {
 	{ "enhancedstatuscodes.missing", "RCPT", 550, "MUST", "RFC 2034 3", 1, 0, 1,
 	  "core.rcpt.basic,smuggling.lf-dot-lf,relay.foreign", "software" },
@@ -155,7 +210,8 @@ static const struct {
 	  "core.rcpt.basic,smuggling.lf-dot-lf", "setting" },
 	{ "enhancedstatuscodes.missing", "MAIL", 250, "MUST", "RFC 2034 3", 1, 0, 1,
 	  "esmtp.session", "software" },
-	{ "matrix.nonstandard", "NOOP", 200, "SHOULD", "RFC 876", 0, 0, 1, "core.noop.basic", NULL },
+	{ "matrix.nonstandard", "NOOP", 200, "SHOULD", "RFC 876", 0, 0, 1, "core.noop.basic",
+	  NULL },
 	{ "expect.code", "QUIT", 221, "SHOULD", "RFC 5321 4.3.2", 0, 1, 0, "rfc5321.waived", NULL },
 };
 
@@ -180,7 +236,7 @@ static void test_group_habit(void **state)
 	assert_int_equal(fs.nfailing, 3);
 	for (size_t i = 0; i < fs.n; i++) {
 		const struct finding *f = &fs.list[i];
-		struct buf ids = {0};
+		struct buf ids = { 0 };
 
 		scenario_ids(run, f, &ids);
 		assert_string_equal(f->rule, habit_expected[i].rule);
@@ -209,27 +265,89 @@ static void test_group_habit(void **state)
 
 /* Same text, but another rule, command or code: never one finding. */
 static const struct sc_case distinct[] = {
-	{ "a", "MUST", "RFC 1", VERDICT_FAIL, 0, "NOOP", "250", 251, "251 x",
+	{ "a",
+	  "MUST",
+	  "RFC 1",
+	  VERDICT_FAIL,
+	  0,
+	  "NOOP",
+	  "250",
+	  251,
+	  "251 x",
 	  { { "matrix.not-allowed", SEV_ERROR, "RFC 5321 4.3.2", "same words" },
 	    { "syntax.code", SEV_ERROR, "RFC 5321 4.2", "same words" } } },
-	{ "b", "MUST", "RFC 1", VERDICT_FAIL, 0, "RSET", "250", 251, "251 x",
+	{ "b",
+	  "MUST",
+	  "RFC 1",
+	  VERDICT_FAIL,
+	  0,
+	  "RSET",
+	  "250",
+	  251,
+	  "251 x",
 	  { { "matrix.not-allowed", SEV_ERROR, "RFC 5321 4.3.2", "same words" },
 	    { NULL, 0, NULL, NULL } } },
-	{ "c", "MUST", "RFC 1", VERDICT_FAIL, 0, "NOOP", "250", 252, "252 x",
+	{ "c",
+	  "MUST",
+	  "RFC 1",
+	  VERDICT_FAIL,
+	  0,
+	  "NOOP",
+	  "250",
+	  252,
+	  "252 x",
 	  { { "matrix.not-allowed", SEV_ERROR, "RFC 5321 4.3.2", "same words" },
 	    { NULL, 0, NULL, NULL } } },
 	/* expect.code in scenarios of another level: one finding, the stronger level. */
-	{ "e", "SHOULD", "RFC 4", VERDICT_FAIL, 0, "QUIT", "501", 221, "221 x",
-	  { { "expect.code", SEV_ERROR, NULL, "expected 501, got 221" }, { NULL, 0, NULL, NULL } } },
-	{ "d", "MUST", "RFC 2", VERDICT_FAIL, 0, "QUIT", "501", 221, "221 x",
-	  { { "expect.code", SEV_ERROR, NULL, "expected 501, got 221" }, { NULL, 0, NULL, NULL } } },
+	{ "e",
+	  "SHOULD",
+	  "RFC 4",
+	  VERDICT_FAIL,
+	  0,
+	  "QUIT",
+	  "501",
+	  221,
+	  "221 x",
+	  { { "expect.code", SEV_ERROR, NULL, "expected 501, got 221" },
+	    { NULL, 0, NULL, NULL } } },
+	{ "d",
+	  "MUST",
+	  "RFC 2",
+	  VERDICT_FAIL,
+	  0,
+	  "QUIT",
+	  "501",
+	  221,
+	  "221 x",
+	  { { "expect.code", SEV_ERROR, NULL, "expected 501, got 221" },
+	    { NULL, 0, NULL, NULL } } },
 	/* No reply at all. */
-	{ "f", "MUST", "RFC 3", VERDICT_FAIL, 0, "NOOP", "250", 0, NULL,
-	  { { "timeout", SEV_ERROR, "RFC 5321 4.5.3.2", "no whole reply to NOOP within 2 s; "
-	      "received: ''" }, { NULL, 0, NULL, NULL } } },
-	{ "g", "MUST", "RFC 3", VERDICT_FAIL, 0, "NOOP", "250", 0, NULL,
-	  { { "timeout", SEV_ERROR, "RFC 5321 4.5.3.2", "no whole reply to NOOP within 5 s; "
-	      "received: ''" }, { NULL, 0, NULL, NULL } } },
+	{ "f",
+	  "MUST",
+	  "RFC 3",
+	  VERDICT_FAIL,
+	  0,
+	  "NOOP",
+	  "250",
+	  0,
+	  NULL,
+	  { { "timeout", SEV_ERROR, "RFC 5321 4.5.3.2",
+	      "no whole reply to NOOP within 2 s; "
+	      "received: ''" },
+	    { NULL, 0, NULL, NULL } } },
+	{ "g",
+	  "MUST",
+	  "RFC 3",
+	  VERDICT_FAIL,
+	  0,
+	  "NOOP",
+	  "250",
+	  0,
+	  NULL,
+	  { { "timeout", SEV_ERROR, "RFC 5321 4.5.3.2",
+	      "no whole reply to NOOP within 5 s; "
+	      "received: ''" },
+	    { NULL, 0, NULL, NULL } } },
 };
 
 static void test_never_merge(void **state)
@@ -260,7 +378,7 @@ static void test_never_merge(void **state)
 
 static void test_empty(void **state)
 {
-	struct run_result run = {0};
+	struct run_result run = { 0 };
 	struct findings fs;
 
 	(void)state;
@@ -280,35 +398,58 @@ static void test_hints(void **state)
 		const char *contains; /* in the hint's text */
 	} cases[] = {
 		{ { "syntax.unsolicited", "smuggling.lf-dot-lf", "DATA-END", 250, "250 2.0.0 Ok",
-		    "220 mx ESMTP Postfix (Debian/GNU)" }, "setting", "smtpd_forbid_bare_newline" },
+		    "220 mx ESMTP Postfix (Debian/GNU)" },
+		  "setting",
+		  "smtpd_forbid_bare_newline" },
 		/* Postfix closes after the smuggled command: the bare LF is the cause. */
 		{ { "syntax.unsolicited", "smuggling.crlf-dot-lf", "DATA-END", 250,
-		    "250 2.0.0 Ok: queued as 4F6DFA721A8 | data after the reply to DATA-END, before "
+		    "250 2.0.0 Ok: queued as 4F6DFA721A8 | data after the reply to DATA-END, "
+		    "before "
 		    "the next command: '250 2.1.0 Ok\\r\\n221 2.7.0 Error: I can break rules, too. "
-		    "Goodbye.\\r\\n'", "220 mx ESMTP Postfix" }, "setting",
+		    "Goodbye.\\r\\n'",
+		    "220 mx ESMTP Postfix" },
+		  "setting",
 		  "smtpd_forbid_bare_newline" },
 		{ { "syntax.unsolicited", "smuggling.lf-dot-lf", "DATA-END", 250, "250 OK",
-		    "220 mx ESMTP Exim 4.96" }, "software", "smuggling" },
-		{ { "syntax.unsolicited", "rfc5321.lines.bare-lf-command", "NOOP", 250, "250 2.0.0 Ok",
-		    "220 mx ESMTP Postfix" }, "setting", "smtpd_forbid_bare_newline" },
+		    "220 mx ESMTP Exim 4.96" },
+		  "software",
+		  "smuggling" },
+		{ { "syntax.unsolicited", "rfc5321.lines.bare-lf-command", "NOOP", 250,
+		    "250 2.0.0 Ok", "220 mx ESMTP Postfix" },
+		  "setting",
+		  "smtpd_forbid_bare_newline" },
 		{ { "expect.code", "rfc5321.unknown.http-request", "UNKNOWN", 221,
 		    "221 2.7.0 Error: I can break rules, too. Goodbye.", NULL },
-		  "setting", "smtpd_forbidden_commands" },
-		{ { "expect.code", "relay.foreign-rcpt-refused", "RCPT", 250, "250 2.1.5 Ok", NULL },
-		  "setting", "mynetworks" },
+		  "setting",
+		  "smtpd_forbidden_commands" },
+		{ { "expect.code", "relay.foreign-rcpt-refused", "RCPT", 250, "250 2.1.5 Ok",
+		    NULL },
+		  "setting",
+		  "mynetworks" },
 		{ { "expect.code", "relay.foreign-rcpt-refused", "RCPT", 550, "550 denied", NULL },
-		  NULL, NULL },
+		  NULL,
+		  NULL },
 		{ { "expect.code", "rfc5321.rcpt.address-literal", "RCPT", 501,
 		    "501 <postmaster@[127.0.0.1]>: domain literals not allowed", NULL },
-		  "setting", "allow_domain_literals" },
+		  "setting",
+		  "allow_domain_literals" },
 		{ { "expect.code", "core.rcpt.basic", "RCPT", 550,
-		    "550 Invalid recipient: <postmaster@x>", NULL }, "setting", "alias <aliases>" },
+		    "550 Invalid recipient: <postmaster@x>", NULL },
+		  "setting",
+		  "alias <aliases>" },
 		{ { "enhancedstatuscodes.missing", "core.rcpt.basic", "RCPT", 550,
-		    "550 Invalid recipient: <postmaster@x>", NULL }, "software", "ENHANCEDSTATUSCODES" },
+		    "550 Invalid recipient: <postmaster@x>", NULL },
+		  "software",
+		  "ENHANCEDSTATUSCODES" },
 		{ { "tls.handshake", "tls.starttls.basic", "STARTTLS", 220,
-		    "TLS handshake failed: certificate verification failed: self-signed certificate",
-		    NULL }, "setting", "--tls-verify off" },
-		{ { "matrix.not-allowed", "core.noop.basic", "NOOP", 251, "251 odd", NULL }, NULL, NULL },
+		    "TLS handshake failed: certificate verification failed: self-signed "
+		    "certificate",
+		    NULL },
+		  "setting",
+		  "--tls-verify off" },
+		{ { "matrix.not-allowed", "core.noop.basic", "NOOP", 251, "251 odd", NULL },
+		  NULL,
+		  NULL },
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -331,16 +472,41 @@ static void test_hints(void **state)
 static void test_habit_notes(void **state)
 {
 	static const struct sc_case cases[] = {
-		{ "core.rset.basic", "MUST", "RFC 5321 4.1.1.5", VERDICT_FAIL, 0, "RSET", "250", 250,
+		{ "core.rset.basic",
+		  "MUST",
+		  "RFC 5321 4.1.1.5",
+		  VERDICT_FAIL,
+		  0,
+		  "RSET",
+		  "250",
+		  250,
 		  "250 OK",
-		  { { "enhancedstatuscodes.missing", SEV_ERROR, "RFC 2034 3", ESC_MSG("250", "RSET") },
+		  { { "enhancedstatuscodes.missing", SEV_ERROR, "RFC 2034 3",
+		      ESC_MSG("250", "RSET") },
 		    { NULL, 0, NULL, NULL } } },
-		{ "x.by-ref", "MUST", "RFC 2034 4; RFC 3463 2", VERDICT_FAIL, 0, "RSET", "250", 250,
+		{ "x.by-ref",
+		  "MUST",
+		  "RFC 2034 4; RFC 3463 2",
+		  VERDICT_FAIL,
+		  0,
+		  "RSET",
+		  "250",
+		  250,
 		  "250 OK",
-		  { { "enhancedstatuscodes.missing", SEV_ERROR, "RFC 2034 3", ESC_MSG("250", "RSET") },
+		  { { "enhancedstatuscodes.missing", SEV_ERROR, "RFC 2034 3",
+		      ESC_MSG("250", "RSET") },
 		    { NULL, 0, NULL, NULL } } },
-		{ "x.rfc20345", "MUST", "RFC 20345 1", VERDICT_FAIL, 0, "RSET", "250", 250, "250 OK",
-		  { { "enhancedstatuscodes.missing", SEV_ERROR, "RFC 2034 3", ESC_MSG("250", "RSET") },
+		{ "x.rfc20345",
+		  "MUST",
+		  "RFC 20345 1",
+		  VERDICT_FAIL,
+		  0,
+		  "RSET",
+		  "250",
+		  250,
+		  "250 OK",
+		  { { "enhancedstatuscodes.missing", SEV_ERROR, "RFC 2034 3",
+		      ESC_MSG("250", "RSET") },
 		    { NULL, 0, NULL, NULL } } },
 	};
 	struct run_result *run = build(cases, 3, NULL);
@@ -391,12 +557,9 @@ static void test_habit_notes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_normalize),
-		cmocka_unit_test(test_group_habit),
-		cmocka_unit_test(test_habit_notes),
-		cmocka_unit_test(test_never_merge),
-		cmocka_unit_test(test_empty),
-		cmocka_unit_test(test_hints),
+		cmocka_unit_test(test_normalize),   cmocka_unit_test(test_group_habit),
+		cmocka_unit_test(test_habit_notes), cmocka_unit_test(test_never_merge),
+		cmocka_unit_test(test_empty),       cmocka_unit_test(test_hints),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

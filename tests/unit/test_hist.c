@@ -40,8 +40,8 @@ static int cmp64(const void *a, const void *b)
 static void test_percentiles_match_sorted_array(void **state)
 {
 	(void)state;
-	static const double pcts[] = {0.1, 1, 10, 25, 50, 75, 90, 99, 99.9, 99.99, 100};
-	static const size_t sizes[] = {1, 2, 7, 100, 1000, 20011};
+	static const double pcts[] = { 0.1, 1, 10, 25, 50, 75, 90, 99, 99.9, 99.99, 100 };
+	static const size_t sizes[] = { 1, 2, 7, 100, 1000, 20011 };
 	for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++) {
 		size_t n = sizes[si];
 		rng_state = 42 + n;
@@ -169,7 +169,8 @@ static void test_load_json_round_trip_and_merge(void **state)
 		hist_record(load_command_hist(&st, "CONNECT"), i * 10);
 		hist_record(st.session_hist, i * 1000);
 	}
-	struct load_finding *f = load_finding_of(&st, "syntax.bare-lf", SEV_ERROR, "RFC 5321 2.3.8");
+	struct load_finding *f =
+	    load_finding_of(&st, "syntax.bare-lf", SEV_ERROR, "RFC 5321 2.3.8");
 	f->count = 3;
 	f->sessions = 2;
 	f->examples[0].scenario = xstrdup("a.b");
@@ -180,7 +181,7 @@ static void test_load_json_round_trip_and_merge(void **state)
 	/* CONNECT sorts before RCPT whatever the order of first use. */
 	assert_string_equal(st.commands[0].name, "CONNECT");
 
-	struct buf json = {0};
+	struct buf json = { 0 };
 	load_render_json(&st, &json);
 	assert_true(load_json_is_load(json.data, json.len));
 	struct load_stats back;
@@ -215,7 +216,8 @@ static void test_load_json_round_trip_and_merge(void **state)
 	char *other = strstr(json.data, "\"sub_bucket_bits\": 8");
 	assert_non_null(other);
 	other[strlen("\"sub_bucket_bits\": ")] = '7';
-	assert_int_equal(load_json_read("t.json", json.data, json.len, &back, err, sizeof(err)), -1);
+	assert_int_equal(load_json_read("t.json", json.data, json.len, &back, err, sizeof(err)),
+	                 -1);
 	assert_non_null(strstr(err, "layout"));
 
 	buf_free(&json);
@@ -226,11 +228,11 @@ static void test_load_json_round_trip_and_merge(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_percentiles_match_sorted_array),
-	    cmocka_unit_test(test_counter_ranges),
-	    cmocka_unit_test(test_merge_is_histogram_of_union),
-	    cmocka_unit_test(test_bounded_memory),
-	    cmocka_unit_test(test_load_json_round_trip_and_merge),
+		cmocka_unit_test(test_percentiles_match_sorted_array),
+		cmocka_unit_test(test_counter_ranges),
+		cmocka_unit_test(test_merge_is_histogram_of_union),
+		cmocka_unit_test(test_bounded_memory),
+		cmocka_unit_test(test_load_json_round_trip_and_merge),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,35 +20,34 @@
 #define IN(s) (s), (sizeof(s) - 1)
 
 /* Fails with the case name and both values. */
-#define EXPECT_EQ(name, what, got, want)                                              \
-	do {                                                                          \
-		long long got_ = (long long)(got), want_ = (long long)(want);         \
-		if (got_ != want_) {                                                  \
-			print_error("%s: %s: got %lld, want %lld\n", (name), (what), got_, \
-			            want_);                                               \
-			fail();                                                       \
-		}                                                                     \
+#define EXPECT_EQ(name, what, got, want)                                                           \
+	do {                                                                                       \
+		long long got_ = (long long)(got), want_ = (long long)(want);                      \
+		if (got_ != want_) {                                                               \
+			print_error("%s: %s: got %lld, want %lld\n", (name), (what), got_, want_); \
+			fail();                                                                    \
+		}                                                                                  \
 	} while (0)
 
-#define EXPECT_FLAGS(name, got, want)                                                 \
-	do {                                                                          \
-		unsigned got_ = (got), want_ = (want);                                \
-		if (got_ != want_) {                                                  \
-			char g_[256], w_[256];                                        \
-			print_error("%s: flags: got %s, want %s\n", (name),           \
-			            flag_names(got_, g_, sizeof g_),                   \
-			            flag_names(want_, w_, sizeof w_));                 \
-			fail();                                                       \
-		}                                                                     \
+#define EXPECT_FLAGS(name, got, want)                                       \
+	do {                                                                \
+		unsigned got_ = (got), want_ = (want);                      \
+		if (got_ != want_) {                                        \
+			char g_[256], w_[256];                              \
+			print_error("%s: flags: got %s, want %s\n", (name), \
+			            flag_names(got_, g_, sizeof g_),        \
+			            flag_names(want_, w_, sizeof w_));      \
+			fail();                                             \
+		}                                                           \
 	} while (0)
 
-#define EXPECT_STR(name, what, got, want)                                             \
-	do {                                                                          \
-		if (strcmp((got), (want)) != 0) {                                     \
-			print_error("%s: %s:\n  got  \"%s\"\n  want \"%s\"\n", (name), \
-			            (what), (got), (want));                            \
-			fail();                                                       \
-		}                                                                     \
+#define EXPECT_STR(name, what, got, want)                                                      \
+	do {                                                                                   \
+		if (strcmp((got), (want)) != 0) {                                              \
+			print_error("%s: %s:\n  got  \"%s\"\n  want \"%s\"\n", (name), (what), \
+			            (got), (want));                                            \
+			fail();                                                                \
+		}                                                                              \
 	} while (0)
 
 #define F_CODE REPLY_F_CODE
@@ -152,9 +151,12 @@ static const struct line_case line_cases[] = {
 	{ "tab in text", IN("250 a\tb\r\n"), REPLY_PARSE_LINE, 250, ' ', "a\\tb", 9, 0 },
 	{ "utf-8 text", IN("250 caf\xc3\xa9\r\n"), REPLY_PARSE_LINE, 250, ' ', "caf\xc3\xa9", 11,
 	  F_8BIT },
-	{ "latin-1 text", IN("250 caf\xe9\r\n"), REPLY_PARSE_LINE, 250, ' ', "caf\\xe9", 10, F_8BIT },
-	{ "nul in code", IN("\0" "50 x\r\n"), REPLY_PARSE_LINE, -1, 0, "\\x0050 x", 7,
-	  F_CODE | F_CTL },
+	{ "latin-1 text", IN("250 caf\xe9\r\n"), REPLY_PARSE_LINE, 250, ' ', "caf\\xe9", 10,
+	  F_8BIT },
+	{ "nul in code",
+	  IN("\0"
+	     "50 x\r\n"),
+	  REPLY_PARSE_LINE, -1, 0, "\\x0050 x", 7, F_CODE | F_CTL },
 	{ "every finding", IN("2x\0\xff\r.\n"), REPLY_PARSE_LINE, -1, 0, "2x\\x00\\xff\\r.", 7,
 	  F_CODE | F_LF | F_CR | F_CTL | F_8BIT },
 	{ "no line end", IN("250 ok"), REPLY_PARSE_INCOMPLETE, 0, 0, "", 0, 0 },
@@ -336,9 +338,8 @@ static void expect_same_reply(const char *name, const char *how, const struct re
 {
 	char *g, *w;
 
-	if (got->code != want->code || got->flags != want->flags ||
-	    got->nlines != want->nlines || got->nkept != want->nkept ||
-	    got->complete != want->complete)
+	if (got->code != want->code || got->flags != want->flags || got->nlines != want->nlines ||
+	    got->nkept != want->nkept || got->complete != want->complete)
 		print_error("%s: fed %s differs from one feed\n", name, how);
 	EXPECT_EQ(name, "code", got->code, want->code);
 	EXPECT_FLAGS(name, got->flags, want->flags);
@@ -383,7 +384,7 @@ struct feed_case {
 	const char *name;
 	const char *in;
 	size_t len;
-	long ret;          /* bytes consumed, or -1 */
+	long ret; /* bytes consumed, or -1 */
 	int complete;
 	int code;
 	unsigned flags;
@@ -440,8 +441,8 @@ static const struct feed_case feed_cases[] = {
 };
 
 static void check_feed(const char *name, const uint8_t *in, size_t len, long want_ret,
-                       int want_complete, int want_code, unsigned want_flags,
-                       size_t want_nlines, const char *want_lines)
+                       int want_complete, int want_code, unsigned want_flags, size_t want_nlines,
+                       const char *want_lines)
 {
 	long ret = feed_every_way(name, in, len);
 	char *lines;
@@ -588,8 +589,8 @@ static void test_feed_overlong(void **state)
 	assert_int_equal(once.nlines, 1);
 	assert_int_equal(once.code, 250);
 	assert_int_equal(once.kept[0].text_len, REPLY_LINE_HARD_MAX - 4 < REPLY_TEXT_KEEP
-	                                                ? REPLY_LINE_HARD_MAX - 4
-	                                                : REPLY_TEXT_KEEP);
+	                                            ? REPLY_LINE_HARD_MAX - 4
+	                                            : REPLY_TEXT_KEEP);
 	n = feed_every_way("past the cap", p, big);
 	assert_int_equal(n, -1);
 	EXPECT_FLAGS("past the cap", once.flags, F_LONG);
@@ -607,7 +608,8 @@ static void test_feed_overlong(void **state)
 	reply_init(&once);
 	n = 0;
 	while (fed_total < 10u * 1024 * 1024) {
-		size_t add = SESSION_INBUF_SIZE - filled < 1000 ? SESSION_INBUF_SIZE - filled : 1000;
+		size_t add =
+		    SESSION_INBUF_SIZE - filled < 1000 ? SESSION_INBUF_SIZE - filled : 1000;
 		memset(window + filled, 'y', add);
 		filled += add;
 		fed_total += add;
@@ -770,11 +772,14 @@ static void test_every_octet_everywhere(void **state)
 					len += after;
 					memcpy(line + len, ends[e], strlen(ends[e]));
 					len += strlen(ends[e]);
-					want = reply_reference_line(line, len, &want_consumed, &want_flags);
-					snprintf(name, sizeof name, "octet 0x%02x at %zu, %zu after, end %zu",
-					         octet, at, after, e);
+					want = reply_reference_line(line, len, &want_consumed,
+					                            &want_flags);
+					snprintf(name, sizeof name,
+					         "octet 0x%02x at %zu, %zu after, end %zu", octet,
+					         at, after, e);
 					EXPECT_EQ(name, "result",
-					          reply_parse_line(guarded_copy(&g, line, len), len, &got),
+					          reply_parse_line(guarded_copy(&g, line, len), len,
+					                           &got),
 					          want);
 					guarded_free(&g);
 					if (want != REPLY_PARSE_LINE)

@@ -23,7 +23,9 @@
 #define JUNIT_XSD "../../../shared/schemas/junit-10.xsd"
 
 /* A reply line breaking every promise the model makes. */
-#define HOSTILE_LINE "550 5.1.1 bad\\x00byte \xff raw\x01" "ctl\x1b[31m"
+#define HOSTILE_LINE                          \
+	"550 5.1.1 bad\\x00byte \xff raw\x01" \
+	"ctl\x1b[31m"
 /* Valid UTF-8 with raw control bytes only (jansson escapes those itself). */
 #define CONTROL_LINE "550 5.1.1 bell\x07 and tab\tend"
 #define MARKUP_LINE "550-5.1.1 <&> \"double\" 'single' caf\xc3\xa9"
@@ -125,8 +127,7 @@ static struct run_result *build_run(int interrupted)
 	st->verdict = step_verdict(st, 0);
 	st = &sr->steps[2];
 	set_step(st, 9, "QUIT", "QUIT", "221", 0);
-	step_add_finding(st, "session.no-reply", SEV_ERROR, "RFC 5321 4.5.3.2",
-	                 "no reply to QUIT");
+	step_add_finding(st, "session.no-reply", SEV_ERROR, "RFC 5321 4.5.3.2", "no reply to QUIT");
 	st->verdict = step_verdict(st, 0);
 	free(sr->transcript);
 	sr->transcript = xstrdup("S: 220 mx.example ESMTP\nC: RCPT TO:<nobody@example.org>\n"
@@ -152,8 +153,7 @@ static struct run_result *build_run(int interrupted)
 	set_step(st, 2, "EHLO client.example", "EHLO", "250", 250);
 	st->lines = strv(3, "250-mx.example", "250-AUTH: PLAIN", "250 SIZE");
 	st->nlines = st->lines_total = 3;
-	step_add_finding(st, "ehlo.size-no-value", SEV_WARN, "RFC 1870 4",
-	                 "SIZE without a value");
+	step_add_finding(st, "ehlo.size-no-value", SEV_WARN, "RFC 1870 4", "SIZE without a value");
 	st->verdict = step_verdict(st, 0);
 
 	run_summarize(run);
@@ -169,7 +169,7 @@ static void free_run(struct run_result *run)
 static char *render(void (*fn)(const struct run_result *, struct buf *),
                     const struct run_result *run)
 {
-	struct buf out = {0};
+	struct buf out = { 0 };
 
 	fn(run, &out);
 	return buf_steal(&out);
@@ -178,7 +178,7 @@ static char *render(void (*fn)(const struct run_result *, struct buf *),
 /* No control byte but LF (and TAB where allowed), no invalid UTF-8. */
 static void assert_clean_output(const char *s, int allow_tab)
 {
-	struct buf escaped = {0};
+	struct buf escaped = { 0 };
 	size_t len = strlen(s), expected = len;
 
 	for (size_t i = 0; i < len; i++) {
@@ -291,15 +291,14 @@ static void test_result_step_verdict(void **state)
 		int nwarn, nerror, strict;
 		enum verdict expected;
 	} cases[] = {
-		{ 0, 0, 0, VERDICT_PASS }, { 0, 0, 1, VERDICT_PASS },
-		{ 1, 0, 0, VERDICT_WARN }, { 2, 0, 1, VERDICT_FAIL },
-		{ 0, 1, 0, VERDICT_FAIL }, { 1, 1, 0, VERDICT_FAIL },
+		{ 0, 0, 0, VERDICT_PASS }, { 0, 0, 1, VERDICT_PASS }, { 1, 0, 0, VERDICT_WARN },
+		{ 2, 0, 1, VERDICT_FAIL }, { 0, 1, 0, VERDICT_FAIL }, { 1, 1, 0, VERDICT_FAIL },
 		{ 1, 1, 1, VERDICT_FAIL },
 	};
 	(void)state;
 
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-		struct step_result st = {0};
+		struct step_result st = { 0 };
 
 		for (int i = 0; i < cases[c].nwarn; i++)
 			step_add_violation(&st, RULE_MATRIX_NONSTANDARD, "RFC 1", "warn %d", i);
@@ -314,7 +313,7 @@ static void test_result_step_verdict(void **state)
 
 static void test_result_add_violation(void **state)
 {
-	struct step_result st = {0};
+	struct step_result st = { 0 };
 	char big[3000];
 	(void)state;
 
@@ -342,7 +341,7 @@ static void test_result_add_violation(void **state)
 static void test_result_summary_and_free(void **state)
 {
 	struct run_result *run = build_run(0);
-	struct run_result empty = {0};
+	struct run_result empty = { 0 };
 	(void)state;
 
 	assert_int_equal(run->summary.total, 5);
@@ -536,8 +535,8 @@ static void test_json_round_trip_structured(void **state)
 
 static void test_json_optional_fields(void **state)
 {
-	struct run_result run = {0};
-	struct scenario_result sr = {0};
+	struct run_result run = { 0 };
+	struct scenario_result sr = { 0 };
 	char *text;
 	json_t *root, *sc;
 	(void)state;
@@ -614,23 +613,30 @@ static void junit_case(int interrupted)
 	xmllint_checks(path, interrupted);
 
 	if (!interrupted) {
-		assert_non_null(strstr(xml, "<testsuite name=\"smtpconform\" tests=\"5\" "
-		                            "failures=\"1\" errors=\"1\" skipped=\"1\" time=\"1.234\" "
-		                            "timestamp=\"2026-11-23T04:32:22Z\">"));
-		assert_non_null(strstr(xml, "<testcase classname=\"core.noop\" name=\"core.noop.basic\""
-		                            " time=\"0.012\"/>"));
-		assert_non_null(strstr(xml, "<testcase classname=\"smtpconform\" name=\"ehlosize\""));
+		assert_non_null(strstr(xml,
+		                       "<testsuite name=\"smtpconform\" tests=\"5\" "
+		                       "failures=\"1\" errors=\"1\" skipped=\"1\" time=\"1.234\" "
+		                       "timestamp=\"2026-11-23T04:32:22Z\">"));
+		assert_non_null(strstr(xml,
+		                       "<testcase classname=\"core.noop\" name=\"core.noop.basic\""
+		                       " time=\"0.012\"/>"));
+		assert_non_null(
+		    strstr(xml, "<testcase classname=\"smtpconform\" name=\"ehlosize\""));
 		/* The failing violation's level and RFC section, in the message and the body. */
-		assert_non_null(strstr(xml, "<failure message=\"matrix.not-allowed (SHOULD, RFC 5321 "
-		                            "4.3.2): 550 is not allowed after RCPT (allowed: 250|251)\" "
-		                            "type=\"matrix.not-allowed\">"));
-		assert_non_null(strstr(xml, "  violation: matrix.not-allowed (error, SHOULD, RFC 5321 "
-		                            "4.3.2)\n"));
-		assert_non_null(strstr(xml, "    RFC: \"The table below lists alternative success"));
+		assert_non_null(strstr(xml,
+		                       "<failure message=\"matrix.not-allowed (SHOULD, RFC 5321 "
+		                       "4.3.2): 550 is not allowed after RCPT (allowed: 250|251)\" "
+		                       "type=\"matrix.not-allowed\">"));
+		assert_non_null(strstr(xml,
+		                       "  violation: matrix.not-allowed (error, SHOULD, RFC 5321 "
+		                       "4.3.2)\n"));
+		assert_non_null(
+		    strstr(xml, "    RFC: \"The table below lists alternative success"));
 		assert_non_null(strstr(xml, "step 2/3 scenarios/core/sample.smtp:7\n"));
 		assert_non_null(strstr(xml, "step 3/3 scenarios/core/sample.smtp:9\n"));
-		assert_non_null(strstr(xml, "550-5.1.1 &lt;&amp;&gt; &quot;double&quot; &apos;single&apos;"
-		                            " caf\xc3\xa9"));
+		assert_non_null(
+		    strstr(xml, "550-5.1.1 &lt;&amp;&gt; &quot;double&quot; &apos;single&apos;"
+		                " caf\xc3\xa9"));
 		assert_non_null(strstr(xml, "bad\\x00byte \\xff raw\\x01ctl\\x1b[31m"));
 		assert_non_null(strstr(xml, "bell\\x07 and tab\tend"));
 		assert_non_null(strstr(xml, "<skipped message=\"requires STARTTLS &lt;&amp;&gt; "
@@ -732,7 +738,8 @@ static void test_tap(void **state)
 	(void)state;
 
 	assert_clean_output(tap, 0);
-	head = "TAP version 13\n# smtpconform 0.1.0: target 127.0.0.1:2525, profile rfc5321\n1..5\n";
+	head =
+	    "TAP version 13\n# smtpconform 0.1.0: target 127.0.0.1:2525, profile rfc5321\n1..5\n";
 	assert_int_equal(strncmp(tap, head, strlen(head)), 0);
 	assert_line(tap, "ok 1 - core.noop.basic NOOP gets 250 \\#1 a\\\\b");
 	assert_line(tap, "not ok 2 - core.rcpt.unknown RCPT for an unknown user");
@@ -755,12 +762,14 @@ static void test_tap(void **state)
 	assert_line(tap, "          severity: \"error\"");
 	assert_line(tap, "          ref: \"RFC 5321 4.3.2\"");
 	assert_line(tap, "          level: \"SHOULD\"");
-	assert_line(tap, "          sentence: \"The table below lists alternative success and "
-	                 "failure replies for each command. These SHOULD be strictly adhered to.\"");
+	assert_line(tap,
+	            "          sentence: \"The table below lists alternative success and "
+	            "failure replies for each command. These SHOULD be strictly adhered to.\"");
 	assert_line(tap, "      reply: ~");
 	assert_line(tap, "          - \"550-5.1.1 <&> \\\"double\\\" 'single' caf\xc3\xa9\"");
 	/* Cleaned (backslash doubled, bytes escaped), then YAML-escaped. */
-	assert_line(tap, "          - \"550 5.1.1 bad\\\\\\\\x00byte \\\\xff raw\\\\x01ctl\\\\x1b[31m\"");
+	assert_line(
+	    tap, "          - \"550 5.1.1 bad\\\\\\\\x00byte \\\\xff raw\\\\x01ctl\\\\x1b[31m\"");
 	/* A list item YAMLish would take for a map: its colon is \x3a. */
 	assert_line(tap, "          - \"250-AUTH\\x3a PLAIN\"");
 	assert_line(tap, "    - C: \"RCPT TO:<nobody@example.org>\"");
@@ -782,7 +791,7 @@ static void test_tap(void **state)
 
 static void test_tap_empty(void **state)
 {
-	struct run_result run = {0};
+	struct run_result run = { 0 };
 	char *tap = render(report_render_tap, &run);
 	(void)state;
 
@@ -804,25 +813,29 @@ static void test_text(void **state)
 	assert_line(text, "greeting: 220 mx.example ESMTP \\xff<&>");
 	assert_line(text, "PASS  core.noop.basic  NOOP gets 250 #1 a\\b  (12 ms)");
 	assert_line(text, "FAIL  core.rcpt.unknown  RCPT for an unknown user  (40 ms)");
-	assert_line(text, "  step 2/3 scenarios/core/sample.smtp:7: sent 'RCPT TO:<nobody@example.org>'"
-	                  " expected 250|251 got 550");
+	assert_line(text,
+	            "  step 2/3 scenarios/core/sample.smtp:7: sent 'RCPT TO:<nobody@example.org>'"
+	            " expected 250|251 got 550");
 	assert_line(text, "    [syntax.control-char] warning: reply line 2 holds control bytes"
 	                  " (MUST, RFC 5321 4.2)");
-	assert_line(text, "    [matrix.not-allowed] 550 is not allowed after RCPT (allowed: 250|251)"
-	                  " (SHOULD, RFC 5321 4.3.2)");
+	assert_line(text,
+	            "    [matrix.not-allowed] 550 is not allowed after RCPT (allowed: 250|251)"
+	            " (SHOULD, RFC 5321 4.3.2)");
 	assert_line(text, "    S: " MARKUP_LINE);
 	assert_line(text, "    S: 550 5.1.1 bad\\\\x00byte \\xff raw\\x01ctl\\x1b[31m");
 	assert_line(text, "    S: 550 5.1.1 bell\\x07 and tab\\tend");
 	assert_line(text, "    S: ... (2 more lines not kept)");
-	assert_line(text, "  step 3/3 scenarios/core/sample.smtp:9: sent 'QUIT' expected 221 got no reply");
+	assert_line(
+	    text, "  step 3/3 scenarios/core/sample.smtp:9: sent 'QUIT' expected 221 got no reply");
 	assert_line(text, "    [session.no-reply] no reply to QUIT (MUST, RFC 5321 4.5.3.2)");
 	/* the distinct findings first, each with level and RFC section; the failures again */
 	assert_line(text, "Findings: 4 distinct, 2 failing");
 	assert_line(text, "1. FAIL   MUST   session.no-reply  QUIT -> no reply  (1 scenario)");
 	assert_line(text, "2. FAIL   SHOULD matrix.not-allowed  RCPT -> 550  (1 scenario)");
-	assert_line(text, "   rfc: RFC 5321 4.3.2 -- RFC 5321 4.3.1: \"The table below lists alternative "
-	                  "success and failure replies for each command. These SHOULD be strictly "
-	                  "adhered to.\"");
+	assert_line(text,
+	            "   rfc: RFC 5321 4.3.2 -- RFC 5321 4.3.1: \"The table below lists alternative "
+	            "success and failure replies for each command. These SHOULD be strictly "
+	            "adhered to.\"");
 	assert_line(text, "   sent: 'RCPT TO:<nobody@example.org>'");
 	assert_line(text, "   scenarios: core.rcpt.unknown");
 	assert_true(strstr(text, "Findings:") < strstr(text, "PASS  core.noop.basic"));
@@ -834,7 +847,8 @@ static void test_text(void **state)
 	assert_line(text, "ERROR core.data.big  DATA of 10 MB  (3 ms)");
 	assert_line(text, "  error: connect: Connection refused \\xfe");
 	assert_line(text, "WARN  ehlosize  EHLO SIZE  (8 ms)");
-	assert_line(text, "    [ehlo.size-no-value] warning: SIZE without a value (MUST, RFC 1870 4)");
+	assert_line(text,
+	            "    [ehlo.size-no-value] warning: SIZE without a value (MUST, RFC 1870 4)");
 	/* The greeting step passed: it is not listed. */
 	assert_null(strstr(text, "step 1/3"));
 	last = strrchr(text, '\n');
@@ -842,7 +856,8 @@ static void test_text(void **state)
 	assert_int_equal(last[1], '\0');
 	while (last > text && last[-1] != '\n')
 		last--;
-	assert_string_equal(last, "5 scenarios: 2 passed, 1 failed, 1 skipped, 1 errors (1234 ms)\n");
+	assert_string_equal(last,
+	                    "5 scenarios: 2 passed, 1 failed, 1 skipped, 1 errors (1234 ms)\n");
 	free(text);
 	free_run(run);
 
@@ -861,7 +876,7 @@ static void test_parse_spec(void **state)
 		const char *arg;
 		int rc;
 		enum report_format format;
-		const char *path;     /* expected path, or a word the error must hold */
+		const char *path; /* expected path, or a word the error must hold */
 	} cases[] = {
 		{ "text", 0, REPORT_TEXT, NULL },
 		{ "json:out/r.json", 0, REPORT_JSON, "out/r.json" },
@@ -909,7 +924,7 @@ static void test_write_file(void **state)
 	char *arg = xasprintf("json:%s", path);
 	char *expected = render(report_render_json, run);
 	struct report_spec spec;
-	struct buf got = {0};
+	struct buf got = { 0 };
 	char err[512] = "";
 	(void)state;
 
@@ -956,7 +971,7 @@ static void test_write_stdout(void **state)
 	char *path = xasprintf("%s/stdout.txt", dir);
 	char *expected = render(report_render_text, run);
 	struct report_spec spec = { REPORT_TEXT, NULL };
-	struct buf got = {0};
+	struct buf got = { 0 };
 	char err[256] = "";
 	int saved, fd, rc;
 	(void)state;

@@ -117,22 +117,21 @@ static struct run_result *build_run(void)
 	                   "550 is not allowed after RCPT " EVIL);
 	st->verdict = step_verdict(st, 0);
 	free(sr->transcript);
-	sr->transcript = xstrdup("S: 220 mx.example " EVIL "\nC: RCPT TO:<a@b>\nS: 550 no " EVIL "\n");
+	sr->transcript =
+	    xstrdup("S: 220 mx.example " EVIL "\nC: RCPT TO:<a@b>\nS: 550 no " EVIL "\n");
 
 	sr = &run->scenarios[2];
 	set_scenario(sr, "core.noop.basic", "SHOULD", "RFC 5321 4.1.1.9", VERDICT_PASS, 1);
 	st = &sr->steps[0];
 	set_step(st, 4, "NOOP", "NOOP", "250", 200, "200 ok");
-	step_add_violation(st, RULE_MATRIX_NONSTANDARD, "RFC 876",
-	                   "200 is a non-standard answer");
+	step_add_violation(st, RULE_MATRIX_NONSTANDARD, "RFC 876", "200 is a non-standard answer");
 	st->verdict = step_verdict(st, 0);
 
 	sr = &run->scenarios[3];
 	set_scenario(sr, "core.mail.bare-lf", "MUST", "RFC 5321 2.3.8", VERDICT_FAIL, 1);
 	st = &sr->steps[0];
 	set_step(st, 5, "MAIL FROM:<>", "MAIL", "250", 250, "250 ok");
-	step_add_violation(st, RULE_SYNTAX_BARE_LF, "RFC 5321 2.3.8",
-	                   "reply line ends in LF");
+	step_add_violation(st, RULE_SYNTAX_BARE_LF, "RFC 5321 2.3.8", "reply line ends in LF");
 	st->verdict = step_verdict(st, 0);
 
 	sr = &run->scenarios[4];
@@ -167,7 +166,7 @@ static void free_run(struct run_result *run)
 static char *render(void (*fn)(const struct run_result *, struct buf *),
                     const struct run_result *run)
 {
-	struct buf out = {0};
+	struct buf out = { 0 };
 
 	fn(run, &out);
 	return buf_steal(&out);
@@ -228,7 +227,8 @@ static void test_html_escapes(void **state)
 	assert_true(strncmp(html, "<!DOCTYPE html>", 15) == 0);
 	assert_lacks(html, "<script");
 	assert_lacks(html, "</script");
-	assert_contains(html, "&lt;script&gt;alert(&quot;x&quot; &amp; &#39;y&#39;)&lt;/script&gt;");
+	assert_contains(html,
+	                "&lt;script&gt;alert(&quot;x&quot; &amp; &#39;y&#39;)&lt;/script&gt;");
 	/* raw quotes only inside our own markup: never next to the server's text */
 	assert_lacks(html, "alert(\"");
 	assert_lacks(html, "& 'y'");
@@ -378,19 +378,24 @@ static void test_md_small(void **state)
 	assert_contains(md, "- Profile: rfc5321");
 	assert_contains(md, "- Version: smtpconform 0.1.0");
 	assert_contains(md, "**8 scenarios: 3 passed, 3 failed, 1 skipped, 1 errors**");
-	assert_true(strncmp(md, "## SMTP conformance: 127.0.0.1:2525\n\n**FAIL: 3 of 8 scenarios "
-	                        "failed, 4 distinct findings**\n", 68) == 0);
+	assert_true(strncmp(md,
+	                    "## SMTP conformance: 127.0.0.1:2525\n\n**FAIL: 3 of 8 scenarios "
+	                    "failed, 4 distinct findings**\n",
+	                    68) == 0);
 	assert_contains(md, "### Findings (4 distinct, 3 failing)");
-	assert_contains(md, "| 1 | FAIL | MUST | syntax.bare-lf | MAIL &#8594; 250 | RFC 5321 2.3.8 "
-	                    "&#8212; &quot;Conforming implementations MUST NOT recognize or generate "
-	                    "any other character or character sequence as a line terminator.&quot; | "
-	                    "1: core.mail.bare-lf | - |");
+	assert_contains(md,
+	                "| 1 | FAIL | MUST | syntax.bare-lf | MAIL &#8594; 250 | RFC 5321 2.3.8 "
+	                "&#8212; &quot;Conforming implementations MUST NOT recognize or generate "
+	                "any other character or character sequence as a line terminator.&quot; | "
+	                "1: core.mail.bare-lf | - |");
 	assert_contains(md, "| 4 | WARN | SHOULD | matrix.nonstandard | NOOP &#8594; 200 |");
-	assert_contains(md, "| core.rcpt.unknown | MUST | 3 | matrix.not-allowed | RCPT &#8594; 550 | "
-	                    "RFC 5321 4.3.2 |");
+	assert_contains(md,
+	                "| core.rcpt.unknown | MUST | 3 | matrix.not-allowed | RCPT &#8594; 550 | "
+	                "RFC 5321 4.3.2 |");
 	assert_contains(md, "| core.mail.bare-lf | MUST | 1 | syntax.bare-lf | MAIL &#8594; 250 | "
 	                    "RFC 5321 2.3.8 |");
-	assert_contains(md, "| core.vrfy.timeout | SHOULD | 2 | timeout | VRFY | RFC 5321 4.5.3.2 |");
+	assert_contains(md,
+	                "| core.vrfy.timeout | SHOULD | 2 | timeout | VRFY | RFC 5321 4.5.3.2 |");
 	assert_contains(md, "error: connect: refused &lt;script&gt;");
 	assert_contains(md, "- 1 &#215; requires STARTTLS &lt;script&gt;alert(&quot;x&quot; "
 	                    "&amp; &#39;y&#39;)&lt;/script&gt;");
@@ -420,16 +425,17 @@ static void test_md_bounded(void **state)
 		if (i % 2 == 0) {
 			set_scenario(sr, id, "MUST", "RFC 5321 4.3.2", VERDICT_FAIL, 1);
 			set_step(&sr->steps[0], 3, "NOOP", "NOOP", "250", 251, "251 x|y");
-			step_add_violation(&sr->steps[0], RULE_MATRIX_NOT_ALLOWED,
-			                   "RFC 5321 4.3.2", "no | pipes");
+			step_add_violation(&sr->steps[0], RULE_MATRIX_NOT_ALLOWED, "RFC 5321 4.3.2",
+			                   "no | pipes");
 			sr->steps[0].verdict = step_verdict(&sr->steps[0], 0);
 		} else {
 			char reason[160];
 
 			set_scenario(sr, id, "MAY", "RFC 5321", VERDICT_SKIP, 0);
 			/* i is odd: i % 40 takes 20 values, 20 reasons */
-			snprintf(reason, sizeof(reason), "requires X-%zu | %s", i % 40,
-			         "a very long reason that goes on and on and on and on and on and on");
+			snprintf(
+			    reason, sizeof(reason), "requires X-%zu | %s", i % 40,
+			    "a very long reason that goes on and on and on and on and on and on");
 			sr->reason = xstrdup(reason);
 		}
 	}
@@ -483,12 +489,9 @@ static void test_md_ref_of_expect(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_html_escapes),
-		cmocka_unit_test(test_html_no_fetch),
-		cmocka_unit_test(test_html_grid),
-		cmocka_unit_test(test_html_content),
-		cmocka_unit_test(test_md_small),
-		cmocka_unit_test(test_md_bounded),
+		cmocka_unit_test(test_html_escapes),     cmocka_unit_test(test_html_no_fetch),
+		cmocka_unit_test(test_html_grid),        cmocka_unit_test(test_html_content),
+		cmocka_unit_test(test_md_small),         cmocka_unit_test(test_md_bounded),
 		cmocka_unit_test(test_md_ref_of_expect),
 	};
 

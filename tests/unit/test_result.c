@@ -15,35 +15,35 @@
 
 struct judge_case {
 	const char *name;
-	int setup;             /* the step is a setup step */
-	const char *command;   /* "RCPT" */
-	const char *sent;      /* "RCPT TO:<x@y>" */
-	int code;              /* -1: no reply */
-	enum rule_id rule;     /* the step's violation */
+	int setup;           /* the step is a setup step */
+	const char *command; /* "RCPT" */
+	const char *sent;    /* "RCPT TO:<x@y>" */
+	int code;            /* -1: no reply */
+	enum rule_id rule;   /* the step's violation */
 	enum verdict want;
-	const char *reason;    /* a piece the reason must hold, or NULL for none */
+	const char *reason; /* a piece the reason must hold, or NULL for none */
 };
 
 static const struct judge_case cases[] = {
-	{"setup RCPT refused", 1, "RCPT", "RCPT TO:<pm@x.example>", 550, RULE_EXPECT_CODE,
-	 VERDICT_INCONCLUSIVE,
-	 "setup: RCPT TO:<pm@x.example> refused (550 no); not tested: the title; "
-	 "set --var rcpt=<a deliverable mailbox>"},
-	{"setup MAIL 451", 1, "MAIL", "MAIL FROM:<s@y.example>", 451, RULE_EXPECT_CODE,
-	 VERDICT_INCONCLUSIVE, "a temporary refusal"},
-	{"setup greeting 554", 1, "CONNECT", "", 554, RULE_EXPECT_CODE, VERDICT_INCONCLUSIVE,
-	 "setup: the greeting was 554 no"},
-	{"tested RCPT refused", 0, "RCPT", "RCPT TO:<pm@x.example>", 550, RULE_EXPECT_CODE,
-	 VERDICT_FAIL, NULL},
-	{"421 anywhere", 0, "NOOP", "NOOP", 421, RULE_EXPECT_CODE, VERDICT_INCONCLUSIVE,
-	 "session: NOOP answered with 421 (421 no): the server ended the session (RFC 5321 3.8)"},
-	{"530 to MAIL", 0, "MAIL", "MAIL FROM:<>", 530, RULE_EXPECT_CODE, VERDICT_INCONCLUSIVE,
-	 "wants authentication"},
-	{"530 to NOOP", 0, "NOOP", "NOOP", 530, RULE_EXPECT_CODE, VERDICT_FAIL, NULL},
-	{"setup step without reply", 1, "RCPT", "RCPT TO:<pm@x.example>", -1, RULE_TIMEOUT,
-	 VERDICT_FAIL, NULL},
-	{"setup code met, matrix says no", 1, "EHLO", "EHLO c", 250, RULE_MATRIX_NOT_ALLOWED,
-	 VERDICT_FAIL, NULL},
+	{ "setup RCPT refused", 1, "RCPT", "RCPT TO:<pm@x.example>", 550, RULE_EXPECT_CODE,
+	  VERDICT_INCONCLUSIVE,
+	  "setup: RCPT TO:<pm@x.example> refused (550 no); not tested: the title; "
+	  "set --var rcpt=<a deliverable mailbox>" },
+	{ "setup MAIL 451", 1, "MAIL", "MAIL FROM:<s@y.example>", 451, RULE_EXPECT_CODE,
+	  VERDICT_INCONCLUSIVE, "a temporary refusal" },
+	{ "setup greeting 554", 1, "CONNECT", "", 554, RULE_EXPECT_CODE, VERDICT_INCONCLUSIVE,
+	  "setup: the greeting was 554 no" },
+	{ "tested RCPT refused", 0, "RCPT", "RCPT TO:<pm@x.example>", 550, RULE_EXPECT_CODE,
+	  VERDICT_FAIL, NULL },
+	{ "421 anywhere", 0, "NOOP", "NOOP", 421, RULE_EXPECT_CODE, VERDICT_INCONCLUSIVE,
+	  "session: NOOP answered with 421 (421 no): the server ended the session (RFC 5321 3.8)" },
+	{ "530 to MAIL", 0, "MAIL", "MAIL FROM:<>", 530, RULE_EXPECT_CODE, VERDICT_INCONCLUSIVE,
+	  "wants authentication" },
+	{ "530 to NOOP", 0, "NOOP", "NOOP", 530, RULE_EXPECT_CODE, VERDICT_FAIL, NULL },
+	{ "setup step without reply", 1, "RCPT", "RCPT TO:<pm@x.example>", -1, RULE_TIMEOUT,
+	  VERDICT_FAIL, NULL },
+	{ "setup code met, matrix says no", 1, "EHLO", "EHLO c", 250, RULE_MATRIX_NOT_ALLOWED,
+	  VERDICT_FAIL, NULL },
 };
 
 static void build(struct scenario_result *r, const struct judge_case *c)
@@ -84,8 +84,8 @@ static void test_judge(void **state)
 			fail_msg("%s: verdict %s, want %s", c->name, verdict_name(got),
 			         verdict_name(c->want));
 		if (c->reason && (!reason || !strstr(reason, c->reason)))
-			fail_msg("%s: reason \"%s\" lacks \"%s\"", c->name, reason ? reason : "(none)",
-			         c->reason);
+			fail_msg("%s: reason \"%s\" lacks \"%s\"", c->name,
+			         reason ? reason : "(none)", c->reason);
 		if (!c->reason && reason)
 			fail_msg("%s: unexpected reason \"%s\"", c->name, reason);
 		/* the deciding step is marked too: findings do not count it */

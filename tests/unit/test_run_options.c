@@ -32,12 +32,12 @@ static void test_same_check_for_both_sources(void **state)
 	static const struct {
 		const char *name, *value, *why;
 	} cases[] = {
-		{"tls", "starttls", "expected none or implicit (STARTTLS is a scenario step)"},
-		{"tls-verify", "maybe", "expected on, off or require"},
-		{"tls-min-version", "TLSv9", "expected TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3"},
-		{"timeout", "soon", "expected a whole number from 1 to 86400"},
-		{"jobs", "0", "expected a whole number from 1 to 256"},
-		{"report", "nope", NULL},
+		{ "tls", "starttls", "expected none or implicit (STARTTLS is a scenario step)" },
+		{ "tls-verify", "maybe", "expected on, off or require" },
+		{ "tls-min-version", "TLSv9", "expected TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3" },
+		{ "timeout", "soon", "expected a whole number from 1 to 86400" },
+		{ "jobs", "0", "expected a whole number from 1 to 256" },
+		{ "report", "nope", NULL },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct run_option *row = run_option_named(cases[i].name);
@@ -47,16 +47,18 @@ static void test_same_check_for_both_sources(void **state)
 		char argv_err[1024], file_err[2048], label[64];
 		run_options_init(&ro);
 		snprintf(label, sizeof(label), "--%s", cases[i].name);
-		assert_int_equal(run_option_apply(&ro, row, cases[i].value, label, RUN_OPT_FROM_ARGV,
-		                                  argv_err, sizeof(argv_err)),
+		assert_int_equal(run_option_apply(&ro, row, cases[i].value, label,
+		                                  RUN_OPT_FROM_ARGV, argv_err, sizeof(argv_err)),
 		                 -1);
 		run_options_free(&ro);
 
 		char text[256];
-		snprintf(text, sizeof(text), "# a profile\n%s = %s\n", cases[i].name, cases[i].value);
+		snprintf(text, sizeof(text), "# a profile\n%s = %s\n", cases[i].name,
+		         cases[i].value);
 		const char *path = write_profile(text);
 		run_options_init(&ro);
-		assert_int_equal(run_options_load_profile(&ro, path, file_err, sizeof(file_err)), -1);
+		assert_int_equal(run_options_load_profile(&ro, path, file_err, sizeof(file_err)),
+		                 -1);
 		run_options_free(&ro);
 		unlink(path);
 
@@ -148,7 +150,8 @@ static void test_usage_lists_every_row(void **state)
 		if (!r->help)
 			continue;
 		char head[96];
-		snprintf(head, sizeof(head), "--%s%s%s", r->name, r->arg ? " " : "", r->arg ? r->arg : "");
+		snprintf(head, sizeof(head), "--%s%s%s", r->name, r->arg ? " " : "",
+		         r->arg ? r->arg : "");
 		if (!strstr(text, head))
 			print_error("%s missing from --help\n", head);
 		assert_non_null(strstr(text, head));

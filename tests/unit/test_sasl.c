@@ -14,7 +14,7 @@
 static char *decoded(const char *b64)
 {
 	static char out[512];
-	struct buf b = {0};
+	struct buf b = { 0 };
 	assert_int_equal(sasl_b64_decode(b64, &b), 0);
 	assert_true(b.len < sizeof(out));
 	memcpy(out, b.data ? b.data : "", b.len);
@@ -26,7 +26,7 @@ static char *decoded(const char *b64)
 static char *encoded(const char *text)
 {
 	static char out[512];
-	struct buf b = {0};
+	struct buf b = { 0 };
 	sasl_b64_encode(text, strlen(text), &b);
 	snprintf(out, sizeof(out), "%s", b.data);
 	buf_free(&b);
@@ -38,11 +38,12 @@ static void test_cram_md5_rfc2195(void **state)
 	(void)state;
 	struct sasl s;
 	sasl_init(&s, SASL_CRAM_MD5, "tim", "tanstaaftanstaaf", NULL);
-	struct buf out = {0};
+	struct buf out = { 0 };
 	char err[256];
 	assert_int_equal(sasl_initial(&s, &out), 0);
-	assert_int_equal(sasl_respond(&s, encoded("<1896.697170952@postoffice.reston.mci.net>"), &out,
-	                              err, sizeof(err)), 0);
+	assert_int_equal(sasl_respond(&s, encoded("<1896.697170952@postoffice.reston.mci.net>"),
+	                              &out, err, sizeof(err)),
+	                 0);
 	assert_string_equal(decoded(out.data), "tim b913a602c7eda7a495b4e6e7334d3890");
 	buf_free(&out);
 	sasl_free(&s);
@@ -53,7 +54,7 @@ static void test_scram_sha256_rfc7677(void **state)
 	(void)state;
 	struct sasl s;
 	sasl_init(&s, SASL_SCRAM_SHA_256, "user", "pencil", "rOprNGfwEbeRWgbNEkqO");
-	struct buf out = {0};
+	struct buf out = { 0 };
 	char err[256] = "";
 	assert_int_equal(sasl_initial(&s, &out), 1);
 	assert_string_equal(decoded(out.data), "n,,n=user,r=rOprNGfwEbeRWgbNEkqO");
@@ -66,7 +67,8 @@ static void test_scram_sha256_rfc7677(void **state)
 	                    "p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=");
 	buf_reset(&out);
 	assert_int_equal(sasl_respond(&s, encoded("v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="),
-	                              &out, err, sizeof(err)), 0);
+	                              &out, err, sizeof(err)),
+	                 0);
 	assert_int_equal(out.len, 0);
 	buf_free(&out);
 	sasl_free(&s);
@@ -77,14 +79,15 @@ static void test_scram_bad_server_signature(void **state)
 	(void)state;
 	struct sasl s;
 	sasl_init(&s, SASL_SCRAM_SHA_256, "user", "pencil", "rOprNGfwEbeRWgbNEkqO");
-	struct buf out = {0};
+	struct buf out = { 0 };
 	char err[256] = "";
 	sasl_initial(&s, &out);
 	const char *server_first = "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"
 	                           "s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096";
 	assert_int_equal(sasl_respond(&s, encoded(server_first), &out, err, sizeof(err)), 0);
 	assert_int_equal(sasl_respond(&s, encoded("v=AAAATRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="),
-	                              &out, err, sizeof(err)), SASL_ERR_SIGNATURE);
+	                              &out, err, sizeof(err)),
+	                 SASL_ERR_SIGNATURE);
 	assert_non_null(strstr(err, "server signature"));
 	/* A server nonce that does not extend ours is refused. */
 	sasl_free(&s);
@@ -113,25 +116,30 @@ static void test_scram_error_kinds(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct sasl s;
-		struct buf out = {0};
+		struct buf out = { 0 };
 		char err[256] = "";
 		sasl_init(&s, SASL_SCRAM_SHA_256, "user", "pencil", "rOprNGfwEbeRWgbNEkqO");
 		sasl_initial(&s, &out);
-		assert_int_equal(sasl_respond(&s, encoded("r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)"
-		                                          "hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"),
-		                              &out, err, sizeof(err)), 0);
-		assert_int_equal(sasl_respond(&s, encoded(cases[i].server_final), &out, err, sizeof(err)),
-		                 cases[i].expected);
+		assert_int_equal(
+		    sasl_respond(&s,
+		                 encoded("r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)"
+		                         "hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"),
+		                 &out, err, sizeof(err)),
+		    0);
+		assert_int_equal(
+		    sasl_respond(&s, encoded(cases[i].server_final), &out, err, sizeof(err)),
+		    cases[i].expected);
 		assert_true(err[0] != '\0');
 		buf_free(&out);
 		sasl_free(&s);
 	}
 	/* A challenge that is not base64 at all. */
 	struct sasl s;
-	struct buf out = {0};
+	struct buf out = { 0 };
 	char err[256] = "";
 	sasl_init(&s, SASL_LOGIN, "user", "pencil", NULL);
-	assert_int_equal(sasl_respond(&s, "not base64!", &out, err, sizeof(err)), SASL_ERR_CHALLENGE);
+	assert_int_equal(sasl_respond(&s, "not base64!", &out, err, sizeof(err)),
+	                 SASL_ERR_CHALLENGE);
 	buf_free(&out);
 	sasl_free(&s);
 }
@@ -140,7 +148,7 @@ static void test_plain_and_login(void **state)
 {
 	(void)state;
 	struct sasl s;
-	struct buf out = {0};
+	struct buf out = { 0 };
 	char err[256];
 	sasl_init(&s, SASL_PLAIN, "conform", "s3cret", NULL);
 	assert_int_equal(sasl_initial(&s, &out), 1);
@@ -172,14 +180,14 @@ static void test_challenges_are_bounded(void **state)
 		int ir;       /* the initial response was sent */
 		int answered; /* challenges answered before the refusal */
 	} cases[] = {
-	    {SASL_PLAIN, 0, 1},
-	    {SASL_PLAIN, 1, 1},
-	    {SASL_LOGIN, 0, 2},
-	    {SASL_CRAM_MD5, 0, 1},
+		{ SASL_PLAIN, 0, 1 },
+		{ SASL_PLAIN, 1, 1 },
+		{ SASL_LOGIN, 0, 2 },
+		{ SASL_CRAM_MD5, 0, 1 },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct sasl s;
-		struct buf out = {0};
+		struct buf out = { 0 };
 		char err[256] = "";
 		sasl_init(&s, cases[i].mech, "conform", "s3cret", "abc");
 		if (cases[i].ir)
@@ -204,24 +212,27 @@ static void test_challenges_are_bounded(void **state)
 static void test_redact_blobs(void **state)
 {
 	(void)state;
-	static const char *const passwords[] = {"Jo;", "Jo;Km-Zn", "Jo;Km-Zn{Lo?"};
+	static const char *const passwords[] = { "Jo;", "Jo;Km-Zn", "Jo;Km-Zn{Lo?" };
 	for (size_t k = 0; k < sizeof(passwords) / sizeof(passwords[0]); k++) {
 		redact_reset();
 		sasl_redact_register("conform", passwords[k]);
 		for (int wrong = 0; wrong < 2; wrong++) {
-			char *pw = xasprintf("%s%s", passwords[k], wrong ? SASL_WRONG_PASSWORD_SUFFIX : "");
+			char *pw = xasprintf("%s%s", passwords[k],
+			                     wrong ? SASL_WRONG_PASSWORD_SUFFIX : "");
 			struct sasl s;
-			struct buf plain = {0}, login = {0};
+			struct buf plain = { 0 }, login = { 0 };
 			char err[256];
 			sasl_init(&s, SASL_PLAIN, "conform", pw, NULL);
 			assert_int_equal(sasl_initial(&s, &plain), 1);
 			sasl_free(&s);
 			sasl_init(&s, SASL_LOGIN, "conform", pw, NULL);
-			assert_int_equal(sasl_respond(&s, "VXNlcm5hbWU6", &login, err, sizeof(err)), 0);
+			assert_int_equal(sasl_respond(&s, "VXNlcm5hbWU6", &login, err, sizeof(err)),
+			                 0);
 			buf_reset(&login);
-			assert_int_equal(sasl_respond(&s, "UGFzc3dvcmQ6", &login, err, sizeof(err)), 0);
+			assert_int_equal(sasl_respond(&s, "UGFzc3dvcmQ6", &login, err, sizeof(err)),
+			                 0);
 			sasl_free(&s);
-			const char *blobs[] = {plain.data, login.data};
+			const char *blobs[] = { plain.data, login.data };
 			for (size_t b = 0; b < 2; b++) {
 				size_t len = strlen(blobs[b]);
 				for (size_t i = 0; i + 6 <= len; i++) {
@@ -230,7 +241,8 @@ static void test_redact_blobs(void **state)
 					char *text = xasprintf("535 echo %s!", piece);
 					redact(text);
 					if (strstr(text, piece))
-						fail_msg("piece %zu of \"%s\" survived: \"%s\"", i, blobs[b], text);
+						fail_msg("piece %zu of \"%s\" survived: \"%s\"", i,
+						         blobs[b], text);
 					free(text);
 				}
 			}
@@ -245,13 +257,13 @@ static void test_redact_blobs(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_cram_md5_rfc2195),
-	    cmocka_unit_test(test_scram_sha256_rfc7677),
-	    cmocka_unit_test(test_scram_bad_server_signature),
-	    cmocka_unit_test(test_scram_error_kinds),
-	    cmocka_unit_test(test_plain_and_login),
-	    cmocka_unit_test(test_challenges_are_bounded),
-	    cmocka_unit_test(test_redact_blobs),
+		cmocka_unit_test(test_cram_md5_rfc2195),
+		cmocka_unit_test(test_scram_sha256_rfc7677),
+		cmocka_unit_test(test_scram_bad_server_signature),
+		cmocka_unit_test(test_scram_error_kinds),
+		cmocka_unit_test(test_plain_and_login),
+		cmocka_unit_test(test_challenges_are_bounded),
+		cmocka_unit_test(test_redact_blobs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

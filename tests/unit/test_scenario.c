@@ -77,26 +77,26 @@ static void test_all_kinds(void **state)
 	static const struct {
 		enum step_kind kind;
 		int line;
-		const char *text;   /* C: text, or S: source */
+		const char *text; /* C: text, or S: source */
 	} want[] = {
-		{STEP_EXPECT, 10, "220"},
-		{STEP_CMD, 11, "EHLO {client}"},
-		{STEP_EXPECT, 12, "250|251 ~ /^[a-z]+/"},
-		{STEP_CMD, 13, " NOOP"},
-		{STEP_EXPECT, 14, "2xx"},
-		{STEP_CMD, 15, ""},
-		{STEP_EXPECT, 16, "25x"},
-		{STEP_CMD, 17, "NOOP  "},
-		{STEP_EXPECT, 18, "*"},
-		{STEP_RAW, 19, NULL},
-		{STEP_EXPECT, 20, "* ~ /a\\/b/"},
-		{STEP_CMD, 22, "DATA"},
-		{STEP_EXPECT, 23, "354"},
-		{STEP_DATA, 24, NULL},
-		{STEP_EXPECT, 29, "250"},
-		{STEP_CMD, 30, "QUIT"},
-		{STEP_EXPECT, 31, "221"},
-		{STEP_CLOSE, 32, "close"},
+		{ STEP_EXPECT, 10, "220" },
+		{ STEP_CMD, 11, "EHLO {client}" },
+		{ STEP_EXPECT, 12, "250|251 ~ /^[a-z]+/" },
+		{ STEP_CMD, 13, " NOOP" },
+		{ STEP_EXPECT, 14, "2xx" },
+		{ STEP_CMD, 15, "" },
+		{ STEP_EXPECT, 16, "25x" },
+		{ STEP_CMD, 17, "NOOP  " },
+		{ STEP_EXPECT, 18, "*" },
+		{ STEP_RAW, 19, NULL },
+		{ STEP_EXPECT, 20, "* ~ /a\\/b/" },
+		{ STEP_CMD, 22, "DATA" },
+		{ STEP_EXPECT, 23, "354" },
+		{ STEP_DATA, 24, NULL },
+		{ STEP_EXPECT, 29, "250" },
+		{ STEP_CMD, 30, "QUIT" },
+		{ STEP_EXPECT, 31, "221" },
+		{ STEP_CLOSE, 32, "close" },
 	};
 	assert_int_equal(s->nsteps, sizeof(want) / sizeof(want[0]));
 	for (size_t i = 0; i < s->nsteps; i++) {
@@ -196,7 +196,7 @@ static void test_pipelined_group(void **state)
 	(void)state;
 	struct scenario *s = load_ok("scenarios/good/pipelined.smtp", NULL);
 	static const enum step_kind kinds[] = {
-		STEP_EXPECT, STEP_CMD, STEP_CMD, STEP_CMD, STEP_EXPECT, STEP_EXPECT,
+		STEP_EXPECT, STEP_CMD,  STEP_CMD, STEP_CMD,    STEP_EXPECT, STEP_EXPECT,
 		STEP_EXPECT, STEP_DATA, STEP_CMD, STEP_EXPECT, STEP_EXPECT,
 	};
 	assert_int_equal(s->nsteps, sizeof(kinds) / sizeof(kinds[0]));
@@ -216,22 +216,12 @@ static void test_expect_code_matches(void **state)
 		int code;
 		int match;
 	} cases[] = {
-		{{"250"}, 250, 1},
-		{{"250"}, 251, 0},
-		{{"250", "251"}, 251, 1},
-		{{"250", "251"}, 252, 0},
-		{{"2xx"}, 200, 1},
-		{{"2xx"}, 299, 1},
-		{{"2xx"}, 300, 0},
-		{{"25x"}, 259, 1},
-		{{"25x"}, 260, 0},
-		{{"5x3"}, 503, 1},
-		{{"5x3"}, 553, 1},
-		{{"5x3"}, 550, 0},
-		{{"500", "5xx"}, 554, 1},
-		{{"250"}, -1, 0},
-		{{"250"}, 1250, 0},
-		{{"2xx"}, 20, 0},
+		{ { "250" }, 250, 1 },        { { "250" }, 251, 0 }, { { "250", "251" }, 251, 1 },
+		{ { "250", "251" }, 252, 0 }, { { "2xx" }, 200, 1 }, { { "2xx" }, 299, 1 },
+		{ { "2xx" }, 300, 0 },        { { "25x" }, 259, 1 }, { { "25x" }, 260, 0 },
+		{ { "5x3" }, 503, 1 },        { { "5x3" }, 553, 1 }, { { "5x3" }, 550, 0 },
+		{ { "500", "5xx" }, 554, 1 }, { { "250" }, -1, 0 },  { { "250" }, 1250, 0 },
+		{ { "2xx" }, 20, 0 },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		memset(&e, 0, sizeof(e));
@@ -257,23 +247,23 @@ static void test_expect_forms(void **state)
 		const char *regex; /* NULL when absent */
 		const char *source;
 	} cases[] = {
-		{"S: 250", 0, "250", NULL, "250"},
-		{"S:250", 0, "250", NULL, "250"},
-		{"S:   250   ", 0, "250", NULL, "250"},
-		{"S: 250|251|252", 0, "250,251,252", NULL, "250|251|252"},
-		{"S: 250 | 251", 0, "250,251", NULL, "250 | 251"},
-		{"S: 2XX", 0, "2xx", NULL, "2XX"},
-		{"S: 4xx|5xx", 0, "4xx,5xx", NULL, "4xx|5xx"},
-		{"S: 250|251|252|253|254|255|256|257|258|259|260|261|262|263|264|265", 0,
-		 "250,251,252,253,254,255,256,257,258,259,260,261,262,263,264,265", NULL,
-		 "250|251|252|253|254|255|256|257|258|259|260|261|262|263|264|265"},
-		{"S: *", 1, "", NULL, "*"},
-		{"S: *~/x/", 1, "", "x", "*~/x/"},
-		{"S: 220 ~ /ESMTP/", 0, "220", "ESMTP", "220 ~ /ESMTP/"},
-		{"S: 250~/a b/", 0, "250", "a b", "250~/a b/"},
-		{"S: 250 ~ /^250[ -]PIPELINING$/", 0, "250", "^250[ -]PIPELINING$",
-		 "250 ~ /^250[ -]PIPELINING$/"},
-		{"S: 250 ~ /a/b/c/", 0, "250", "a/b/c", "250 ~ /a/b/c/"},
+		{ "S: 250", 0, "250", NULL, "250" },
+		{ "S:250", 0, "250", NULL, "250" },
+		{ "S:   250   ", 0, "250", NULL, "250" },
+		{ "S: 250|251|252", 0, "250,251,252", NULL, "250|251|252" },
+		{ "S: 250 | 251", 0, "250,251", NULL, "250 | 251" },
+		{ "S: 2XX", 0, "2xx", NULL, "2XX" },
+		{ "S: 4xx|5xx", 0, "4xx,5xx", NULL, "4xx|5xx" },
+		{ "S: 250|251|252|253|254|255|256|257|258|259|260|261|262|263|264|265", 0,
+		  "250,251,252,253,254,255,256,257,258,259,260,261,262,263,264,265", NULL,
+		  "250|251|252|253|254|255|256|257|258|259|260|261|262|263|264|265" },
+		{ "S: *", 1, "", NULL, "*" },
+		{ "S: *~/x/", 1, "", "x", "*~/x/" },
+		{ "S: 220 ~ /ESMTP/", 0, "220", "ESMTP", "220 ~ /ESMTP/" },
+		{ "S: 250~/a b/", 0, "250", "a b", "250~/a b/" },
+		{ "S: 250 ~ /^250[ -]PIPELINING$/", 0, "250", "^250[ -]PIPELINING$",
+		  "250 ~ /^250[ -]PIPELINING$/" },
+		{ "S: 250 ~ /a/b/c/", 0, "250", "a/b/c", "250 ~ /a/b/c/" },
 	};
 	char dir[] = "/tmp/smtpconform-test-XXXXXX";
 	assert_non_null(mkdtemp(dir));
@@ -287,7 +277,7 @@ static void test_expect_forms(void **state)
 		const struct expect *e = &s->steps[0].expect;
 		assert_int_equal(s->steps[0].kind, STEP_EXPECT);
 		assert_int_equal(e->any, cases[i].any);
-		struct buf joined = {0};
+		struct buf joined = { 0 };
 		for (size_t a = 0; a < e->nalts; a++)
 			buf_printf(&joined, "%s%s", a ? "," : "", e->alts[a]);
 		assert_string_equal(joined.data ? joined.data : "", cases[i].alts);
@@ -372,8 +362,8 @@ static void test_include_lib_walks_up(void **state)
 		size_t file;
 		int line;
 	} want[] = {
-		{STEP_EXPECT, 2, 1}, {STEP_CMD, 1, 3}, {STEP_EXPECT, 1, 4},
-		{STEP_CMD, 0, 3},    {STEP_EXPECT, 0, 4},
+		{ STEP_EXPECT, 2, 1 }, { STEP_CMD, 1, 3 },    { STEP_EXPECT, 1, 4 },
+		{ STEP_CMD, 0, 3 },    { STEP_EXPECT, 0, 4 },
 	};
 	assert_int_equal(s->nsteps, sizeof(want) / sizeof(want[0]));
 	for (size_t i = 0; i < s->nsteps; i++) {
@@ -452,7 +442,8 @@ static void test_include_fanout_bound(void **state)
 		fputs("C: NOOP\n", f);
 	fclose(f);
 	assert_int_equal(scenario_load(path, dir, &s, err, sizeof(err)), -1);
-	want = xasprintf("%s:%d: more than %d steps", path, SCENARIO_STEPS_MAX + 1, SCENARIO_STEPS_MAX);
+	want = xasprintf("%s:%d: more than %d steps", path, SCENARIO_STEPS_MAX + 1,
+	                 SCENARIO_STEPS_MAX);
 	assert_string_equal(strstr(err, path), err);
 	assert_non_null(strstr(err, want));
 	free(want);
@@ -476,17 +467,17 @@ static void test_id_from_path(void **state)
 	static const struct {
 		const char *path, *root, *id;
 	} cases[] = {
-		{"scenarios/good/tree/a/b/deep.smtp", "scenarios/good/tree", "a.b.deep"},
-		{"scenarios/good/tree/a/b/deep.smtp", "scenarios/good/tree/", "a.b.deep"},
-		{"scenarios/good/tree/a/b/deep.smtp", "scenarios/good/tree//", "a.b.deep"},
-		{"scenarios/good/tree/a/b/deep.smtp", "scenarios/good", "tree.a.b.deep"},
-		{"scenarios/good/tree/a/b/deep.smtp", "./scenarios/good/tree", "a.b.deep"},
-		{"./scenarios/good/tree/a/b/deep.smtp", "scenarios/good/tree", "a.b.deep"},
-		{"scenarios/good/tree//a/b/deep.smtp", "scenarios/good/tree", "a.b.deep"},
-		{"scenarios/good/tree/a/b/deep.smtp", NULL, "deep"},
-		{"scenarios/good/tree/a/b/deep.smtp", "scenarios/bad", "deep"},
-		{"scenarios/good/tree/top.smtp", "scenarios/good/tree", "top"},
-		{"scenarios/good/helper.inc", NULL, "helper.inc"},
+		{ "scenarios/good/tree/a/b/deep.smtp", "scenarios/good/tree", "a.b.deep" },
+		{ "scenarios/good/tree/a/b/deep.smtp", "scenarios/good/tree/", "a.b.deep" },
+		{ "scenarios/good/tree/a/b/deep.smtp", "scenarios/good/tree//", "a.b.deep" },
+		{ "scenarios/good/tree/a/b/deep.smtp", "scenarios/good", "tree.a.b.deep" },
+		{ "scenarios/good/tree/a/b/deep.smtp", "./scenarios/good/tree", "a.b.deep" },
+		{ "./scenarios/good/tree/a/b/deep.smtp", "scenarios/good/tree", "a.b.deep" },
+		{ "scenarios/good/tree//a/b/deep.smtp", "scenarios/good/tree", "a.b.deep" },
+		{ "scenarios/good/tree/a/b/deep.smtp", NULL, "deep" },
+		{ "scenarios/good/tree/a/b/deep.smtp", "scenarios/bad", "deep" },
+		{ "scenarios/good/tree/top.smtp", "scenarios/good/tree", "top" },
+		{ "scenarios/good/helper.inc", NULL, "helper.inc" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct scenario *s = load_ok(cases[i].path, cases[i].root);
@@ -503,7 +494,7 @@ static void test_core_suite_ids(void **state)
 {
 	(void)state;
 	/* The shipped suite loads and every scenario has the headers it needs. */
-	char *args[] = {"../../scenarios"};
+	char *args[] = { "../../scenarios" };
 	struct scenario_list l;
 	char err[ERR_MAX];
 	assert_int_equal(scenario_collect(args, 1, &l, err, sizeof(err)), 0);
@@ -560,13 +551,13 @@ static void test_check_vars(void **state)
 static void test_bad_files(void **state)
 {
 	(void)state;
-	char *args[] = {"scenarios/bad"};
+	char *args[] = { "scenarios/bad" };
 	struct scenario_list l;
 	char err[ERR_MAX];
 	assert_int_equal(scenario_collect(args, 1, &l, err, sizeof(err)), 0);
 	assert_true(l.n >= 60);
 	for (size_t i = 0; i < l.n; i++) {
-		struct buf text = {0};
+		struct buf text = { 0 };
 		assert_int_equal(file_read_all(l.paths[i], SCENARIO_FILE_MAX, &text), 0);
 		const char *prefix = "# error: ";
 		assert_non_null(text.data);
@@ -601,7 +592,7 @@ static void test_generated_errors(void **state)
 	char dir[] = "/tmp/smtpconform-test-XXXXXX";
 	assert_non_null(mkdtemp(dir));
 	char expected[ERR_MAX];
-	struct buf b = {0};
+	struct buf b = { 0 };
 
 	/* A line of exactly SCENARIO_LINE_MAX bytes is fine; one more is not. */
 	buf_puts(&b, "S: 220\nC: ");
@@ -694,21 +685,21 @@ static void test_collect(void **state)
 	(void)state;
 	char err[ERR_MAX];
 	struct scenario_list l;
-	char *args[] = {"scenarios/good/tree", "scenarios/good/helper.inc",
-	                "scenarios/good/tree/"};
+	char *args[] = { "scenarios/good/tree", "scenarios/good/helper.inc",
+		         "scenarios/good/tree/" };
 	assert_int_equal(scenario_collect(args, 3, &l, err, sizeof(err)), 0);
 	static const struct {
 		const char *path, *root;
 	} want[] = {
-		{"scenarios/good/tree/a/Zed.smtp", "scenarios/good/tree"},
-		{"scenarios/good/tree/a/b/deep.smtp", "scenarios/good/tree"},
-		{"scenarios/good/tree/a/one.smtp", "scenarios/good/tree"},
-		{"scenarios/good/tree/top.smtp", "scenarios/good/tree"},
-		{"scenarios/good/helper.inc", NULL},
-		{"scenarios/good/tree/a/Zed.smtp", "scenarios/good/tree/"},
-		{"scenarios/good/tree/a/b/deep.smtp", "scenarios/good/tree/"},
-		{"scenarios/good/tree/a/one.smtp", "scenarios/good/tree/"},
-		{"scenarios/good/tree/top.smtp", "scenarios/good/tree/"},
+		{ "scenarios/good/tree/a/Zed.smtp", "scenarios/good/tree" },
+		{ "scenarios/good/tree/a/b/deep.smtp", "scenarios/good/tree" },
+		{ "scenarios/good/tree/a/one.smtp", "scenarios/good/tree" },
+		{ "scenarios/good/tree/top.smtp", "scenarios/good/tree" },
+		{ "scenarios/good/helper.inc", NULL },
+		{ "scenarios/good/tree/a/Zed.smtp", "scenarios/good/tree/" },
+		{ "scenarios/good/tree/a/b/deep.smtp", "scenarios/good/tree/" },
+		{ "scenarios/good/tree/a/one.smtp", "scenarios/good/tree/" },
+		{ "scenarios/good/tree/top.smtp", "scenarios/good/tree/" },
 	};
 	assert_int_equal(l.n, sizeof(want) / sizeof(want[0]));
 	for (size_t i = 0; i < l.n; i++) {
@@ -722,13 +713,13 @@ static void test_collect(void **state)
 	assert_int_equal(l.n, 0);
 	assert_null(l.paths);
 
-	char *missing[] = {"scenarios/good/tree", "scenarios/no-such-dir"};
+	char *missing[] = { "scenarios/good/tree", "scenarios/no-such-dir" };
 	assert_int_equal(scenario_collect(missing, 2, &l, err, sizeof(err)), -1);
 	assert_string_equal(err, "scenarios/no-such-dir: No such file or directory");
 	assert_int_equal(l.n, 0);
 	assert_null(l.paths);
 
-	char *devnull[] = {"/dev/null"};
+	char *devnull[] = { "/dev/null" };
 	assert_int_equal(scenario_collect(devnull, 1, &l, err, sizeof(err)), -1);
 	assert_string_equal(err, "/dev/null: not a file or directory");
 
@@ -749,7 +740,7 @@ static void test_collect_symlink_loop(void **state)
 	FILE *f = fopen(file, "w");
 	fputs("S: 220\n", f);
 	fclose(f);
-	char *args[] = {dir};
+	char *args[] = { dir };
 	struct scenario_list l;
 	char err[ERR_MAX];
 	assert_int_equal(scenario_collect(args, 1, &l, err, sizeof(err)), 0);
@@ -773,8 +764,8 @@ static void test_unknown_header_lists_the_table(void **state)
 	(void)state;
 	char err[ERR_MAX] = "";
 	struct scenario *s = NULL;
-	assert_int_equal(scenario_load("scenarios/bad/unknown-header.smtp", NULL, &s, err, sizeof(err)),
-	                 -1);
+	assert_int_equal(
+	    scenario_load("scenarios/bad/unknown-header.smtp", NULL, &s, err, sizeof(err)), -1);
 	const char *known = strstr(err, "(known: ");
 	assert_non_null(known);
 	size_t n = 0;
@@ -839,7 +830,7 @@ int main(void)
 		cmocka_unit_test(test_generated_errors),
 		cmocka_unit_test(test_collect),
 		cmocka_unit_test(test_collect_symlink_loop),
-	    cmocka_unit_test(test_ending_alternatives),
+		cmocka_unit_test(test_ending_alternatives),
 		cmocka_unit_test(test_unknown_header_lists_the_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

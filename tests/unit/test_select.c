@@ -10,22 +10,35 @@
 
 #include "select.h"
 
-static char *tags_noop[] = {"core", "noop"};
-static char *tags_smug[] = {"smuggling", "data", "crlf"};
-static char *req_auth[] = {"AUTH=PLAIN"};
-static char *req_chunk[] = {"CHUNKING", "PIPELINING"};
+static char *tags_noop[] = { "core", "noop" };
+static char *tags_smug[] = { "smuggling", "data", "crlf" };
+static char *req_auth[] = { "AUTH=PLAIN" };
+static char *req_chunk[] = { "CHUNKING", "PIPELINING" };
 
 static struct scenario noop = {
-	.id = "core.noop.basic", .level = "MUST", .ref = "RFC 5321 4.1.1.9",
-	.tags = tags_noop, .ntags = 2,
+	.id = "core.noop.basic",
+	.level = "MUST",
+	.ref = "RFC 5321 4.1.1.9",
+	.tags = tags_noop,
+	.ntags = 2,
 };
 static struct scenario smug = {
-	.id = "smuggling.lf-dot-lf", .level = "SHOULD", .ref = "RFC 5321 2.3.8; RFC 53210 1",
-	.tags = tags_smug, .ntags = 3, .requires = req_chunk, .nrequires = 2,
+	.id = "smuggling.lf-dot-lf",
+	.level = "SHOULD",
+	.ref = "RFC 5321 2.3.8; RFC 53210 1",
+	.tags = tags_smug,
+	.ntags = 3,
+	.requires = req_chunk,
+	.nrequires = 2,
 };
 static struct scenario auth = {
-	.id = "auth.plain.ok", .level = "MAY", .ref = "RFC 4954 4",
-	.tags = NULL, .ntags = 0, .requires = req_auth, .nrequires = 1,
+	.id = "auth.plain.ok",
+	.level = "MAY",
+	.ref = "RFC 4954 4",
+	.tags = NULL,
+	.ntags = 0,
+	.requires = req_auth,
+	.nrequires = 1,
 };
 
 struct filter_case {
@@ -38,24 +51,24 @@ struct filter_case {
 };
 
 static const struct filter_case filter_cases[] = {
-	{"tag", SELECT_TAG, "smuggling", SELECT_KEYS, NULL, 0, 1, 0},
-	{"tag is case-insensitive", SELECT_TAG, "NOOP", SELECT_KEYS, NULL, 1, 0, 0},
-	{"two tags: either", SELECT_TAG, "noop", SELECT_TAG, "crlf", 1, 1, 0},
-	{"level", SELECT_LEVEL, "must", SELECT_KEYS, NULL, 1, 0, 0},
-	{"id glob", SELECT_ID, "smuggling.*", SELECT_KEYS, NULL, 0, 1, 0},
-	{"id glob matches whole id", SELECT_ID, "noop", SELECT_KEYS, NULL, 0, 0, 0},
-	{"id exact", SELECT_ID, "auth.plain.ok", SELECT_KEYS, NULL, 0, 0, 1},
-	{"rfc number", SELECT_RFC, "5321", SELECT_KEYS, NULL, 1, 1, 0},
-	{"rfc with prefix", SELECT_RFC, "RFC 4954", SELECT_KEYS, NULL, 0, 0, 1},
-	{"rfc glued prefix", SELECT_RFC, "rfc4954", SELECT_KEYS, NULL, 0, 0, 1},
-	{"rfc is not a prefix of a longer number", SELECT_RFC, "532", SELECT_KEYS, NULL, 0, 0, 0},
-	{"second rfc of a ref", SELECT_RFC, "53210", SELECT_KEYS, NULL, 0, 1, 0},
-	{"requires keyword", SELECT_REQUIRES, "pipelining", SELECT_KEYS, NULL, 0, 1, 0},
-	{"requires AUTH matches AUTH=PLAIN", SELECT_REQUIRES, "AUTH", SELECT_KEYS, NULL, 0, 0, 1},
-	{"requires AUTH=PLAIN exact", SELECT_REQUIRES, "auth=plain", SELECT_KEYS, NULL, 0, 0, 1},
-	{"requires no prefix match", SELECT_REQUIRES, "CHUNK", SELECT_KEYS, NULL, 0, 0, 0},
-	{"different keys: all", SELECT_TAG, "smuggling", SELECT_LEVEL, "MUST", 0, 0, 0},
-	{"different keys: both hold", SELECT_RFC, "5321", SELECT_LEVEL, "SHOULD", 0, 1, 0},
+	{ "tag", SELECT_TAG, "smuggling", SELECT_KEYS, NULL, 0, 1, 0 },
+	{ "tag is case-insensitive", SELECT_TAG, "NOOP", SELECT_KEYS, NULL, 1, 0, 0 },
+	{ "two tags: either", SELECT_TAG, "noop", SELECT_TAG, "crlf", 1, 1, 0 },
+	{ "level", SELECT_LEVEL, "must", SELECT_KEYS, NULL, 1, 0, 0 },
+	{ "id glob", SELECT_ID, "smuggling.*", SELECT_KEYS, NULL, 0, 1, 0 },
+	{ "id glob matches whole id", SELECT_ID, "noop", SELECT_KEYS, NULL, 0, 0, 0 },
+	{ "id exact", SELECT_ID, "auth.plain.ok", SELECT_KEYS, NULL, 0, 0, 1 },
+	{ "rfc number", SELECT_RFC, "5321", SELECT_KEYS, NULL, 1, 1, 0 },
+	{ "rfc with prefix", SELECT_RFC, "RFC 4954", SELECT_KEYS, NULL, 0, 0, 1 },
+	{ "rfc glued prefix", SELECT_RFC, "rfc4954", SELECT_KEYS, NULL, 0, 0, 1 },
+	{ "rfc is not a prefix of a longer number", SELECT_RFC, "532", SELECT_KEYS, NULL, 0, 0, 0 },
+	{ "second rfc of a ref", SELECT_RFC, "53210", SELECT_KEYS, NULL, 0, 1, 0 },
+	{ "requires keyword", SELECT_REQUIRES, "pipelining", SELECT_KEYS, NULL, 0, 1, 0 },
+	{ "requires AUTH matches AUTH=PLAIN", SELECT_REQUIRES, "AUTH", SELECT_KEYS, NULL, 0, 0, 1 },
+	{ "requires AUTH=PLAIN exact", SELECT_REQUIRES, "auth=plain", SELECT_KEYS, NULL, 0, 0, 1 },
+	{ "requires no prefix match", SELECT_REQUIRES, "CHUNK", SELECT_KEYS, NULL, 0, 0, 0 },
+	{ "different keys: all", SELECT_TAG, "smuggling", SELECT_LEVEL, "MUST", 0, 0, 0 },
+	{ "different keys: both hold", SELECT_RFC, "5321", SELECT_LEVEL, "SHOULD", 0, 1, 0 },
 };
 
 static void test_filters(void **state)
@@ -122,8 +135,8 @@ static void test_rerun_failed_ids(void **state)
 /* --------------------------------------------------------- --shard auto */
 
 static const char *const shard_vars[] = {
-	"SMTPCONFORM_SHARD_INDEX", "SMTPCONFORM_SHARD_TOTAL", "CI_NODE_INDEX", "CI_NODE_TOTAL",
-	"JOB_COMPLETION_INDEX", "JOB_COMPLETIONS",
+	"SMTPCONFORM_SHARD_INDEX", "SMTPCONFORM_SHARD_TOTAL", "CI_NODE_INDEX",
+	"CI_NODE_TOTAL",           "JOB_COMPLETION_INDEX",    "JOB_COMPLETIONS",
 };
 
 struct shard_case {
@@ -134,21 +147,29 @@ struct shard_case {
 };
 
 static const struct shard_case shard_cases[] = {
-	{"no CI: everything", {NULL}, 0, 1, 1, NULL},
-	{"gitlab 1-based", {NULL, NULL, "3", "4"}, 0, 3, 4, NULL},
-	{"gitlab last node", {NULL, NULL, "4", "4"}, 0, 4, 4, NULL},
-	{"gitlab index 0 is bad", {NULL, NULL, "0", "4"}, -1, 0, 0, "CI_NODE_INDEX=0"},
-	{"gitlab index past total", {NULL, NULL, "5", "4"}, -1, 0, 0, "CI_NODE_INDEX=5"},
-	{"gitlab total missing", {NULL, NULL, "2", NULL}, -1, 0, 0, "CI_NODE_TOTAL=(unset)"},
-	{"gitlab garbage", {NULL, NULL, "2x", "4"}, -1, 0, 0, "CI_NODE_INDEX=2x"},
-	{"kubernetes 0-based", {NULL, NULL, NULL, NULL, "0", "3"}, 0, 1, 3, NULL},
-	{"kubernetes last", {NULL, NULL, NULL, NULL, "2", "3"}, 0, 3, 3, NULL},
-	{"kubernetes index = total is bad", {NULL, NULL, NULL, NULL, "3", "3"}, -1, 0, 0,
-	 "JOB_COMPLETION_INDEX=3"},
-	{"kubernetes without total", {NULL, NULL, NULL, NULL, "1", NULL}, -1, 0, 0,
-	 "JOB_COMPLETIONS=(unset)"},
-	{"explicit wins over gitlab", {"2", "2", "1", "4"}, 0, 2, 2, NULL},
-	{"total too large", {NULL, NULL, "1", "100000"}, -1, 0, 0, "CI_NODE_TOTAL"},
+	{ "no CI: everything", { NULL }, 0, 1, 1, NULL },
+	{ "gitlab 1-based", { NULL, NULL, "3", "4" }, 0, 3, 4, NULL },
+	{ "gitlab last node", { NULL, NULL, "4", "4" }, 0, 4, 4, NULL },
+	{ "gitlab index 0 is bad", { NULL, NULL, "0", "4" }, -1, 0, 0, "CI_NODE_INDEX=0" },
+	{ "gitlab index past total", { NULL, NULL, "5", "4" }, -1, 0, 0, "CI_NODE_INDEX=5" },
+	{ "gitlab total missing", { NULL, NULL, "2", NULL }, -1, 0, 0, "CI_NODE_TOTAL=(unset)" },
+	{ "gitlab garbage", { NULL, NULL, "2x", "4" }, -1, 0, 0, "CI_NODE_INDEX=2x" },
+	{ "kubernetes 0-based", { NULL, NULL, NULL, NULL, "0", "3" }, 0, 1, 3, NULL },
+	{ "kubernetes last", { NULL, NULL, NULL, NULL, "2", "3" }, 0, 3, 3, NULL },
+	{ "kubernetes index = total is bad",
+	  { NULL, NULL, NULL, NULL, "3", "3" },
+	  -1,
+	  0,
+	  0,
+	  "JOB_COMPLETION_INDEX=3" },
+	{ "kubernetes without total",
+	  { NULL, NULL, NULL, NULL, "1", NULL },
+	  -1,
+	  0,
+	  0,
+	  "JOB_COMPLETIONS=(unset)" },
+	{ "explicit wins over gitlab", { "2", "2", "1", "4" }, 0, 2, 2, NULL },
+	{ "total too large", { NULL, NULL, "1", "100000" }, -1, 0, 0, "CI_NODE_TOTAL" },
 };
 
 static void test_shard_from_env(void **state)

@@ -37,19 +37,19 @@ struct fake_server {
 	/* turns[0] is sent on connect, turns[k] after the client's k-th write
 	 * (one pipelined group, or one SASL response); NULL: nothing. */
 	const char *turns[TURNS_MAX];
-	char *(*dynamic)(size_t k);  /* when set and not NULL: turn k (heap) */
-	const char *after_tls;       /* sent when the handshake succeeds */
-	int tls_result;              /* the handshake: 1 done, -1 fails, 0 never ends,
+	char *(*dynamic)(size_t k); /* when set and not NULL: turn k (heap) */
+	const char *after_tls;      /* sent when the handshake succeeds */
+	int tls_result;             /* the handshake: 1 done, -1 fails, 0 never ends,
 	                                TLS_HANDSHAKE_UNTRUSTED: refused under require */
-	int stall_writes;            /* no write makes progress */
-	int connect_async;           /* connecting takes a round of the loop */
+	int stall_writes;           /* no write makes progress */
+	int connect_async;          /* connecting takes a round of the loop */
 
-	struct buf in;               /* server bytes the client has not read */
+	struct buf in; /* server bytes the client has not read */
 	size_t in_off;
-	int closing, resetting;      /* after in: end of file, or ECONNRESET */
+	int closing, resetting; /* after in: end of file, or ECONNRESET */
 	int handshaking;
 	size_t writes;
-	struct buf written;          /* every byte the client sent */
+	struct buf written; /* every byte the client sent */
 };
 
 static struct fake_server fake;
@@ -114,8 +114,9 @@ static void fake_shutdown(struct conn *c)
 	(void)c;
 }
 
-static const struct transport_ops fake_plain_ops = {"fake", fake_read, fake_write, fake_shutdown};
-static const struct transport_ops fake_tls_ops = {"fake-tls", fake_read, fake_write, fake_shutdown};
+static const struct transport_ops fake_plain_ops = { "fake", fake_read, fake_write, fake_shutdown };
+static const struct transport_ops fake_tls_ops = { "fake-tls", fake_read, fake_write,
+	                                           fake_shutdown };
 
 static int fake_connect_start(struct conn *c, const struct target *t, char *err, size_t errlen)
 {
@@ -198,8 +199,8 @@ static const struct io_backend fake_backend = {
 
 static struct engine_options opts;
 static struct vars vars;
-static struct session *current;  /* for dynamic turns (the SASL nonce) */
-static int64_t timer_left_ms;    /* what the last timer fired early had left */
+static struct session *current; /* for dynamic turns (the SASL nonce) */
+static int64_t timer_left_ms;   /* what the last timer fired early had left */
 
 static void reset_fake(void)
 {
@@ -384,7 +385,7 @@ static void test_clean_session(void **state)
 static void test_syntax_too_many_lines(void **state)
 {
 	(void)state;
-	struct buf b = {0};
+	struct buf b = { 0 };
 	for (int i = 0; i < REPLY_LINES_MAX + 10; i++)
 		buf_puts(&b, "220-x\r\n");
 	buf_puts(&b, "220 x\r\n");
@@ -425,8 +426,8 @@ static char *base64(const char *text)
 static char *scram_turn(size_t k)
 {
 	if (k == 2) {
-		char *first = xasprintf("r=%sserver,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096",
-		                        current->sasl.cnonce);
+		char *first =
+		    xasprintf("r=%sserver,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096", current->sasl.cnonce);
 		char *b = base64(first);
 		char *turn = xasprintf("334 %s\r\n", b);
 		free(first);
@@ -518,7 +519,7 @@ static void test_data_end(void **state)
 	fake.turns[2] = "250 ok\r\n250 ok\r\n354 go\r\n";
 	fake.turns[3] = "250 queued\r\n";
 	expect_pass(EHLO_STEPS "C: MAIL FROM:<a@example.org>\nC: RCPT TO:<b@example.org>\nC: DATA\n"
-	            "S: 250\nS: 250\nS: 354\nD: Subject: t\nD:\nD: .dot\nS: 250\n");
+	                       "S: 250\nS: 250\nS: 354\nD: Subject: t\nD:\nD: .dot\nS: 250\n");
 	assert_non_null(strstr(fake.written.data, "\r\n..dot\r\n.\r\n"));
 }
 
@@ -526,8 +527,8 @@ static void test_data_end(void **state)
 
 static enum verdict verdict_named(const char *name, const char *where)
 {
-	static const enum verdict all[] = {VERDICT_PASS, VERDICT_WARN, VERDICT_FAIL, VERDICT_SKIP,
-	                                   VERDICT_ERROR, VERDICT_INCONCLUSIVE};
+	static const enum verdict all[] = { VERDICT_PASS, VERDICT_WARN,  VERDICT_FAIL,
+		                            VERDICT_SKIP, VERDICT_ERROR, VERDICT_INCONCLUSIVE };
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		if (strcmp(verdict_name(all[i]), name) == 0)
 			return all[i];
@@ -560,7 +561,7 @@ static char *case_bytes(const char *text, const char *where)
 	}
 	while (n > 0 && text[n - 1] == ' ')
 		n--;
-	struct buf b = {0};
+	struct buf b = { 0 };
 	char err[128];
 	if (text_unescape(&b, text, n, err, sizeof(err)) < 0)
 		fail_msg("%s: %s", where, err);
@@ -589,7 +590,7 @@ static void case_setup_line(const char *d, const char *arg, const char *where, s
 		case_turns[TURNS_MAX] = case_bytes(arg, where);
 		fake.after_tls = case_turns[TURNS_MAX];
 	} else if (strcmp(d, "tls") == 0) {
-		fake.tls_result = strcmp(arg, "fail") == 0       ? -1
+		fake.tls_result = strcmp(arg, "fail") == 0        ? -1
 		                  : strcmp(arg, "stall") == 0     ? 0
 		                  : strcmp(arg, "untrusted") == 0 ? TLS_HANDSHAKE_UNTRUSTED
 		                                                  : 1;
@@ -625,7 +626,8 @@ static int case_check_line(const char *d, const char *arg, const char *where,
 		for (size_t i = 0; i < r->nsteps; i++)
 			for (size_t k = 0; k < r->steps[i].nviolations; k++)
 				if (strcmp(r->steps[i].violations[k].rule, b) == 0 &&
-				    strcmp(r->steps[i].command, a) == 0 && r->steps[i].verdict == want)
+				    strcmp(r->steps[i].command, a) == 0 &&
+				    r->steps[i].verdict == want)
 					return 0;
 		fprintf(stderr, "%s: no step %s with %s and verdict %s\n", where, a, b, c);
 		return -1;
@@ -635,7 +637,8 @@ static int case_check_line(const char *d, const char *arg, const char *where,
 		return -1;
 	}
 	if (strcmp(d, "verdict") == 0 && r->verdict != verdict_named(a, where)) {
-		fprintf(stderr, "%s: scenario verdict %s, want %s\n", where, verdict_name(r->verdict), a);
+		fprintf(stderr, "%s: scenario verdict %s, want %s\n", where,
+		        verdict_name(r->verdict), a);
 		return -1;
 	}
 	if (strcmp(d, "clean") == 0) {
@@ -682,7 +685,7 @@ static int case_each(const char *path, const char *text, const struct scenario_r
 static void run_case(void **state)
 {
 	const char *path = *state;
-	struct buf text = {0};
+	struct buf text = { 0 };
 	if (file_read_all(path, 1 << 20, &text) < 0)
 		fail_msg("%s: cannot read", path);
 	size_t nturns = 0;
@@ -701,8 +704,8 @@ static void run_case(void **state)
 
 /* Rules whose test is a function above (what a case file cannot say). */
 static const char *const rules_tested_by_functions[] = {
-	"syntax.too-many-lines",  /* test_syntax_too_many_lines: 65 lines built */
-	"auth.server-signature",  /* test_auth_server_signature: SCRAM's nonce */
+	"syntax.too-many-lines", /* test_syntax_too_many_lines: 65 lines built */
+	"auth.server-signature", /* test_auth_server_signature: SCRAM's nonce */
 };
 
 /* 1 when a "#! finding COMMAND RULE VERDICT" line of some case names id. */
@@ -750,16 +753,16 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
-	    T(test_clean_session),
-	    T(test_syntax_too_many_lines),
-	    T(test_tls_handshake_implicit),
-	    T(test_auth_server_signature),
-	    T(test_auth_clean_plain),
-	    T(test_timeout_reply),
-	    T(test_timeout_budget),
-	    T(test_timeout_sending),
-	    T(test_data_end),
-	    cmocka_unit_test(test_every_rule_has_a_case),
+		T(test_clean_session),
+		T(test_syntax_too_many_lines),
+		T(test_tls_handshake_implicit),
+		T(test_auth_server_signature),
+		T(test_auth_clean_plain),
+		T(test_timeout_reply),
+		T(test_timeout_budget),
+		T(test_timeout_sending),
+		T(test_data_end),
+		cmocka_unit_test(test_every_rule_has_a_case),
 #undef T
 	};
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);

@@ -47,7 +47,10 @@ static const struct escape_case escape_cases[] = {
 	{ "replacement char", IN("\xef\xbf\xbd"), "\xef\xbf\xbd" },
 	{ "lone continuation", IN("\x80"), "\\x80" },
 	{ "lone lead", IN("\xc3"), "\\xc3" },
-	{ "truncated 3-byte", IN("\xe2\x82" "A"), "\\xe2\\x82A" },
+	{ "truncated 3-byte",
+	  IN("\xe2\x82"
+	     "A"),
+	  "\\xe2\\x82A" },
 	{ "truncated 4-byte at end", IN("\xf0\x9f\x98"), "\\xf0\\x9f\\x98" },
 	{ "overlong /", IN("\xc0\xaf"), "\\xc0\\xaf" },
 	{ "overlong 2-byte", IN("\xc1\xbf"), "\\xc1\\xbf" },
@@ -112,9 +115,9 @@ static uint32_t rng_next(uint64_t *s)
  */
 static void test_escape_round_trip(void **state)
 {
-	static const uint8_t pool[] = { 0x00, 0x09, 0x0a, 0x0d, 0x1b, 0x20, 'a', '\\', '"', 0x7f,
-	                                0x80, 0x9f, 0xa0, 0xbf, 0xc2, 0xc3, 0xe0, 0xed, 0xef,
-	                                0xf0, 0xf4, 0xf5, 0xff };
+	static const uint8_t pool[] = { 0x00, 0x09, 0x0a, 0x0d, 0x1b, 0x20, 'a',  '\\',
+		                        '"',  0x7f, 0x80, 0x9f, 0xa0, 0xbf, 0xc2, 0xc3,
+		                        0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff };
 	uint64_t seed = 20240611;
 	uint8_t in[64];
 	struct buf esc = { 0 }, back = { 0 };
@@ -176,14 +179,10 @@ static void test_unescape_errors(void **state)
 		const char *src;
 		const char *names; /* the error message contains this */
 	} cases[] = {
-		{ "ab\\q", "\"\\\\q\" at offset 2" },
-		{ "\\a", "\"\\\\a\" at offset 0" },
-		{ "\\x4", "\"\\\\x4\" at offset 0" },
-		{ "x\\x4g", "\"\\\\x4g\" at offset 1" },
-		{ "\\xg1", "\"\\\\xg1\"" },
-		{ "\\x", "\"\\\\x\"" },
-		{ "end\\", "\"\\\\\" at offset 3" },
-		{ "\\\x01", "\"\\\\\\x01\"" },
+		{ "ab\\q", "\"\\\\q\" at offset 2" }, { "\\a", "\"\\\\a\" at offset 0" },
+		{ "\\x4", "\"\\\\x4\" at offset 0" }, { "x\\x4g", "\"\\\\x4g\" at offset 1" },
+		{ "\\xg1", "\"\\\\xg1\"" },           { "\\x", "\"\\\\x\"" },
+		{ "end\\", "\"\\\\\" at offset 3" },  { "\\\x01", "\"\\\\\\x01\"" },
 		{ "\\\xc3\xa9", "\"\\\\\\xc3\"" },
 	};
 	struct buf b = { 0 };
@@ -195,8 +194,8 @@ static void test_unescape_errors(void **state)
 		buf_reset(&b);
 		buf_puts(&b, "kept");
 		err[0] = '\0';
-		assert_int_equal(text_unescape(&b, cases[i].src, strlen(cases[i].src), err, sizeof err),
-		                 -1);
+		assert_int_equal(
+		    text_unescape(&b, cases[i].src, strlen(cases[i].src), err, sizeof err), -1);
 		if (strstr(err, cases[i].names) == NULL)
 			fail_msg("\"%s\" does not contain \"%s\"", err, cases[i].names);
 		/* The buffer is as it was. */
@@ -477,11 +476,14 @@ static void test_sanitize(void **state)
 	static const struct {
 		const char *in, *out;
 	} cases[] = {
-		{"a.smtp:3: unknown line", "a.smtp:3: unknown line"},
-		{"x:1: \x1b[31mred\x1b[0m", "x:1: \\x1b[31mred\\x1b[0m"},
-		{"x:1: a\u202eb \u2066c\u2069 \u200fd \xd8\x9c", "x:1: a\\xe2\\x80\\xaeb \\xe2\\x81\\xa6c\\xe2\\x81\\xa9 \\xe2\\x80\\x8fd \\xd8\\x9c"},
-		{"x:1: caf\xc3\xa9 \\x41 \xff \xc2\x9b", "x:1: caf\xc3\xa9 \\x41 \\xff \\xc2\\x9b"},
-		{"tab\there\r\n", "tab\\there\\r\\n"},
+		{ "a.smtp:3: unknown line", "a.smtp:3: unknown line" },
+		{ "x:1: \x1b[31mred\x1b[0m", "x:1: \\x1b[31mred\\x1b[0m" },
+		{ "x:1: a\u202eb \u2066c\u2069 \u200fd \xd8\x9c",
+		  "x:1: a\\xe2\\x80\\xaeb \\xe2\\x81\\xa6c\\xe2\\x81\\xa9 \\xe2\\x80\\x8fd "
+		  "\\xd8\\x9c" },
+		{ "x:1: caf\xc3\xa9 \\x41 \xff \xc2\x9b",
+		  "x:1: caf\xc3\xa9 \\x41 \\xff \\xc2\\x9b" },
+		{ "tab\there\r\n", "tab\\there\\r\\n" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char msg[256];
@@ -490,7 +492,8 @@ static void test_sanitize(void **state)
 		assert_string_equal(msg, cases[i].out);
 	}
 	/* Cut to fit, never inside an escape. */
-	char small[10] = "ab\x1b\x1b" "cd";
+	char small[10] = "ab\x1b\x1b"
+	                 "cd";
 	text_sanitize(small, sizeof(small));
 	assert_string_equal(small, "ab\\x1b");
 }
@@ -511,7 +514,8 @@ static void test_redact(void **state)
 	char s2[] = "AGNvbmZvcm0AVHIwdWI0ZG9yJjMtc2VjcmV0";
 	redact(s2);
 	assert_null(strstr(s2, "VHIwdWI0ZG9yJjMtc2VjcmV0"));
-	char s3[] = "hex 547230756234646f7226332d736563726574 HEX 547230756234646F7226332D736563726574";
+	char s3[] =
+	    "hex 547230756234646f7226332d736563726574 HEX 547230756234646F7226332D736563726574";
 	redact(s3);
 	assert_null(strstr(s3, "547230756234646f7226332d736563726574"));
 	assert_null(strstr(s3, "547230756234646F7226332D736563726574"));
@@ -544,11 +548,13 @@ static void assert_pieces_redacted(const char *form)
 {
 	size_t len = strlen(form);
 	for (size_t i = 0; i < len; i++) {
-		for (size_t j = i + (len < REDACT_PIECE_MIN ? len : REDACT_PIECE_MIN); j <= len; j++) {
+		for (size_t j = i + (len < REDACT_PIECE_MIN ? len : REDACT_PIECE_MIN); j <= len;
+		     j++) {
 			if (j - i < REDACT_PIECE_MIN && !(i == 0 && j == len))
 				continue;
 			char *piece = strndup(form + i, j - i);
-			char *s = xasprintf("535 %.*s%s%s rest", (int)(j % 7), "@@@@@@@", piece, "!");
+			char *s =
+			    xasprintf("535 %.*s%s%s rest", (int)(j % 7), "@@@@@@@", piece, "!");
 			redact(s);
 			if (strstr(s, piece) != NULL)
 				fail_msg("piece \"%s\" of \"%s\" survived: \"%s\"", piece, form, s);
@@ -564,7 +570,8 @@ static void assert_pieces_redacted(const char *form)
 static void test_redact_every_piece(void **state)
 {
 	(void)state;
-	static const char *const passwords[] = {"Jo;Km-Zn{Lo?", "Jo;Km-Zn", "Jo;K", "Jo;", "Jo;Km-Zn{Lo?Jo;Km-Zn{Lo?xx"};
+	static const char *const passwords[] = { "Jo;Km-Zn{Lo?", "Jo;Km-Zn", "Jo;K", "Jo;",
+		                                 "Jo;Km-Zn{Lo?Jo;Km-Zn{Lo?xx" };
 	for (size_t k = 0; k < sizeof(passwords) / sizeof(passwords[0]); k++) {
 		const char *pw = passwords[k];
 		size_t n = strlen(pw);
@@ -584,7 +591,7 @@ static void test_redact_every_piece(void **state)
 		/* Inside a blob, at each alignment: the characters that depend on
 		 * the password alone never survive as a 6-character piece. */
 		for (size_t shift = 1; shift < 3; shift++) {
-			unsigned char blob[64] = {0};
+			unsigned char blob[64] = { 0 };
 			memcpy(blob + shift, pw, n);
 			char *enc = test_b64(blob, shift + n);
 			size_t first = (8 * shift + 5) / 6, end = 8 * (shift + n) / 6;
@@ -644,7 +651,7 @@ int main(void)
 		cmocka_unit_test(test_redact),
 		cmocka_unit_test(test_redact_every_piece),
 		cmocka_unit_test(test_redact_cut),
-	    cmocka_unit_test(test_file_write_atomic),
+		cmocka_unit_test(test_file_write_atomic),
 		cmocka_unit_test(test_file_write_atomic_errors),
 		cmocka_unit_test(test_file_read_all),
 	};

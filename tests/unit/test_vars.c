@@ -22,7 +22,7 @@ static int expand(const struct vars *v, const char *text, char *out, size_t outl
 	struct guarded g;
 	size_t len = strlen(text);
 	const char *copy = (const char *)guarded_copy(&g, text, len);
-	struct buf b = {0};
+	struct buf b = { 0 };
 	char err[ERR_MAX] = "";
 	int rc = vars_expand(v, copy, len, &b, err, sizeof(err));
 	snprintf(out, outlen, "%s", rc == 0 ? (b.data ? b.data : "") : err);
@@ -73,23 +73,26 @@ static void test_set_arg(void **state)
 		const char *name;  /* for rc == 0 */
 		const char *value; /* for rc == 0, or the message for rc == -1 */
 	} cases[] = {
-		{"user=alice", 0, "user", "alice"},
-		{"user=bob", 0, "user", "bob"},
-		{"a.b-c_D9=x", 0, "a.b-c_D9", "x"},
-		{"empty=", 0, "empty", ""},
-		{"eq=a=b", 0, "eq", "a=b"},
-		{"sp=  spaced  ", 0, "sp", "  spaced  "},
-		{"client=mx.example", 0, "client", "mx.example"},
-		{"user", -1, NULL, "--var user: expected NAME=VALUE"},
-		{"", -1, NULL, "--var : expected NAME=VALUE"},
-		{"=x", -1, NULL,
-		 "--var =x: invalid variable name \"\" (use letters, digits, '_', '.', '-')"},
-		{"a b=x", -1, NULL,
-		 "--var a b=x: invalid variable name \"a b\" (use letters, digits, '_', '.', '-')"},
-		{"{a}=x", -1, NULL,
-		 "--var {a}=x: invalid variable name \"{a}\" (use letters, digits, '_', '.', '-')"},
-		{"a/b=x", -1, NULL,
-		 "--var a/b=x: invalid variable name \"a/b\" (use letters, digits, '_', '.', '-')"},
+		{ "user=alice", 0, "user", "alice" },
+		{ "user=bob", 0, "user", "bob" },
+		{ "a.b-c_D9=x", 0, "a.b-c_D9", "x" },
+		{ "empty=", 0, "empty", "" },
+		{ "eq=a=b", 0, "eq", "a=b" },
+		{ "sp=  spaced  ", 0, "sp", "  spaced  " },
+		{ "client=mx.example", 0, "client", "mx.example" },
+		{ "user", -1, NULL, "--var user: expected NAME=VALUE" },
+		{ "", -1, NULL, "--var : expected NAME=VALUE" },
+		{ "=x", -1, NULL,
+		  "--var =x: invalid variable name \"\" (use letters, digits, '_', '.', '-')" },
+		{ "a b=x", -1, NULL,
+		  "--var a b=x: invalid variable name \"a b\" (use letters, digits, '_', '.', "
+		  "'-')" },
+		{ "{a}=x", -1, NULL,
+		  "--var {a}=x: invalid variable name \"{a}\" (use letters, digits, '_', '.', "
+		  "'-')" },
+		{ "a/b=x", -1, NULL,
+		  "--var a/b=x: invalid variable name \"a/b\" (use letters, digits, '_', '.', "
+		  "'-')" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		err[0] = '\0';
@@ -138,21 +141,21 @@ static void test_expand(void **state)
 	static const struct {
 		const char *in, *out;
 	} cases[] = {
-		{"", ""},
-		{"NOOP", "NOOP"},
-		{"{a}", "A"},
-		{"{a}{a}", "AA"},
-		{"x{a}y{a}z", "xAyAz"},
-		{"{b}", "[AA]"},
-		{"{{", "{"},
-		{"{{a}", "{a}"},
-		{"{{{a}", "{A"},
-		{"}", "}"},
-		{"a}}", "a}}"},
-		{"{brace}", "x{y"},
-		{"<{empty}>", "<>"},
-		{"HELO {client}", "HELO smtpconform.example"},
-		{"MAIL FROM:<{sender}>", "MAIL FROM:<conform@smtpconform.example>"},
+		{ "", "" },
+		{ "NOOP", "NOOP" },
+		{ "{a}", "A" },
+		{ "{a}{a}", "AA" },
+		{ "x{a}y{a}z", "xAyAz" },
+		{ "{b}", "[AA]" },
+		{ "{{", "{" },
+		{ "{{a}", "{a}" },
+		{ "{{{a}", "{A" },
+		{ "}", "}" },
+		{ "a}}", "a}}" },
+		{ "{brace}", "x{y" },
+		{ "<{empty}>", "<>" },
+		{ "HELO {client}", "HELO smtpconform.example" },
+		{ "MAIL FROM:<{sender}>", "MAIL FROM:<conform@smtpconform.example>" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		assert_int_equal(expand(&v, cases[i].in, out, sizeof(out)), 0);
@@ -176,25 +179,27 @@ static void test_expand_errors(void **state)
 	static const struct {
 		const char *in, *err;
 	} cases[] = {
-		{"{nope}", "unknown variable {nope} (define it with --var nope=VALUE)"},
-		{"HELO {client} {x.y}", "unknown variable {x.y} (define it with --var x.y=VALUE)"},
-		{"{", "unterminated { (write {{ for a literal {)"},
-		{"abc{client", "unterminated { (write {{ for a literal {)"},
-		{"{{{", "unterminated { (write {{ for a literal {)"},
-		{"{}", "invalid variable name {} (use letters, digits, '_', '.', '-'; "
-		       "write {{ for a literal {)"},
-		{"{a b}", "invalid variable name {a b} (use letters, digits, '_', '.', '-'; "
-		          "write {{ for a literal {)"},
-		{"{a{b}", "invalid variable name {a{b} (use letters, digits, '_', '.', '-'; "
-		          "write {{ for a literal {)"},
-		{"{self}", "variable cycle: {self} -> {self}"},
-		{"{ping}", "variable cycle: {ping} -> {pong} -> {ping}"},
-		{"{pong}", "variable cycle: {pong} -> {ping} -> {pong}"},
-		{"{broken}", "in the value of {broken}: unterminated { (write {{ for a literal {)"},
-		{"{uses.missing}", "in the value of {uses.missing}: unknown variable {missing} "
-		                   "(define it with --var missing=VALUE)"},
-		{"{outer}", "in the value of {uses.missing}: unknown variable {missing} "
-		            "(define it with --var missing=VALUE)"},
+		{ "{nope}", "unknown variable {nope} (define it with --var nope=VALUE)" },
+		{ "HELO {client} {x.y}",
+		  "unknown variable {x.y} (define it with --var x.y=VALUE)" },
+		{ "{", "unterminated { (write {{ for a literal {)" },
+		{ "abc{client", "unterminated { (write {{ for a literal {)" },
+		{ "{{{", "unterminated { (write {{ for a literal {)" },
+		{ "{}", "invalid variable name {} (use letters, digits, '_', '.', '-'; "
+		        "write {{ for a literal {)" },
+		{ "{a b}", "invalid variable name {a b} (use letters, digits, '_', '.', '-'; "
+		           "write {{ for a literal {)" },
+		{ "{a{b}", "invalid variable name {a{b} (use letters, digits, '_', '.', '-'; "
+		           "write {{ for a literal {)" },
+		{ "{self}", "variable cycle: {self} -> {self}" },
+		{ "{ping}", "variable cycle: {ping} -> {pong} -> {ping}" },
+		{ "{pong}", "variable cycle: {pong} -> {ping} -> {pong}" },
+		{ "{broken}",
+		  "in the value of {broken}: unterminated { (write {{ for a literal {)" },
+		{ "{uses.missing}", "in the value of {uses.missing}: unknown variable {missing} "
+		                    "(define it with --var missing=VALUE)" },
+		{ "{outer}", "in the value of {uses.missing}: unknown variable {missing} "
+		             "(define it with --var missing=VALUE)" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		assert_int_equal(expand(&v, cases[i].in, out, sizeof(out)), -1);
@@ -228,7 +233,7 @@ static void test_expand_len_bound(void **state)
 {
 	(void)state;
 	struct vars v;
-	struct buf b = {0};
+	struct buf b = { 0 };
 	char err[ERR_MAX];
 	vars_init_defaults(&v);
 	/* Only the first 8 bytes count: "{domain}" and not what follows. */
@@ -256,7 +261,7 @@ static void test_expand_fanout_bound(void **state)
 	(void)state;
 	struct vars v;
 	char name[16];
-	struct buf value = {0}, b = {0};
+	struct buf value = { 0 }, b = { 0 };
 	char err[ERR_MAX];
 	vars_init_defaults(&v);
 	for (int fill = 0; fill < 2; fill++) {
@@ -290,14 +295,10 @@ static void test_expand_fanout_bound(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_set_arg),
-		cmocka_unit_test(test_set_arg_limit),
-		cmocka_unit_test(test_expand),
-		cmocka_unit_test(test_expand_errors),
-		cmocka_unit_test(test_expand_depth),
-		cmocka_unit_test(test_expand_len_bound),
-		cmocka_unit_test(test_expand_fanout_bound),
+		cmocka_unit_test(test_defaults),         cmocka_unit_test(test_set_arg),
+		cmocka_unit_test(test_set_arg_limit),    cmocka_unit_test(test_expand),
+		cmocka_unit_test(test_expand_errors),    cmocka_unit_test(test_expand_depth),
+		cmocka_unit_test(test_expand_len_bound), cmocka_unit_test(test_expand_fanout_bound),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,9 +18,9 @@
 #include <cmocka.h>
 
 struct guarded {
-	uint8_t *map;   /* start of the mapping */
+	uint8_t *map; /* start of the mapping */
 	size_t maplen;
-	uint8_t *data;  /* the copy; data + len is the first unreadable byte */
+	uint8_t *data; /* the copy; data + len is the first unreadable byte */
 };
 
 static inline uint8_t *guarded_copy(struct guarded *g, const void *bytes, size_t len)
