@@ -379,8 +379,9 @@ void findings_build(const struct run_result *run, struct findings *out)
 			for (size_t j = 0; j < st->nviolations; j++) {
 				/* An inconclusive setup step's unmet expectation is the
 				 * scenario's reason, not a finding about the server. */
-				if (st->verdict == VERDICT_INCONCLUSIVE &&
-				    strncmp(st->violations[j].rule, "expect.", 7) == 0)
+				const struct rule *rr = rule_by_id(st->violations[j].rule);
+				if (st->verdict == VERDICT_INCONCLUSIVE && rr &&
+				    rr->category == RULE_CAT_EXPECT)
 					continue;
 				if (nocc == cap) {
 					cap = cap ? cap * 2 : 16;
