@@ -74,7 +74,7 @@ _smtpconform()
 		COMPREPLY=($(compgen -d -- "$cur")); return ;;
 	--config | -c | --baseline | --ca-file | --auth-password-file | --rerun-failed | --from)
 		COMPREPLY=($(compgen -f -- "$cur")); return ;;
-	--target | -t | --var | --timeout | --scenario-timeout | --settle-ms --probe-timeout | --jobs | -j | --rfc | --sni | --auth-user | --auth-password-env)
+	--target | -t | --var | --timeout | --scenario-timeout | --settle-ms | --probe-timeout | --jobs | -j | --rfc | --sni | --auth-user | --auth-password-env)
 		return ;;
 	esac
 
