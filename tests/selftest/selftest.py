@@ -47,6 +47,11 @@ EQUIVALENT = os.path.join(ROOT, "fixtures", "mutants", "equivalent.tsv")
 FAMILIES = gen_mutants.FAMILIES
 # Kinds whose detection waits for the harness's deadline: started first so
 # that they overlap with the quick ones.
+# Rules mutants that are run with --tls-verify require and the runner's
+# certificate as --ca-file; the value is the certificate the fixture presents
+# ("untrusted": a second self-signed one the CA file does not hold).
+VERIFY_KINDS = {"certificate-untrusted": "untrusted", "certificate-trusted": "trusted"}
+TLS_NAME = "fixture.smtpconform.test"
 SLOW_KINDS = {"drip", "delayed", "silent", "dash-last", "bare-cr-eol", "no-greeting",
               "no-close", "after-quit", "tls-stall"}
 TLS_AUTH_FAMILIES = set(gen_mutants.TLS_AUTH_FAMILIES)
@@ -189,14 +194,19 @@ class Fixture:
 
 
 def run_harness(binary, target, scenarios, timeout, jobs, report_json, guard, profile="rfc5321",
-                tls=False):
+                tls=False, ca_file=None):
     """smtpconform run; returns (exit status, parsed JSON report or None, stderr).
-    tls: the TLS/AUTH configuration (--tls-verify off, --auth-user)."""
+    tls: the TLS/AUTH configuration (--tls-verify off, --auth-user);
+    ca_file: --tls-verify require against that CA file instead of off."""
     argv = [binary, "run", "-t", target, "--profile", profile, "--timeout", str(timeout),
             "-j", str(jobs), "-q", "--report", "json:%s" % report_json]
     env = None
     if tls:
-        argv += ["--tls-verify", "off", "--auth-user", AUTH_USER]
+        if ca_file:
+            argv += ["--tls-verify", "require", "--ca-file", ca_file, "--sni", TLS_NAME]
+        else:
+            argv += ["--tls-verify", "off"]
+        argv += ["--auth-user", AUTH_USER]
         env = dict(os.environ, SMTPCONFORM_PASSWORD=AUTH_PASSWORD)
     argv += list(scenarios)
     try:
@@ -324,7 +334,7 @@ class SelfTest:
             shutil.copy2(src, dst)
             setattr(self, name, dst)
         self.lock = threading.Lock()
-        self._tls_files = None
+        self._tls_files = {}
         self.killers = {}            # (family, kind, command) -> {scenario file: kills}
         self.reference_failures = set()
         self.reference_failure_files = set()
@@ -352,35 +362,41 @@ class SelfTest:
         waves = max(1, -(-nscen // self.args.harness_jobs))
         return 30 + 4 * t * (waves + 2)
 
-    def tls_files(self):
+    def tls_files(self, which="trusted"):
         """A self-signed certificate and key for the TLS/AUTH configuration,
-        made once per run in the work directory with the openssl CLI."""
+        made once per run in the work directory with the openssl CLI;
+        "untrusted": a second one (VERIFY_KINDS)."""
         with self.lock:
-            if self._tls_files is None:
-                cert = os.path.join(self.tmp, "fixture-cert.pem")
-                key = os.path.join(self.tmp, "fixture-key.pem")
+            if which not in self._tls_files:
+                cert = os.path.join(self.tmp, "fixture-%s-cert.pem" % which)
+                key = os.path.join(self.tmp, "fixture-%s-key.pem" % which)
                 openssl = shutil.which("openssl")
                 if openssl is None:
                     raise SetupError("the openssl command is needed for the TLS/AUTH mutants")
                 proc = subprocess.run(
                     [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt",
                      "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
-                     "-days", "2", "-subj", "/CN=fixture.smtpconform.test"],
+                     "-days", "2", "-subj", "/CN=" + TLS_NAME,
+                     "-addext", "subjectAltName=DNS:" + TLS_NAME],
                     stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
                 if proc.returncode != 0:
                     raise SetupError("openssl req failed: %s"
                                      % proc.stderr.decode("utf-8", "replace")[-500:])
-                self._tls_files = (cert, key)
-            return self._tls_files
+                self._tls_files[which] = (cert, key)
+            return self._tls_files[which]
 
-    def run_one(self, behaviour, scenarios, tag, tls=False):
-        fx = Fixture(self.fixture, behaviour, self.tls_files() if tls else None)
+    def run_one(self, behaviour, scenarios, tag, tls=False, verify=None):
+        """verify: None, or the certificate the fixture presents to a
+        --tls-verify require run that trusts the "trusted" one (VERIFY_KINDS)."""
+        ca_file = self.tls_files("trusted")[0] if verify else None
+        fx = Fixture(self.fixture, behaviour, self.tls_files(verify or "trusted") if tls else None)
         try:
             t0 = time.monotonic()
             report_path = os.path.join(self.tmp, "%s.json" % tag)
             rc, report, err = run_harness(self.conform, fx.target, scenarios, self.args.timeout,
                                           self.args.harness_jobs, report_path,
-                                          self.guard(len(scenarios)), self.args.profile, tls)
+                                          self.guard(len(scenarios)), self.args.profile, tls,
+                                          ca_file)
             elapsed = time.monotonic() - t0
         finally:
             fx.stop()
@@ -459,8 +475,10 @@ class SelfTest:
         outcomes, seen = [], set()
         for wave in waves:
             try:
+                tls = m["family"] in TLS_AUTH_FAMILIES
                 rc, report, err, elapsed = self.run_one(beh, wave, "%s.%d" % (m["id"], res["runs"]),
-                                                        m["family"] in TLS_AUTH_FAMILIES)
+                                                        tls, VERIFY_KINDS.get(m["kind"]) if tls
+                                                        else None)
             except (SetupError, OSError) as e:
                 res.update(status="error", why=str(e))
                 return res

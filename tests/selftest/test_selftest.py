@@ -237,3 +237,22 @@ def test_fast_selftest_end_to_end(tmp_path, written):
     assert "killed" in out and "controls (conformant variations that must pass): 1 / 1" in out, \
         out + proc.stderr
     assert re.search(r"^code\s+1\s+0\s+1\s+0\s+100\.0%$", out, re.M), out
+
+
+def test_certificate_mutants_end_to_end(tmp_path, written):
+    """VERIFY_KINDS: run with --tls-verify require against the run's
+    certificate, the fixture that presents a second one is killed with
+    tls.certificate-untrusted on STARTTLS, the one that presents the trusted
+    one passes."""
+    if not (build_dir() / "smtpconform").exists():
+        pytest.skip("binaries not built")
+    summary = tmp_path / "s.json"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "selftest" / "selftest.py"),
+         "--build", str(build_dir()), "--mutants", str(written), "--scenarios", "scenarios/tls",
+         "--only", r"^rules\.certificate-(un)?trusted$", "--summary", str(summary)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    out = proc.stdout
+    assert proc.returncode == 0, out + proc.stderr
+    assert "controls (conformant variations that must pass): 1 / 1" in out, out
+    assert re.search(r"^rules\s+1\s+0\s+1\s+0\s+100\.0%$", out, re.M), out
