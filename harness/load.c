@@ -469,38 +469,6 @@ static int load_run_sessions(const struct load_options *o, struct scenario **scs
 
 /* ------------------------------------------------------ the command */
 
-/* Loads the scenario files; prints every error. -1 on one. */
-static int load_scenarios(char *const *args, size_t nargs, const struct vars *vars,
-                          struct scenario ***out, size_t *n_out)
-{
-	char err[1024];
-	struct scenario_list list;
-	if (scenario_collect(args, nargs, &list, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s\n", err);
-		return -1;
-	}
-	struct scenario **scs = xcalloc(list.n ? list.n : 1, sizeof(*scs));
-	size_t n = 0;
-	int bad = list.n == 0;
-	if (bad)
-		fprintf(stderr, "smtpconform load: no scenario files (*.smtp) found\n");
-	for (size_t i = 0; i < list.n; i++) {
-		struct scenario *sc = NULL;
-		if (scenario_load(list.paths[i], list.roots[i], &sc, err, sizeof(err)) < 0 ||
-		    scenario_check_vars(sc, vars, err, sizeof(err)) < 0) {
-			fprintf(stderr, "%s\n", err);
-			scenario_free(sc);
-			bad = 1;
-			continue;
-		}
-		scs[n++] = sc;
-	}
-	scenario_list_free(&list);
-	*out = scs;
-	*n_out = n;
-	return bad ? -1 : 0;
-}
-
 /* Why a scenario cannot run against this server (as run would skip it), or
  * NULL. */
 static const char *cannot_run(const struct load_options *o, const struct probe *p,
@@ -702,7 +670,7 @@ int load_main(int argc, char **argv)
 		fprintf(stderr, "smtpconform load: -c%s\n",
 		        strncmp(notice, "-j", 2) == 0 ? notice + 2 : notice);
 	o.engine.jobs = o.concurrency;
-	if (load_scenarios(argv + optind, (size_t)(argc - optind), &o.vars, &scs, &n) < 0)
+	if (scenario_load_all(argv + optind, (size_t)(argc - optind), &o.vars, &scs, &n) < 0)
 		goto out;
 	code = 3;
 	if (target_resolve(&target, err, sizeof(err)) < 0) {

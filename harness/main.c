@@ -145,59 +145,6 @@ static void check_profile(const char *profile)
 	usage_error("unknown profile '%s' (known: %s)", profile, b.data ? b.data : "none");
 }
 
-/* Loads every scenario named by args; prints every error. -1 on any error. */
-static int load_scenarios(char *const *args, size_t nargs, const struct vars *vars,
-                          struct scenario ***out, size_t *n_out)
-{
-	char err[1024];
-	struct scenario_list list;
-	if (scenario_collect(args, nargs, &list, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s\n", err);
-		return -1;
-	}
-	if (list.n == 0) {
-		fprintf(stderr, "smtpconform: no scenario files (*.smtp) found\n");
-		scenario_list_free(&list);
-		return -1;
-	}
-	struct scenario **scs = xcalloc(list.n, sizeof(*scs));
-	size_t n = 0;
-	int bad = 0;
-	for (size_t i = 0; i < list.n; i++) {
-		struct scenario *sc = NULL;
-		if (scenario_load(list.paths[i], list.roots[i], &sc, err, sizeof(err)) < 0) {
-			fprintf(stderr, "%s\n", err);
-			bad = 1;
-			continue;
-		}
-		if (vars && scenario_check_vars(sc, vars, err, sizeof(err)) < 0) {
-			fprintf(stderr, "%s\n", err);
-			bad = 1;
-			scenario_free(sc);
-			continue;
-		}
-		scs[n++] = sc;
-	}
-	/* Two files with one id would make reports ambiguous. */
-	for (size_t i = 0; i < n && !bad; i++)
-		for (size_t j = i + 1; j < n; j++)
-			if (strcmp(scs[i]->id, scs[j]->id) == 0) {
-				fprintf(stderr, "%s: id '%s' is also used by %s\n", scs[j]->path,
-				        scs[j]->id, scs[i]->path);
-				bad = 1;
-			}
-	scenario_list_free(&list);
-	if (bad) {
-		for (size_t i = 0; i < n; i++)
-			scenario_free(scs[i]);
-		free(scs);
-		return -1;
-	}
-	*out = scs;
-	*n_out = n;
-	return 0;
-}
-
 /* ------------------------------------------------ the bundled scenarios */
 
 static int is_dir(const char *path)
@@ -329,7 +276,7 @@ static int cmd_check(int argc, char **argv)
 	free(setup_bundled(dir_opt, 0));
 	struct scenario **scs;
 	size_t n;
-	int rc = load_scenarios(argv + optind, (size_t)(argc - optind), &vars, &scs, &n);
+	int rc = scenario_load_all(argv + optind, (size_t)(argc - optind), &vars, &scs, &n);
 	vars_free(&vars);
 	scenario_set_library(NULL);
 	if (rc < 0)
@@ -446,7 +393,7 @@ static int cmd_list(int argc, char **argv)
 	size_t nargs = optind < argc ? (size_t)(argc - optind) : 1;
 	struct scenario **scs;
 	size_t n;
-	int rc = load_scenarios(args, nargs, NULL, &scs, &n);
+	int rc = scenario_load_all(args, nargs, NULL, &scs, &n);
 	if (rc == 0) {
 		show_bundled_paths(scs, n, bundled);
 		n = select_apply(&ro.filter, scs, n);
@@ -520,7 +467,7 @@ static int load_selected(char *const *args, size_t nargs, const char *dir_opt,
 	}
 	char *bundled = setup_bundled(dir_opt, nargs == 0);
 	char *default_arg[] = { bundled, NULL };
-	int rc = load_scenarios(nargs ? args : default_arg, nargs ? nargs : 1, vars, out, n_out);
+	int rc = scenario_load_all(nargs ? args : default_arg, nargs ? nargs : 1, vars, out, n_out);
 	if (rc == 0) {
 		show_bundled_paths(*out, *n_out, bundled);
 		size_t loaded = *n_out;

@@ -118,4 +118,15 @@ int scenario_collect(char *const *args, size_t nargs, struct scenario_list *out,
                      size_t errlen);
 void scenario_list_free(struct scenario_list *l);
 
+/*
+ * Collects and loads every scenario args name (scenario_collect), checks
+ * their variables against vars (NULL: not checked) and that no two share an
+ * id. Prints each error on stderr ("path:line: ..."); -1 when there was any
+ * (nothing is returned then), else 0 with the scenarios in *out (each
+ * scenario_free()d and the array freed by the caller). `run`, `list`,
+ * `check` and `load` load their scenarios this way.
+ */
+int scenario_load_all(char *const *args, size_t nargs, const struct vars *vars,
+                      struct scenario ***out, size_t *n_out);
+
 #endif

@@ -329,3 +329,55 @@ void scenario_rebase_paths(struct scenario *s, const char *from, const char *to)
 		s->files[i] = f;
 	}
 }
+
+int scenario_load_all(char *const *args, size_t nargs, const struct vars *vars,
+                      struct scenario ***out, size_t *n_out)
+{
+	char err[1024];
+	struct scenario_list list;
+	if (scenario_collect(args, nargs, &list, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	if (list.n == 0) {
+		fprintf(stderr, "smtpconform: no scenario files (*.smtp) found\n");
+		scenario_list_free(&list);
+		return -1;
+	}
+	struct scenario **scs = xcalloc(list.n, sizeof(*scs));
+	size_t n = 0;
+	int bad = 0;
+	for (size_t i = 0; i < list.n; i++) {
+		struct scenario *sc = NULL;
+		if (scenario_load(list.paths[i], list.roots[i], &sc, err, sizeof(err)) < 0) {
+			fprintf(stderr, "%s\n", err);
+			bad = 1;
+			continue;
+		}
+		if (vars && scenario_check_vars(sc, vars, err, sizeof(err)) < 0) {
+			fprintf(stderr, "%s\n", err);
+			bad = 1;
+			scenario_free(sc);
+			continue;
+		}
+		scs[n++] = sc;
+	}
+	/* Two files with one id would make reports ambiguous. */
+	for (size_t i = 0; i < n && !bad; i++)
+		for (size_t j = i + 1; j < n; j++)
+			if (strcmp(scs[i]->id, scs[j]->id) == 0) {
+				fprintf(stderr, "%s: id '%s' is also used by %s\n", scs[j]->path,
+				        scs[j]->id, scs[i]->path);
+				bad = 1;
+			}
+	scenario_list_free(&list);
+	if (bad) {
+		for (size_t i = 0; i < n; i++)
+			scenario_free(scs[i]);
+		free(scs);
+		return -1;
+	}
+	*out = scs;
+	*n_out = n;
+	return 0;
+}
