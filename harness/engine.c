@@ -154,32 +154,30 @@ static void on_session_done(struct session *s)
 }
 
 /* The first requires keyword the probe did not see, or NULL. */
-static const char *missing_requirement(const struct engine *e, const struct scenario *sc)
+static const char *missing_requirement(const struct probe *p, const struct scenario *sc)
 {
 	for (size_t i = 0; i < sc->nrequires; i++)
-		if (!e->probe || !probe_has_keyword(e->probe, sc->requires[i]))
+		if (!p || !probe_has_keyword(p, sc->requires[i]))
 	return sc->requires[i];
 	return NULL;
 }
 
-/* Why a scenario cannot run against this server, or NULL: a requires:
- * keyword the probe did not see, a when: variable not set, or an A: step
- * without credentials. */
-static char *skip_reason(const struct engine *e, const struct scenario *sc)
+char *engine_skip_reason(const struct engine_options *o, const struct probe *p,
+                         const struct scenario *sc)
 {
-	const char *missing = missing_requirement(e, sc);
+	const char *missing = missing_requirement(p, sc);
 	if (missing) {
-		if (e->probe && e->probe->ehlo_code >= 0)
+		if (p && p->ehlo_code >= 0)
 			return xasprintf("the server does not advertise %s", missing);
 		return xasprintf("requires %s, but the capability probe got no EHLO reply",
 		                 missing);
 	}
-	if (sc->when && !vars_get(e->opts->vars, sc->when))
+	if (sc->when && !vars_get(o->vars, sc->when))
 		return xasprintf("runs only when the server is configured so: pass --var %s=1 "
 		                 "(header when: %s)",
 		                 sc->when, sc->when);
 	for (size_t k = 0; k < sc->nsteps; k++)
-		if (sc->steps[k].kind == STEP_AUTH && !e->opts->auth_user)
+		if (sc->steps[k].kind == STEP_AUTH && !o->auth_user)
 			return xstrdup(
 			    "AUTH scenario: no credentials given (--auth-user, and the password "
 			    "in SMTPCONFORM_PASSWORD)");
@@ -292,7 +290,7 @@ static void start_next(struct engine *e)
 		struct scenario_result *r = &e->results[i];
 		scenario_result_init(r, sc);
 		enum verdict v = VERDICT_SKIP;
-		char *reason = skip_reason(e, sc);
+		char *reason = engine_skip_reason(e->opts, e->probe, sc);
 		if (!reason) {
 			reason = precondition_reason(e, sc);
 			v = VERDICT_INCONCLUSIVE;

@@ -469,22 +469,6 @@ static int load_run_sessions(const struct load_options *o, struct scenario **scs
 
 /* ------------------------------------------------------ the command */
 
-/* Why a scenario cannot run against this server (as run would skip it), or
- * NULL. */
-static const char *cannot_run(const struct load_options *o, const struct probe *p,
-                              const struct scenario *sc)
-{
-	for (size_t i = 0; i < sc->nrequires; i++)
-		if (!probe_has_keyword(p, sc->requires[i]))
-			return "the server does not advertise a keyword it requires";
-	if (sc->when && !vars_get(&o->vars, sc->when))
-		return "its when: variable is not set (--var)";
-	for (size_t k = 0; k < sc->nsteps; k++)
-		if (sc->steps[k].kind == STEP_AUTH && !o->auth.user)
-			return "it authenticates and no --auth-user was given";
-	return NULL;
-}
-
 static void parse_options(struct load_options *o, int argc, char **argv)
 {
 	enum {
@@ -685,9 +669,10 @@ int load_main(int argc, char **argv)
 	}
 	size_t kept = 0;
 	for (size_t i = 0; i < n; i++) {
-		const char *why = cannot_run(&o, &probe, scs[i]);
+		char *why = engine_skip_reason(&o.engine, &probe, scs[i]);
 		if (why) {
 			fprintf(stderr, "smtpconform load: %s is left out: %s\n", scs[i]->id, why);
+			free(why);
 			scenario_free(scs[i]);
 			continue;
 		}

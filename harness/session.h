@@ -86,6 +86,11 @@ int engine_cap_jobs(int jobs, char *notice, size_t noticelen);
  * STARTTLS is offered, connects again to record the EHLO keywords after TLS.
  * out->error: the target cannot be reached or never greeted. */
 void engine_probe(const struct engine_options *o, struct probe *out);
+/* Why sc cannot run against the server p probed (as run skips it), or
+ * NULL: a requires: keyword p did not see, a when: variable o does not set,
+ * or an A: step without credentials. The reason is allocated. */
+char *engine_skip_reason(const struct engine_options *o, const struct probe *p,
+                         const struct scenario *sc);
 void probe_free(struct probe *p);
 /* 1 when keyword (case-insensitive) is the first word of an EHLO line. */
 int probe_has_keyword(const struct probe *p, const char *keyword);
