@@ -363,6 +363,27 @@ static void finish_finding(const struct run_result *run, struct finding *f)
 	buf_free(&text);
 }
 
+/* 1 when v is the scenario's expect.code and another violation of the same
+ * step, at least as severe, judges that same reply code against the RFCs:
+ * the matrix, or a protocol-model row (the model's size.within-limit-refused
+ * beside "expected 250, got 552"). One cause, one finding; the scenario's
+ * details still list both. Rules about other parts of the reply (syntax,
+ * enhanced codes) are other causes. */
+static int expect_code_explained(const struct step_result *st, const struct violation *v)
+{
+	if (strcmp(v->rule, rule_get(RULE_EXPECT_CODE)->id) != 0)
+		return 0;
+	for (size_t j = 0; j < st->nviolations; j++) {
+		const struct violation *o = &st->violations[j];
+		const struct rule *r = rule_by_id(o->rule);
+		int judges_code = r && (r->category == RULE_CAT_MATRIX ||
+		                        strcmp(r->message, RULE_MSG_MODEL) == 0);
+		if (o != v && judges_code && o->severity <= v->severity)
+			return 1;
+	}
+	return 0;
+}
+
 void findings_build(const struct run_result *run, struct findings *out)
 {
 	struct occurrence *occ = NULL;
@@ -382,6 +403,8 @@ void findings_build(const struct run_result *run, struct findings *out)
 				const struct rule *rr = rule_by_id(st->violations[j].rule);
 				if (st->verdict == VERDICT_INCONCLUSIVE && rr &&
 				    rr->category == RULE_CAT_EXPECT)
+					continue;
+				if (expect_code_explained(st, &st->violations[j]))
 					continue;
 				if (nocc == cap) {
 					cap = cap ? cap * 2 : 16;

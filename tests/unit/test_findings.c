@@ -263,6 +263,69 @@ static void test_group_habit(void **state)
 	free(run);
 }
 
+/* expect.code beside a rule that judges the same code (matrix, model row)
+ * is one finding; beside a weaker rule, or one about another part of the
+ * reply (enhanced codes), it stays its own. */
+static const struct sc_case folded[] = {
+	{ "core.noop.basic",
+	  "MUST",
+	  "RFC 5321 4.1.1.9",
+	  VERDICT_FAIL,
+	  0,
+	  "NOOP",
+	  "250",
+	  251,
+	  "251 2.0.0 OK",
+	  { { "matrix.not-allowed", SEV_ERROR, "RFC 5321 4.3.2", "NOOP answered 251" },
+	    { "expect.code", SEV_ERROR, NULL, "expected 250, got 251" } } },
+	{ "esmtp.size.at-limit",
+	  "SHOULD",
+	  "RFC 1870 4, 6.1",
+	  VERDICT_PASS,
+	  0,
+	  "MAIL",
+	  "250",
+	  552,
+	  "552 5.3.4 too big",
+	  { { "expect.code", SEV_WARN, NULL, "expected 250, got 552" },
+	    { "size.within-limit-refused", SEV_WARN, "RFC 1870 6.1", "MAIL got 552" } } },
+	{ "core.noop.nonstandard",
+	  "MUST",
+	  "RFC 5321 4.1.1.9",
+	  VERDICT_FAIL,
+	  0,
+	  "NOOP",
+	  "250",
+	  200,
+	  "200 2.0.0 OK",
+	  { { "matrix.nonstandard", SEV_WARN, "RFC 876", "NOOP answered 200" },
+	    { "expect.code", SEV_ERROR, NULL, "expected 250, got 200" } } },
+};
+
+static void test_expect_code_folded(void **state)
+{
+	struct run_result *run = build(folded, sizeof(folded) / sizeof(folded[0]), NULL);
+	struct findings fs;
+	static const char *const want[] = { "matrix.not-allowed", "expect.code",
+		                            "size.within-limit-refused", "matrix.nonstandard" };
+
+	(void)state;
+	findings_build(run, &fs);
+	assert_int_equal(fs.n, 4);
+	for (size_t i = 0; i < fs.n; i++) {
+		int known = 0;
+		for (size_t k = 0; k < 4; k++)
+			known |= strcmp(fs.list[i].rule, want[k]) == 0;
+		assert_true(known);
+		/* The one expect.code left is the NOOP 200 one (warn beside error). */
+		if (strcmp(fs.list[i].rule, "expect.code") == 0)
+			assert_int_equal(fs.list[i].code, 200);
+	}
+	findings_free(&fs);
+	run_result_free(run);
+	free(run);
+}
+
 /* Same text, but another rule, command or code: never one finding. */
 static const struct sc_case distinct[] = {
 	{ "a",
@@ -557,9 +620,13 @@ static void test_habit_notes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_normalize),   cmocka_unit_test(test_group_habit),
-		cmocka_unit_test(test_habit_notes), cmocka_unit_test(test_never_merge),
-		cmocka_unit_test(test_empty),       cmocka_unit_test(test_hints),
+		cmocka_unit_test(test_normalize),
+		cmocka_unit_test(test_group_habit),
+		cmocka_unit_test(test_habit_notes),
+		cmocka_unit_test(test_never_merge),
+		cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_hints),
+		cmocka_unit_test(test_expect_code_folded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
