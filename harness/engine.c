@@ -162,6 +162,37 @@ static const char *missing_requirement(const struct probe *p, const struct scena
 	return NULL;
 }
 
+/* Variables the probe sets (docs/scenario-format.md) and, for a `when:`
+ * naming one, why a server leaves it unset. */
+static const struct probe_var {
+	const char *name;
+	const char *unset;
+} probe_vars[] = {
+	{ "size_max", "the server advertises no SIZE maximum (no `SIZE n` with n > 0 in its EHLO "
+	              "reply)" },
+};
+
+void probe_set_vars(const struct probe *p, struct vars *v)
+{
+	for (size_t i = 0; i < p->nkeywords; i++) {
+		const char *kw = p->keywords[i];
+		if (strncasecmp(kw, "SIZE ", 5) != 0 || vars_get(v, "size_max"))
+			continue;
+		/* RFC 1870 3: size-param ::= [1*DIGIT]; 0 is "no fixed maximum". */
+		size_t n = strspn(kw + 5, "0123456789");
+		if (n > 0 && n <= 20 && kw[5 + n] == 0 && strspn(kw + 5, "0") < n)
+			vars_set(v, "size_max", kw + 5);
+	}
+}
+
+static const char *probe_var_unset(const char *name)
+{
+	for (size_t i = 0; i < sizeof(probe_vars) / sizeof(probe_vars[0]); i++)
+		if (strcmp(probe_vars[i].name, name) == 0)
+			return probe_vars[i].unset;
+	return NULL;
+}
+
 char *engine_skip_reason(const struct engine_options *o, const struct probe *p,
                          const struct scenario *sc)
 {
@@ -172,6 +203,8 @@ char *engine_skip_reason(const struct engine_options *o, const struct probe *p,
 		return xasprintf("requires %s, but the capability probe got no EHLO reply",
 		                 missing);
 	}
+	if (sc->when && !vars_get(o->vars, sc->when) && probe_var_unset(sc->when))
+		return xasprintf("%s (header when: %s)", probe_var_unset(sc->when), sc->when);
 	if (sc->when && !vars_get(o->vars, sc->when))
 		return xasprintf("runs only when the server is configured so: pass --var %s=1 "
 		                 "(header when: %s)",

@@ -667,6 +667,7 @@ int load_main(int argc, char **argv)
 		fprintf(stderr, "smtpconform load: %s\n", probe.error);
 		goto out;
 	}
+	probe_set_vars(&probe, &o.vars);
 	size_t kept = 0;
 	for (size_t i = 0; i < n; i++) {
 		char *why = engine_skip_reason(&o.engine, &probe, scs[i]);

@@ -677,6 +677,7 @@ static int run_scenarios(struct run *r)
 		r->probe.error = xstrdup(err);
 	} else {
 		engine_probe(&r->opt.engine, &r->probe);
+		probe_set_vars(&r->probe, &r->opt.vars);
 	}
 	if (r->probe.error && !engine_interrupted()) {
 		fprintf(stderr, "smtpconform: %s\n", r->probe.error);

@@ -190,8 +190,8 @@ static unsigned classify_path(const struct model *m, enum command cmd, const cha
 		const struct esmtp_param *size = argument_param(&info, "SIZE");
 		unsigned long long v;
 		if (size && m->size_max &&
-		    argument_size_value(size->value, size->value_len, &v) == 0 && v > m->size_max)
-			f |= ARGF_SIZE_OVER;
+		    argument_size_value(size->value, size->value_len, &v) == 0)
+			f |= v > m->size_max ? ARGF_SIZE_OVER : ARGF_SIZE_WITHIN;
 		if (!size && m->size_refused)
 			f |= ARGF_SIZE_STICKY;
 	}

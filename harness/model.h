@@ -52,6 +52,7 @@ enum model_argf {
 	ARGF_SIZE_STICKY = 1u << 9,    /* no SIZE=, right after a MAIL whose SIZE= got 552 */
 	ARGF_UNKNOWN_PARAM = 1u << 10, /* a valid path with a parameter keyword no RFC
 	                                  defines or the EHLO did not advertise */
+	ARGF_SIZE_WITHIN = 1u << 11,   /* SIZE= at most the advertised maximum (n > 0) */
 };
 
 /* EHLO keywords the model follows (bits). */

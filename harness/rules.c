@@ -371,6 +371,20 @@ const struct rule rules[RULE_COUNT] = {
 		"a MAIL whose SIZE= exceeds the maximum the EHLO reply's `SIZE n` advertised (n > 0) "
 		"was accepted",
 		RULE_MSG_MODEL },
+	[RULE_SIZE_WITHIN_REFUSED] = {
+		RULE_SIZE_WITHIN_REFUSED, "size.within-limit-refused", RULE_CAT_EXTENSION,
+		"RFC 1870 6.1", "RFC 1870 4, 6.1", NULL,
+		"Upon receipt of an extended MAIL command containing a SIZE parameter, a server "
+		"should determine whether the declared message size exceeds its fixed maximum "
+		"message size.",
+		LEVEL_SHOULD, SEV_WARN,
+		"a MAIL whose SIZE= is at most the maximum the EHLO reply's `SIZE n` advertised "
+		"(n > 0; SIZE=n itself included) got 552, the code 6.1 (2) gives when \"the "
+		"indicated size is larger than the server's fixed maximum message size\" (section 4: "
+		"the advertised number \"indicates the size of the largest message that the server is "
+		"willing to accept\"). A warning, not a failure: 6.1 also lets the extended MAIL get "
+		"any RFC 821 MAIL error, 552 (exceeded storage allocation) among them",
+		RULE_MSG_MODEL },
 	[RULE_AUTH_SEQUENCE] = {
 		RULE_AUTH_SEQUENCE, "auth.sequence", RULE_CAT_EXTENSION, "RFC 4954 4", NULL, NULL,
 		"After a successful AUTH command completes, a server MUST reject any further AUTH "

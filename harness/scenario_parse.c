@@ -700,11 +700,22 @@ void scenario_free(struct scenario *s)
 	free(s);
 }
 
-int scenario_check_vars(const struct scenario *s, const struct vars *v, char *err, size_t errlen)
+int scenario_check_vars(const struct scenario *s, const struct vars *given, char *err,
+                        size_t errlen)
 {
 	struct buf scratch = { 0 };
 	char msg[512];
 	int rc = 0;
+	/* The scenario runs only when its when: variable is set (by --var or
+	 * by the probe, as size_max): it counts as defined here. */
+	struct vars with_when = { 0 };
+	const struct vars *v = given;
+	if (s->when && !vars_get(given, s->when)) {
+		for (size_t i = 0; i < given->n; i++)
+			vars_set(&with_when, given->names[i], given->values[i]);
+		vars_set(&with_when, s->when, "0");
+		v = &with_when;
+	}
 	for (size_t i = 0; i < s->nsteps && rc == 0; i++) {
 		const struct step *st = &s->steps[i];
 		if (st->kind == STEP_CMD) {
@@ -727,6 +738,7 @@ int scenario_check_vars(const struct scenario *s, const struct vars *v, char *er
 		}
 	}
 	buf_free(&scratch);
+	vars_free(&with_when);
 	if (rc < 0)
 		text_sanitize(err, errlen);
 	return rc;

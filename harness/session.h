@@ -92,6 +92,9 @@ void engine_probe(const struct engine_options *o, struct probe *out);
 char *engine_skip_reason(const struct engine_options *o, const struct probe *p,
                          const struct scenario *sc);
 void probe_free(struct probe *p);
+/* Sets the variables a probe gives (size_max: the n of the EHLO's `SIZE n`,
+ * n > 0) unless v already has them (--var). */
+void probe_set_vars(const struct probe *p, struct vars *v);
 /* 1 when keyword (case-insensitive) is the first word of an EHLO line. */
 int probe_has_keyword(const struct probe *p, const char *keyword);
 

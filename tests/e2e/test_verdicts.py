@@ -268,3 +268,52 @@ def test_postfix_trusting_loopback_fails_no_relay_scenario(tmp_path):
         assert any(sc["verdict"] == "inconclusive" for sc in res.report["scenarios"])
     finally:
         server.stop()
+
+
+# ------------------------------------------------------------ probe variables
+
+def test_size_max_comes_from_the_probe(fixture_server, tmp_path):
+    """{size_max} is the n of the probe's EHLO `SIZE n` (esmtp.size.at-limit
+    declares exactly that); --var size_max wins; a server without `SIZE n`
+    skips the scenario with the reason (when: size_max), and `check` accepts
+    the scenario although no --var defines the variable."""
+    scenario = "scenarios/esmtp/size-at-limit.smtp"
+    server = fixture_server("reference")
+    res = run(["-t", server.target, scenario], tmp_path / "at-limit.json")
+    assert res.returncode == 0, res.describe()
+    sc = verdicts(res.report)["esmtp.size.at-limit"]
+    assert sc["verdict"] == "pass", sc
+    assert "MAIL FROM:<conform@smtpconform.example> SIZE=10240000" in sc["transcript"], sc
+
+    res = run(["-t", server.target, "--var", "size_max=77", scenario], tmp_path / "var.json")
+    assert "SIZE=77\n" in verdicts(res.report)["esmtp.size.at-limit"]["transcript"]
+
+    beh = tmp_path / "no-size.beh"
+    beh.write_text('reply EHLO 250 "fixture.smtpconform.test" | "PIPELINING" | "SIZE"\n')
+    bare = fixture_server(beh)
+    res = run(["-t", bare.target, scenario], tmp_path / "no-size.json")
+    sc = verdicts(res.report)["esmtp.size.at-limit"]
+    assert sc["verdict"] == "skip", sc
+    assert "advertises no SIZE maximum" in sc["reason"], sc["reason"]
+
+    check = servers.run_harness(["check", scenario])
+    assert check.returncode == 0, check.describe()
+
+
+def test_size_at_limit_refused_is_a_warning(fixture_server, tmp_path):
+    """The fixture's off-by-one (allow size-at-limit-refused, SIZE=n refused
+    with 552) is size.within-limit-refused, one SHOULD finding (the
+    scenario's expect.code folds into it), failing only with --strict."""
+    beh = tmp_path / "off-by-one.beh"
+    beh.write_text("allow size-at-limit-refused\n")
+    server = fixture_server(beh)
+    scenario = "scenarios/esmtp/size-at-limit.smtp"
+    res = run(["-t", server.target, scenario], tmp_path / "warn.json")
+    assert res.returncode == 0, res.describe()
+    step = [s for s in verdicts(res.report)["esmtp.size.at-limit"]["steps"]
+            if s.get("command") == "MAIL"][0]
+    rules = sorted(v["rule"] for v in step["violations"])
+    assert rules == ["expect.code", "size.within-limit-refused"], step
+    assert [f["rule"] for f in res.report["findings"]] == ["size.within-limit-refused"]
+    strict = run(["-t", server.target, "--strict", scenario], tmp_path / "strict.json")
+    assert strict.returncode == 1, strict.describe()
