@@ -41,7 +41,8 @@ const char *model_state_phrase(enum model_state st)
 	BUG("not a model state");
 }
 
-/* The argument without trailing spaces (RFC 5321 4.1.1: SHOULD tolerate). */
+/* The argument without trailing spaces (RFC 5321 4.1.1: SHOULD tolerate;
+ * model_classify marks such a line ARGF_TRAILING_WS). */
 static size_t trim_len(const char *a, size_t len)
 {
 	while (len && (a[len - 1] == ' ' || a[len - 1] == '\t'))
@@ -280,6 +281,11 @@ unsigned model_classify(const struct model *m, enum command cmd, const char *a, 
 	unsigned kw = keyword_of(cmd);
 	if (cmd != CMD_AUTH && kw && (m->kw & kw) && (f & ARGF_WELLFORMED))
 		f |= ARGF_ADVERTISED;
+	/* "DATA " is not "DATA": the MUST rows about a command without an
+	 * argument or with a valid one do not apply, the SHOULD row does. */
+	if (n < len && (f & (ARGF_NONE | ARGF_WELLFORMED)))
+		f = (f & ~(unsigned)(ARGF_NONE | ARGF_WELLFORMED | ARGF_ADVERTISED)) |
+		    ARGF_TRAILING_WS;
 	return f;
 }
 
@@ -726,6 +732,8 @@ int model_observe_settle(struct model *m, const char *verb, const char *sent_esc
 		return 0;
 	if (n >= 3 && memcmp(extra, "421", 3) == 0)
 		return 0; /* RFC 5321 3.8: a shutdown, not an answer to what was sent */
+	if (st->has_reply && st->code == 421)
+		return 0; /* the reply itself was the shutdown: a close may follow (3.8) */
 	enum command cmd = command_from_name(verb);
 	struct buf sent = { 0 }, seq = { 0 }, shown = { 0 }, what = { 0 };
 	int judged = 0, first = -1;

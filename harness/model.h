@@ -53,6 +53,9 @@ enum model_argf {
 	ARGF_UNKNOWN_PARAM = 1u << 10, /* a valid path with a parameter keyword no RFC
 	                                  defines or the EHLO did not advertise */
 	ARGF_SIZE_WITHIN = 1u << 11,   /* SIZE= at most the advertised maximum (n > 0) */
+	ARGF_TRAILING_WS = 1u << 12,   /* none or well-formed but for trailing white
+	                                  space, which RFC 5321 4.1.1 only says receivers
+	                                  SHOULD tolerate (the line is then neither) */
 };
 
 /* EHLO keywords the model follows (bits). */

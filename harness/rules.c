@@ -359,7 +359,8 @@ const struct rule rules[RULE_COUNT] = {
 		"If the transaction beginning command argument is not acceptable, a 501 failure reply "
 		"MUST be returned and the SMTP server MUST stay in the same state.",
 		LEVEL_MUST, SEV_ERROR,
-		"a MAIL without SIZE got 552 right after a MAIL whose SIZE= was refused: the server "
+		"a MAIL without its FROM:<path> got 500 (\"command unrecognized\") instead of 501; or a "
+		"MAIL without SIZE got 552 right after a MAIL whose SIZE= was refused: the server "
 		"kept the size the refused command declared",
 		RULE_MSG_MODEL },
 	[RULE_SIZE_EXCEEDED] = {
@@ -439,6 +440,16 @@ const struct rule rules[RULE_COUNT] = {
 		"501, not the 555 of 4.1.1.11 (\"If the server SMTP does not recognize or cannot "
 		"implement one or more of the parameters ... it will return code 555\": no key word, "
 		"so a warning)",
+		RULE_MSG_MODEL },
+	[RULE_LINES_TRAILING_SPACE] = {
+		RULE_LINES_TRAILING_SPACE, "lines.trailing-space-refused", RULE_CAT_SESSION,
+		"RFC 5321 4.1.1", NULL, NULL,
+		"In the interest of improved interoperability, SMTP receivers SHOULD tolerate trailing "
+		"white space before the terminating <CRLF>.",
+		LEVEL_SHOULD, SEV_WARN,
+		"a command that is valid once the spaces or tabs before its CRLF are taken away (no "
+		"argument, or a valid one) got 500 or 501. Only a SHOULD: such a line is never judged "
+		"by the MUST rules about commands without an argument or with a valid one",
 		RULE_MSG_MODEL },
 	[RULE_SMUGGLING_EARLY_END] = {
 		RULE_SMUGGLING_EARLY_END, "smuggling.early-end-of-data", RULE_CAT_SESSION,

@@ -148,13 +148,23 @@ static void test_minimum_and_advertised(void **state)
 		END
 	};
 	run("minimum", vrfy, 0);
-	/* A HELO session: nothing advertised, a bad argument is not judged. */
-	const struct exchange helo[] = { GREETING,
-		                         { "HELO client.example", "250 mx", NULL },
-		                         { "HELP MAIL", "500 5.5.4 no arguments", NULL },
-		                         { "VRFY", "500 5.5.2 syntax: VRFY address", NULL },
-		                         { "MAIL", "500 5.5.2 syntax", NULL },
-		                         END };
+	/* A HELO session: nothing advertised, a bad argument is not judged,
+	 * but a MAIL without its argument gets 501, not 500 (4.1.4); a second
+	 * HELO or EHLO is in sequence (no 503); "RSET " with a trailing space
+	 * may be refused (only a SHOULD finding), never a MUST one. */
+	const struct exchange helo[] = {
+		GREETING,
+		{ "HELO client.example", "250 mx", NULL },
+		{ "HELP MAIL", "500 5.5.4 no arguments", NULL },
+		{ "VRFY", "500 5.5.2 syntax: VRFY address", NULL },
+		{ "MAIL", "500 5.5.2 syntax", "mail.refused-keeps-state" },
+		{ "MAIL", "501 5.5.2 syntax", NULL },
+		{ "HELO client.example", "503 5.5.1 Already identified", "sequence.bad-503" },
+		{ "EHLO", "503 5.5.1 Already identified", "sequence.bad-503" },
+		{ "RSET ", "500 5.5.4 no arguments", "lines.trailing-space-refused" },
+		{ "DATA\t", "501 5.5.4 no arguments", "lines.trailing-space-refused" },
+		END
+	};
 	run("helo", helo, 0);
 }
 
@@ -450,7 +460,11 @@ static void test_classify(void **state)
 	m.kw = KW_SIZE | KW_DSN | KW_VRFY;
 	m.size_max = 1000;
 	assert_true(model_classify(&m, CMD_RSET, "", 0) & ARGF_NONE);
-	assert_true(model_classify(&m, CMD_RSET, "  ", 2) & ARGF_NONE);
+	assert_false(model_classify(&m, CMD_RSET, "  ", 2) & ARGF_NONE);
+	assert_true(model_classify(&m, CMD_RSET, "  ", 2) & ARGF_TRAILING_WS);
+	assert_false(model_classify(&m, CMD_MAIL, " FROM:<a@b> ", 12) & ARGF_WELLFORMED);
+	assert_true(model_classify(&m, CMD_MAIL, " FROM:<a@b> ", 12) & ARGF_TRAILING_WS);
+	assert_false(model_classify(&m, CMD_MAIL, " FROM:<a@b>", 11) & ARGF_TRAILING_WS);
 	assert_false(model_classify(&m, CMD_RSET, " x", 2) & ARGF_NONE);
 	assert_true(model_classify(&m, CMD_VRFY, " user", 5) & ARGF_ADVERTISED);
 	assert_false(model_classify(&m, CMD_VRFY, "", 0) & ARGF_WELLFORMED);

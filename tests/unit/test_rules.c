@@ -170,6 +170,8 @@ static void test_ids_refs_severities_pinned(void **state)
 		  SEV_ERROR, RULE_CAT_SESSION },
 		{ RULE_PARAMETER_NOT_555, "parameter.not-555", "RFC 5321 4.1.1.11", SEV_WARN,
 		  RULE_CAT_SESSION },
+		{ RULE_LINES_TRAILING_SPACE, "lines.trailing-space-refused", "RFC 5321 4.1.1",
+		  SEV_WARN, RULE_CAT_SESSION },
 		{ RULE_SMUGGLING_EARLY_END, "smuggling.early-end-of-data", "RFC 5321 4.1.1.4",
 		  SEV_ERROR, RULE_CAT_SESSION },
 		{ RULE_LINES_BARE_LF_TERMINATOR, "lines.bare-lf-terminator", "RFC 5321 2.3.8",
