@@ -146,10 +146,18 @@ def full_runs(request, tmp_path_factory):
     conformance` uses. The servers are started first (session fixtures),
     then their runs go side by side, conformance_run.PARALLEL at a time
     (one at a time under valgrind, whose slowness would hit --timeout)."""
+    return suite_runs(request, tmp_path_factory, SERVER_FIXTURES, conformance_run.SUITE, "full")
+
+
+def suite_runs(request, tmp_path_factory, fixtures, suite, label):
+    """Starts the servers of FIXTURES ({name: fixture name}), then runs SUITE
+    against each, conformance_run.PARALLEL side by side (one at a time under
+    valgrind, whose slowness would hit --timeout). Returns (started servers,
+    {name: HarnessResult or the exception it ended with})."""
     started, results = {}, {}
-    for name in sorted(SERVER_FIXTURES):
+    for name in sorted(fixtures):
         try:
-            started[name] = request.getfixturevalue(SERVER_FIXTURES[name])
+            started[name] = request.getfixturevalue(fixtures[name])
         except BaseException as e:  # pytest.fail in the fixture: that server only
             if isinstance(e, KeyboardInterrupt):
                 raise
@@ -157,9 +165,9 @@ def full_runs(request, tmp_path_factory):
 
     def one(name):
         server = started[name]
-        report = tmp_path_factory.mktemp("full-" + name) / ("conformance-%s.json" % name)
+        report = tmp_path_factory.mktemp("%s-%s" % (label, name)) / ("%s.json" % name)
         try:
-            return name, servers.run_harness(conformance_run.suite_args(server),
+            return name, servers.run_harness(conformance_run.suite_args(server, suite=suite),
                                              json_report=report, timeout=600,
                                              env=conformance_run.server_env(server))
         except BaseException as e:  # pytest.fail: reported by that server's test
