@@ -255,7 +255,14 @@ static char *occurrence_key(const struct step_result *st, const struct violation
 	           st->command ? st->command : "", st->has_reply ? st->code : -1);
 	if (is_scenario_rule(v) || !rule_by_id(v->rule))
 		buf_printf(&key, "%s\x1f", st->expect ? st->expect : "");
-	findings_normalize(v->message, &key);
+	/* A model row's message names the state ("VRFY got 500 before
+	 * EHLO/HELO: ..."): one cause in two states is one finding, so the
+	 * key takes the row's words only. */
+	const struct rule *r = rule_by_id(v->rule);
+	const char *words = v->message;
+	if (r && strcmp(r->message, RULE_MSG_MODEL) == 0 && strstr(words, ": "))
+		words = strstr(words, ": ") + 2;
+	findings_normalize(words, &key);
 	buf_puts(&key, "\x1f");
 	if (st->has_reply) {
 		reply_text(st, 1, &text);

@@ -605,15 +605,16 @@ void model_observe_sent(struct model *m, const char *verb, const char *sent_esca
 	buf_free(&line);
 }
 
-void model_observe_close(struct model *m, struct step_result *last, int strict)
+int model_observe_close(struct model *m, struct step_result *last, int strict)
 {
 	int closing = m->state == MODEL_CLOSED;
 	m->state = MODEL_CLOSED;
 	if (!last || closing || m->last_code < 0)
-		return;
+		return 0;
 	step_add_violation(last, RULE_CLOSED_WITHOUT_421, NULL, RULE_MSG_CLOSED_WITHOUT_421,
 	                   m->last_code, command_name(m->last_cmd));
 	last->verdict = step_verdict(last, strict);
+	return 1;
 }
 
 /* The most bytes either side of the "." a smuggling sequence spans

@@ -139,9 +139,10 @@ void model_observe_sent(struct model *m, const char *verb, const char *sent_esca
  * The server closed the connection. last: the step of the last reply judged
  * (the close is reported where it happened: after that reply), or NULL.
  * Adds connection.closed-without-421 to last unless the last reply was 221
- * to QUIT or a 421 (RFC 5321 3.8), and sets its verdict.
+ * to QUIT or a 421 (RFC 5321 3.8), and sets its verdict. Returns 1 when it
+ * added that finding.
  */
-void model_observe_close(struct model *m, struct step_result *last, int strict);
+int model_observe_close(struct model *m, struct step_result *last, int strict);
 
 /*
  * The settle wait (docs/model.md). model_settles(): 1 when the reply to verb

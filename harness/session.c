@@ -407,11 +407,11 @@ static void session_checks(struct session *s, struct step_result *st)
 }
 
 /* The server closed: RFC 5321 3.8 judges the last reply before the close. */
-static void observe_close(struct session *s)
+static int observe_close(struct session *s)
 {
 	struct scenario_result *r = s->result;
-	model_observe_close(&s->model, r->nsteps ? &r->steps[r->nsteps - 1] : NULL,
-	                    s->opts->strict);
+	return model_observe_close(&s->model, r->nsteps ? &r->steps[r->nsteps - 1] : NULL,
+	                           s->opts->strict);
 }
 
 /* The settle wait is over (its time, or a close): the model judges what
@@ -660,8 +660,15 @@ static void try_reply(struct session *s)
 		return;
 	}
 	if (eof) {
-		if (inlen == 0 && s->reply->nlines == 0)
-			observe_close(s); /* a close between replies, not inside one */
+		/* A close between replies, not inside one: judged on the reply
+		 * before it (3.8); the command left unanswered is its consequence,
+		 * not a second finding (one cause, one finding). */
+		int judged = inlen == 0 && s->reply->nlines == 0 && observe_close(s);
+		if (judged && !read_error) {
+			buf_puts(&s->transcript, "-- connection closed\n");
+			finish(s, VERDICT_FAIL, NULL);
+			return;
+		}
 		char *partial = partial_reply(s);
 		buf_printf(&s->transcript, "-- connection %s\n", read_error ? "reset" : "closed");
 		unsigned flags = partial_flags(s);

@@ -326,6 +326,49 @@ static void test_expect_code_folded(void **state)
 	free(run);
 }
 
+/* A model row's finding in two states is one finding: the key leaves out
+ * the state phrase of "VRFY got 500 <state>: <row message>". */
+static const struct sc_case two_states[] = {
+	{ "rfc5321.vrfy.before-ehlo",
+	  "MUST",
+	  "RFC 5321 4.5.1",
+	  VERDICT_FAIL,
+	  0,
+	  "VRFY",
+	  "*",
+	  500,
+	  "500 5.5.1 Command unrecognized",
+	  { { "command.minimum", SEV_ERROR, "RFC 5321 4.5.1",
+	      "VRFY got 500 before EHLO/HELO: the command must be implemented" },
+	    { NULL, 0, NULL, NULL } } },
+	{ "core.vrfy.basic",
+	  "MUST",
+	  "RFC 5321 4.5.1",
+	  VERDICT_FAIL,
+	  0,
+	  "VRFY",
+	  "*",
+	  500,
+	  "500 5.5.1 Command unrecognized",
+	  { { "command.minimum", SEV_ERROR, "RFC 5321 4.5.1",
+	      "VRFY got 500 with no transaction open: the command must be implemented" },
+	    { NULL, 0, NULL, NULL } } },
+};
+
+static void test_model_states_one_finding(void **state)
+{
+	struct run_result *run = build(two_states, 2, NULL);
+	struct findings fs;
+
+	(void)state;
+	findings_build(run, &fs);
+	assert_int_equal(fs.n, 1);
+	assert_int_equal(fs.list[0].nscenarios, 2);
+	findings_free(&fs);
+	run_result_free(run);
+	free(run);
+}
+
 /* Same text, but another rule, command or code: never one finding. */
 static const struct sc_case distinct[] = {
 	{ "a",
@@ -627,6 +670,7 @@ int main(void)
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_hints),
 		cmocka_unit_test(test_expect_code_folded),
+		cmocka_unit_test(test_model_states_one_finding),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
