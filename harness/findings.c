@@ -246,6 +246,25 @@ static void reply_text(const struct step_result *st, int for_key, struct buf *ou
 	}
 }
 
+/* The part of a violation's message that tells causes apart. A model row's
+ * message names the state ("VRFY got 500 before EHLO/HELO: <row>"), a
+ * smuggling finding the byte sequence ("... at \\n.\\n (not ...): ... to the
+ * end of data: <exploitable or not>"): one cause in two states, or one
+ * lax end-of-data parser met by five sequences, is one finding (the
+ * scenarios list names each sequence). */
+static const char *key_words(const struct violation *v)
+{
+	const struct rule *r = rule_by_id(v->rule);
+	const char *marker = NULL, *at;
+	if (r && strcmp(r->message, RULE_MSG_MODEL) == 0)
+		marker = ": ";
+	else if (r && r->rule == RULE_SMUGGLING_EARLY_END)
+		marker = " end of data: ";
+	if (marker && (at = strstr(v->message, marker)) != NULL)
+		return at + strlen(marker);
+	return v->message;
+}
+
 static char *occurrence_key(const struct step_result *st, const struct violation *v)
 {
 	struct buf key = { 0 }, text = { 0 };
@@ -255,14 +274,7 @@ static char *occurrence_key(const struct step_result *st, const struct violation
 	           st->command ? st->command : "", st->has_reply ? st->code : -1);
 	if (is_scenario_rule(v) || !rule_by_id(v->rule))
 		buf_printf(&key, "%s\x1f", st->expect ? st->expect : "");
-	/* A model row's message names the state ("VRFY got 500 before
-	 * EHLO/HELO: ..."): one cause in two states is one finding, so the
-	 * key takes the row's words only. */
-	const struct rule *r = rule_by_id(v->rule);
-	const char *words = v->message;
-	if (r && strcmp(r->message, RULE_MSG_MODEL) == 0 && strstr(words, ": "))
-		words = strstr(words, ": ") + 2;
-	findings_normalize(words, &key);
+	findings_normalize(key_words(v), &key);
 	buf_puts(&key, "\x1f");
 	if (st->has_reply) {
 		reply_text(st, 1, &text);

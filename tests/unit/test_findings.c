@@ -355,6 +355,52 @@ static const struct sc_case two_states[] = {
 	    { NULL, 0, NULL, NULL } } },
 };
 
+#define SMUGGLED(seq, verdict)                                                                 \
+	"the server ended the message data at " seq " (not <CRLF>.<CRLF>): 1 more reply(ies) " \
+	"'250 2.1.0 Ok' after its 250 to the end of data: " verdict
+#define EXPLOITABLE "the command after the sequence was executed (its reply is a 2xx): run"
+
+/* One lax end-of-data parser met by several sequences is one finding; an
+ * early end whose smuggled command got no 2xx is another. */
+static const struct sc_case sequences[] = {
+	{ "smuggling.lf-dot-lf",
+	  "MUST",
+	  "RFC 5321 4.1.1.4",
+	  VERDICT_FAIL,
+	  0,
+	  "DATA-END",
+	  "*",
+	  250,
+	  "250 2.0.0 Ok: queued as 1",
+	  { { "smuggling.early-end-of-data", SEV_ERROR, "RFC 5321 4.1.1.4",
+	      SMUGGLED("\\n.\\n", EXPLOITABLE) },
+	    { NULL, 0, NULL, NULL } } },
+	{ "smuggling.crlf-dot-lf",
+	  "MUST",
+	  "RFC 5321 4.1.1.4",
+	  VERDICT_FAIL,
+	  0,
+	  "DATA-END",
+	  "*",
+	  250,
+	  "250 2.0.0 Ok: queued as 2",
+	  { { "smuggling.early-end-of-data", SEV_ERROR, "RFC 5321 4.1.1.4",
+	      SMUGGLED("\\r\\n.\\n", EXPLOITABLE) },
+	    { NULL, 0, NULL, NULL } } },
+	{ "smuggling.cr-dot-cr",
+	  "MUST",
+	  "RFC 5321 4.1.1.4",
+	  VERDICT_FAIL,
+	  0,
+	  "DATA-END",
+	  "*",
+	  250,
+	  "250 2.0.0 Ok: queued as 3",
+	  { { "smuggling.early-end-of-data", SEV_ERROR, "RFC 5321 4.1.1.4",
+	      SMUGGLED("\\r.\\r", "the server ended the data early, no smuggled 2xx") },
+	    { NULL, 0, NULL, NULL } } },
+};
+
 static void test_model_states_one_finding(void **state)
 {
 	struct run_result *run = build(two_states, 2, NULL);
@@ -364,6 +410,15 @@ static void test_model_states_one_finding(void **state)
 	findings_build(run, &fs);
 	assert_int_equal(fs.n, 1);
 	assert_int_equal(fs.list[0].nscenarios, 2);
+	findings_free(&fs);
+	run_result_free(run);
+	free(run);
+
+	run = build(sequences, 3, NULL);
+	findings_build(run, &fs);
+	assert_int_equal(fs.n, 2);
+	assert_int_equal(fs.list[0].nscenarios + fs.list[1].nscenarios, 3);
+	assert_true(fs.list[0].nscenarios == 2 || fs.list[1].nscenarios == 2);
 	findings_free(&fs);
 	run_result_free(run);
 	free(run);
