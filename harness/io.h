@@ -81,7 +81,8 @@ struct io {
 	int read_paused; /* io_pause_read(): no read interest */
 	int tls;         /* TLS attached to this connection */
 
-	uint8_t inbuf[SESSION_INBUF_SIZE]; /* received, not yet consumed */
+	uint8_t inbuf[SESSION_INBUF_SIZE]; /* received, not yet consumed (io_init()
+	                                      leaves its bytes: read below inlen only) */
 	size_t inlen;
 	int eof;     /* the server closed (or reset) */
 	int error;   /* errno of a failed read, 0 for a clean EOF */

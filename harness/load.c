@@ -308,7 +308,7 @@ static void start_one(struct load_run *lr)
 	const struct scenario *sc = lr->scenarios[lr->started % lr->nscenarios];
 	struct scenario_result *r = &lr->results[slot];
 	scenario_result_init(r, sc);
-	memset(s, 0, sizeof(*s));
+	session_clear(s);
 	s->base = lr->base;
 	s->opts = &lr->o->engine;
 	s->scenario = sc;

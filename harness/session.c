@@ -13,6 +13,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,7 +129,11 @@ static void disarm_deadline(struct session *s)
 static struct step_result *new_step(struct session *s, const struct step *step)
 {
 	struct scenario_result *r = s->result;
-	r->steps = xrealloc(r->steps, (r->nsteps + 1) * sizeof(*r->steps));
+	/* Room doubles from 8 (nsteps 0, 8, 16, ...: full), not one realloc a
+	 * step: session.c alone appends to a session's result. */
+	size_t n = r->nsteps;
+	if (n == 0 || (n >= 8 && (n & (n - 1)) == 0))
+		r->steps = xrealloc(r->steps, (n ? 2 * n : 8) * sizeof(*r->steps));
 	struct step_result *st = &r->steps[r->nsteps++];
 	memset(st, 0, sizeof(*st));
 	st->line = step->line;
@@ -219,7 +224,9 @@ static void pending_push(struct session *s, const char *verb, char *sent_escaped
 		s->queue = xrealloc(s->queue, s->capqueue * sizeof(*s->queue));
 	}
 	struct pending *p = &s->queue[s->nqueue++];
-	snprintf(p->verb, sizeof(p->verb), "%s", verb);
+	size_t len = strnlen(verb, sizeof(p->verb) - 1);
+	memcpy(p->verb, verb, len);
+	p->verb[len] = 0;
 	p->sent = sent_escaped;
 }
 
@@ -1069,6 +1076,14 @@ static void session_connect(struct session *s)
 		return;
 	}
 	set_state(s, SESSION_CONNECTING); /* IO_CONNECTED or IO_CONNECT_FAILED follows */
+}
+
+void session_clear(struct session *s)
+{
+	size_t in = offsetof(struct session, io) + offsetof(struct io, inbuf);
+	size_t rest = in + sizeof(s->io.inbuf);
+	memset(s, 0, in);
+	memset((char *)s + rest, 0, sizeof(*s) - rest);
 }
 
 void session_start(struct session *s)

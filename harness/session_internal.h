@@ -97,6 +97,10 @@ struct session {
 	                                    (EMFILE/ENFILE): to be started again */
 };
 
+/* Zeroes s before its fields are set for session_start(), all but the I/O
+ * layer's input buffer (see io_init()): a reused slot is not rewritten
+ * 16 KiB at a time. */
+void session_clear(struct session *s);
 void session_start(struct session *s);
 void session_abort(struct session *s, const char *reason);
 void session_release(struct session *s);
