@@ -93,6 +93,7 @@ struct load_run {
 	size_t nscenarios;
 	struct session *slots;           /* -c of them, reused */
 	struct scenario_result *results; /* one per slot, emptied at each end */
+	struct reply **replies;          /* one per slot, allocated at its first use */
 	int64_t *slot_started_us;
 	size_t *free_slots; /* stack of free slot indices */
 	size_t nfree;
@@ -309,6 +310,9 @@ static void start_one(struct load_run *lr)
 	struct scenario_result *r = &lr->results[slot];
 	scenario_result_init(r, sc);
 	session_clear(s);
+	if (!lr->replies[slot])
+		lr->replies[slot] = xmalloc(sizeof(*lr->replies[slot]));
+	s->reply_spare = lr->replies[slot];
 	s->base = lr->base;
 	s->opts = &lr->o->engine;
 	s->scenario = sc;
@@ -418,6 +422,7 @@ static int load_run_sessions(const struct load_options *o, struct scenario **scs
 	lr.slots = xcalloc(c, sizeof(*lr.slots));
 	lr.results = xcalloc(c, sizeof(*lr.results));
 	lr.slot_started_us = xcalloc(c, sizeof(*lr.slot_started_us));
+	lr.replies = xcalloc(c, sizeof(*lr.replies));
 	lr.free_slots = xcalloc(c, sizeof(*lr.free_slots));
 	for (size_t i = 0; i < c; i++)
 		lr.free_slots[i] = c - 1 - i;
@@ -463,6 +468,9 @@ static int load_run_sessions(const struct load_options *o, struct scenario **scs
 	free(lr.slots);
 	free(lr.results);
 	free(lr.slot_started_us);
+	for (size_t i = 0; i < c; i++)
+		free(lr.replies[i]);
+	free(lr.replies);
 	free(lr.free_slots);
 	return lr.signal;
 }

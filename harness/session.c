@@ -1090,7 +1090,7 @@ void session_start(struct session *s)
 {
 	s->started_ms = clock_ms();
 	s->group_sent_us = clock_us(); /* the greeting's latency runs from here */
-	s->reply = xmalloc(sizeof(*s->reply));
+	s->reply = s->reply_spare ? s->reply_spare : xmalloc(sizeof(*s->reply));
 	io_init(&s->io, s->base, s->backend, on_io, s);
 	/* The whole scenario's budget: --scenario-timeout, or the scenario's
 	 * own timeout: header when that is shorter. No reply re-arms it. */
@@ -1153,7 +1153,8 @@ void session_release(struct session *s)
 	s->nqueue = s->qhead = s->capqueue = 0;
 	free(s->answering.sent);
 	s->answering.sent = NULL;
-	free(s->reply);
+	if (s->reply != s->reply_spare)
+		free(s->reply);
 	s->reply = NULL;
 	sasl_free(&s->sasl);
 	memset(&s->sasl, 0, sizeof(s->sasl));

@@ -67,6 +67,10 @@ struct session {
 	size_t pc;           /* next step of scenario->steps */
 	struct buf out;      /* the pipelined group being queued (io_send takes it) */
 	struct reply *reply; /* reply being read (heap: it is large) */
+	/* load.c: its slot's reply storage, used instead of allocating one at
+	 * session_start() and kept at session_release(): a 64 KiB malloc and
+	 * free a session cost a heap consolidation each. NULL: allocated. */
+	struct reply *reply_spare;
 
 	struct pending *queue; /* commands sent, replies not yet read */
 	size_t nqueue, qhead, capqueue;
