@@ -98,6 +98,12 @@ static void free_events(struct io *io)
 	io->reading_armed = io->writing_armed = 0;
 }
 
+void io_reset_on_close(struct io *io)
+{
+	if (io->backend == &io_backend_socket && !io->tls)
+		conn_reset_on_close(&io->conn);
+}
+
 void io_close(struct io *io)
 {
 	free_events(io);

@@ -108,6 +108,9 @@ void io_init(struct io *io, struct event_base *base, const struct io_backend *ba
              void (*cb)(struct io *, enum io_event, void *), void *arg);
 /* Frees the connection, events and buffers; io_init() again to reuse. Idempotent. */
 void io_close(struct io *io);
+/* io_close() will reset a plain socket connection (conn_reset_on_close());
+ * nothing for TLS or a test's backend. */
+void io_reset_on_close(struct io *io);
 
 /* Connects to t, trying each address in turn under timeout_s each. 1:
  * connected now (no IO_CONNECTED follows); 0: in progress (IO_CONNECTED or

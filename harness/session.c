@@ -1131,6 +1131,10 @@ static void finish(struct session *s, enum verdict verdict, const char *reason)
 	}
 	r->duration_ms = clock_ms() - s->started_ms;
 	r->transcript = buf_steal(&s->transcript);
+	const struct step_result *last = r->nsteps ? &r->steps[r->nsteps - 1] : NULL;
+	if (s->opts->reset_after_quit && last && last->has_reply && last->code == 221 &&
+	    command_is(last->command, CMD_QUIT))
+		io_reset_on_close(&s->io);
 	session_release(s);
 	if (s->on_done)
 		s->on_done(s);
