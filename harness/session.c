@@ -89,14 +89,30 @@ static char *escape_kept_dup(const void *bytes, size_t n)
 	return buf_steal(&b);
 }
 
+/* Ends a transcript line begun at start, a secret in it redacted. */
+static void transcript_end(struct session *s, size_t start)
+{
+	buf_puts(&s->transcript, "\n");
+	redact(s->transcript.data + start);
+	s->transcript.len = start + strlen(s->transcript.data + start);
+}
+
 static void transcript(struct session *s, const char *prefix, const void *bytes, size_t n)
 {
 	size_t start = s->transcript.len;
 	buf_puts(&s->transcript, prefix);
 	escape_kept(&s->transcript, bytes, n);
-	buf_puts(&s->transcript, "\n");
-	redact(s->transcript.data + start);
-	s->transcript.len = start + strlen(s->transcript.data + start);
+	transcript_end(s, start);
+}
+
+/* The same line from what escape_kept_dup() made of the bytes: a command
+ * is escaped once for its pending entry and its transcript line. */
+static void transcript_escaped(struct session *s, const char *prefix, const char *escaped)
+{
+	size_t start = s->transcript.len;
+	buf_puts(&s->transcript, prefix);
+	buf_puts(&s->transcript, escaped);
+	transcript_end(s, start);
 }
 
 /* Timeout in seconds for the reply to a command (RFC 5321 4.5.3.2). */
@@ -268,6 +284,7 @@ static int queue_step(struct session *s, const struct step *step)
 	char err[512];
 	struct buf line = { 0 };
 	char verb[VERB_MAX];
+	char *escaped;
 	switch (step->kind) {
 	case STEP_CMD:
 		if (vars_expand(s->opts->vars, step->text, step->text_len, &line, err,
@@ -276,8 +293,9 @@ static int queue_step(struct session *s, const struct step *step)
 		verb_of(line.data ? line.data : "", line.len, verb, sizeof(verb));
 		buf_append(&s->out, line.data ? line.data : "", line.len);
 		buf_append(&s->out, "\r\n", 2);
-		transcript(s, "C: ", line.data ? line.data : "", line.len);
-		pending_push(s, verb, escape_kept_dup(line.data ? line.data : "", line.len));
+		escaped = escape_kept_dup(line.data ? line.data : "", line.len);
+		transcript_escaped(s, "C: ", escaped);
+		pending_push(s, verb, escaped);
 		break;
 	case STEP_RAW:
 		/* Raw bytes right after DATA got 354 are message content: their
@@ -287,8 +305,9 @@ static int queue_step(struct session *s, const struct step *step)
 		else
 			verb_of(step->text, step->text_len, verb, sizeof(verb));
 		buf_append(&s->out, step->text, step->text_len);
-		transcript(s, "R: ", step->text, step->text_len);
-		pending_push(s, verb, escape_kept_dup(step->text, step->text_len));
+		escaped = escape_kept_dup(step->text, step->text_len);
+		transcript_escaped(s, "R: ", escaped);
+		pending_push(s, verb, escaped);
 		break;
 	case STEP_DATA: {
 		size_t start = s->out.len;
