@@ -26,8 +26,11 @@ char *check_reply_text(const struct reply *r)
 static char *kept_line_escaped(const struct reply_kept_line *l)
 {
 	struct buf b = { 0 };
-	if (l->code >= 0)
-		buf_printf(&b, "%03d", l->code);
+	if (l->code >= 0) {
+		char digits[3] = { (char)('0' + l->code / 100 % 10),
+			           (char)('0' + l->code / 10 % 10), (char)('0' + l->code % 10) };
+		buf_append(&b, digits, 3);
+	}
 	if (l->separator)
 		text_escape(&b, &l->separator, 1);
 	text_escape(&b, l->text, l->text_len);

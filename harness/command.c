@@ -57,9 +57,14 @@ const char *command_name(enum command c)
  * only when pseudo_ok. CMD_UNKNOWN when none. */
 static enum command lookup(const char *name, size_t len, int pseudo_ok)
 {
+	if (len == 0)
+		return CMD_UNKNOWN;
+	/* The names are upper case: their first letter rules out the rest of
+	 * the table cheaply (several lookups a reply judged). */
+	char first = name[0] >= 'a' && name[0] <= 'z' ? (char)(name[0] - 'a' + 'A') : name[0];
 	for (int i = 0; i < CMD_COUNT; i++) {
 		const struct command_info *c = &commands[i];
-		if ((!c->pseudo || pseudo_ok) && strlen(c->name) == len &&
+		if (c->name[0] == first && (!c->pseudo || pseudo_ok) && strlen(c->name) == len &&
 		    strncasecmp(c->name, name, len) == 0)
 			return c->cmd;
 	}

@@ -306,6 +306,13 @@ int conn_connect_finish(struct conn *c, char *err, size_t errlen)
 	return 0;
 }
 
+void conn_reset_on_close(struct conn *c)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	if (c->fd >= 0 && c->ops == &conn_plain_ops)
+		(void)setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+}
+
 void conn_close(struct conn *c)
 {
 	if (c->fd >= 0) {

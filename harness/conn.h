@@ -77,6 +77,10 @@ int conn_connect_finish(struct conn *c, char *err, size_t errlen);
 /* Closes the transport and fd; ends an exec child's process group (SIGTERM,
  * EXEC_TERM_GRACE_MS, SIGKILL) and reaps it. Idempotent. */
 void conn_close(struct conn *c);
+/* The next conn_close() resets the connection (SO_LINGER 0: a RST, and no
+ * TIME_WAIT left on this side) instead of closing it in order. Unsent bytes
+ * are dropped: only once nothing is left to say. Plain transport only. */
+void conn_reset_on_close(struct conn *c);
 /* Resets to the aborting state: SO_LINGER 0 is not used; plain close. */
 void conn_init(struct conn *c);
 

@@ -341,7 +341,7 @@ static void start_next(struct engine *e)
 			slot++;
 		struct session *s = &e->slots[slot];
 		e->slot_index[slot] = i;
-		memset(s, 0, sizeof(*s));
+		session_clear(s);
 		s->base = e->base;
 		s->opts = e->opts;
 		s->scenario = sc;

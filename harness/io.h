@@ -81,7 +81,8 @@ struct io {
 	int read_paused; /* io_pause_read(): no read interest */
 	int tls;         /* TLS attached to this connection */
 
-	uint8_t inbuf[SESSION_INBUF_SIZE]; /* received, not yet consumed */
+	uint8_t inbuf[SESSION_INBUF_SIZE]; /* received, not yet consumed (io_init()
+	                                      leaves its bytes: read below inlen only) */
 	size_t inlen;
 	int eof;     /* the server closed (or reset) */
 	int error;   /* errno of a failed read, 0 for a clean EOF */
@@ -107,6 +108,9 @@ void io_init(struct io *io, struct event_base *base, const struct io_backend *ba
              void (*cb)(struct io *, enum io_event, void *), void *arg);
 /* Frees the connection, events and buffers; io_init() again to reuse. Idempotent. */
 void io_close(struct io *io);
+/* io_close() will reset a plain socket connection (conn_reset_on_close());
+ * nothing for TLS or a test's backend. */
+void io_reset_on_close(struct io *io);
 
 /* Connects to t, trying each address in turn under timeout_s each. 1:
  * connected now (no IO_CONNECTED follows); 0: in progress (IO_CONNECTED or

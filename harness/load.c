@@ -93,6 +93,7 @@ struct load_run {
 	size_t nscenarios;
 	struct session *slots;           /* -c of them, reused */
 	struct scenario_result *results; /* one per slot, emptied at each end */
+	struct reply **replies;          /* one per slot, allocated at its first use */
 	int64_t *slot_started_us;
 	size_t *free_slots; /* stack of free slot indices */
 	size_t nfree;
@@ -308,7 +309,10 @@ static void start_one(struct load_run *lr)
 	const struct scenario *sc = lr->scenarios[lr->started % lr->nscenarios];
 	struct scenario_result *r = &lr->results[slot];
 	scenario_result_init(r, sc);
-	memset(s, 0, sizeof(*s));
+	session_clear(s);
+	if (!lr->replies[slot])
+		lr->replies[slot] = xmalloc(sizeof(*lr->replies[slot]));
+	s->reply_spare = lr->replies[slot];
 	s->base = lr->base;
 	s->opts = &lr->o->engine;
 	s->scenario = sc;
@@ -418,6 +422,7 @@ static int load_run_sessions(const struct load_options *o, struct scenario **scs
 	lr.slots = xcalloc(c, sizeof(*lr.slots));
 	lr.results = xcalloc(c, sizeof(*lr.results));
 	lr.slot_started_us = xcalloc(c, sizeof(*lr.slot_started_us));
+	lr.replies = xcalloc(c, sizeof(*lr.replies));
 	lr.free_slots = xcalloc(c, sizeof(*lr.free_slots));
 	for (size_t i = 0; i < c; i++)
 		lr.free_slots[i] = c - 1 - i;
@@ -463,6 +468,9 @@ static int load_run_sessions(const struct load_options *o, struct scenario **scs
 	free(lr.slots);
 	free(lr.results);
 	free(lr.slot_started_us);
+	for (size_t i = 0; i < c; i++)
+		free(lr.replies[i]);
+	free(lr.replies);
 	free(lr.free_slots);
 	return lr.signal;
 }
@@ -523,6 +531,7 @@ static void parse_options(struct load_options *o, int argc, char **argv)
 	o->auth.env = "SMTPCONFORM_PASSWORD";
 	o->engine.profile = "rfc5321";
 	o->engine.scenario_timeout_s = SCENARIO_TIMEOUT_DEFAULT_S;
+	o->engine.reset_after_quit = 1;
 	vars_init_defaults(&o->vars);
 	int c;
 	while ((c = getopt_long(argc, argv, "t:c:n:qh", longopts, NULL)) != -1) {

@@ -13,6 +13,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,14 +89,30 @@ static char *escape_kept_dup(const void *bytes, size_t n)
 	return buf_steal(&b);
 }
 
+/* Ends a transcript line begun at start, a secret in it redacted. */
+static void transcript_end(struct session *s, size_t start)
+{
+	buf_puts(&s->transcript, "\n");
+	redact(s->transcript.data + start);
+	s->transcript.len = start + strlen(s->transcript.data + start);
+}
+
 static void transcript(struct session *s, const char *prefix, const void *bytes, size_t n)
 {
 	size_t start = s->transcript.len;
 	buf_puts(&s->transcript, prefix);
 	escape_kept(&s->transcript, bytes, n);
-	buf_puts(&s->transcript, "\n");
-	redact(s->transcript.data + start);
-	s->transcript.len = start + strlen(s->transcript.data + start);
+	transcript_end(s, start);
+}
+
+/* The same line from what escape_kept_dup() made of the bytes: a command
+ * is escaped once for its pending entry and its transcript line. */
+static void transcript_escaped(struct session *s, const char *prefix, const char *escaped)
+{
+	size_t start = s->transcript.len;
+	buf_puts(&s->transcript, prefix);
+	buf_puts(&s->transcript, escaped);
+	transcript_end(s, start);
 }
 
 /* Timeout in seconds for the reply to a command (RFC 5321 4.5.3.2). */
@@ -128,7 +145,11 @@ static void disarm_deadline(struct session *s)
 static struct step_result *new_step(struct session *s, const struct step *step)
 {
 	struct scenario_result *r = s->result;
-	r->steps = xrealloc(r->steps, (r->nsteps + 1) * sizeof(*r->steps));
+	/* Room doubles from 8 (nsteps 0, 8, 16, ...: full), not one realloc a
+	 * step: session.c alone appends to a session's result. */
+	size_t n = r->nsteps;
+	if (n == 0 || (n >= 8 && (n & (n - 1)) == 0))
+		r->steps = xrealloc(r->steps, (n ? 2 * n : 8) * sizeof(*r->steps));
 	struct step_result *st = &r->steps[r->nsteps++];
 	memset(st, 0, sizeof(*st));
 	st->line = step->line;
@@ -219,7 +240,9 @@ static void pending_push(struct session *s, const char *verb, char *sent_escaped
 		s->queue = xrealloc(s->queue, s->capqueue * sizeof(*s->queue));
 	}
 	struct pending *p = &s->queue[s->nqueue++];
-	snprintf(p->verb, sizeof(p->verb), "%s", verb);
+	size_t len = strnlen(verb, sizeof(p->verb) - 1);
+	memcpy(p->verb, verb, len);
+	p->verb[len] = 0;
 	p->sent = sent_escaped;
 }
 
@@ -261,6 +284,7 @@ static int queue_step(struct session *s, const struct step *step)
 	char err[512];
 	struct buf line = { 0 };
 	char verb[VERB_MAX];
+	char *escaped;
 	switch (step->kind) {
 	case STEP_CMD:
 		if (vars_expand(s->opts->vars, step->text, step->text_len, &line, err,
@@ -269,8 +293,9 @@ static int queue_step(struct session *s, const struct step *step)
 		verb_of(line.data ? line.data : "", line.len, verb, sizeof(verb));
 		buf_append(&s->out, line.data ? line.data : "", line.len);
 		buf_append(&s->out, "\r\n", 2);
-		transcript(s, "C: ", line.data ? line.data : "", line.len);
-		pending_push(s, verb, escape_kept_dup(line.data ? line.data : "", line.len));
+		escaped = escape_kept_dup(line.data ? line.data : "", line.len);
+		transcript_escaped(s, "C: ", escaped);
+		pending_push(s, verb, escaped);
 		break;
 	case STEP_RAW:
 		/* Raw bytes right after DATA got 354 are message content: their
@@ -280,8 +305,9 @@ static int queue_step(struct session *s, const struct step *step)
 		else
 			verb_of(step->text, step->text_len, verb, sizeof(verb));
 		buf_append(&s->out, step->text, step->text_len);
-		transcript(s, "R: ", step->text, step->text_len);
-		pending_push(s, verb, escape_kept_dup(step->text, step->text_len));
+		escaped = escape_kept_dup(step->text, step->text_len);
+		transcript_escaped(s, "R: ", escaped);
+		pending_push(s, verb, escaped);
 		break;
 	case STEP_DATA: {
 		size_t start = s->out.len;
@@ -1108,11 +1134,19 @@ static void session_connect(struct session *s)
 	set_state(s, SESSION_CONNECTING); /* IO_CONNECTED or IO_CONNECT_FAILED follows */
 }
 
+void session_clear(struct session *s)
+{
+	size_t in = offsetof(struct session, io) + offsetof(struct io, inbuf);
+	size_t rest = in + sizeof(s->io.inbuf);
+	memset(s, 0, in);
+	memset((char *)s + rest, 0, sizeof(*s) - rest);
+}
+
 void session_start(struct session *s)
 {
 	s->started_ms = clock_ms();
 	s->group_sent_us = clock_us(); /* the greeting's latency runs from here */
-	s->reply = xmalloc(sizeof(*s->reply));
+	s->reply = s->reply_spare ? s->reply_spare : xmalloc(sizeof(*s->reply));
 	io_init(&s->io, s->base, s->backend, on_io, s);
 	/* The whole scenario's budget: --scenario-timeout, or the scenario's
 	 * own timeout: header when that is shorter. No reply re-arms it. */
@@ -1153,6 +1187,10 @@ static void finish(struct session *s, enum verdict verdict, const char *reason)
 	}
 	r->duration_ms = clock_ms() - s->started_ms;
 	r->transcript = buf_steal(&s->transcript);
+	const struct step_result *last = r->nsteps ? &r->steps[r->nsteps - 1] : NULL;
+	if (s->opts->reset_after_quit && last && last->has_reply && last->code == 221 &&
+	    command_is(last->command, CMD_QUIT))
+		io_reset_on_close(&s->io);
 	session_release(s);
 	if (s->on_done)
 		s->on_done(s);
@@ -1175,7 +1213,8 @@ void session_release(struct session *s)
 	s->nqueue = s->qhead = s->capqueue = 0;
 	free(s->answering.sent);
 	s->answering.sent = NULL;
-	free(s->reply);
+	if (s->reply != s->reply_spare)
+		free(s->reply);
 	s->reply = NULL;
 	sasl_free(&s->sasl);
 	memset(&s->sasl, 0, sizeof(s->sasl));

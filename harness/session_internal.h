@@ -67,6 +67,10 @@ struct session {
 	size_t pc;           /* next step of scenario->steps */
 	struct buf out;      /* the pipelined group being queued (io_send takes it) */
 	struct reply *reply; /* reply being read (heap: it is large) */
+	/* load.c: its slot's reply storage, used instead of allocating one at
+	 * session_start() and kept at session_release(): a 64 KiB malloc and
+	 * free a session cost a heap consolidation each. NULL: allocated. */
+	struct reply *reply_spare;
 
 	struct pending *queue; /* commands sent, replies not yet read */
 	size_t nqueue, qhead, capqueue;
@@ -97,6 +101,10 @@ struct session {
 	                                    (EMFILE/ENFILE): to be started again */
 };
 
+/* Zeroes s before its fields are set for session_start(), all but the I/O
+ * layer's input buffer (see io_init()): a reused slot is not rewritten
+ * 16 KiB at a time. */
+void session_clear(struct session *s);
 void session_start(struct session *s);
 void session_abort(struct session *s, const char *reason);
 void session_release(struct session *s);

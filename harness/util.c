@@ -419,8 +419,11 @@ int text_unescape(struct buf *out, const char *src, size_t n, char *err_out, siz
 	buf_reserve(out, n);
 	while (i < n) {
 		if (src[i] != '\\') {
-			buf_append(out, src + i, 1);
-			i++;
+			/* The run up to the next backslash, in one copy. */
+			const char *bs = memchr(src + i, '\\', n - i);
+			size_t run = bs ? (size_t)(bs - src) - i : n - i;
+			buf_append(out, src + i, run);
+			i += run;
 			continue;
 		}
 		if (i + 1 >= n) {

@@ -245,3 +245,31 @@ def test_load_interrupted_writes_partial_figures(fixture_server, tmp_path):
     # Sessions cut short by the signal are not counted as errors.
     assert rep["sessions"]["error"] == 0 and rep["connection_errors"] == []
     assert "interrupted" in err.decode()
+
+
+def time_wait_to(port):
+    """Sockets in TIME_WAIT whose remote end is 127.0.0.1:port (the client's
+    side of connections to a server on that port), from /proc/net/tcp."""
+    count = 0
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            if fields[3] == "06" and int(fields[2].split(":")[1], 16) == port:
+                count += 1
+    return count
+
+
+def test_load_leaves_no_time_wait_after_quit(fixture_server, tmp_path):
+    """A session whose QUIT got 221 closes with a reset, as smtp-source does:
+    no TIME_WAIT is left on the client's side (a long run at hundreds of
+    sessions a second would otherwise run out of local ports), and every
+    session still passes, QUIT's 221 judged."""
+    srv = fixture_server("reference")
+    port = int(srv.target.rsplit(":", 1)[1])
+    a = scenario(tmp_path, NOOP, "noop")
+    res = load(["-t", srv.target, "-c", "2", "-n", "50", a], report=tmp_path / "tw.json")
+    assert res.returncode == 0, res.describe()
+    assert res.report["sessions"]["pass"] == 50
+    assert res.report["latency"]["QUIT"]["count"] == 50
+    assert time_wait_to(port) == 0
