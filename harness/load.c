@@ -532,6 +532,7 @@ static void parse_options(struct load_options *o, int argc, char **argv)
 	o->engine.profile = "rfc5321";
 	o->engine.scenario_timeout_s = SCENARIO_TIMEOUT_DEFAULT_S;
 	o->engine.reset_after_quit = 1;
+	o->engine.go_on_after_findings = 1;
 	vars_init_defaults(&o->vars);
 	int c;
 	while ((c = getopt_long(argc, argv, "t:c:n:qh", longopts, NULL)) != -1) {

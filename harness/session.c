@@ -510,6 +510,20 @@ static void linger(struct session *s)
 	}
 }
 
+/* Whether a failed step ends the session: always in run; in load only when
+ * the scenario's own expectation failed (go_on_after_findings). */
+static int ends_session(const struct session *s, const struct step_result *st)
+{
+	if (!s->opts->go_on_after_findings)
+		return 1;
+	for (size_t i = 0; i < st->nviolations; i++) {
+		const struct rule *r = rule_by_id(st->violations[i].rule);
+		if (!r || r->category == RULE_CAT_EXPECT || r->category == RULE_CAT_SESSION)
+			return 1;
+	}
+	return 0;
+}
+
 /* A 334 during an A: step: judge it, answer it, and read the next reply
  * for the same S: step. 0 when the exchange goes on. */
 static int auth_continue(struct session *s, const struct step *step)
@@ -609,7 +623,7 @@ static void complete_reply(struct session *s)
 	if (st->lines_total > st->nlines)
 		buf_printf(&s->transcript, "S: ...(%zu more lines)\n",
 		           st->lines_total - st->nlines);
-	if (st->verdict == VERDICT_FAIL && !s->keep_going) {
+	if (st->verdict == VERDICT_FAIL && !s->keep_going && ends_session(s, st)) {
 		linger(s);
 		return;
 	}

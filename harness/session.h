@@ -46,6 +46,11 @@ struct engine_options {
 	 * smtp-source does: no TIME_WAIT is left here, whose ports a long run at
 	 * hundreds of sessions a second would otherwise run out of. */
 	int reset_after_quit;
+	/* load: a step failed only by RFC rules (the reply the script expected
+	 * came) does not end the session: the finding is counted and the load
+	 * goes on. A missed expectation still ends it (the script was written
+	 * for the reply that did not come). */
+	int go_on_after_findings;
 };
 
 /* What the capability probe learnt before the run: the greeting, the EHLO

@@ -9,7 +9,9 @@
    smtp-source (issue 15): one transaction per session (HELO, MAIL, RCPT, DATA
    with a 3-line body, QUIT), 5,000 sessions at 1 and at 20 concurrent, the two
    tools alternating, each ratio smtp-source wall time / load wall time
-   (target: at least 1.1) with the figures it came from.
+   (target: at least 1.1) with the figures it came from: once lock-step, the
+   commands smtp-source sends, and once pipelined (RFC 2920; smtp-source
+   cannot pipeline), against an smtp-sink that advertises PIPELINING.
 5. Peak RSS of `smtpconform load` at 1,000 concurrent sessions, divided by
    1,000 (target: at most 32 KiB).
 Servers listen on 127.0.0.1 only and are stopped here.
@@ -89,13 +91,14 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start_sink():
-    """smtp-sink on a free loopback port: -E (no ENHANCEDSTATUSCODES, so its
-    HELO-only sessions pass every rule), room for 4,000 connections."""
+def start_sink(enhanced=False):
+    """smtp-sink on a free loopback port, room for 4,000 connections; without
+    ENHANCEDSTATUSCODES (-E, so HELO-only sessions pass every rule) unless
+    ENHANCED (the pipelined EHLO sessions, whose replies then carry them)."""
     sink = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
     for _ in range(5):
         port = free_port()
-        argv = [sink, "-E", "-m", "4000"]
+        argv = [sink, "-m", "4000"] + ([] if enhanced else ["-E"])
         if os.geteuid() == 0:
             argv += ["-u", "nobody"]
         proc = subprocess.Popen(argv + ["127.0.0.1:%d" % port, "4000"], preexec_fn=raise_nofile)
@@ -136,66 +139,123 @@ def fmt(r):
     return "%.3f s (user %.2f s, sys %.2f s)" % (r[0], r[1], r[2])
 
 
+PIPELINED = """id: bench.pipelined
+title: the same transaction pipelined (RFC 2920): EHLO; MAIL, RCPT, DATA in one group; the content and QUIT in one group
+S: 220
+C: EHLO {client}
+S: 250
+C: MAIL FROM:<{sender}>
+C: RCPT TO:<{rcpt}>
+C: DATA
+S: 250
+S: 250
+S: 354
+D: Subject: bench
+D:
+D: one line of body
+C: QUIT
+S: 250
+S: 221
+"""
+
+# smtp-sink ends its EHLO reply with an empty "250 " line, which
+# ehlo.keyword-syntax rightly reports (RFC 5321 4.1.1.1), and answers QUIT
+# "221 Bye" without the enhanced code it advertised (a note): counted in
+# every pipelined session, which goes on (load stops a session only where
+# its script's expectation fails).
+SINK_QUIRKS = {"ehlo.keyword-syntax", "enhancedstatuscodes.missing"}
+
+
+def compare(label, src_argv, load_argv, report, rounds, sessions, conc, quirks=()):
+    """Runs the two tools alternating ROUNDS times and prints the figures
+    and the ratios."""
+    src, load = [], []
+    for _ in range(rounds):  # alternating, so both see the same machine
+        r = measure(src_argv)
+        if r[4] != 0:
+            sys.exit("bench: smtp-source exited %d" % r[4])
+        src.append(r)
+        r = measure(load_argv)
+        with open(report) as f:
+            rep = json.load(f)
+        rules = {f["rule"] for f in rep["findings"]}
+        if r[4] != 0 and not (r[4] == 1 and rules <= set(quirks)):
+            sys.exit("bench: smtpconform load exited %d (see %s)" % (r[4], report))
+        load.append(r)
+    ms = statistics.median(x[0] for x in src)
+    ml = statistics.median(x[0] for x in load)
+    print("%s, %d sessions at %d concurrent, median of %d alternating rounds:"
+          % (label, sessions, conc, rounds))
+    print("  smtp-source:      " + ", ".join(fmt(x) for x in src))
+    print("  smtpconform load: " + ", ".join(fmt(x) for x in load)
+          + "; last run: %d pass, %d fail, %d messages, p99 session %.3f ms"
+          % (rep["sessions"]["pass"], rep["sessions"]["fail"], rep.get("messages", 0),
+             rep["session_latency"]["p99_us"] / 1000))
+    if rules:
+        print("  findings of every load session (smtp-sink's, counted, the sessions go on): "
+              + ", ".join(sorted(rules)))
+    print("  ratio smtp-source / load wall time: %.3f / %.3f = %.2f (target >= 1.1)"
+          % (ms, ml, ms / ml))
+    cs = statistics.median(x[1] + x[2] for x in src)
+    cl = statistics.median(x[1] + x[2] for x in load)
+    print("  ratio smtp-source / load CPU time (user + sys): %.2f / %.2f = %.2f"
+          % (cs, cl, cs / cl))
+
+
 def bench_load(tmp, rounds, sessions):
     source = shutil.which("smtp-source") or "/usr/sbin/smtp-source"
-    sink, port = start_sink()
-    target = "127.0.0.1:%d" % port
-    scenario = os.path.join(tmp, "transaction.smtp")
-    with open(scenario, "w") as f:
-        f.write(TRANSACTION)
     body = os.path.join(tmp, "body.txt")
     with open(body, "w") as f:
         f.write("Subject: bench\n\none line of body\n")
     report = os.path.join(tmp, "load.json")
+    scenarios = {}
+    for name, text in (("transaction", TRANSACTION), ("pipelined", PIPELINED)):
+        scenarios[name] = os.path.join(tmp, name + ".smtp")
+        with open(scenarios[name], "w") as f:
+            f.write(text)
+
+    def argvs(target, conc, scenario):
+        return ([source, "-s", str(conc), "-m", str(sessions), "-F", body,
+                 "-M", "smtpconform.example", "-f", "conform@smtpconform.example",
+                 "-t", "postmaster@localhost", target],
+                [HARNESS, "load", "-q", "-t", target, "-c", str(conc), "-n", str(sessions),
+                 "--report", "json:" + report, scenario])
+
+    # The same command sequence as smtp-source (lock-step, HELO), then the
+    # same transaction pipelined: smtp-source's manual says "No SMTP command
+    # pipelining support", smtpconform load pipelines when the scenario does
+    # and the server advertises PIPELINING.
+    sink, port = start_sink()
+    target = "127.0.0.1:%d" % port
     try:
         for conc in (1, 20):
-            src_argv = [source, "-s", str(conc), "-m", str(sessions), "-F", body,
-                        "-M", "smtpconform.example", "-f", "conform@smtpconform.example",
-                        "-t", "postmaster@localhost", target]
-            load_argv = [HARNESS, "load", "-q", "-t", target, "-c", str(conc), "-n", str(sessions),
-                         "--report", "json:" + report, scenario]
-            src, load = [], []
-            for _ in range(rounds):  # alternating, so both see the same machine
-                r = measure(src_argv)
-                if r[4] != 0:
-                    sys.exit("bench: smtp-source exited %d" % r[4])
-                src.append(r)
-                r = measure(load_argv)
-                if r[4] != 0:
-                    sys.exit("bench: smtpconform load exited %d (see %s)" % (r[4], report))
-                load.append(r)
-            with open(report) as f:
-                rep = json.load(f)
-            ms = statistics.median(x[0] for x in src)
-            ml = statistics.median(x[0] for x in load)
-            print("load vs smtp-source, %d sessions at %d concurrent, median of %d alternating rounds:"
-                  % (sessions, conc, rounds))
-            print("  smtp-source:      " + ", ".join(fmt(x) for x in src))
-            print("  smtpconform load: " + ", ".join(fmt(x) for x in load)
-                  + "; last run: %d pass, %d fail, p99 session %.3f ms"
-                  % (rep["sessions"]["pass"], rep["sessions"]["fail"],
-                     rep["session_latency"]["p99_us"] / 1000))
-            print("  ratio smtp-source / load wall time: %.3f / %.3f = %.2f (target >= 1.1)"
-                  % (ms, ml, ms / ml))
-            cs = statistics.median(x[1] + x[2] for x in src)
-            cl = statistics.median(x[1] + x[2] for x in load)
-            print("  ratio smtp-source / load CPU time (user + sys): %.2f / %.2f = %.2f"
-                  % (cs, cl, cs / cl))
+            compare("lock-step, the commands smtp-source sends (HELO, MAIL, RCPT, DATA, QUIT)",
+                    *argvs(target, conc, scenarios["transaction"]), report, rounds, sessions,
+                    conc)
         # Memory: 1,000 sessions at once, against the baseline of one.
         conc = 1000
         base = measure([HARNESS, "load", "-q", "-t", target, "-c", "1", "-n", "10",
-                        "--report", "json:/dev/null", scenario])
+                        "--report", "json:/dev/null", scenarios["transaction"]])
         r = measure([HARNESS, "load", "-q", "-t", target, "-c", str(conc), "-n", str(sessions),
-                     "--report", "json:" + report, scenario])
+                     "--report", "json:" + report, scenarios["transaction"]])
         with open(report) as f:
             rep = json.load(f)
         print("peak RSS at %d concurrent sessions (%d sessions, %d reached at once): %d KiB / %d "
               "= %.1f KiB per session (target <= 32); above the %d KiB of a -c 1 run: %.1f KiB"
               % (conc, sessions, rep.get("peak_concurrency", 0), r[3], conc, r[3] / conc, base[3],
                  (r[3] - base[3]) / conc))
-        src = measure([source, "-s", str(conc), "-m", str(sessions), "-F", body, "-M",
-                       "smtpconform.example", "-t", "postmaster@localhost", target])
+        src = measure(argvs(target, conc, scenarios["transaction"])[0])
         print("  (smtp-source at -s %d: peak RSS %d KiB)" % (conc, src[3]))
+    finally:
+        sink.terminate()
+        sink.wait(timeout=10)
+    sink, port = start_sink(enhanced=True)
+    target = "127.0.0.1:%d" % port
+    try:
+        for conc in (1, 20):
+            compare("pipelined (RFC 2920), smtp-source lock-step (it cannot pipeline)",
+                    *argvs(target, conc, scenarios["pipelined"]), report, rounds, sessions,
+                    conc, quirks=SINK_QUIRKS)
     finally:
         sink.terminate()
         sink.wait(timeout=10)

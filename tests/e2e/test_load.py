@@ -273,3 +273,26 @@ def test_load_leaves_no_time_wait_after_quit(fixture_server, tmp_path):
     assert res.report["sessions"]["pass"] == 50
     assert res.report["latency"]["QUIT"]["count"] == 50
     assert time_wait_to(port) == 0
+
+
+def test_load_goes_on_past_findings_on_the_expected_reply(fixture_server, tmp_path):
+    """A reply the script expected but an RFC rule fails (RSET's multiline
+    reply whose lines carry 250 and 251, syntax.multiline-code) is counted and
+    the session goes on, so the load still loads; a reply the script did not
+    expect (NOOP answered 251) ends the session as in `run`."""
+    beh = tmp_path / "rset-plain.beh"
+    beh.write_text('raw RSET "250-2.0.0 reset\\r\\n251 2.0.0 done\\r\\n"\ncode NOOP 251\n')
+    srv = fixture_server(beh)
+    a = scenario(tmp_path, TRANSACTION, "transaction")
+    res = load(["-t", srv.target, "-c", "2", "-n", "8", a], report=tmp_path / "t.json")
+    assert res.returncode == 1, res.describe()
+    rep = res.report
+    rules = {f["rule"]: f for f in rep["findings"]}
+    assert rules["syntax.multiline-code"]["sessions"] == 8, rep["findings"]
+    assert rep["latency"]["QUIT"]["count"] == 8, rep["latency"].keys()
+
+    b = scenario(tmp_path, NOOP, "noop")
+    res = load(["-t", srv.target, "-n", "4", b], report=tmp_path / "n.json")
+    assert res.returncode == 1, res.describe()
+    assert "expect.code" in {f["rule"] for f in res.report["findings"]}
+    assert "QUIT" not in res.report["latency"], res.report["latency"].keys()
