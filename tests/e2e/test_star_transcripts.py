@@ -51,9 +51,6 @@ UNJUDGED = {
         "refused with 553, a policy code; the model calls only 500/501 wrong for a valid path",
     ("haraka", "esmtp.size.over-limit"):
         "550, not 552: RFC 1870 6.1 also lets the extended MAIL get any RFC 821 MAIL error",
-    ("haraka", "rfc821.sequence.bad-mail-argument"):
-        "MAIL without FROM:<path> accepted as a null sender: whether an argument is "
-        "acceptable is the server's call under RFC 5321 4.1.4",
 }
 
 

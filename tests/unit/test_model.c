@@ -159,6 +159,8 @@ static void test_minimum_and_advertised(void **state)
 		{ "VRFY", "500 5.5.2 syntax: VRFY address", NULL },
 		{ "MAIL", "500 5.5.2 syntax", "mail.refused-keeps-state" },
 		{ "MAIL", "501 5.5.2 syntax", NULL },
+		{ "MAIL", "250 sender <> OK", "mail.refused-keeps-state" },
+		{ "RSET", "250 2.0.0 ok", NULL },
 		{ "HELO client.example", "503 5.5.1 Already identified", "sequence.bad-503" },
 		{ "EHLO", "503 5.5.1 Already identified", "sequence.bad-503" },
 		{ "RSET ", "500 5.5.4 no arguments", "lines.trailing-space-refused" },
