@@ -418,10 +418,12 @@ void findings_build(const struct run_result *run, struct findings *out)
 
 			for (size_t j = 0; j < st->nviolations; j++) {
 				/* An inconclusive setup step's unmet expectation is the
-				 * scenario's reason, not a finding about the server. */
+				 * scenario's reason, not a finding about the server; so
+				 * is the silence after a 421 (the step without a reply
+				 * that scenario_judge marks inconclusive too). */
 				const struct rule *rr = rule_by_id(st->violations[j].rule);
-				if (st->verdict == VERDICT_INCONCLUSIVE && rr &&
-				    rr->category == RULE_CAT_EXPECT)
+				if (st->verdict == VERDICT_INCONCLUSIVE &&
+				    (!st->has_reply || (rr && rr->category == RULE_CAT_EXPECT)))
 					continue;
 				if (expect_code_explained(st, &st->violations[j]))
 					continue;

@@ -424,6 +424,41 @@ static void test_model_states_one_finding(void **state)
 	free(run);
 }
 
+/* The silence after a 421 (a step with no reply that scenario_judge marked
+ * inconclusive) is the scenario's reason, not a finding. */
+static const struct sc_case after_421[] = {
+	{ "smuggling.cr-dot-cr",
+	  "MUST",
+	  "RFC 5321 4.1.1.4",
+	  VERDICT_FAIL,
+	  0,
+	  "QUIT",
+	  "*",
+	  0,
+	  NULL,
+	  { { "connection.closed", SEV_ERROR, "RFC 5321 4.2",
+	      "server closed the connection before a whole reply to QUIT" },
+	    { NULL, 0, NULL, NULL } } },
+};
+
+static void test_silence_after_421_no_finding(void **state)
+{
+	struct run_result *run = build(after_421, 1, NULL);
+	struct findings fs;
+
+	(void)state;
+	findings_build(run, &fs);
+	assert_int_equal(fs.n, 1); /* judged as it stands: a failure */
+	findings_free(&fs);
+	run->scenarios[0].verdict = VERDICT_INCONCLUSIVE;
+	run->scenarios[0].steps[0].verdict = VERDICT_INCONCLUSIVE;
+	findings_build(run, &fs);
+	assert_int_equal(fs.n, 0);
+	findings_free(&fs);
+	run_result_free(run);
+	free(run);
+}
+
 /* Same text, but another rule, command or code: never one finding. */
 static const struct sc_case distinct[] = {
 	{ "a",
@@ -726,6 +761,7 @@ int main(void)
 		cmocka_unit_test(test_hints),
 		cmocka_unit_test(test_expect_code_folded),
 		cmocka_unit_test(test_model_states_one_finding),
+		cmocka_unit_test(test_silence_after_421_no_finding),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
