@@ -27,8 +27,8 @@ static char *kept_line_escaped(const struct reply_kept_line *l)
 {
 	struct buf b = { 0 };
 	if (l->code >= 0) {
-		char digits[3] = { (char)('0' + l->code / 100 % 10),
-			           (char)('0' + l->code / 10 % 10), (char)('0' + l->code % 10) };
+		char digits[3];
+		code_digits(l->code, digits);
 		buf_append(&b, digits, 3);
 	}
 	if (l->separator)

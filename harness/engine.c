@@ -203,12 +203,14 @@ char *engine_skip_reason(const struct engine_options *o, const struct probe *p,
 		return xasprintf("requires %s, but the capability probe got no EHLO reply",
 		                 missing);
 	}
-	if (sc->when && !vars_get(o->vars, sc->when) && probe_var_unset(sc->when))
-		return xasprintf("%s (header when: %s)", probe_var_unset(sc->when), sc->when);
-	if (sc->when && !vars_get(o->vars, sc->when))
+	if (sc->when && !vars_get(o->vars, sc->when)) {
+		const char *unset = probe_var_unset(sc->when);
+		if (unset)
+			return xasprintf("%s (header when: %s)", unset, sc->when);
 		return xasprintf("runs only when the server is configured so: pass --var %s=1 "
 		                 "(header when: %s)",
 		                 sc->when, sc->when);
+	}
 	for (size_t k = 0; k < sc->nsteps; k++)
 		if (sc->steps[k].kind == STEP_AUTH && !o->auth_user)
 			return xstrdup(

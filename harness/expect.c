@@ -199,8 +199,8 @@ static int matching_alt(const struct expect *e, int code)
 {
 	if (code < 0 || code > 999)
 		return -1;
-	char digits[3] = { (char)('0' + code / 100), (char)('0' + code / 10 % 10),
-		           (char)('0' + code % 10) };
+	char digits[3];
+	code_digits(code, digits);
 	for (size_t a = 0; a < e->nalts; a++) {
 		size_t i = 0;
 		while (i < 3 && (e->alts[a][i] == 'x' || e->alts[a][i] == digits[i]))

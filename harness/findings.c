@@ -252,11 +252,16 @@ static void reply_text(const struct step_result *st, int for_key, struct buf *ou
  * end of data: <exploitable or not>"): one cause in two states, or one
  * lax end-of-data parser met by five sequences, is one finding (the
  * scenarios list names each sequence). */
+static int is_model_row(const struct rule *r)
+{
+	return r && strcmp(r->message, RULE_MSG_MODEL) == 0;
+}
+
 static const char *key_words(const struct violation *v)
 {
 	const struct rule *r = rule_by_id(v->rule);
 	const char *marker = NULL, *at;
-	if (r && strcmp(r->message, RULE_MSG_MODEL) == 0)
+	if (is_model_row(r))
 		marker = ": ";
 	else if (r && r->rule == RULE_SMUGGLING_EARLY_END)
 		marker = " end of data: ";
@@ -395,8 +400,7 @@ static int expect_code_explained(const struct step_result *st, const struct viol
 	for (size_t j = 0; j < st->nviolations; j++) {
 		const struct violation *o = &st->violations[j];
 		const struct rule *r = rule_by_id(o->rule);
-		int judges_code = r && (r->category == RULE_CAT_MATRIX ||
-		                        strcmp(r->message, RULE_MSG_MODEL) == 0);
+		int judges_code = (r && r->category == RULE_CAT_MATRIX) || is_model_row(r);
 		if (o != v && judges_code && o->severity <= v->severity)
 			return 1;
 	}

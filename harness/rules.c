@@ -360,8 +360,8 @@ const struct rule rules[RULE_COUNT] = {
 		"MUST be returned and the SMTP server MUST stay in the same state.",
 		LEVEL_MUST, SEV_ERROR,
 		"a MAIL without its FROM:<path> got 500 (\"command unrecognized\") or was accepted, "
-		"instead of 501; or a MAIL without SIZE got 552 right after a MAIL whose SIZE= was refused: the server "
-		"kept the size the refused command declared",
+		"instead of 501; or a MAIL without SIZE got 552 right after a MAIL whose SIZE= was "
+		"refused: the server kept the size the refused command declared",
 		RULE_MSG_MODEL },
 	[RULE_SIZE_EXCEEDED] = {
 		RULE_SIZE_EXCEEDED, "size.exceeds-limit", RULE_CAT_EXTENSION, "RFC 1870 7",

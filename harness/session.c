@@ -704,11 +704,11 @@ static void try_reply(struct session *s)
 		 * before it (3.8); the command left unanswered is its consequence,
 		 * not a second finding (one cause, one finding). But a close right
 		 * after QUIT answers QUIT: its finding is the missing 221. */
-		int between = inlen == 0 && s->reply->nlines == 0;
-		int quit = command_is(s->answering.verb, CMD_QUIT);
-		if (between && quit)
-			model_observe_close(&s->model, NULL, s->opts->strict);
-		int judged = between && !quit && observe_close(s);
+		int judged = 0;
+		if (inlen == 0 && s->reply->nlines == 0)
+			judged = command_is(s->answering.verb, CMD_QUIT)
+			             ? model_observe_close(&s->model, NULL, s->opts->strict)
+			             : observe_close(s);
 		if (judged && !read_error) {
 			buf_puts(&s->transcript, "-- connection closed\n");
 			finish(s, VERDICT_FAIL, NULL);

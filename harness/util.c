@@ -198,6 +198,13 @@ char *buf_steal(struct buf *b)
 	return data;
 }
 
+void code_digits(int code, char out[3])
+{
+	out[0] = (char)('0' + code / 100 % 10);
+	out[1] = (char)('0' + code / 10 % 10);
+	out[2] = (char)('0' + code % 10);
+}
+
 void buf_free(struct buf *b)
 {
 	free(b->data);

@@ -39,6 +39,9 @@ void buf_reset(struct buf *b);
 /* Hands the data over to the caller (never NULL) and empties the buffer. */
 char *buf_steal(struct buf *b);
 void buf_free(struct buf *b);
+/* The three digits of a reply code 0..999 ("%03d" without printf: judged
+ * replies in load are many). */
+void code_digits(int code, char out[3]);
 
 /*
  * Appends bytes as printable, valid UTF-8 text: printable ASCII and valid
