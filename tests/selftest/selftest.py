@@ -51,6 +51,10 @@ FAMILIES = gen_mutants.FAMILIES
 # certificate as --ca-file; the value is the certificate the fixture presents
 # ("untrusted": a second self-signed one the CA file does not hold).
 VERIFY_KINDS = {"certificate-untrusted": "untrusted", "certificate-trusted": "trusted"}
+# Rules mutants that run one scenario of their own instead of the suite's
+# scenarios for their command (a scenario the conformance suite has no use for).
+SCENARIO_KINDS = {"regex-limit": "tests/selftest/scenarios/regex-limit.smtp",
+                  "regex-limit-control": "tests/selftest/scenarios/regex-limit.smtp"}
 TLS_NAME = "fixture.smtpconform.test"
 SLOW_KINDS = {"drip", "delayed", "silent", "dash-last", "bare-cr-eol", "no-greeting",
               "no-close", "after-quit", "tls-stall"}
@@ -461,7 +465,8 @@ class SelfTest:
         killers first, the rest only if those did not kill it; a survivor
         has always been run against every scenario that exercises the
         command, so the verdict is the one a single run of all would give."""
-        scenarios = self.scenarios_for(m["command"])
+        scenarios = [SCENARIO_KINDS[m["kind"]]] if m["kind"] in SCENARIO_KINDS \
+            else self.scenarios_for(m["command"])
         res = {"id": m["id"], "family": m["family"], "kind": m["kind"], "command": m["command"],
                "expect": m["expect"], "scenarios": scenarios,
                "equivalent": self.equivalent.get(m["id"]), "outcomes": [], "seconds": 0.0,
