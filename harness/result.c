@@ -232,6 +232,9 @@ static const char *setup_hint(const struct step_result *st, const char *rcpt, co
 		return "set --var client=<a name the server accepts>";
 	if (st->code == 530)
 		return "the server wants authentication first (RFC 4954 6): run with --auth-user";
+	if (command_is(st->command, CMD_NOOP))
+		return "the server refuses a NOOP argument, which RFC 5321 4.1.1.9 says it SHOULD "
+		       "ignore (core.noop.argument reports that); this test needs it taken";
 	if (command_is(st->command, CMD_MAIL))
 		return "the server refuses mail from this client (authentication or policy)";
 	return "see the reply";

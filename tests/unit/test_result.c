@@ -44,6 +44,8 @@ static const struct judge_case cases[] = {
 	  VERDICT_FAIL, NULL },
 	{ "setup code met, matrix says no", 1, "EHLO", "EHLO c", 250, RULE_MATRIX_NOT_ALLOWED,
 	  VERDICT_FAIL, NULL },
+	{ "setup NOOP argument refused", 1, "NOOP", "NOOP x", 500, RULE_EXPECT_CODE,
+	  VERDICT_INCONCLUSIVE, "refuses a NOOP argument, which RFC 5321 4.1.1.9" },
 };
 
 static void build(struct scenario_result *r, const struct judge_case *c)
