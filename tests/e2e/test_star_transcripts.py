@@ -43,8 +43,6 @@ UNJUDGED = {
     ("opensmtpd", "rfc5321.limits.command-line-512"):
         "the 512-octet line is a NOOP with an argument, refused as an argument: RFC 5321 "
         "4.1.1.9 says a server SHOULD ignore NOOP's parameter, the MUST is the scenario's",
-    ("exim", "esmtp.smtputf8.vrfy-parameter"):
-        "the model does not parse VRFY's SMTPUTF8 parameter (RFC 6531 3.7.4.2)",
     ("exim", "rfc5321.rcpt.address-literal"):
         "address literals are left to policy (no RFC 5321 MUST to accept them)",
     ("sendmail", "rfc5321.mail.path-256"):
