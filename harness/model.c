@@ -50,6 +50,16 @@ static size_t trim_len(const char *a, size_t len)
 	return len;
 }
 
+/* 1 when a VRFY/EXPN argument a[0..n) (without trailing blanks) is
+ * SP String SP "SMTPUTF8" (RFC 6531 3.7.4.2), the parameter in any case. */
+static int smtputf8_param(const char *a, size_t n)
+{
+	static const char param[] = " SMTPUTF8";
+	size_t k = sizeof(param) - 1;
+	return n > k + 1 && a[0] == ' ' && a[1] != ' ' && a[n - k - 1] != ' ' &&
+	       strncasecmp(a + n - k, param, k) == 0;
+}
+
 /* 1 when the space-separated word w[0..n) is in m->mechs. */
 static int mech_listed(const struct model *m, const char *w, size_t n)
 {
@@ -286,6 +296,9 @@ unsigned model_classify(const struct model *m, enum command cmd, const char *a, 
 	if (n < len && (f & (ARGF_NONE | ARGF_WELLFORMED)))
 		f = (f & ~(unsigned)(ARGF_NONE | ARGF_WELLFORMED | ARGF_ADVERTISED)) |
 		    ARGF_TRAILING_WS;
+	if ((cmd == CMD_VRFY || cmd == CMD_EXPN) && (f & ARGF_WELLFORMED) &&
+	    (m->kw & KW_SMTPUTF8) && smtputf8_param(a, n))
+		f |= ARGF_UTF8_PARAM;
 	return f;
 }
 
@@ -334,10 +347,7 @@ static void check_utf8_reply(const struct model *m, enum command cmd, const char
 	if (!(m->kw & KW_SMTPUTF8))
 		return;
 	const char *id = rule_get(RULE_SYNTAX_8BIT_TEXT)->id;
-	int allowed = 0;
-	if (cmd == CMD_VRFY || cmd == CMD_EXPN)
-		for (size_t i = 0; i + 9 <= len && !allowed; i++)
-			allowed = strncasecmp(a + i, " SMTPUTF8", 9) == 0;
+	int allowed = (cmd == CMD_VRFY || cmd == CMD_EXPN) && smtputf8_param(a, trim_len(a, len));
 	for (size_t i = 0; i < st->nviolations; i++) {
 		struct violation *v = &st->violations[i];
 		if (strcmp(v->rule, id) != 0)

@@ -56,6 +56,8 @@ enum model_argf {
 	ARGF_TRAILING_WS = 1u << 12,   /* none or well-formed but for trailing white
 	                                  space, which RFC 5321 4.1.1 only says receivers
 	                                  SHOULD tolerate (the line is then neither) */
+	ARGF_UTF8_PARAM = 1u << 13,    /* VRFY/EXPN String SP "SMTPUTF8" after an EHLO
+	                                  that listed SMTPUTF8 (RFC 6531 3.7.4.2) */
 };
 
 /* EHLO keywords the model follows (bits). */

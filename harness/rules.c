@@ -494,6 +494,18 @@ const struct rule rules[RULE_COUNT] = {
 		"with the SMTPUTF8 parameter and 251/551 to RCPT after a MAIL with SMTPUTF8 may "
 		"(RFC 6531 3.7.4.1, 3.7.4.2)",
 		RULE_MSG_SMTPUTF8_NON_ASCII_REPLY },
+	[RULE_SMTPUTF8_VRFY_PARAMETER] = {
+		RULE_SMTPUTF8_VRFY_PARAMETER, "smtputf8.vrfy-parameter", RULE_CAT_EXTENSION,
+		"RFC 6531 3.1", "RFC 6531 3.1, 3.7.4.2", NULL,
+		"If an SMTP server includes SMTPUTF8 in its EHLO response, it MUST be fully compliant "
+		"with this version of this specification. [...] One OPTIONAL parameter, SMTPUTF8, is "
+		"added to the VERIFY (VRFY) and EXPAND (EXPN) commands.",
+		LEVEL_MUST, SEV_ERROR,
+		"a VRFY or EXPN with the SMTPUTF8 parameter (`VRFY postmaster SMTPUTF8`, the 3.7.4.2 "
+		"syntax) got 501 or 555 from a server whose EHLO reply listed SMTPUTF8: the parameter "
+		"was refused as a syntax error. 500 to VRFY is `command.minimum`; 500 or 502 to EXPN "
+		"(not implemented) and 252, 550 or 553 (policy) are no finding",
+		RULE_MSG_MODEL },
 };
 /* clang-format on */
 

@@ -40,8 +40,6 @@ STAR_SERVERS = {
 # (server, scenario): why the model does not judge the audited deviation
 # without the scenario's expectation.
 UNJUDGED = {
-    ("exim", "esmtp.smtputf8.vrfy-parameter"):
-        "the model does not parse VRFY's SMTPUTF8 parameter (RFC 6531 3.7.4.2)",
     ("sendmail", "rfc5321.mail.path-256"):
         "refused with 553, a policy code; the model calls only 500/501 wrong for a valid path",
     ("haraka", "esmtp.size.over-limit"):

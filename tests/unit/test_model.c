@@ -644,6 +644,57 @@ static void test_utf8_reply(void **state)
 	free(r);
 }
 
+/* RFC 6531 3.1 (6): after an EHLO listing SMTPUTF8, VRFY and EXPN take the
+ * SMTPUTF8 parameter; a syntax error to it is the one finding (500 to VRFY
+ * stays command.minimum's, EXPN may be unimplemented or refused by policy). */
+static void test_smtputf8_vrfy_parameter(void **state)
+{
+	(void)state;
+	const struct exchange ehlo_utf8 = { "EHLO client.example",
+		                            "250-mx.example.test\r\n250-8BITMIME\r\n250 SMTPUTF8",
+		                            NULL };
+	const struct exchange x[] = {
+		GREETING,
+		ehlo_utf8,
+		{ "VRFY postmaster SMTPUTF8", "501 5.5.4 malformed local part",
+		  "smtputf8.vrfy-parameter" },
+		{ "VRFY postmaster smtputf8", "555 5.5.4 unknown parameter",
+		  "smtputf8.vrfy-parameter" },
+		{ "VRFY postmaster SMTPUTF8", "252 2.1.5 cannot verify", NULL },
+		{ "VRFY postmaster SMTPUTF8", "500 5.5.1 unrecognized", "command.minimum" },
+		{ "VRFY postmaster SMTPUTF8", "502 5.5.1 not implemented", "command.minimum" },
+		{ "EXPN list SMTPUTF8", "501 5.5.4 malformed", "smtputf8.vrfy-parameter" },
+		{ "EXPN list SMTPUTF8", "500 5.5.1 unrecognized", NULL },
+		{ "EXPN list SMTPUTF8", "502 5.5.1 not implemented", NULL },
+		{ "EXPN list SMTPUTF8", "550 5.7.1 not allowed", NULL },
+		{ "VRFY SMTPUTF8", "501 5.5.4 no such user", NULL },
+		{ "VRFY postmaster", "501 5.5.4 syntax", NULL },
+		{ "VRFY postmaster SMTPUTF8 ", "501 5.5.4 syntax", "lines.trailing-space-refused" },
+		{ "HELO client.example", "250 mx", NULL },
+		{ "VRFY postmaster SMTPUTF8", "501 5.5.4 malformed local part", NULL },
+		END
+	};
+	run("smtputf8 vrfy parameter", x, 0);
+	const struct exchange y[] = { GREETING,
+		                      EHLO_ALL,
+		                      { "VRFY postmaster SMTPUTF8",
+		                        "501 5.5.4 SMTPUTF8 not advertised", NULL },
+		                      END };
+	run("vrfy parameter without smtputf8", y, 0);
+	struct model m;
+	model_init(&m, "example.test", 0);
+	m.state = MODEL_IDLE;
+	m.kw = KW_SMTPUTF8;
+	assert_true(model_classify(&m, CMD_VRFY, " a SMTPUTF8", 11) & ARGF_UTF8_PARAM);
+	assert_true(model_classify(&m, CMD_EXPN, " a sMtPuTf8", 11) & ARGF_UTF8_PARAM);
+	assert_false(model_classify(&m, CMD_VRFY, " SMTPUTF8", 9) & ARGF_UTF8_PARAM);
+	assert_false(model_classify(&m, CMD_VRFY, " a  SMTPUTF8", 12) & ARGF_UTF8_PARAM);
+	assert_false(model_classify(&m, CMD_VRFY, " aSMTPUTF8", 10) & ARGF_UTF8_PARAM);
+	assert_false(model_classify(&m, CMD_ETRN, " a SMTPUTF8", 11) & ARGF_UTF8_PARAM);
+	m.kw = 0;
+	assert_false(model_classify(&m, CMD_VRFY, " a SMTPUTF8", 11) & ARGF_UTF8_PARAM);
+}
+
 /* A scenario's own expectation is as strong as its level: header. */
 static void test_scenario_level(void **state)
 {
@@ -694,6 +745,7 @@ int main(void)
 		cmocka_unit_test(test_smuggling_sequence),
 		cmocka_unit_test(test_settle),
 		cmocka_unit_test(test_utf8_reply),
+		cmocka_unit_test(test_smtputf8_vrfy_parameter),
 		cmocka_unit_test(test_scenario_level),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

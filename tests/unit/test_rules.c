@@ -180,6 +180,8 @@ static void test_ids_refs_severities_pinned(void **state)
 		  SEV_ERROR, RULE_CAT_SESSION },
 		{ RULE_SMTPUTF8_NON_ASCII_REPLY, "smtputf8.non-ascii-reply", "RFC 6531 3.7.4.2",
 		  SEV_ERROR, RULE_CAT_EXTENSION },
+		{ RULE_SMTPUTF8_VRFY_PARAMETER, "smtputf8.vrfy-parameter", "RFC 6531 3.1",
+		  SEV_ERROR, RULE_CAT_EXTENSION },
 	};
 	(void)state;
 	assert_int_equal(sizeof(cases) / sizeof(cases[0]), RULE_COUNT);
