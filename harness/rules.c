@@ -353,6 +353,19 @@ const struct rule rules[RULE_COUNT] = {
 		"parameters are all advertised got 500 or 501 (syntax error). Address literals are "
 		"left out: accepting them is policy",
 		RULE_MSG_MODEL },
+	[RULE_LIMITS_WITHIN_REFUSED] = {
+		RULE_LIMITS_WITHIN_REFUSED, "limits.within-refused", RULE_CAT_SESSION,
+		"RFC 5321 4.5.3.1", "RFC 5321 4.5.3.1, 4.3.2", NULL,
+		"Every implementation MUST be able to receive objects of at least these sizes.",
+		LEVEL_MUST, SEV_ERROR,
+		"an EHLO, HELO, MAIL, RCPT, NOOP or HELP that is well-formed, whose line is at most "
+		"512 octets with its CRLF and whose path, local-part and domain are within the "
+		"4.5.3.1 limits (256, 64, 255 octets; every domain label within 63) got a 5xx whose "
+		"text says it is too long (\"too long\", \"length\", \"longer than\", outside an "
+		"echoed `<path>`): 4.3.2, \"producing a \"command too long\" message for a command "
+		"line shorter than 512 characters would violate the provisions of Section "
+		"4.5.3.1.4\". Without such words the code stays policy (550, 553: no finding)",
+		RULE_MSG_MODEL },
 	[RULE_MAIL_REFUSED_KEEPS_STATE] = {
 		RULE_MAIL_REFUSED_KEEPS_STATE, "mail.refused-keeps-state", RULE_CAT_SESSION,
 		"RFC 5321 4.1.4", NULL, NULL,
@@ -370,7 +383,11 @@ const struct rule rules[RULE_COUNT] = {
 		"the client's declared size exceeds its fixed size limit",
 		LEVEL_MUST, SEV_ERROR,
 		"a MAIL whose SIZE= exceeds the maximum the EHLO reply's `SIZE n` advertised (n > 0) "
-		"was accepted",
+		"was accepted, or refused with a 5xx other than 552 whose text names the size "
+		"(\"size\", \"too big\", \"too large\"; Haraka's `550 Message too big!`). 6.1 lets "
+		"the extended MAIL get any RFC 821 MAIL error, for the reasons those codes mean; a "
+		"refusal the server itself gives for the declared size is the case 6.1 (2) and 7 "
+		"answer with 552 (452 for a temporary lack of storage, 6.1 (1))",
 		RULE_MSG_MODEL },
 	[RULE_SIZE_WITHIN_REFUSED] = {
 		RULE_SIZE_WITHIN_REFUSED, "size.within-limit-refused", RULE_CAT_EXTENSION,

@@ -47,10 +47,6 @@ UNJUDGED = {
         "the model does not parse VRFY's SMTPUTF8 parameter (RFC 6531 3.7.4.2)",
     ("exim", "rfc5321.rcpt.address-literal"):
         "address literals are left to policy (no RFC 5321 MUST to accept them)",
-    ("sendmail", "rfc5321.mail.path-256"):
-        "refused with 553, a policy code; the model calls only 500/501 wrong for a valid path",
-    ("haraka", "esmtp.size.over-limit"):
-        "550, not 552: RFC 1870 6.1 also lets the extended MAIL get any RFC 821 MAIL error",
 }
 
 
