@@ -384,10 +384,16 @@ const struct rule rules[RULE_COUNT] = {
 		LEVEL_MUST, SEV_ERROR,
 		"a MAIL whose SIZE= exceeds the maximum the EHLO reply's `SIZE n` advertised (n > 0) "
 		"was accepted, or refused with a 5xx other than 552 whose text names the size "
-		"(\"size\", \"too big\", \"too large\"; Haraka's `550 Message too big!`). 6.1 lets "
-		"the extended MAIL get any RFC 821 MAIL error, for the reasons those codes mean; a "
-		"refusal the server itself gives for the declared size is the case 6.1 (2) and 7 "
-		"answer with 552 (452 for a temporary lack of storage, 6.1 (1))",
+		"(\"size\", \"too big\", \"too large\"; Haraka's `550 Message too big!`). 6.1 says "
+		"\"A server may respond to the extended MAIL command with any of the error codes "
+		"defined in [1] for the MAIL command\" (RFC 821): those codes say why by their own "
+		"meaning (550 mailbox unavailable, 553 mailbox name not allowed), and a 550 without "
+		"words stays policy. When the server's own text says it refused for the declared "
+		"size, the refusal is the one 6.1 (2) describes (\"If the indicated size is larger "
+		"than the server's fixed maximum message size, the server responds with code "
+		"\"552 message size exceeds fixed maximium message size\"\") and 7 requires "
+		"(\"must ... return a 552 reply code\"); 452 (6.1 (1), storage lacking now) and 552 "
+		"are no finding",
 		RULE_MSG_MODEL },
 	[RULE_SIZE_WITHIN_REFUSED] = {
 		RULE_SIZE_WITHIN_REFUSED, "size.within-limit-refused", RULE_CAT_EXTENSION,
@@ -563,8 +569,8 @@ static const char rules_md_head[] =
     "its scenario.\n"
     "\n"
     "`level` is the key word of the RFC sentence the rule enforces (quoted below\n"
-    "the table): `MUST`, `SHOULD` or `MAY` as RFC 2119 writes them (RFC 2034 and\n"
-    "RFC 5321 4.2.1 write a lower-case \"must\", counted as `MUST`); a rule that\n"
+    "the table): `MUST`, `SHOULD` or `MAY` as RFC 2119 writes them (RFC 1870, RFC\n"
+    "2034 and RFC 5321 4.2.1 write a lower-case \"must\", counted as `MUST`); a rule that\n"
     "enforces a grammar (ABNF) production counts as `MUST`; `scenario` rules take\n"
     "their strength from the scenario's `level:` header. Severity is separate: a\n"
     "SHOULD rule may still fail a step (see `sequence.after-554`). A session-wide\n"
