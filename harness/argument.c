@@ -107,6 +107,7 @@ enum argument_status argument_domain(const char *s, size_t len, int literal_ok, 
 		return len > ARG_DOMAIN_MAX ? ARGUMENT_TOO_LONG : ARGUMENT_OK;
 	}
 	size_t i = 0;
+	int long_label = 0;
 	while (i < len) {
 		/* sub-domain = Let-dig [Ldh-str]: no "-" first or last. */
 		size_t start = i;
@@ -114,13 +115,14 @@ enum argument_status argument_domain(const char *s, size_t len, int literal_ok, 
 			i++;
 		if (i == start || s[start] == '-' || s[i - 1] == '-')
 			return ARGUMENT_SYNTAX;
+		long_label |= i - start > ARG_LABEL_MAX;
 		if (i == len)
 			break;
 		if (s[i] != '.' || i + 1 == len)
 			return ARGUMENT_SYNTAX;
 		i++;
 	}
-	return len > ARG_DOMAIN_MAX ? ARGUMENT_TOO_LONG : ARGUMENT_OK;
+	return len > ARG_DOMAIN_MAX || long_label ? ARGUMENT_TOO_LONG : ARGUMENT_OK;
 }
 
 /* Length of a Quoted-string at s (both quotes), or 0. */

@@ -16,6 +16,8 @@
 #define ARG_LOCAL_PART_MAX 64
 #define ARG_DOMAIN_MAX 255
 #define ARG_PATH_MAX 256
+/* RFC 1035 2.3.4: octets of a domain label (RFC 5321 2.3.5: DNS names). */
+#define ARG_LABEL_MAX 63
 /* Parameters of one MAIL or RCPT kept by argument_mail_rcpt(). */
 #define ARG_PARAMS_MAX 16
 
@@ -56,7 +58,8 @@ struct mail_rcpt_info {
 /*
  * Domain = sub-domain *("." sub-domain), sub-domain = Let-dig [Ldh-str]
  * (utf8: U-labels too, RFC 6531); or, when literal_ok, an address-literal
- * "[" IPv4 / "IPv6:" IPv6 / tag ":" dcontent "]".
+ * "[" IPv4 / "IPv6:" IPv6 / tag ":" dcontent "]". TOO_LONG past 255 octets
+ * or with a label past 63.
  */
 enum argument_status argument_domain(const char *s, size_t len, int literal_ok, int utf8);
 

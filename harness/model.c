@@ -206,6 +206,8 @@ static unsigned classify_path(const struct model *m, enum command cmd, const cha
 		if (!size && m->size_refused)
 			f |= ARGF_SIZE_STICKY;
 	}
+	if (!(f & ARGF_SIZE_OVER))
+		f |= ARGF_WITHIN_LIMITS; /* the path parsed within the limits */
 	return f;
 }
 
@@ -254,7 +256,7 @@ unsigned model_classify(const struct model *m, enum command cmd, const char *a, 
 	case CMD_EHLO:
 	case CMD_HELO:
 		if (n > 1 && a[0] == ' ' && argument_domain(a + 1, n - 1, 1, 0) == ARGUMENT_OK)
-			f |= ARGF_WELLFORMED;
+			f |= ARGF_WELLFORMED | ARGF_WITHIN_LIMITS;
 		break;
 	case CMD_MAIL:
 	case CMD_RCPT: f |= classify_path(m, cmd, a, n); break;
@@ -268,7 +270,7 @@ unsigned model_classify(const struct model *m, enum command cmd, const char *a, 
 	case CMD_NOOP:
 	case CMD_ATRN:
 		if (n == 0 || (n > 1 && a[0] == ' '))
-			f |= ARGF_WELLFORMED;
+			f |= ARGF_WELLFORMED | (cmd != CMD_ATRN ? ARGF_WITHIN_LIMITS : 0);
 		break;
 	case CMD_AUTH: f |= classify_auth(m, a, n); break;
 	case CMD_BDAT: {
@@ -287,7 +289,7 @@ unsigned model_classify(const struct model *m, enum command cmd, const char *a, 
 		break;
 	}
 	if (!line_ok)
-		f &= ~(unsigned)ARGF_WELLFORMED;
+		f &= ~(unsigned)(ARGF_WELLFORMED | ARGF_WITHIN_LIMITS);
 	unsigned kw = keyword_of(cmd);
 	if (cmd != CMD_AUTH && kw && (m->kw & kw) && (f & ARGF_WELLFORMED))
 		f |= ARGF_ADVERTISED;
@@ -302,13 +304,62 @@ unsigned model_classify(const struct model *m, enum command cmd, const char *a, 
 	return f;
 }
 
-static int row_fires(const struct outcome_row *row, int code)
+/* The words of each cause (enum model_cause), lower-case. A reply names a
+ * cause when one of them stands in its text as whole words (not "lengthy",
+ * not "SIZE=", an echoed parameter) outside any "<...>" (an echoed path may
+ * hold any word). Few, plain words on purpose: a refusal whose text does
+ * not say why stays policy. "exceeded" is left out: quotas and rates are
+ * exceeded too. */
+static const char *const cause_words[][4] = {
+	[MODEL_CAUSE_TOO_LONG] = { "too long", "length", "longer than", NULL },
+	[MODEL_CAUSE_SIZE] = { "size", "too big", "too large", NULL },
+};
+
+static int word_byte(uint8_t c)
 {
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_' || c == '=' || c >= 0x80;
+}
+
+static int text_names(const uint8_t *t, size_t n, const char *word)
+{
+	size_t k = strlen(word);
+	for (size_t i = 0; i < n; i++) {
+		if (t[i] == '<') {
+			const uint8_t *close = memchr(t + i, '>', n - i);
+			if (close) {
+				i = (size_t)(close - t);
+				continue;
+			}
+		}
+		if (i + k <= n && (i == 0 || !word_byte(t[i - 1])) &&
+		    strncasecmp((const char *)t + i, word, k) == 0 &&
+		    (i + k == n || !word_byte(t[i + k])))
+			return 1;
+	}
+	return 0;
+}
+
+/* 1 when the text of r names cause (any line). */
+static int reply_names_cause(const struct reply *r, enum model_cause cause)
+{
+	for (size_t l = 0; l < r->nkept; l++)
+		for (size_t w = 0; cause_words[cause][w]; w++)
+			if (text_names(r->kept[l].text, r->kept[l].text_len, cause_words[cause][w]))
+				return 1;
+	return 0;
+}
+
+static int row_fires(const struct outcome_row *row, const struct reply *r)
+{
+	int code = r->code;
 	int listed = (row->classes >> (code / 100)) & 1u;
 	for (size_t i = 0;
 	     !listed && i < sizeof(row->codes) / sizeof(row->codes[0]) && row->codes[i]; i++)
 		listed = row->codes[i] == code;
-	return row->negate ? !listed : listed;
+	if (row->negate ? listed : !listed)
+		return 0;
+	return row->cause == MODEL_CAUSE_NONE || reply_names_cause(r, row->cause);
 }
 
 /* RFC 2034 4: a server that advertises ENHANCEDSTATUSCODES attaches the
@@ -569,7 +620,7 @@ void model_observe(struct model *m, enum command cmd, const char *argument, size
 				continue;
 			if (response && !(row->argf & (ARGF_CANCEL | ARGF_BAD_BASE64)))
 				continue;
-			if (!row_fires(row, code))
+			if (!row_fires(row, r))
 				continue;
 			const struct rule *rule = rule_by_id(row->rule);
 			if (!rule)

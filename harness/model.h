@@ -58,6 +58,18 @@ enum model_argf {
 	                                  SHOULD tolerate (the line is then neither) */
 	ARGF_UTF8_PARAM = 1u << 13,    /* VRFY/EXPN String SP "SMTPUTF8" after an EHLO
 	                                  that listed SMTPUTF8 (RFC 6531 3.7.4.2) */
+	ARGF_WITHIN_LIMITS = 1u << 14, /* EHLO, HELO, MAIL, RCPT, NOOP, HELP: the line, the
+	                                  path, local-part and domain within the RFC 5321
+	                                  4.5.3.1 limits, no SIZE= above the advertised
+	                                  maximum */
+};
+
+/* What a reply's text must name for an outcome row to fire ("~cause"):
+ * the server's own words for why it refused (model.c has the words). */
+enum model_cause {
+	MODEL_CAUSE_NONE = 0, /* the code alone decides */
+	MODEL_CAUSE_TOO_LONG, /* "too long", "length", "longer than" */
+	MODEL_CAUSE_SIZE,     /* "size", "too big", "too large" */
 };
 
 /* EHLO keywords the model follows (bits). */
@@ -112,6 +124,7 @@ struct outcome_row {
 	const char *rule;        /* rule id (rules.c) */
 	const char *message;     /* why, in words */
 	int line;                /* line in the TSV */
+	enum model_cause cause;  /* the reply's text must also name this */
 };
 extern const struct outcome_row outcome_rows[];
 extern const size_t outcome_rows_len;

@@ -353,6 +353,19 @@ const struct rule rules[RULE_COUNT] = {
 		"parameters are all advertised got 500 or 501 (syntax error). Address literals are "
 		"left out: accepting them is policy",
 		RULE_MSG_MODEL },
+	[RULE_LIMITS_WITHIN_REFUSED] = {
+		RULE_LIMITS_WITHIN_REFUSED, "limits.within-refused", RULE_CAT_SESSION,
+		"RFC 5321 4.5.3.1", "RFC 5321 4.5.3.1, 4.3.2", NULL,
+		"Every implementation MUST be able to receive objects of at least these sizes.",
+		LEVEL_MUST, SEV_ERROR,
+		"an EHLO, HELO, MAIL, RCPT, NOOP or HELP that is well-formed, whose line is at most "
+		"512 octets with its CRLF and whose path, local-part and domain are within the "
+		"4.5.3.1 limits (256, 64, 255 octets; every domain label within 63) got a 5xx whose "
+		"text says it is too long (\"too long\", \"length\", \"longer than\", outside an "
+		"echoed `<path>`): 4.3.2, \"producing a \"command too long\" message for a command "
+		"line shorter than 512 characters would violate the provisions of Section "
+		"4.5.3.1.4\". Without such words the code stays policy (550, 553: no finding)",
+		RULE_MSG_MODEL },
 	[RULE_MAIL_REFUSED_KEEPS_STATE] = {
 		RULE_MAIL_REFUSED_KEEPS_STATE, "mail.refused-keeps-state", RULE_CAT_SESSION,
 		"RFC 5321 4.1.4", NULL, NULL,
@@ -370,7 +383,17 @@ const struct rule rules[RULE_COUNT] = {
 		"the client's declared size exceeds its fixed size limit",
 		LEVEL_MUST, SEV_ERROR,
 		"a MAIL whose SIZE= exceeds the maximum the EHLO reply's `SIZE n` advertised (n > 0) "
-		"was accepted",
+		"was accepted, or refused with a 5xx other than 552 whose text names the size "
+		"(\"size\", \"too big\", \"too large\"; Haraka's `550 Message too big!`). 6.1 says "
+		"\"A server may respond to the extended MAIL command with any of the error codes "
+		"defined in [1] for the MAIL command\" (RFC 821): those codes say why by their own "
+		"meaning (550 mailbox unavailable, 553 mailbox name not allowed), and a 550 without "
+		"words stays policy. When the server's own text says it refused for the declared "
+		"size, the refusal is the one 6.1 (2) describes (\"If the indicated size is larger "
+		"than the server's fixed maximum message size, the server responds with code "
+		"\"552 message size exceeds fixed maximium message size\"\") and 7 requires "
+		"(\"must ... return a 552 reply code\"); 452 (6.1 (1), storage lacking now) and 552 "
+		"are no finding",
 		RULE_MSG_MODEL },
 	[RULE_SIZE_WITHIN_REFUSED] = {
 		RULE_SIZE_WITHIN_REFUSED, "size.within-limit-refused", RULE_CAT_EXTENSION,
@@ -558,8 +581,8 @@ static const char rules_md_head[] =
     "its scenario.\n"
     "\n"
     "`level` is the key word of the RFC sentence the rule enforces (quoted below\n"
-    "the table): `MUST`, `SHOULD` or `MAY` as RFC 2119 writes them (RFC 2034 and\n"
-    "RFC 5321 4.2.1 write a lower-case \"must\", counted as `MUST`); a rule that\n"
+    "the table): `MUST`, `SHOULD` or `MAY` as RFC 2119 writes them (RFC 1870, RFC\n"
+    "2034 and RFC 5321 4.2.1 write a lower-case \"must\", counted as `MUST`); a rule that\n"
     "enforces a grammar (ABNF) production counts as `MUST`; `scenario` rules take\n"
     "their strength from the scenario's `level:` header. Severity is separate: a\n"
     "SHOULD rule may still fail a step (see `sequence.after-554`). A session-wide\n"

@@ -40,10 +40,6 @@ STAR_SERVERS = {
 # (server, scenario): why the model does not judge the audited deviation
 # without the scenario's expectation.
 UNJUDGED = {
-    ("sendmail", "rfc5321.mail.path-256"):
-        "refused with 553, a policy code; the model calls only 500/501 wrong for a valid path",
-    ("haraka", "esmtp.size.over-limit"):
-        "550, not 552: RFC 1870 6.1 also lets the extended MAIL get any RFC 821 MAIL error",
 }
 
 

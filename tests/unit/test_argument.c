@@ -132,6 +132,14 @@ static void test_limits(void **state)
 	dom[255] = 'd';
 	dom[256] = 0;
 	assert_int_equal(argument_domain(dom, 256, 0, 0), ARGUMENT_TOO_LONG);
+
+	/* A label of 63 octets is within RFC 1035 2.3.4, 64 is not. */
+	memset(dom, 'l', 64);
+	memcpy(dom + 64, ".test", 6);
+	assert_int_equal(argument_domain(dom + 1, 68, 0, 0), ARGUMENT_OK);
+	assert_int_equal(argument_domain(dom, 69, 0, 0), ARGUMENT_TOO_LONG);
+	snprintf(path, sizeof(path), "<u@%s>", dom);
+	assert_int_equal(path_guarded(path, 0, 0, 0, NULL), ARGUMENT_TOO_LONG);
 }
 
 static void test_domains(void **state)

@@ -483,6 +483,20 @@ static void test_classify(void **state)
 	longarg[0] = ' ';
 	assert_false(model_classify(&m, CMD_NOOP, longarg, 507) & ARGF_WELLFORMED);
 	assert_true(model_classify(&m, CMD_NOOP, longarg, 506) & ARGF_WELLFORMED);
+	/* within-limits (limits.within-refused): the 512-octet line, no SIZE=
+	 * over the maximum, no label past 63 octets; not for VRFY's string. */
+	assert_true(model_classify(&m, CMD_NOOP, longarg, 506) & ARGF_WITHIN_LIMITS);
+	assert_false(model_classify(&m, CMD_NOOP, longarg, 507) & ARGF_WITHIN_LIMITS);
+	assert_true(model_classify(&m, CMD_MAIL, " FROM:<a@b> SIZE=1000", 21) & ARGF_WITHIN_LIMITS);
+	assert_false(model_classify(&m, CMD_MAIL, " FROM:<a@b> SIZE=1001", 21) &
+	             ARGF_WITHIN_LIMITS);
+	assert_false(model_classify(&m, CMD_VRFY, " user", 5) & ARGF_WITHIN_LIMITS);
+	char ehlo[80] = " ";
+	memset(ehlo + 1, 'l', 64);
+	memcpy(ehlo + 65, ".test", 6);
+	assert_false(model_classify(&m, CMD_EHLO, ehlo, 70) & ARGF_WELLFORMED);
+	ehlo[1] = ' '; /* the same with a label of 63 octets */
+	assert_true(model_classify(&m, CMD_EHLO, ehlo + 1, 69) & ARGF_WITHIN_LIMITS);
 }
 
 /* The end-of-data lookalikes the smuggling scenarios send, and text that

@@ -153,6 +153,8 @@ static void test_ids_refs_severities_pinned(void **state)
 		  RULE_CAT_SESSION },
 		{ RULE_ARGUMENT_VALID_REFUSED, "argument.valid-refused", "RFC 5321 4.3.1",
 		  SEV_ERROR, RULE_CAT_SESSION },
+		{ RULE_LIMITS_WITHIN_REFUSED, "limits.within-refused", "RFC 5321 4.5.3.1",
+		  SEV_ERROR, RULE_CAT_SESSION },
 		{ RULE_MAIL_REFUSED_KEEPS_STATE, "mail.refused-keeps-state", "RFC 5321 4.1.4",
 		  SEV_ERROR, RULE_CAT_SESSION },
 		{ RULE_SIZE_EXCEEDED, "size.exceeds-limit", "RFC 1870 7", SEV_ERROR,
