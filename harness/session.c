@@ -459,6 +459,14 @@ static void end_settle(struct session *s)
 			finish(s, VERDICT_FAIL, NULL);
 			return;
 		}
+	} else if (io_eof(&s->io) && !io_errno(&s->io) && io_datalen(&s->io) == 0 &&
+	           observe_close(s)) {
+		/* A close in the wait, after the step's reply and nothing else:
+		 * judged on that reply (3.8), as after a failed step, not left
+		 * for the next command to meet as connection.closed. */
+		buf_puts(&s->transcript, "-- connection closed\n");
+		finish(s, VERDICT_FAIL, NULL);
+		return;
 	}
 	set_state(s, SESSION_IDLE);
 	advance(s);
