@@ -529,6 +529,18 @@ const struct rule rules[RULE_COUNT] = {
 		"was refused as a syntax error. 500 to VRFY is `command.minimum`; 500 or 502 to EXPN "
 		"(not implemented) and 252, 550 or 553 (policy) are no finding",
 		RULE_MSG_MODEL },
+	[RULE_AUTH_ADVERTISED_538] = {
+		RULE_AUTH_ADVERTISED_538, "auth.advertised-538", RULE_CAT_EXTENSION, "RFC 4954 6",
+		NULL, NULL,
+		"Note that this response code is documented here for historical purposes only. "
+		"Modern implementations SHOULD NOT advertise mechanisms that are not permitted due to "
+		"lack of encryption, unless an encryption layer of sufficient strength is currently "
+		"being employed.",
+		LEVEL_SHOULD, SEV_WARN,
+		"AUTH with a mechanism the last EHLO reply listed got 538 (\"Encryption required for "
+		"requested authentication mechanism\"): the server offered a mechanism it does not "
+		"permit on this connection. 500 or 502 to it is `ehlo.advertised-refused` (MUST)",
+		RULE_MSG_MODEL },
 };
 /* clang-format on */
 

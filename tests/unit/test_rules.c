@@ -184,6 +184,8 @@ static void test_ids_refs_severities_pinned(void **state)
 		  SEV_ERROR, RULE_CAT_EXTENSION },
 		{ RULE_SMTPUTF8_VRFY_PARAMETER, "smtputf8.vrfy-parameter", "RFC 6531 3.1",
 		  SEV_ERROR, RULE_CAT_EXTENSION },
+		{ RULE_AUTH_ADVERTISED_538, "auth.advertised-538", "RFC 4954 6", SEV_WARN,
+		  RULE_CAT_EXTENSION },
 	};
 	(void)state;
 	assert_int_equal(sizeof(cases) / sizeof(cases[0]), RULE_COUNT);
