@@ -286,6 +286,9 @@ unsigned model_classify(const struct model *m, enum command cmd, const char *a, 
 	default:
 		if (n == 0)
 			f |= ARGF_WELLFORMED;
+		else if (cmd == CMD_DATA || cmd == CMD_RSET || cmd == CMD_QUIT ||
+		         cmd == CMD_STARTTLS)
+			f |= ARGF_ARGUMENT;
 		break;
 	}
 	if (!line_ok)

@@ -62,6 +62,8 @@ enum model_argf {
 	                                  path, local-part and domain within the RFC 5321
 	                                  4.5.3.1 limits, no SIZE= above the advertised
 	                                  maximum */
+	ARGF_ARGUMENT = 1u << 15,      /* DATA, RSET, QUIT, STARTTLS with an argument: they
+	                             take none (RFC 5321 4.1.1, RFC 3207 4) */
 };
 
 /* What a reply's text must name for an outcome row to fire ("~cause"):

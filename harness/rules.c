@@ -541,6 +541,19 @@ const struct rule rules[RULE_COUNT] = {
 		"requested authentication mechanism\"): the server offered a mechanism it does not "
 		"permit on this connection. 500 or 502 to it is `ehlo.advertised-refused` (MUST)",
 		RULE_MSG_MODEL },
+	[RULE_ARGUMENT_NOT_TAKEN] = {
+		RULE_ARGUMENT_NOT_TAKEN, "argument.not-taken", RULE_CAT_SESSION, "RFC 5321 4.1.1",
+		"RFC 5321 4.1.1, 4.3.2; RFC 3207 4", NULL,
+		"Several commands (RSET, DATA, QUIT) are specified as not permitting parameters. In "
+		"the absence of specific extensions offered by the server and accepted by the client, "
+		"clients MUST NOT send such parameters and servers SHOULD reject commands containing "
+		"them as having invalid syntax.",
+		LEVEL_SHOULD, SEV_WARN,
+		"DATA, RSET, QUIT or STARTTLS with an argument (`RSET x`) was carried out (2xx, 3xx) "
+		"or refused with 500 instead of 501 (4.3.2: such commands \"SHOULD return a 501 "
+		"message if arguments are supplied\"; RFC 3207 4 lists \"501 Syntax error (no "
+		"parameters allowed)\" for STARTTLS). DATA out of sequence is `sequence.accepted`",
+		RULE_MSG_MODEL },
 };
 /* clang-format on */
 

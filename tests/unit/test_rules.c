@@ -186,6 +186,8 @@ static void test_ids_refs_severities_pinned(void **state)
 		  SEV_ERROR, RULE_CAT_EXTENSION },
 		{ RULE_AUTH_ADVERTISED_538, "auth.advertised-538", "RFC 4954 6", SEV_WARN,
 		  RULE_CAT_EXTENSION },
+		{ RULE_ARGUMENT_NOT_TAKEN, "argument.not-taken", "RFC 5321 4.1.1", SEV_WARN,
+		  RULE_CAT_SESSION },
 	};
 	(void)state;
 	assert_int_equal(sizeof(cases) / sizeof(cases[0]), RULE_COUNT);
