@@ -460,10 +460,12 @@ static void end_settle(struct session *s)
 			return;
 		}
 	} else if (io_eof(&s->io) && !io_errno(&s->io) && io_datalen(&s->io) == 0 &&
-	           observe_close(s)) {
-		/* A close in the wait, after the step's reply and nothing else:
-		 * judged on that reply (3.8), as after a failed step, not left
-		 * for the next command to meet as connection.closed. */
+	           s->pc < s->scenario->nsteps && observe_close(s)) {
+		/* A close in the wait, after the step's reply and nothing else,
+		 * with steps still to send: judged on that reply (3.8), as after
+		 * a failed step, not left for the next command to meet as
+		 * connection.closed. After the last step the harness would close
+		 * too: no scenario judges what comes after its end. */
 		buf_puts(&s->transcript, "-- connection closed\n");
 		finish(s, VERDICT_FAIL, NULL);
 		return;
