@@ -591,7 +591,12 @@ class QpsmtpdServer(NamespaceServer):
     usr/share/qpsmtpd/plugins, spool_dir the instance's spool/ (0700,
     owned by qpsmtpd), loglevel 6 (to stderr, the instance's log). No TLS,
     no AUTH. The script runs with -T (taint mode, its #! line), where
-    PERL5LIB is ignored: the unpacked usr/share/perl5 is given with -I."""
+    PERL5LIB is ignored: the unpacked usr/share/perl5 is given with -I.
+    -H (no reverse DNS) is parsed but not used by 0.94's forkserver (its
+    $NORDNS goes nowhere): each connection's child looks up the PTR of
+    127.0.0.1 from the namespace's nameserver 127.0.0.1, where nothing
+    answers, so every greeting comes about 1 s late (resolv.conf timeout:1)
+    and nothing leaves the machine."""
 
     name = "qpsmtpd"
     hostname = "qpsmtpd.smtpconform.test"
