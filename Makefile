@@ -256,14 +256,14 @@ selftest-fast: all
 	SMTPCONFORM_BUILD=$(BUILD) $(PYTHON) -m pytest -q tests/selftest tests/golden $(PYTEST_ARGS)
 
 # The whole bundled suite against the real servers of the e2e tests (Postfix,
-# aiosmtpd, OpenSMTPD, Exim, Sendmail, Dovecot submission, Haraka; root,
+# aiosmtpd, OpenSMTPD, Exim, Sendmail, Dovecot submission, Haraka, qpsmtpd; root,
 # `make deps-test` installs them): one run each, side by side,
 # reports/conformance-SERVER.json, then docs/conformance.md from the scenario
 # headers, those reports and the deviations recorded in tests/e2e/expected/
 # (re-recorded with tests/e2e/update_expected.py, see tests/e2e/README.md),
 # and reports/conformance.html, the same runs side by side (`report --from`).
 .PHONY: conformance
-CONFORMANCE_SERVERS := postfix aiosmtpd opensmtpd exim sendmail dovecot haraka
+CONFORMANCE_SERVERS := postfix aiosmtpd opensmtpd exim sendmail dovecot haraka qpsmtpd
 conformance: all
 	SMTPCONFORM_BUILD=$(BUILD) $(PYTHON) tests/e2e/conformance_run.py --out-dir reports \
 		$(foreach s,$(CONFORMANCE_SERVERS),--server $(s))

@@ -1,8 +1,8 @@
 #!/bin/sh
-# install-mtas.sh - install the four further real SMTP servers of the
+# install-mtas.sh - install the five further real SMTP servers of the
 # end-to-end tests (tests/e2e, next to Postfix, OpenSMTPD and aiosmtpd),
-# idempotently: Exim 4.96, Sendmail 8.17, Dovecot's submission service and
-# Haraka.
+# idempotently: Exim 4.96, Sendmail 8.17, Dovecot's submission service,
+# Haraka and qpsmtpd 0.94.
 #
 #   scripts/install-mtas.sh          install what is missing (root)
 #   scripts/install-mtas.sh --check  exit 0 if complete, 1 if not
@@ -25,6 +25,12 @@
 #   `npm ci` of tests/e2e/haraka/package.json (Haraka 3.1.1, every
 #   dependency pinned by package-lock.json) into build/haraka
 #   ($SMTPCONFORM_HARAKA_PREFIX).
+# - qpsmtpd (Perl): installed with dpkg, its postinst would start a system
+#   service listening on every interface, so its .deb is unpacked the same
+#   way into build/qpsmtpd ($SMTPCONFORM_QPSMTPD_PREFIX), its maintainer
+#   scripts never run; its Perl libraries (plain libraries, no service) come
+#   with apt, and the `qpsmtpd` system user it drops privileges to (-u) is
+#   made as its postinst makes it.
 #
 # Nothing is put on PATH, no MTA alternative or /etc file is changed. Does
 # nothing (and needs neither root nor the network) when all of it is there.
@@ -35,6 +41,7 @@ EXIM_PREFIX=${SMTPCONFORM_EXIM_PREFIX:-$REPO/build/exim}
 SENDMAIL_PREFIX=${SMTPCONFORM_SENDMAIL_PREFIX:-$REPO/build/sendmail}
 HARAKA_PREFIX=${SMTPCONFORM_HARAKA_PREFIX:-$REPO/build/haraka}
 HARAKA_SPEC=$REPO/tests/e2e/haraka
+QPSMTPD_PREFIX=${SMTPCONFORM_QPSMTPD_PREFIX:-$REPO/build/qpsmtpd}
 
 EXIM_DEBS="exim4-daemon-light exim4-base exim4-config"
 SENDMAIL_DEBS="sendmail-bin sendmail-base sendmail-cf"
@@ -43,9 +50,15 @@ SENDMAIL_DEBS="sendmail-bin sendmail-base sendmail-cf"
 LIB_PKGS="libc6 libcrypt1 libdb5.3 libgnutls-dane0 libgnutls30 libidn12 libidn2-0 libnsl2
 	libpcre2-8-0 libldap-2.5-0 liblockfile1 libsasl2-2 libssl3 libwrap0 m4 util-linux mount passwd"
 DOVECOT_PKGS="dovecot-core dovecot-submissiond"
+# Depends: of qpsmtpd 0.94-5 (the Perl modules it and its plugins load; the
+# tests load no plugin that uses the network); its libnet-perl is provided
+# by perl itself in Debian 12.
+QPSMTPD_PKGS="perl libdigest-hmac-perl libmail-spf-perl libnet-dns-perl libmailtools-perl
+	libipc-shareable-perl libclamav-client-perl libsocket6-perl libio-socket-inet6-perl"
 EXIM=$EXIM_PREFIX/usr/sbin/exim4
 SENDMAIL=$SENDMAIL_PREFIX/usr/libexec/sendmail/sendmail
 HARAKA=$HARAKA_PREFIX/node_modules/.bin/haraka
+QPSMTPD=$QPSMTPD_PREFIX/usr/bin/qpsmtpd-forkserver
 
 say() { echo "install-mtas: $*" >&2; }
 
@@ -55,7 +68,7 @@ pkg_installed() {
 
 missing_pkgs() {
 	m=""
-	for p in $LIB_PKGS $DOVECOT_PKGS; do
+	for p in $LIB_PKGS $DOVECOT_PKGS $QPSMTPD_PKGS; do
 		pkg_installed "$p" || m="$m $p"
 	done
 	command -v node >/dev/null 2>&1 || m="$m nodejs"
@@ -72,10 +85,14 @@ haraka_ok() {
 	[ -x "$HARAKA" ] && [ -f "$HARAKA_PREFIX/.installed" ] &&
 		cmp -s "$HARAKA_SPEC/package-lock.json" "$HARAKA_PREFIX/package-lock.json"
 }
-users_ok() { getent passwd Debian-exim >/dev/null 2>&1; }
+qpsmtpd_ok() {
+	[ -f "$QPSMTPD_PREFIX/.installed" ] && [ -x "$QPSMTPD" ] &&
+		[ -d "$QPSMTPD_PREFIX/usr/share/qpsmtpd/plugins" ]
+}
+users_ok() { getent passwd Debian-exim >/dev/null 2>&1 && getent passwd qpsmtpd >/dev/null 2>&1; }
 
 all_present() {
-	exim_ok && sendmail_ok && haraka_ok && users_ok && [ -z "$(missing_pkgs)" ]
+	exim_ok && sendmail_ok && haraka_ok && qpsmtpd_ok && users_ok && [ -z "$(missing_pkgs)" ]
 }
 
 if all_present; then
@@ -85,7 +102,8 @@ if [ "${1:-}" = "--check" ]; then
 	exim_ok || say "not unpacked: $EXIM"
 	sendmail_ok || say "not unpacked: $SENDMAIL"
 	haraka_ok || say "not installed (or not the pinned version): $HARAKA"
-	users_ok || say "missing user: Debian-exim"
+	qpsmtpd_ok || say "not unpacked: $QPSMTPD"
+	users_ok || say "missing user: Debian-exim or qpsmtpd"
 	[ -z "$(missing_pkgs)" ] || say "missing packages:$(missing_pkgs)"
 	exit 1
 fi
@@ -103,7 +121,7 @@ apt_update() {
 	fi
 }
 
-# 1. ordinary packages: libraries, m4, Dovecot, Node.js
+# 1. ordinary packages: libraries, m4, Dovecot, Node.js, Perl modules
 pkgs=$(missing_pkgs)
 if [ -n "$pkgs" ]; then
 	say "installing:$pkgs"
@@ -142,7 +160,8 @@ unpack() {
 		say "the packages $* have no $binary"
 		exit 1
 	fi
-	notfound=$(ldd "$prefix.new/$binary" | grep "not found" || true)
+	# (qpsmtpd-forkserver is a Perl script: ldd has nothing to say)
+	notfound=$(ldd "$prefix.new/$binary" 2>/dev/null | grep "not found" || true)
 	if [ -n "$notfound" ]; then
 		say "$binary lacks shared libraries:"
 		echo "$notfound" >&2
@@ -157,12 +176,19 @@ unpack() {
 exim_ok || unpack "$EXIM_PREFIX" usr/sbin/exim4 $EXIM_DEBS
 # shellcheck disable=SC2086
 sendmail_ok || unpack "$SENDMAIL_PREFIX" usr/libexec/sendmail/sendmail $SENDMAIL_DEBS
+qpsmtpd_ok || unpack "$QPSMTPD_PREFIX" usr/bin/qpsmtpd-forkserver qpsmtpd
 
-# 3. Exim's compiled-in user (exim4-base's postinst makes it the same way)
+# 3. users: Exim's compiled-in one (exim4-base's postinst makes it the same way)
 getent group Debian-exim >/dev/null 2>&1 || groupadd --system Debian-exim
 if ! getent passwd Debian-exim >/dev/null 2>&1; then
 	useradd --system --gid Debian-exim --home-dir /var/spool/exim4 --no-create-home \
 		--shell /usr/sbin/nologin --comment "Exim, smtpconform e2e tests" Debian-exim
+fi
+# qpsmtpd-forkserver -u qpsmtpd (qpsmtpd's postinst makes it the same way)
+getent group qpsmtpd >/dev/null 2>&1 || groupadd --system qpsmtpd
+if ! getent passwd qpsmtpd >/dev/null 2>&1; then
+	useradd --system --gid qpsmtpd --home-dir /nonexistent --no-create-home \
+		--shell /usr/sbin/nologin --comment "qpsmtpd, smtpconform e2e tests" qpsmtpd
 fi
 
 # 4. Haraka, every dependency at the version package-lock.json pins
@@ -182,4 +208,4 @@ if ! all_present; then
 	say "installation incomplete"
 	exit 1
 fi
-say "ready: Exim, Sendmail, Dovecot submission, $(cat "$HARAKA_PREFIX/.installed")"
+say "ready: Exim, Sendmail, Dovecot submission, $(cat "$HARAKA_PREFIX/.installed"), $(cat "$QPSMTPD_PREFIX/.installed")"

@@ -36,7 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import mta_servers  # noqa: E402
 import servers  # noqa: E402
 
-SERVER_NAMES = ("postfix", "aiosmtpd", "opensmtpd", "exim", "sendmail", "dovecot", "haraka")
+SERVER_NAMES = ("postfix", "aiosmtpd", "opensmtpd", "exim", "sendmail", "dovecot", "haraka",
+                "qpsmtpd")
 SUITE = "scenarios"
 JOBS = 8
 TIMEOUT = 5
@@ -53,6 +54,8 @@ def make_server(name, keep_dir, relay=None):
         return mta_servers.SendmailServer(keep_dir=keep_dir)
     if name == "haraka":
         return mta_servers.HarakaServer(keep_dir=keep_dir)
+    if name == "qpsmtpd":
+        return mta_servers.QpsmtpdServer(keep_dir=keep_dir)
     if name == "dovecot":
         return mta_servers.DovecotServer(relay, keep_dir=keep_dir)
     if name == "postfix":
@@ -70,7 +73,7 @@ def software_version(name):
     try:
         if name == "opensmtpd":
             return (servers.opensmtpd_prefix() / ".installed").read_text().strip() or None
-        if name in ("exim", "sendmail", "haraka"):
+        if name in ("exim", "sendmail", "haraka", "qpsmtpd"):
             # the first line of the prefix's stamp: the main package
             stamp = mta_servers.prefix(name, name) / ".installed"
             return " ".join(stamp.read_text().split("\n")[0].split()) or None
@@ -197,7 +200,7 @@ def main():
     ap.add_argument("--out-dir", default="reports",
                     help="where conformance-SERVER.json go (default reports/)")
     ap.add_argument("--server", action="append", choices=SERVER_NAMES,
-                    help="run against this server only (repeatable; default all seven)")
+                    help="run against this server only (repeatable; default all eight)")
     ap.add_argument("--build", help="directory of smtpconform (default $SMTPCONFORM_BUILD "
                     "or build)")
     ap.add_argument("-j", "--jobs", type=int, default=JOBS)

@@ -178,6 +178,14 @@ def haraka_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def qpsmtpd_server(tmp_path_factory):
+    """A private qpsmtpd for the whole session (mta_servers.py; unpacked by
+    scripts/install-mtas.sh)."""
+    yield from _namespace_server(
+        mta_servers.QpsmtpdServer(keep_dir=tmp_path_factory.mktemp("qpsmtpd")), "qpsmtpd")
+
+
+@pytest.fixture(scope="session")
 def aiosmtpd_server(tmp_path_factory):
     server = servers.AiosmtpdServer(tmp_path_factory.mktemp("aiosmtpd"))
     error = start_or_error(server)

@@ -1,8 +1,9 @@
-"""mta_servers.py - the four further real SMTP servers of the end-to-end
-tests: Exim, Sendmail, Dovecot's submission service and Haraka.
+"""mta_servers.py - the five further real SMTP servers of the end-to-end
+tests: Exim, Sendmail, Dovecot's submission service, Haraka and qpsmtpd.
 
 Owns: starting and stopping private instances of them, their generated
-configuration (templates in exim/, sendmail/, dovecot/, haraka/config/).
+configuration (templates in exim/, sendmail/, dovecot/, haraka/config/;
+qpsmtpd's few files are written here).
 Does not own: installing them (scripts/install-mtas.sh), the Postfix
 instance Dovecot relays to (servers.PostfixServer), running the harness
 (servers.run_harness).
@@ -30,6 +31,9 @@ run time; a lost race for it is retried with another).
                   relays to a PostfixServer given as relay=.
   HarakaServer    Haraka from npm (build/haraka, pinned by
                   haraka/package-lock.json): `haraka -c DIR`.
+  QpsmtpdServer   Debian's qpsmtpd 0.94, unpacked into build/qpsmtpd:
+                  `perl -T -I PERL5 qpsmtpd-forkserver -l 127.0.0.1 -p PORT
+                  -H -u qpsmtpd`, QPSMTPD_CONFIG=conf/.
 """
 
 import os
@@ -561,3 +565,85 @@ class HarakaServer(NamespaceServer):
 
     def _argv(self):
         return [self.haraka, "-c", self.instance_dir]
+
+
+# ---------------------------------------------------------------------------
+# qpsmtpd
+
+# conf/plugins of the qpsmtpd instance: accept the recipients of rcpthosts
+# (rcpt_ok) and deliver into a private maildir. No plugin that looks
+# anything up on the network (dnsbl, rhsbl, spf, resolvable_fromhost,
+# fcrdns...): the instance sends nothing anywhere.
+QPSMTPD_PLUGINS = "rcpt_ok\nqueue/maildir %s\n"
+# Connections at once, in all and from one address (the defaults, 15 and 5,
+# are less than one harness run with -j 8 opens from 127.0.0.1).
+QPSMTPD_MAX_CONN = 64
+
+
+class QpsmtpdServer(NamespaceServer):
+    """qpsmtpd 0.94 (Debian's package, Perl) from build/qpsmtpd, its
+    qpsmtpd-forkserver on 127.0.0.1:PORT without reverse DNS (-H), run as
+    root in the namespaces, dropping privileges to the `qpsmtpd` user.
+    Configuration in conf/ (QPSMTPD_CONFIG; QMAIL points into the instance
+    so that no file of /var/qmail/control is read): me and rcpthosts the
+    served domain (qpsmtpd.smtpconform.test), plugins rcpt_ok and
+    queue/maildir (instance's maildir/), plugin_dirs the unpacked
+    usr/share/qpsmtpd/plugins, spool_dir the instance's spool/ (0700,
+    owned by qpsmtpd), loglevel 6 (to stderr, the instance's log). No TLS,
+    no AUTH. The script runs with -T (taint mode, its #! line), where
+    PERL5LIB is ignored: the unpacked usr/share/perl5 is given with -I.
+    -H (no reverse DNS) is parsed but not used by 0.94's forkserver (its
+    $NORDNS goes nowhere): each connection's child looks up the PTR of
+    127.0.0.1 from the namespace's nameserver 127.0.0.1, where nothing
+    answers, so every greeting comes about 1 s late (resolv.conf timeout:1)
+    and nothing leaves the machine."""
+
+    name = "qpsmtpd"
+    hostname = "qpsmtpd.smtpconform.test"
+    user = "qpsmtpd"
+
+    def __init__(self, keep_dir=None, prefix_dir=None):
+        super().__init__(keep_dir)
+        self.prefix = Path(prefix_dir) if prefix_dir else prefix("qpsmtpd", "qpsmtpd")
+        self.forkserver = self.prefix / "usr" / "bin" / "qpsmtpd-forkserver"
+        self.perl5 = self.prefix / "usr" / "share" / "perl5"
+        self.plugin_dir = self.prefix / "usr" / "share" / "qpsmtpd" / "plugins"
+
+    def _check_installed(self):
+        import pwd
+        if not self.forkserver.is_file() or not self.plugin_dir.is_dir():
+            raise ServerError("%s does not exist: %s" % (self.forkserver, INSTALL_HINT))
+        try:
+            pwd.getpwnam(self.user)
+        except KeyError:
+            raise ServerError("no %r user: %s" % (self.user, INSTALL_HINT))
+        self.version = self._read_version(self.prefix / ".installed")
+
+    @property
+    def env_extra(self):
+        return {"QPSMTPD_CONFIG": str(self.config_dir),
+                "QMAIL": str(self.instance_dir / "no-qmail")}
+
+    def _write_config(self):
+        import pwd
+        pw = pwd.getpwnam(self.user)
+        # run/: the pid file (written as root, removed after the privileges
+        # are dropped)
+        for sub in ("spool", "maildir", "run"):
+            d = self.instance_dir / sub
+            d.mkdir(mode=0o700, exist_ok=True)
+            os.chmod(d, 0o700)
+            os.chown(d, pw.pw_uid, pw.pw_gid)
+        c = self.config_dir
+        files = {"me": self.hostname, "rcpthosts": self.hostname,
+                 "plugins": QPSMTPD_PLUGINS % (self.instance_dir / "maildir"),
+                 "plugin_dirs": str(self.plugin_dir),
+                 "spool_dir": str(self.instance_dir / "spool"), "loglevel": "6"}
+        for name, text in files.items():
+            (c / name).write_text(text if text.endswith("\n") else text + "\n")
+
+    def _argv(self):
+        return ["/usr/bin/perl", "-Tw", "-I", self.perl5, self.forkserver,
+                "-l", "127.0.0.1", "-p", str(self.port), "-H", "-u", self.user,
+                "-c", str(QPSMTPD_MAX_CONN), "-m", str(QPSMTPD_MAX_CONN),
+                "--pid-file", self.instance_dir / "run" / "qpsmtpd.pid"]

@@ -1,6 +1,6 @@
-"""The bundled suite against seven real SMTP servers: private Postfix,
-OpenSMTPD, Exim, Sendmail, Dovecot submission and Haraka instances and
-aiosmtpd, all on loopback (see servers.py and mta_servers.py).
+"""The bundled suite against eight real SMTP servers: private Postfix,
+OpenSMTPD, Exim, Sendmail, Dovecot submission, Haraka and qpsmtpd
+instances and aiosmtpd, all on loopback (see servers.py and mta_servers.py).
 
 One source of truth for what each server gets: tests/e2e/expected/SERVER.json
 (written by update_expected.py, see there). A scenario not listed there must
@@ -11,7 +11,7 @@ failure must carry the RFC text it violates and a one-line explanation
 
 - test_full_suite: the whole bundled suite (scenarios/), run as `make
   conformance` runs it (--timeout 5 -j 8), compared with the file, entry by
-  entry, both ways. The seven runs go side by side (conformance_run.PARALLEL
+  entry, both ways. The eight runs go side by side (conformance_run.PARALLEL
   at a time; one at a time under valgrind).
 - test_core_suite, test_ipv6_target: the core suite (scenarios/core) alone,
   over IPv4 and [::1]; its known deviations are the core.* entries of the
@@ -42,6 +42,7 @@ SERVER_FIXTURES = {
     "sendmail": "sendmail_server",
     "dovecot": "dovecot_server",
     "haraka": "haraka_server",
+    "qpsmtpd": "qpsmtpd_server",
 }
 # Servers that also listen on [::1] (test_ipv6_target).
 IPV6_SERVERS = ("aiosmtpd", "opensmtpd", "postfix")
@@ -532,9 +533,9 @@ def test_opensmtpd_instance_is_private(opensmtpd_server):
     assert os.listdir("/var/spool/smtpd") == []
 
 
-@pytest.mark.parametrize("name", ["dovecot", "exim", "haraka", "sendmail"])
+@pytest.mark.parametrize("name", ["dovecot", "exim", "haraka", "qpsmtpd", "sendmail"])
 def test_namespace_instance_is_private(name, request):
-    """Exim, Sendmail, Dovecot and Haraka (mta_servers.py) each listen on
+    """Exim, Sendmail, Dovecot, Haraka and qpsmtpd (mta_servers.py) each listen on
     their one loopback port only, accept mail for postmaster of their test
     domain and refuse relaying to a foreign domain for the harness' address
     (Dovecot after AUTH: the refusal comes from its relay, Postfix)."""

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """update_expected.py - re-record what each real server gets from the suite.
 
-    /usr/bin/python3 tests/e2e/update_expected.py            # all seven servers
+    /usr/bin/python3 tests/e2e/update_expected.py            # all eight servers
     /usr/bin/python3 tests/e2e/update_expected.py --server opensmtpd
     /usr/bin/python3 tests/e2e/update_expected.py --report postfix=reports/conformance-postfix.json
     /usr/bin/python3 tests/e2e/update_expected.py --check    # compare only, write nothing
@@ -344,7 +344,7 @@ def summary(data):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--server", action="append", choices=SERVER_NAMES,
-                    help="only this server (repeatable; default all seven)")
+                    help="only this server (repeatable; default all eight)")
     ap.add_argument("--report", action="append", default=[], metavar="NAME=PATH",
                     help="use this JSON report of a full-suite run instead of running")
     ap.add_argument("--check", action="store_true",
