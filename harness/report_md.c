@@ -260,7 +260,7 @@ static void render_reasons(struct buf *out, const struct run_result *run, enum v
 	buf_printf(out, "\n### %s (%zu)\n\n", title, count);
 	shown = ngroups < MD_MAX_SKIP_GROUPS ? ngroups : MD_MAX_SKIP_GROUPS;
 	for (size_t g = 0; g < shown; g++) {
-		buf_printf(out, "- %zu &#215; ", counts[g]);
+		buf_printf(out, "- %zu scenario%s: ", counts[g], counts[g] == 1 ? "" : "s");
 		put_md(out, reasons[g], MD_MAX_TEXT);
 		buf_puts(out, "\n");
 	}

@@ -397,7 +397,7 @@ static void test_md_small(void **state)
 	assert_contains(md,
 	                "| core.vrfy.timeout | SHOULD | 2 | timeout | VRFY | RFC 5321 4.5.3.2 |");
 	assert_contains(md, "error: connect: refused &lt;script&gt;");
-	assert_contains(md, "- 1 &#215; requires STARTTLS &lt;script&gt;alert(&quot;x&quot; "
+	assert_contains(md, "- 1 scenario: requires STARTTLS &lt;script&gt;alert(&quot;x&quot; "
 	                    "&amp; &#39;y&#39;)&lt;/script&gt;");
 	assert_contains(md, "certificate verification OFF");
 	assert_true(count_lines(md) <= 60);
