@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "report.h"
+#include "findings.h"
 #include "tls.h"
 
 static const struct {
@@ -205,14 +206,36 @@ int report_exit_code(const struct run_result *run)
 	return 0;
 }
 
-void report_verdict_line(const struct run_result *run, size_t nfindings, struct buf *out)
+/* ", 2 warnings, 1 note": the findings that fail nothing, by severity. */
+static void put_unfailing(const struct findings *fs, struct buf *out)
+{
+	size_t nwarn = 0, nnote = 0;
+
+	for (size_t i = 0; i < fs->n; i++) {
+		const struct finding *f = &fs->list[i];
+
+		if (f->failing || f->waived)
+			continue;
+		if (f->severity == SEV_NOTE)
+			nnote++;
+		else
+			nwarn++;
+	}
+	if (nwarn > 0)
+		buf_printf(out, ", %zu warning%s", nwarn, nwarn == 1 ? "" : "s");
+	if (nnote > 0)
+		buf_printf(out, ", %zu note%s", nnote, nnote == 1 ? "" : "s");
+}
+
+void report_verdict_line(const struct run_result *run, const struct findings *fs, struct buf *out)
 {
 	const struct run_summary *sum = &run->summary;
 
 	switch (report_exit_code(run)) {
 	case 1:
 		buf_printf(out, "FAIL: %zu of %zu scenarios failed, %zu distinct finding%s",
-		           sum->fail, sum->total, nfindings, nfindings == 1 ? "" : "s");
+		           sum->fail, sum->total, fs->nfailing, fs->nfailing == 1 ? "" : "s");
+		put_unfailing(fs, out);
 		break;
 	case 3:
 		if (sum->error > 0)
@@ -226,13 +249,12 @@ void report_verdict_line(const struct run_result *run, size_t nfindings, struct 
 		           "INCONCLUSIVE: nothing failed, but %zu of %zu scenarios tested nothing "
 		           "(a setup step or a precondition did not hold), %zu passed",
 		           sum->inconclusive, sum->total, sum->pass);
+		put_unfailing(fs, out);
 		break;
 	default:
 		buf_printf(out, "PASS: %zu of %zu scenarios passed, %zu skipped", sum->pass,
 		           sum->total, sum->skip);
-		if (nfindings > 0)
-			buf_printf(out, ", %zu distinct warning%s", nfindings,
-			           nfindings == 1 ? "" : "s");
+		put_unfailing(fs, out);
 		break;
 	}
 	if (sum->waived > 0)

@@ -40,9 +40,13 @@ const struct violation *report_first_violation(const struct scenario_result *sr)
  * short, else 4 when one was inconclusive, else 0. `report --from` and
  * `merge` exit with it. */
 int report_exit_code(const struct run_result *run);
-/* One line for people: "FAIL: 7 of 28 scenarios failed (2 distinct findings)",
- * "PASS: ...", "ERROR: ..." (no trailing newline). */
-void report_verdict_line(const struct run_result *run, size_t nfindings, struct buf *out);
+struct findings;
+/* One line for people: "FAIL: 7 of 28 scenarios failed, 2 distinct findings,
+ * 1 warning", "PASS: 20 of 28 scenarios passed, 8 skipped, 2 warnings",
+ * "ERROR: ..." (no trailing newline). Findings counted by what they do:
+ * failing ones after FAIL, then warnings and notes (waived ones are in the
+ * waived count). */
+void report_verdict_line(const struct run_result *run, const struct findings *fs, struct buf *out);
 
 /* 1 when the run used TLS: implicit mode, or a scenario upgraded with
  * STARTTLS (or tried to: a certificate --tls-verify require refused). */

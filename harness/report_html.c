@@ -1059,7 +1059,7 @@ void report_render_html(const struct run_result *run, struct buf *out)
 	}
 	buf_printf(out, " &#183; %lld ms</p>\n", (long long)run->duration_ms);
 	findings_build(run, &fs);
-	report_verdict_line(run, fs.n, &verdict);
+	report_verdict_line(run, &fs, &verdict);
 	code = report_exit_code(run);
 	buf_printf(out, "<p class=\"verdict %s\">",
 	           code == 0   ? "pass"

@@ -277,7 +277,7 @@ void report_render_md(const struct run_result *run, struct buf *out)
 	struct buf verdict = { 0 };
 
 	findings_build(run, &fs);
-	report_verdict_line(run, fs.n, &verdict);
+	report_verdict_line(run, &fs, &verdict);
 	buf_puts(out, "## SMTP conformance: ");
 	put_md(out, has_text(run->target) ? run->target : "unknown target", MD_MAX_TEXT);
 	buf_puts(out, "\n\n**");

@@ -323,7 +323,7 @@ static void test_html_content(void **state)
 	            strstr(html, "<th scope=\"row\">no RFC</th>"));
 	/* the verdict line at the top, the findings before the scenarios */
 	assert_contains(html, "<p class=\"verdict fail\">FAIL: 3 of 8 scenarios failed, "
-	                      "4 distinct findings</p>");
+	                      "3 distinct findings, 1 warning</p>");
 	assert_true(strstr(html, "<p class=\"verdict") < strstr(html, "<section id=\"summary\">"));
 	assert_contains(html, "<h2>Findings (4 distinct, 3 failing)</h2>");
 	assert_true(strstr(html, "<section id=\"findings\">") <
@@ -378,10 +378,12 @@ static void test_md_small(void **state)
 	assert_contains(md, "- Profile: rfc5321");
 	assert_contains(md, "- Version: smtpconform 0.1.0");
 	assert_contains(md, "**8 scenarios: 3 passed, 3 failed, 1 skipped, 1 errors**");
-	assert_true(strncmp(md,
-	                    "## SMTP conformance: 127.0.0.1:2525\n\n**FAIL: 3 of 8 scenarios "
-	                    "failed, 4 distinct findings**\n",
-	                    68) == 0);
+	{
+		const char *head =
+		    "## SMTP conformance: 127.0.0.1:2525\n\n**FAIL: 3 of 8 scenarios "
+		    "failed, 3 distinct findings, 1 warning**\n";
+		assert_true(strncmp(md, head, strlen(head)) == 0);
+	}
 	assert_contains(md, "### Findings (4 distinct, 3 failing)");
 	assert_contains(md,
 	                "| 1 | FAIL | MUST | syntax.bare-lf | MAIL &#8594; 250 | RFC 5321 2.3.8 "
