@@ -55,9 +55,9 @@ static int code_change(const struct scenario_result *a, const struct scenario_re
 int diff_runs(const struct run_result *old, const struct run_result *new_run, int markdown,
               struct buf *out)
 {
-	struct buf regressed = { 0 }, fixed = { 0 }, changed = { 0 }, added = { 0 },
-	           removed = { 0 };
-	size_t nreg = 0, nfix = 0, nchg = 0, nadd = 0, nrem = 0;
+	struct buf regressed = { 0 }, fixed = { 0 }, changed = { 0 }, untested = { 0 },
+	           added = { 0 }, removed = { 0 };
+	size_t nreg = 0, nfix = 0, nchg = 0, nunt = 0, nadd = 0, nrem = 0;
 	const char *item = markdown ? "- " : "  ";
 	char why[512], code[256];
 	for (size_t i = 0; i < new_run->nscenarios; i++) {
@@ -74,7 +74,14 @@ int diff_runs(const struct run_result *old, const struct run_result *new_run, in
 			}
 			continue;
 		}
-		if (!failing(a->verdict) && failing(b->verdict)) {
+		if (b->verdict == VERDICT_INCONCLUSIVE && a->verdict != VERDICT_INCONCLUSIVE) {
+			/* Neither fixed nor failing: the new run could not test it
+			 * (a setup step or a precondition did not hold). */
+			nunt++;
+			buf_printf(&untested, "%s%s: %s -> %s: %s\n", item, b->id,
+			           verdict_name(a->verdict), verdict_name(b->verdict),
+			           b->reason ? b->reason : "no reason given");
+		} else if (!failing(a->verdict) && failing(b->verdict)) {
 			first_violation(b, why, sizeof(why));
 			nreg++;
 			buf_printf(&regressed, "%s%s: %s -> %s: %s\n", item, b->id,
@@ -104,8 +111,10 @@ int diff_runs(const struct run_result *old, const struct run_result *new_run, in
 	else
 		buf_printf(out, "smtpconform diff: %s (%s) -> %s (%s)\n", old->target, old->started,
 		           new_run->target, new_run->started);
-	buf_printf(out, "%zu regressed, %zu fixed, %zu changed, %zu added, %zu removed\n", nreg,
-	           nfix, nchg, nadd, nrem);
+	buf_printf(out,
+	           "%zu regressed, %zu fixed, %zu changed, %zu no longer tested, %zu added, "
+	           "%zu removed\n",
+	           nreg, nfix, nchg, nunt, nadd, nrem);
 	const struct {
 		const char *title;
 		struct buf *b;
@@ -113,6 +122,7 @@ int diff_runs(const struct run_result *old, const struct run_result *new_run, in
 	} parts[] = { { "Started failing", &regressed, nreg },
 		      { "Fixed", &fixed, nfix },
 		      { "Changed verdict or reply code", &changed, nchg },
+		      { "No longer tested (now inconclusive)", &untested, nunt },
 		      { "New scenarios", &added, nadd },
 		      { "Removed scenarios", &removed, nrem } };
 	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
@@ -124,9 +134,10 @@ int diff_runs(const struct run_result *old, const struct run_result *new_run, in
 	buf_free(&regressed);
 	buf_free(&fixed);
 	buf_free(&changed);
+	buf_free(&untested);
 	buf_free(&added);
 	buf_free(&removed);
-	return nreg > 0;
+	return nreg > 0 ? 1 : nunt > 0 ? 4 : 0;
 }
 
 int merge_runs(struct run_result *runs, size_t n, struct run_result *out, char *err, size_t errlen)

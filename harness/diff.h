@@ -13,9 +13,12 @@
 
 /*
  * Writes what started failing, what got fixed, what changed verdict or
- * reply code, and scenarios added or removed, as text or Markdown.
+ * reply code, what the new run could not test (now inconclusive), and
+ * scenarios added or removed, as text or Markdown.
  * Returns 1 when something regressed (a scenario that did not fail now
- * fails or errors, or a new scenario fails), else 0.
+ * fails or errors, or a new scenario fails), else 4 when a scenario that
+ * was tested is now inconclusive (a failure may hide there: it is not
+ * "fixed"), else 0.
  */
 int diff_runs(const struct run_result *old, const struct run_result *new_run, int markdown,
               struct buf *out);

@@ -1003,10 +1003,13 @@ static int cmd_diff(int argc, char **argv)
 		if (strcmp(argv[i], "--md") == 0 || strcmp(argv[i], "--markdown") == 0)
 			markdown = 1;
 		else if (strcmp(argv[i], "--help") == 0) {
-			fputs("usage: smtpconform diff OLD.json NEW.json [--md]\n"
-			      "exit 0: nothing regressed, 1: something started failing, 2: bad "
-			      "input\n",
-			      stdout);
+			fputs(
+			    "usage: smtpconform diff OLD.json NEW.json [--md]\n"
+			    "exit 0: nothing regressed, 1: something started failing, 4: nothing\n"
+			    "regressed but a scenario is no longer tested (now inconclusive), 2: "
+			    "bad "
+			    "input\n",
+			    stdout);
 			return EXIT_PASS;
 		} else if (argv[i][0] == '-')
 			usage_error("diff: unknown option %s", argv[i]);
@@ -1029,12 +1032,12 @@ static int cmd_diff(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	struct buf out = { 0 };
-	int regressed = diff_runs(&a, &b, markdown, &out);
+	int status = diff_runs(&a, &b, markdown, &out);
 	fwrite(out.data, 1, out.len, stdout);
 	buf_free(&out);
 	run_result_free(&a);
 	run_result_free(&b);
-	return regressed ? EXIT_FAIL : EXIT_PASS;
+	return status == 1 ? EXIT_FAIL : status == 4 ? EXIT_INCONCLUSIVE : EXIT_PASS;
 }
 
 int main(int argc, char **argv)

@@ -70,6 +70,18 @@ def test_diff_names_what_regressed(fixture_server, tmp_path):
     # Same run twice: nothing at all.
     res = harness(["diff", str(tmp_path / "good.json"), str(tmp_path / "good.json")])
     assert res.returncode == 0 and "0 regressed, 0 fixed, 0 changed" in res.stdout
+    # A scenario the new run could not test is neither fixed nor passing:
+    # listed with its reason, exit 4 (a failure may hide there).
+    untested = json.loads((tmp_path / "bad.json").read_text())
+    for sc in untested["scenarios"]:
+        if sc["id"] in (failed[0], "core.quit.basic"):
+            sc["verdict"], sc["reason"] = "inconclusive", "setup: EHLO answered with 421 (x)"
+    (tmp_path / "untested.json").write_text(json.dumps(untested))
+    res = harness(["diff", str(tmp_path / "bad.json"), str(tmp_path / "untested.json")])
+    assert res.returncode == 4, res.describe()
+    assert "0 regressed, 0 fixed, 0 changed, 2 no longer tested" in res.stdout, res.stdout
+    assert "%s: fail -> inconclusive: setup: EHLO answered with 421 (x)" % failed[0] in res.stdout
+    assert "core.quit.basic: pass -> inconclusive" in res.stdout, res.stdout
 
 
 def test_bad_inputs_exit_2(tmp_path):
