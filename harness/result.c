@@ -192,6 +192,16 @@ static int expectation_unmet(const struct step_result *st)
 	return 0;
 }
 
+/* The step's expectation was unmet at a SHOULD or MAY level (a warning). */
+static int expectation_warned(const struct step_result *st)
+{
+	for (size_t i = 0; i < st->nviolations; i++)
+		if (strcmp(st->violations[i].rule, rule_get(RULE_EXPECT_CODE)->id) == 0 &&
+		    st->violations[i].severity == SEV_WARN)
+			return 1;
+	return 0;
+}
+
 /* The command as sent, without its line end, cut for one line:
  * "RCPT TO:<x@y>". */
 static char *sent_command(const struct step_result *st)
@@ -251,6 +261,16 @@ enum verdict scenario_judge(struct scenario_result *r, enum verdict verdict, con
 	for (size_t i = 0; i < r->nsteps && !st; i++)
 		if (r->steps[i].verdict == VERDICT_FAIL)
 			st = &r->steps[at = i];
+	/* A SHOULD or MAY expectation unmet with a 421, or with a 530 the
+	 * matrix allows, is no warning about the server either: the session
+	 * ended, or the server wants authentication first, and the scenario
+	 * (which ends at an unmet expectation) tested nothing. */
+	for (size_t i = 0; i < r->nsteps && !st; i++) {
+		struct step_result *w = &r->steps[i];
+		if (!w->setup && w->has_reply && expectation_warned(w) &&
+		    (w->code == 421 || auth_required(w, profile)))
+			st = &r->steps[at = i];
+	}
 	if (!st)
 		return verdict;
 	struct step_result *after = NULL;

@@ -1,7 +1,8 @@
 /*
  * test_result.c - scenario_judge(): when a failed step makes its scenario
  * inconclusive (a setup step whose code was not the one expected, a 421, a
- * 530 the matrix allows) and when it stays a failure; the reason it gives.
+ * 530 the matrix allows, also where the expectation was only a SHOULD) and
+ * when it stays a failure or a pass with a warning; the reason it gives.
  *
  * Table-driven: each case is one scenario with one step.
  */
@@ -22,30 +23,45 @@ struct judge_case {
 	enum rule_id rule;   /* the step's violation */
 	enum verdict want;
 	const char *reason; /* a piece the reason must hold, or NULL for none */
+	int warn; /* the unmet expectation is SHOULD/MAY: a warning, the scenario passed */
 };
 
 static const struct judge_case cases[] = {
 	{ "setup RCPT refused", 1, "RCPT", "RCPT TO:<pm@x.example>", 550, RULE_EXPECT_CODE,
 	  VERDICT_INCONCLUSIVE,
 	  "setup: RCPT TO:<pm@x.example> refused (550 no); not tested: the title; "
-	  "set --var rcpt=<a deliverable mailbox>" },
+	  "set --var rcpt=<a deliverable mailbox>",
+	  0 },
 	{ "setup MAIL 451", 1, "MAIL", "MAIL FROM:<s@y.example>", 451, RULE_EXPECT_CODE,
-	  VERDICT_INCONCLUSIVE, "a temporary refusal" },
+	  VERDICT_INCONCLUSIVE, "a temporary refusal", 0 },
 	{ "setup greeting 554", 1, "CONNECT", "", 554, RULE_EXPECT_CODE, VERDICT_INCONCLUSIVE,
-	  "setup: the greeting was 554 no" },
+	  "setup: the greeting was 554 no", 0 },
 	{ "tested RCPT refused", 0, "RCPT", "RCPT TO:<pm@x.example>", 550, RULE_EXPECT_CODE,
-	  VERDICT_FAIL, NULL },
+	  VERDICT_FAIL, NULL, 0 },
 	{ "421 anywhere", 0, "NOOP", "NOOP", 421, RULE_EXPECT_CODE, VERDICT_INCONCLUSIVE,
-	  "session: NOOP answered with 421 (421 no): the server ended the session (RFC 5321 3.8)" },
+	  "session: NOOP answered with 421 (421 no): the server ended the session (RFC 5321 3.8)",
+	  0 },
 	{ "530 to MAIL", 0, "MAIL", "MAIL FROM:<>", 530, RULE_EXPECT_CODE, VERDICT_INCONCLUSIVE,
-	  "wants authentication" },
-	{ "530 to NOOP", 0, "NOOP", "NOOP", 530, RULE_EXPECT_CODE, VERDICT_FAIL, NULL },
+	  "wants authentication", 0 },
+	{ "530 to NOOP", 0, "NOOP", "NOOP", 530, RULE_EXPECT_CODE, VERDICT_FAIL, NULL, 0 },
 	{ "setup step without reply", 1, "RCPT", "RCPT TO:<pm@x.example>", -1, RULE_TIMEOUT,
-	  VERDICT_FAIL, NULL },
+	  VERDICT_FAIL, NULL, 0 },
 	{ "setup code met, matrix says no", 1, "EHLO", "EHLO c", 250, RULE_MATRIX_NOT_ALLOWED,
-	  VERDICT_FAIL, NULL },
+	  VERDICT_FAIL, NULL, 0 },
 	{ "setup NOOP argument refused", 1, "NOOP", "NOOP x", 500, RULE_EXPECT_CODE,
-	  VERDICT_INCONCLUSIVE, "refuses a NOOP argument, which RFC 5321 4.1.1.9" },
+	  VERDICT_INCONCLUSIVE, "refuses a NOOP argument, which RFC 5321 4.1.1.9", 0 },
+	/* a SHOULD scenario: its unmet expectation is a warning, unless the
+	 * reply says the server wants authentication or ended the session */
+	{ "SHOULD step, 530 to VRFY", 0, "VRFY", "VRFY pm", 530, RULE_EXPECT_CODE,
+	  VERDICT_INCONCLUSIVE, "VRFY pm answered with 530", 1 },
+	{ "SHOULD step, 421 to NOOP", 0, "NOOP", "NOOP", 421, RULE_EXPECT_CODE,
+	  VERDICT_INCONCLUSIVE, "the server ended the session", 1 },
+	{ "SHOULD step, 500 to EXPN", 0, "EXPN", "EXPN pm", 500, RULE_EXPECT_CODE, VERDICT_PASS,
+	  NULL, 1 },
+	{ "SHOULD step, 530 to NOOP", 0, "NOOP", "NOOP x", 530, RULE_EXPECT_CODE, VERDICT_PASS,
+	  NULL, 1 },
+	{ "SHOULD setup step, 530", 1, "MAIL", "MAIL FROM:<>", 530, RULE_EXPECT_CODE, VERDICT_PASS,
+	  NULL, 1 },
 };
 
 static void build(struct scenario_result *r, const struct judge_case *c)
@@ -70,6 +86,10 @@ static void build(struct scenario_result *r, const struct judge_case *c)
 	}
 	step_add_violation(st, c->rule, NULL, "unit");
 	st->verdict = VERDICT_FAIL;
+	if (c->warn) {
+		st->violations[0].severity = SEV_WARN;
+		st->verdict = VERDICT_WARN;
+	}
 }
 
 static void test_judge(void **state)
@@ -80,8 +100,9 @@ static void test_judge(void **state)
 		struct scenario_result r;
 		char *reason = NULL;
 		build(&r, c);
-		enum verdict got = scenario_judge(&r, VERDICT_FAIL, "rfc5321", "pm@x.example",
-		                                  "s@y.example", &reason);
+		enum verdict got =
+		    scenario_judge(&r, c->warn ? VERDICT_PASS : VERDICT_FAIL, "rfc5321",
+		                   "pm@x.example", "s@y.example", &reason);
 		if (got != c->want)
 			fail_msg("%s: verdict %s, want %s", c->name, verdict_name(got),
 			         verdict_name(c->want));
@@ -91,8 +112,10 @@ static void test_judge(void **state)
 		if (!c->reason && reason)
 			fail_msg("%s: unexpected reason \"%s\"", c->name, reason);
 		/* the deciding step is marked too: findings do not count it */
-		assert_int_equal(r.steps[0].verdict,
-		                 got == VERDICT_INCONCLUSIVE ? VERDICT_INCONCLUSIVE : VERDICT_FAIL);
+		assert_int_equal(r.steps[0].verdict, got == VERDICT_INCONCLUSIVE
+		                                         ? VERDICT_INCONCLUSIVE
+		                                     : c->warn ? VERDICT_WARN
+		                                               : VERDICT_FAIL);
 		free(reason);
 		scenario_result_free(&r);
 	}
