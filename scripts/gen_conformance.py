@@ -20,7 +20,8 @@ Everything in the output is generated, never written by hand:
 3. with --expected, per server the recorded deviations of
    tests/e2e/expected/SERVER.json: cause and why, and the RFC text
    violated; a verdict in a report that differs from the recorded one is
-   flagged.
+   flagged. Warnings (SHOULD findings: the scenario passes, --strict fails
+   it) are listed the same way, and a passing cell that has one says so.
 Stdlib only; the output depends only on the inputs (the only date is the
 day the reports say the runs started; no ports or durations), so
 regenerating from the same runs gives the same file.
@@ -205,6 +206,33 @@ def short_version(software):
     return m.group(1) if m else "?"
 
 
+def warning_anchor(name, w):
+    return anchor(name, "warn-%s-%s-%s" % (w.get("rule"), w.get("command"), w.get("code")))
+
+
+def run_warnings(report):
+    """The report's warning findings (verdict "warn"), one per rule, command
+    and code (the key tests/e2e/update_expected.py records them by)."""
+    out = {}
+    for f in report.get("findings") or []:
+        if f.get("verdict") == "warn":
+            k = (f.get("rule"), f.get("command"), f.get("code"))
+            w = out.setdefault(k, {"rule": k[0], "command": k[1], "code": k[2],
+                                   "scenarios": set(), "message": f.get("message") or ""})
+            w["scenarios"] |= set(f.get("scenarios") or [])
+    return out
+
+
+def recorded_warnings(exp):
+    return {(w.get("rule"), w.get("command"), w.get("code")): w
+            for w in (exp or {}).get("warnings") or []}
+
+
+def describe_warning(w):
+    return "%s on %s%s" % (code(w.get("rule")), w.get("command") or "-",
+                           " (%s)" % w["code"] if w.get("code") is not None else "")
+
+
 def results_tables(scenarios, reports, expected_dir):
     levels = {i: (h.get("level") or "-").upper() for i, h, _ in scenarios}
     refs = {i: h.get("ref") or "" for i, h, _ in scenarios}
@@ -229,8 +257,12 @@ def results_tables(scenarios, reports, expected_dir):
              "scenario needs. Every fail and inconclusive links to its finding below: what the "
              "server did, why, and the RFC text.", "",
              "### Summary", "",
-             "| server | software | pass | fail: MUST | fail: SHOULD | fail: MAY | inconclusive | skip |",
-             "|---|---|---|---|---|---|---|---|"]
+             "*warning* after pass: the scenario passed, but a reply broke a SHOULD of the RFCs "
+             "(a run fails on it only with `--strict`); the summary counts them as findings, "
+             "one per rule, command and reply code, however many scenarios showed it.", "",
+             "| server | software | pass | fail: MUST | fail: SHOULD | fail: MAY | inconclusive "
+             "| skip | warnings |",
+             "|---|---|---|---|---|---|---|---|---|"]
     inconclusive_why = []
     for name, r in reports:
         counts = defaultdict(int)
@@ -245,10 +277,10 @@ def results_tables(scenarios, reports, expected_dir):
             if o == "inconclusive":
                 why = (e or {}).get("why") or setup_cause(sc.get("reason")) or "not judged yet"
                 causes[why] += 1
-        lines.append("| %s | %s | %d | %d | %d | %d | %d | %d |" % (
+        lines.append("| %s | %s | %d | %d | %d | %d | %d | %d | %d |" % (
             name, md(expected[name].get("software") or "-"), counts["pass"],
             counts["fail MUST"], counts["fail SHOULD"], counts["fail MAY"],
-            counts["inconclusive"], counts["skip"]))
+            counts["inconclusive"], counts["skip"], len(run_warnings(r))))
         for why in sorted(causes, key=lambda w: (-causes[w], w)):
             inconclusive_why.append("| %s | %d | %s |" % (name, causes[why], md(why)))
     lines.append("")
@@ -277,6 +309,16 @@ def results_tables(scenarios, reports, expected_dir):
             cells.append("-" if not rules[rule][n] else "%d / %d" % (f, i))
         lines.append("| `%s` | %s |" % (rule, " | ".join(cells)))
     lines.append("")
+
+    # Warnings by scenario: (anchor, title) of each, per server.
+    warned = defaultdict(list)
+    for name, r in reports:
+        known = recorded_warnings(expected[name])
+        for k, w in sorted(run_warnings(r).items(), key=lambda kv: str(kv[0])):
+            why = ((known.get(k) or {}).get("why") or w["message"]).strip()
+            title = why.replace("\n", " ").replace('"', "'").replace("|", "\\|")
+            for sid in sorted(w["scenarios"]):
+                warned[(sid, name)].append((warning_anchor(name, w), title))
 
     # Every scenario, grouped by RFC, then level.
     header = " | ".join("%s %s" % (n, short_version(expected[n].get("software")))
@@ -309,7 +351,8 @@ def results_tables(scenarios, reports, expected_dir):
                 elif o == "inconclusive":
                     cells.append('[*inconclusive*](#%s "%s")' % (anchor(n, sid), title))
                 else:
-                    cells.append(o)
+                    cells.append(o + "".join(', [*warning*](#%s "%s")' % (a, t)
+                                             for a, t in warned.get((sid, n), [])))
             lines.append("| `%s` %s | %s | %s | %s |" % (
                 sid, md(titles.get(sid)), levels.get(sid), md(rfc_key(refs.get(sid))[1]) or "-",
                 " | ".join(cells)))
@@ -363,6 +406,22 @@ def deviation_sections(scenarios, reports, expected_dir):
                 anchor(name, sid), sid, levels.get(sid) or "-", code(e.get("rule")),
                 e.get("command"), md((e.get("why") or "").strip())))
             rfc = (e.get("rfc") or "").strip()
+            if rfc:
+                lines.append("  > %s" % md(rfc))
+        warns = recorded_warnings(exp)
+        seen_warns = run_warnings(r)
+        if warns or seen_warns:
+            lines += ["", "Warnings of %s (SHOULD findings: the scenarios pass; `--strict` "
+                      "fails them):" % name, ""]
+        for k in sorted(set(warns) | set(seen_warns), key=str):
+            w = warns.get(k) or dict(seen_warns[k], why="not judged yet: " + seen_warns[k]["message"])
+            sids = sorted(set(w.get("scenarios") or []) | set((seen_warns.get(k) or {}).get(
+                "scenarios") or []))
+            flag = "" if k in seen_warns else " **(recorded, not in this run)**"
+            lines.append('- <a id="%s"></a>%s%s, in %s. %s' % (
+                warning_anchor(name, w), describe_warning(w), flag,
+                ", ".join(code(x) for x in sids), md((w.get("why") or "").strip())))
+            rfc = (w.get("rfc") or "").strip()
             if rfc:
                 lines.append("  > %s" % md(rfc))
         unsure = sorted(sid for sid, e in recorded.items() if e.get("verdict") == "inconclusive")

@@ -43,12 +43,24 @@ def test_cells_summary_and_findings(tmp_path):
                       "core.b": dict(fail, why="Configuration: the test's set-up refuses it."),
                       "core.c": {"verdict": "skip", "reason": "the server does not advertise X"}}}))
     (exp / "srv2.json").write_text(json.dumps({"server": "srv2", "software": "srv2 2:9.8",
-                                               "scenarios": {}}))
+        "scenarios": {},
+        "warnings": [{"rule": "argument.not-taken", "command": "RSET", "code": 500,
+                      "scenarios": ["core.b"], "reply": "500 x",
+                      "rfc": "RFC 5321 4.1.1.5: \"...\"", "why": "Software: RSET x gets 500."}]}))
     reports = []
     for name, verdicts in (("srv1", {"core.a": "fail", "core.b": "fail", "core.c": "skip"}),
                            ("srv2", {"core.a": "pass", "core.b": "pass", "core.c": "pass"})):
         path = tmp_path / ("%s.json" % name)
-        path.write_text(json.dumps(report(verdicts)))
+        rep = report(verdicts)
+        if name == "srv2":  # a passing scenario with a warning, one the audit has not seen
+            rep["findings"] = [
+                {"verdict": "warn", "rule": "argument.not-taken", "command": "RSET",
+                 "code": 500, "scenarios": ["core.b"], "message": "m1"},
+                {"verdict": "warn", "rule": "rcpt.address-literal", "command": "RCPT",
+                 "code": 501, "scenarios": ["core.a"], "message": "501 to a literal"},
+                {"verdict": "fail", "rule": "expect.code", "command": "NOOP", "code": 500,
+                 "scenarios": ["core.c"], "message": "m3"}]
+        path.write_text(json.dumps(rep))
         reports += ["--report", "%s=%s" % (name, path)]
     out = tmp_path / "conformance.md"
     subprocess.run([sys.executable, str(GEN), "--out", str(out), "--expected", str(exp)]
@@ -56,8 +68,15 @@ def test_cells_summary_and_findings(tmp_path):
     text = out.read_text()
     assert "Runs of 2026-12-03 against srv1, srv2." in text
     # Summary: one MUST failure (software), one inconclusive (configuration), one skip.
-    assert "| srv1 | srv1 1.2.3-4 | 0 | 1 | 0 | 0 | 1 | 1 |" in text, text
-    assert "| srv2 | srv2 2:9.8 | 3 | 0 | 0 | 0 | 0 | 0 |" in text, text
+    assert "| srv1 | srv1 1.2.3-4 | 0 | 1 | 0 | 0 | 1 | 1 | 0 |" in text, text
+    assert "| srv2 | srv2 2:9.8 | 3 | 0 | 0 | 0 | 0 | 0 | 2 |" in text, text
+    # A passing cell with a warning says so, linked to the audited why.
+    assert ('pass, [*warning*](#srv2-warn-argument-not-taken-rset-500 '
+            '"Software: RSET x gets 500.")') in text, text
+    assert ('<a id="srv2-warn-argument-not-taken-rset-500"></a>`argument.not-taken` on RSET '
+            '(500), in `core.b`. Software: RSET x gets 500.') in text, text
+    # One the audit has not recorded is listed as not judged.
+    assert "on RCPT (501), in `core.a`. not judged yet: 501 to a literal" in text, text
     assert "| srv1 | 1 | Configuration: the test's set-up refuses it. |" in text, text
     # Columns name the versions; cells link to the finding with its why.
     assert "| srv1 1.2.3 | srv2 9.8 |" in text, text

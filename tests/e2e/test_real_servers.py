@@ -21,6 +21,7 @@ failure must carry the RFC text it violates and a one-line explanation
 """
 
 import concurrent.futures
+import json
 import os
 import re
 import smtplib
@@ -197,7 +198,8 @@ def full_run(request, full_runs):
 @pytest.mark.slow
 def test_full_suite(full_run):
     """Every scenario of the bundled suite ends as tests/e2e/expected/SERVER.json
-    records (pass when not listed); every recorded failure is explained."""
+    records (pass when not listed); every recorded failure is explained; the
+    run's warnings (SHOULD findings) are the recorded ones, each explained."""
     name, server, res = full_run
     report = res.report
     check_report_shape(report)
@@ -214,6 +216,8 @@ def test_full_suite(full_run):
     diffs = update_expected.compare(expected, report)
     unexplained = [p for sid, e in sorted(expected["scenarios"].items())
                    for p in update_expected.entry_problems(sid, e)]
+    unexplained += [p for w in expected.get("warnings") or []
+                    for p in update_expected.warning_problems(w)]
     msg = []
     if diffs:
         msg.append("%s (%s): %d difference(s) from %s (recorded -> now):\n  %s"
@@ -260,6 +264,10 @@ def test_expected_file_is_consistent(name):
                 for sid in sorted(data["scenarios"]) if sid not in ids]
     for sid, entry in sorted(data["scenarios"].items()):
         problems += update_expected.entry_problems(sid, entry)
+    for w in data.get("warnings") or []:
+        problems += update_expected.warning_problems(w)
+        problems += ["warning %s: no such scenario %s" % (update_expected.describe_warning(w), sid)
+                     for sid in w.get("scenarios") or [] if sid not in ids]
     assert not problems, "%s:\n  %s" % (path, "\n  ".join(problems))
     # The file is written in its canonical form (what update_expected.py writes).
     assert path.read_text(encoding="utf-8") == update_expected.dump_expected(data), (
@@ -326,6 +334,38 @@ def test_expected_compare_and_merge():
     assert update_expected.entry_problems("a.fails", dict(sc["d.other-way"], why="it fails"))
     assert update_expected.cause_of(sc["d.other-way"]) == "Software"
     # Postfix queue ids differ from run to run; re-recording does not churn on them.
+    # Warnings: one per rule, command and code; compared both ways; merge
+    # keeps rfc/why of a known one and writes TODO for a new one.
+    def warn(rule, command, code, sid):
+        return {"verdict": "warn", "rule": rule, "command": command, "code": code,
+                "scenarios": [sid], "reply": ["%d x" % code]}
+    expected["warnings"] = [
+        {"rule": "rcpt.address-literal", "command": "RCPT", "code": 501, "scenarios": ["s1"],
+         "reply": "501 x", "rfc": "RFC 5321 4.1.2: ...", "why": "Software: w"},
+        {"rule": "lines.trailing-space-refused", "command": "DATA", "code": 500,
+         "scenarios": ["s2"], "reply": "500 x", "rfc": "r", "why": "Software: w"}]
+    report["findings"] = [warn("rcpt.address-literal", "RCPT", 501, "s1"),
+                          warn("rcpt.address-literal", "RCPT", 501, "s3"),
+                          warn("argument.not-taken", "RSET", 500, "s4"),
+                          dict(warn("command.minimum", "VRFY", 500, "s5"), verdict="fail")]
+    text = "\n".join(update_expected.compare(expected, report))
+    assert "warning argument.not-taken on RSET (500): not recorded (s4: 500 x)" in text, text
+    assert ("warning lines.trailing-space-refused on DATA (500): recorded, but the run did "
+            "not show it") in text, text
+    assert "rcpt.address-literal" not in text and "command.minimum" not in text, text
+    data, notes = update_expected.merge(expected, report, "x")
+    ws = {w["rule"]: w for w in data["warnings"]}
+    assert sorted(ws) == ["argument.not-taken", "rcpt.address-literal"], ws
+    assert ws["rcpt.address-literal"]["scenarios"] == ["s1", "s3"]
+    assert ws["rcpt.address-literal"]["why"] == "Software: w"
+    assert ws["argument.not-taken"]["why"] == update_expected.TODO
+    assert update_expected.warning_problems(ws["argument.not-taken"])
+    assert not update_expected.warning_problems(ws["rcpt.address-literal"])
+    assert any("lines.trailing-space-refused on DATA (500): no longer shown" in n for n in notes)
+    dumped = json.loads(update_expected.dump_expected(data))
+    assert [w["rule"] for w in dumped["warnings"]] == ["argument.not-taken",
+                                                        "rcpt.address-literal"]
+    assert list(dumped)[-1] == "warnings"
     assert (update_expected.volatile_free("S: 250 2.0.0 Ok: queued as 6BDE2A7C07D")
             == update_expected.volatile_free("S: 250 2.0.0 Ok: queued as 173A1A7C629"))
 

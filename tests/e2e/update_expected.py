@@ -27,6 +27,19 @@ reason, which names the step, the reply and what to set.
 An entry may also list "also": [{"rule": ..., "command": ...}], other ways
 the same deviation shows depending on timing (a close seen as a reset).
 
+A SHOULD-level finding does not fail a scenario (it is a warning: a run
+fails on it only with --strict), but it is a finding all the same, so it is
+audited too. "warnings" lists every warning finding of the run (the
+report's findings with verdict "warn"), one per rule, command and reply
+code, whatever scenarios showed it:
+
+    "warnings": [
+      {"rule": "rcpt.address-literal", "command": "RCPT", "code": 501,
+       "scenarios": ["rfc5321.rcpt.address-literal"],
+       "reply": "501 ...",              # the first reply line, as a reminder
+       "rfc": "RFC 5321 4.1.2: ...", "why": "Software: ..."}
+    ]
+
 Without --report, the servers are started and the suite run exactly as
 `make conformance` does (conformance_run.py). Then, per server:
 
@@ -36,12 +49,16 @@ Without --report, the servers are started and the suite run exactly as
 - a new failure gets "rfc": "TODO" and "why": "TODO": the e2e test fails
   until a human has filled them in (a deviation is recorded only with the
   RFC text it violates);
-- entries of scenarios that now pass are removed (and listed).
+- entries of scenarios that now pass are removed (and listed);
+- warnings are refreshed the same way: "rfc" and "why" kept for a rule,
+  command and code recorded already, TODO for a new one, gone when no
+  scenario shows it any more.
 
 So after a change to the harness or the suite, re-recording is this one
 command, and only the new deviations need writing. test_real_servers.py
 (test_full_suite) uses compare() below to fail on any verdict that differs
-from the recorded one, either way.
+from the recorded one, either way, and on any warning that is not recorded
+or recorded but not seen.
 """
 
 import argparse
@@ -63,6 +80,7 @@ TODO = "TODO"
 TRANSCRIPT_LINES = 12        # lines kept in an excerpt
 TRANSCRIPT_LINE_MAX = 200    # characters kept of one line
 FAIL_KEYS = ("verdict", "rule", "command", "also", "why", "rfc", "transcript")
+WARN_KEYS = ("rule", "command", "code", "scenarios", "reply", "rfc", "why")
 REGENERATE = "/usr/bin/python3 tests/e2e/update_expected.py"
 RUN = "smtpconform run -t TARGET --var domain=%s --timeout %s -j 8%s scenarios (tests/e2e/conformance_run.py)"
 
@@ -113,6 +131,13 @@ def dump_expected(data):
         ordered.update({k: v for k, v in entry.items() if k not in ordered})
         scenarios[sid] = ordered
     out["scenarios"] = scenarios
+    if data.get("warnings"):
+        out.pop("warnings", None)
+        out["warnings"] = [
+            {k: w[k] for k in WARN_KEYS + tuple(sorted(set(w) - set(WARN_KEYS))) if k in w}
+            for w in sorted(data["warnings"], key=warning_key_str)]
+    else:
+        out.pop("warnings", None)
     return json.dumps(out, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -199,6 +224,39 @@ def same_failure(entry, sc):
     return any(w in found for w in wanted)
 
 
+def warning_key(w):
+    """What tells one warning from another: its rule, command and code."""
+    return (w.get("rule") or "", w.get("command") or "", w.get("code"))
+
+
+def warning_key_str(w):
+    rule, command, code = warning_key(w)
+    return (rule, command, "%03d" % code if isinstance(code, int) else "")
+
+
+def describe_warning(w):
+    rule, command, code = warning_key(w)
+    return "%s on %s%s" % (rule, command or "-", " (%s)" % code if code is not None else "")
+
+
+def observed_warnings(report):
+    """The warning findings of a report, as recorded entries without rfc/why:
+    one per rule, command and code, the scenarios of all of them joined."""
+    out = {}
+    for f in report.get("findings") or []:
+        if f.get("verdict") != "warn":
+            continue
+        w = {"rule": f.get("rule"), "command": f.get("command"), "code": f.get("code")}
+        k = warning_key(w)
+        if k not in out:
+            reply = f.get("reply") or []
+            w["scenarios"] = []
+            w["reply"] = cut_line(reply[0]) if reply else ""
+            out[k] = w
+        out[k]["scenarios"] = sorted(set(out[k]["scenarios"]) | set(f.get("scenarios") or []))
+    return out
+
+
 # A recorded failure's "why" begins with its cause (tests/e2e/README.md).
 CAUSES = ("Software", "Configuration", "Test")
 CAUSE_RE = re.compile(r"(%s)\b[^:]*:" % "|".join(CAUSES))
@@ -235,6 +293,37 @@ def entry_problems(sid, entry):
     return out
 
 
+def warning_problems(w):
+    """What is missing from a recorded warning."""
+    what = "warning %s" % describe_warning(w)
+    if not w.get("rule") or not w.get("scenarios"):
+        return ["%s: no rule or no scenarios" % what]
+    todo = [key for key in ("rfc", "why") if (w.get(key) or "").strip() in ("", TODO)]
+    if todo:
+        return ["%s (%s): %s still TODO: write the RFC sentence (quoted, with its section) "
+                "and a one-line why beginning with its cause" % (
+                    what, ", ".join(w["scenarios"]), " and ".join(todo))]
+    if cause_of(w) is None:
+        return ["%s: the why does not begin with its cause (%s, then a colon)"
+                % (what, ", ".join(CAUSES))]
+    return []
+
+
+def compare_warnings(expected, report):
+    """Warnings of the run that are not recorded, and recorded ones the run
+    did not show."""
+    recorded = {warning_key(w): w for w in expected.get("warnings") or []}
+    seen = observed_warnings(report)
+    diffs = []
+    for k in sorted(set(seen) - set(recorded), key=lambda k: warning_key_str(seen[k])):
+        w = seen[k]
+        diffs.append("warning %s: not recorded (%s: %s)" % (
+            describe_warning(w), ", ".join(w["scenarios"]), w["reply"]))
+    for k in sorted(set(recorded) - set(seen), key=lambda k: warning_key_str(recorded[k])):
+        diffs.append("warning %s: recorded, but the run did not show it" % describe_warning(recorded[k]))
+    return diffs
+
+
 def compare(expected, report):
     """Differences between a recorded file and a fresh report, as a list of
     human-readable lines (empty: they agree)."""
@@ -263,7 +352,7 @@ def compare(expected, report):
                 ", ".join("%s on %s" % f for f in found) or sc.get("reason") or "?"))
     for sid in sorted(set(recorded) - set(seen)):
         diffs.append("%s: recorded %s, but no such scenario ran" % (sid, recorded[sid].get("verdict")))
-    return diffs
+    return diffs + compare_warnings(expected, report)
 
 
 # ---------------------------------------------------------------------------
@@ -331,7 +420,25 @@ def merge(old, report, name):
         data["software"] = software
     data["default"] = "pass: a scenario not listed here must pass"
     data["scenarios"] = new_sc
+    data["warnings"] = merge_warnings(old.get("warnings") or [], report, notes)
     return data, notes
+
+
+def merge_warnings(old, report, notes):
+    """The run's warnings, keeping the rfc/why of those recorded already."""
+    prev = {warning_key(w): w for w in old}
+    out = []
+    for k, w in observed_warnings(report).items():
+        p = prev.get(k)
+        for key in ("rfc", "why"):
+            w[key] = (p or {}).get(key) or TODO
+        if p is None:
+            notes.append("warning %s: NEW (%s): write its rfc and why"
+                         % (describe_warning(w), ", ".join(w["scenarios"])))
+        out.append(w)
+    for k in set(prev) - set(observed_warnings(report)):
+        notes.append("warning %s: no longer shown: removed" % describe_warning(prev[k]))
+    return out
 
 
 def summary(data):
@@ -384,6 +491,7 @@ def main():
         if args.check:
             diffs = compare(old, report)
             todo = [p for sid, e in sorted(old["scenarios"].items()) for p in entry_problems(sid, e)]
+            todo += [p for w in old.get("warnings") or [] for p in warning_problems(w)]
             for line in diffs + todo:
                 print("%s: %s" % (name, line))
             if diffs or todo:
@@ -397,10 +505,11 @@ def main():
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             write_expected(name, data)
         c = summary(data)
-        todo = sum(1 for e in data["scenarios"].values() if TODO in (e.get("rfc"), e.get("why")))
-        print("%s: %s recorded: %d fail, %d skip, %d error, %d inconclusive%s" % (
+        todo = sum(1 for e in list(data["scenarios"].values()) + data["warnings"]
+                   if TODO in (e.get("rfc"), e.get("why")))
+        print("%s: %s recorded: %d fail, %d skip, %d error, %d inconclusive, %d warning%s%s" % (
             name, path.relative_to(E2E_DIR.parent.parent), c["fail"], c["skip"], c["error"],
-            c["inconclusive"],
+            c["inconclusive"], len(data["warnings"]), "" if len(data["warnings"]) == 1 else "s",
             "; %d entr%s still TODO" % (todo, "y" if todo == 1 else "ies") if todo else ""))
     return status
 
