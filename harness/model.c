@@ -316,6 +316,7 @@ unsigned model_classify(const struct model *m, enum command cmd, const char *a, 
 static const char *const cause_words[][4] = {
 	[MODEL_CAUSE_TOO_LONG] = { "too long", "length", "longer than", NULL },
 	[MODEL_CAUSE_SIZE] = { "size", "too big", "too large", NULL },
+	[MODEL_CAUSE_DISABLED] = { "disabled", "prohibited", "prohibition", NULL },
 };
 
 static int word_byte(uint8_t c)

@@ -72,6 +72,7 @@ enum model_cause {
 	MODEL_CAUSE_NONE = 0, /* the code alone decides */
 	MODEL_CAUSE_TOO_LONG, /* "too long", "length", "longer than" */
 	MODEL_CAUSE_SIZE,     /* "size", "too big", "too large" */
+	MODEL_CAUSE_DISABLED, /* "disabled", "prohibited", "prohibition" */
 };
 
 /* EHLO keywords the model follows (bits). */

@@ -474,6 +474,19 @@ const struct rule rules[RULE_COUNT] = {
 		"argument, or a valid one) got 500 or 501. Only a SHOULD: such a line is never judged "
 		"by the MUST rules about commands without an argument or with a valid one",
 		RULE_MSG_MODEL },
+	[RULE_VERIFY_DISABLED] = {
+		RULE_VERIFY_DISABLED, "verify.disabled-not-252", RULE_CAT_SESSION, "RFC 5321 7.3",
+		"RFC 5321 7.3, 3.5.2", NULL,
+		"If a site disables these commands for security reasons, the SMTP server MUST return a "
+		"252 response, rather than a code that could be confused with successful or "
+		"unsuccessful verification.",
+		LEVEL_MUST, SEV_ERROR,
+		"a VRFY or EXPN with an argument got a 5xx whose text says the command is disabled "
+		"(\"disabled\", \"prohibited\", \"prohibition\", outside an echoed `<path>`): a "
+		"site that disables them answers 252. A refusal that does not say so stays a "
+		"verification result or policy (550: no finding); VRFY's 500 and 502 are "
+		"`command.minimum`'s",
+		RULE_MSG_MODEL },
 	[RULE_SMUGGLING_EARLY_END] = {
 		RULE_SMUGGLING_EARLY_END, "smuggling.early-end-of-data", RULE_CAT_SESSION,
 		"RFC 5321 4.1.1.4", "RFC 5321 2.3.8, 4.1.1.4", NULL,

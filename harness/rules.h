@@ -75,6 +75,7 @@ enum rule_id {
 	RULE_CLOSED_WITHOUT_421,
 	RULE_PARAMETER_NOT_555,
 	RULE_LINES_TRAILING_SPACE,
+	RULE_VERIFY_DISABLED,
 	/* Line ends and the end of data (model.c, after the settle wait). */
 	RULE_SMUGGLING_EARLY_END,
 	RULE_LINES_BARE_LF_TERMINATOR,

@@ -159,6 +159,8 @@ static void test_ids_refs_severities_pinned(void **state)
 		  SEV_ERROR, RULE_CAT_SESSION },
 		{ RULE_SIZE_EXCEEDED, "size.exceeds-limit", "RFC 1870 7", SEV_ERROR,
 		  RULE_CAT_EXTENSION },
+		{ RULE_VERIFY_DISABLED, "verify.disabled-not-252", "RFC 5321 7.3", SEV_ERROR,
+		  RULE_CAT_SESSION },
 		{ RULE_SIZE_WITHIN_REFUSED, "size.within-limit-refused", "RFC 1870 6.1", SEV_WARN,
 		  RULE_CAT_EXTENSION },
 		{ RULE_AUTH_SEQUENCE, "auth.sequence", "RFC 4954 4", SEV_ERROR,
