@@ -233,6 +233,24 @@ def describe_warning(w):
                            " (%s)" % w["code"] if w.get("code") is not None else "")
 
 
+LEVEL_RANK = {"MUST": 0, "SHOULD": 1, "MAY": 2}
+
+
+def failing_levels(report):
+    """Scenario id -> the strongest level of the findings that failed it: a
+    finding carries the level of the RFC sentence it enforces, so a MUST
+    finding fails a SHOULD scenario as a MUST."""
+    out = {}
+    for f in report.get("findings") or []:
+        lv = (f.get("level") or "").upper()
+        if f.get("verdict") != "fail" or lv not in LEVEL_RANK:
+            continue
+        for sid in f.get("scenarios") or []:
+            if sid not in out or LEVEL_RANK[lv] < LEVEL_RANK[out[sid]]:
+                out[sid] = lv
+    return out
+
+
 def results_tables(scenarios, reports, expected_dir):
     levels = {i: (h.get("level") or "-").upper() for i, h, _ in scenarios}
     refs = {i: h.get("ref") or "" for i, h, _ in scenarios}
@@ -257,6 +275,9 @@ def results_tables(scenarios, reports, expected_dir):
              "scenario needs. Every fail and inconclusive links to its finding below: what the "
              "server did, why, and the RFC text.", "",
              "### Summary", "",
+             "*fail: MUST* and the like: the level of the RFC sentence the failing finding "
+             "enforces (a MUST finding fails a SHOULD scenario as a MUST; the scenario's own "
+             "level where no finding says).", "",
              "*warning* after pass: the scenario passed, but a reply broke a SHOULD of the RFCs "
              "(a run fails on it only with `--strict`); the summary counts them as findings, "
              "one per rule, command and reply code, however many scenarios showed it.", "",
@@ -267,11 +288,12 @@ def results_tables(scenarios, reports, expected_dir):
     for name, r in reports:
         counts = defaultdict(int)
         causes = defaultdict(int)
+        failed_as = failing_levels(r)
         for sc in r["scenarios"]:
             e = entry(sc["id"], name)
             o = outcome(sc, e)
             if o == "fail":
-                counts["fail " + levels.get(sc["id"], "-")] += 1
+                counts["fail " + failed_as.get(sc["id"], levels.get(sc["id"], "-"))] += 1
             else:
                 counts[o] += 1
             if o == "inconclusive":
@@ -384,6 +406,7 @@ def deviation_sections(scenarios, reports, expected_dir):
             continue
         recorded = exp.get("scenarios", {})
         seen = {sc["id"]: sc for sc in r["scenarios"]}
+        failed_as = failing_levels(r)
         fails = sorted(sid for sid, e in recorded.items() if e.get("verdict") in ("fail", "error"))
         lines += ["### Deviations of %s" % name, "",
                   "%d recorded in `tests/e2e/expected/%s.json` (%s): what the server did, why it "
@@ -403,7 +426,8 @@ def deviation_sections(scenarios, reports, expected_dir):
         for sid in fails:
             e = recorded[sid]
             lines.append('- <a id="%s"></a>`%s` (%s): %s on %s. %s' % (
-                anchor(name, sid), sid, levels.get(sid) or "-", code(e.get("rule")),
+                anchor(name, sid), sid, failed_as.get(sid) or levels.get(sid) or "-",
+                code(e.get("rule")),
                 e.get("command"), md((e.get("why") or "").strip())))
             rfc = (e.get("rfc") or "").strip()
             if rfc:

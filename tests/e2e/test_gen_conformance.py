@@ -34,6 +34,7 @@ def test_cells_summary_and_findings(tmp_path):
     (suite / "a.smtp").write_text(scenario("core.a", "MUST", "RFC 5321 4.1.1"))
     (suite / "b.smtp").write_text(scenario("core.b", "SHOULD", "RFC 5321 4.3.2"))
     (suite / "c.smtp").write_text(scenario("core.c", "MUST", "RFC 1870 6.1"))
+    (suite / "d.smtp").write_text(scenario("core.d", "SHOULD", "RFC 5321 3.5.2"))
     exp = tmp_path / "expected"
     exp.mkdir()
     fail = {"verdict": "fail", "rule": "expect.code", "command": "NOOP", "transcript": "t",
@@ -41,17 +42,24 @@ def test_cells_summary_and_findings(tmp_path):
     (exp / "srv1.json").write_text(json.dumps({"server": "srv1", "software": "srv1 1.2.3-4",
         "scenarios": {"core.a": dict(fail, why="Software: it answers | 500."),
                       "core.b": dict(fail, why="Configuration: the test's set-up refuses it."),
-                      "core.c": {"verdict": "skip", "reason": "the server does not advertise X"}}}))
+                      "core.c": {"verdict": "skip", "reason": "the server does not advertise X"},
+                      "core.d": dict(fail, why="Software: a MUST of the model.")}}))
     (exp / "srv2.json").write_text(json.dumps({"server": "srv2", "software": "srv2 2:9.8",
         "scenarios": {},
         "warnings": [{"rule": "argument.not-taken", "command": "RSET", "code": 500,
                       "scenarios": ["core.b"], "reply": "500 x",
                       "rfc": "RFC 5321 4.1.1.5: \"...\"", "why": "Software: RSET x gets 500."}]}))
     reports = []
-    for name, verdicts in (("srv1", {"core.a": "fail", "core.b": "fail", "core.c": "skip"}),
-                           ("srv2", {"core.a": "pass", "core.b": "pass", "core.c": "pass"})):
+    for name, verdicts in (("srv1", {"core.a": "fail", "core.b": "fail", "core.c": "skip",
+                                     "core.d": "fail"}),
+                           ("srv2", {"core.a": "pass", "core.b": "pass", "core.c": "pass",
+                                     "core.d": "pass"})):
         path = tmp_path / ("%s.json" % name)
         rep = report(verdicts)
+        if name == "srv1":  # a MUST finding fails the SHOULD scenario core.d
+            rep["findings"] = [
+                {"verdict": "fail", "level": "MUST", "rule": "expect.code", "command": "NOOP",
+                 "code": 500, "scenarios": ["core.d"], "message": "m4"}]
         if name == "srv2":  # a passing scenario with a warning, one the audit has not seen
             rep["findings"] = [
                 {"verdict": "warn", "rule": "argument.not-taken", "command": "RSET",
@@ -67,9 +75,11 @@ def test_cells_summary_and_findings(tmp_path):
                    + reports + [str(tmp_path / "scenarios")], check=True)
     text = out.read_text()
     assert "Runs of 2026-12-03 against srv1, srv2." in text
-    # Summary: one MUST failure (software), one inconclusive (configuration), one skip.
-    assert "| srv1 | srv1 1.2.3-4 | 0 | 1 | 0 | 0 | 1 | 1 | 0 |" in text, text
-    assert "| srv2 | srv2 2:9.8 | 3 | 0 | 0 | 0 | 0 | 0 | 2 |" in text, text
+    # Summary: two MUST failures (software; core.d is a SHOULD scenario failed by
+    # a MUST finding), one inconclusive (configuration), one skip.
+    assert "| srv1 | srv1 1.2.3-4 | 0 | 2 | 0 | 0 | 1 | 1 | 0 |" in text, text
+    assert "| srv2 | srv2 2:9.8 | 4 | 0 | 0 | 0 | 0 | 0 | 2 |" in text, text
+    assert '<a id="srv1-core-d"></a>`core.d` (MUST): `expect.code` on NOOP.' in text, text
     # A passing cell with a warning says so, linked to the audited why.
     assert ('pass, [*warning*](#srv2-warn-argument-not-taken-rset-500 '
             '"Software: RSET x gets 500.")') in text, text
