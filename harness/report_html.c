@@ -295,7 +295,10 @@ static void render_summary(struct buf *out, const struct run_result *run)
 	              "<span class=\"sw skip\"></span> skipped "
 	              "<span class=\"sw error\"></span> errors</p>\n");
 	buf_puts(out, "<div class=\"cols\">\n");
-	tally_table(out, "By requirement level", "level", lv, nlv);
+	tally_table(out,
+	            "By scenario level (the <code>level:</code> header; each finding has its "
+	            "own, under Findings)",
+	            "level", lv, nlv);
 	tally_table(out, "By RFC (first RFC the scenario cites, in RFC order)", "RFC", rfc, nrfc);
 	buf_puts(out, "</div>\n</section>\n");
 	free(rfc);
