@@ -65,6 +65,20 @@ static const struct hint hints[] = {
 	{ NULL, NULL, ANY, 0, "I can break rules", NULL, HINT_SETTING,
 	  "Postfix: smtpd_forbidden_commands lists this command (default CONNECT GET POST "
 	  "and non-letters); Postfix then answers 221 and closes on purpose" },
+	/* A disabled VRFY or EXPN answered otherwise than 252 (RFC 5321 7.3). */
+	{ RULES(RULE_COMMAND_MINIMUM), NULL, CMD_VRFY, 502, "disabled", "Postfix", HINT_SETTING,
+	  "Postfix: disable_vrfy_command = yes answers VRFY with 502; RFC 5321 4.5.1 requires "
+	  "VRFY, and 7.3 wants 252 from a site that disables it: set disable_vrfy_command = no "
+	  "(the default)" },
+	{ RULES(RULE_VERIFY_DISABLED), NULL, CMD_EXPN, 550, "Administrative prohibition", NULL,
+	  HINT_SOFTWARE,
+	  "Exim: EXPN is refused unless acl_smtp_expn accepts it, and an ACL refusal is a 5xx, "
+	  "never the 252 RFC 5321 7.3 wants; only enabling EXPN (acl_smtp_expn, for trusted "
+	  "hosts) avoids it" },
+	{ RULES(RULE_VERIFY_DISABLED), NULL, ANY, 0, NULL, NULL, HINT_SOFTWARE,
+	  "the server answers a VRFY or EXPN it has disabled with a refusal where RFC 5321 7.3 "
+	  "wants 252; enabling the command avoids it, keeping it disabled needs a software "
+	  "change" },
 	/* Software limits no setting changes. */
 	{ RULES(RULE_ENHANCED_MISSING), NULL, ANY, 0, NULL, NULL, HINT_SOFTWARE,
 	  "the software leaves the enhanced status code off this reply although it advertises "

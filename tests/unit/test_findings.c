@@ -646,6 +646,22 @@ static void test_hints(void **state)
 		{ { "matrix.not-allowed", "core.noop.basic", "NOOP", 251, "251 odd", NULL },
 		  NULL,
 		  NULL },
+		{ { "command.minimum", "core.vrfy.basic", "VRFY", 502,
+		    "502 5.5.1 VRFY command is disabled", "220 mx ESMTP Postfix (Debian/GNU)" },
+		  "setting",
+		  "disable_vrfy_command = no" },
+		{ { "command.minimum", "core.vrfy.basic", "VRFY", 502, "502 not implemented",
+		    "220 mx ESMTP Postfix" },
+		  NULL,
+		  NULL },
+		{ { "verify.disabled-not-252", "rfc5321.expn.supported", "EXPN", 550,
+		    "550 Administrative prohibition", "220 mx ESMTP Exim 4.96" },
+		  "software",
+		  "acl_smtp_expn" },
+		{ { "verify.disabled-not-252", "core.vrfy.basic", "VRFY", 550,
+		    "550 5.7.1 VRFY disabled", NULL },
+		  "software",
+		  "7.3 wants 252" },
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
