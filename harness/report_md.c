@@ -164,6 +164,23 @@ static void render_findings(struct buf *out, const struct run_result *run,
 	buf_puts(out, "\n");
 }
 
+/* The level of the strongest failing finding of scenario i: a finding
+ * carries the level of the RFC sentence it enforces (a MUST finding fails a
+ * SHOULD scenario as a MUST, NOOP's 251 is 4.3.1's SHOULD in a MUST
+ * scenario), as in the findings table; NULL when no finding says. */
+static const char *failed_level(const struct findings *fs, size_t i)
+{
+	const char *best = NULL;
+	for (size_t k = 0; k < fs->n; k++) {
+		const char *lv = fs->list[k].level;
+		if (fs->list[k].failing && lv && findings_level_rank(lv) < 3 &&
+		    findings_has_scenario(&fs->list[k], i) &&
+		    (!best || findings_level_rank(lv) < findings_level_rank(best)))
+			best = lv;
+	}
+	return best;
+}
+
 static void render_failures(struct buf *out, const struct run_result *run,
                             const struct findings *fs)
 {
@@ -194,7 +211,10 @@ static void render_failures(struct buf *out, const struct run_result *run,
 		if (sr->waived)
 			buf_puts(out, " (waived)");
 		buf_puts(out, " | ");
-		put_md(out, has_text(sr->level) ? sr->level : "-", MD_MAX_TEXT);
+		const char *level = failed_level(fs, i);
+		if (!level)
+			level = has_text(sr->level) ? sr->level : "-";
+		put_md(out, level, MD_MAX_TEXT);
 		buf_puts(out, " | ");
 		for (size_t k = 0; k < fs->n; k++) {
 			if (!findings_has_scenario(&fs->list[k], i) ||
