@@ -183,23 +183,15 @@ enum verdict step_verdict(const struct step_result *st, int strict)
 	return VERDICT_PASS;
 }
 
-/* The step's code was not one its expectation allows. */
-static int expectation_unmet(const struct step_result *st)
+/* The step's code was not one its expectation allows: the expect.code
+ * violation (its severity says whether the expectation was a SHOULD or MAY
+ * one, a warning), or NULL. */
+static const struct violation *unmet_expectation(const struct step_result *st)
 {
 	for (size_t i = 0; i < st->nviolations; i++)
 		if (strcmp(st->violations[i].rule, rule_get(RULE_EXPECT_CODE)->id) == 0)
-			return 1;
-	return 0;
-}
-
-/* The step's expectation was unmet at a SHOULD or MAY level (a warning). */
-static int expectation_warned(const struct step_result *st)
-{
-	for (size_t i = 0; i < st->nviolations; i++)
-		if (strcmp(st->violations[i].rule, rule_get(RULE_EXPECT_CODE)->id) == 0 &&
-		    st->violations[i].severity == SEV_WARN)
-			return 1;
-	return 0;
+			return &st->violations[i];
+	return NULL;
 }
 
 /* The command as sent, without its line end, cut for one line:
@@ -267,7 +259,8 @@ enum verdict scenario_judge(struct scenario_result *r, enum verdict verdict, con
 	 * (which ends at an unmet expectation) tested nothing. */
 	for (size_t i = 0; i < r->nsteps && !st; i++) {
 		struct step_result *w = &r->steps[i];
-		if (!w->setup && w->has_reply && expectation_warned(w) &&
+		const struct violation *unmet = unmet_expectation(w);
+		if (!w->setup && w->has_reply && unmet && unmet->severity == SEV_WARN &&
 		    (w->code == 421 || auth_required(w, profile)))
 			st = &r->steps[at = i];
 	}
@@ -281,7 +274,7 @@ enum verdict scenario_judge(struct scenario_result *r, enum verdict verdict, con
 		 * lets it after a 421; the 421 decides, not the silence. */
 		after = st;
 		st = &r->steps[at - 1];
-	} else if (!st->has_reply || !expectation_unmet(st) ||
+	} else if (!st->has_reply || !unmet_expectation(st) ||
 	           (!st->setup && st->code != 421 && !auth_required(st, profile))) {
 		return VERDICT_FAIL;
 	}

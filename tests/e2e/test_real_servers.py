@@ -333,7 +333,6 @@ def test_expected_compare_and_merge():
     # A why that does not say software, configuration or test is a problem.
     assert update_expected.entry_problems("a.fails", dict(sc["d.other-way"], why="it fails"))
     assert update_expected.cause_of(sc["d.other-way"]) == "Software"
-    # Postfix queue ids differ from run to run; re-recording does not churn on them.
     # Warnings: one per rule, command and code; compared both ways; merge
     # keeps rfc/why of a known one and writes TODO for a new one.
     def warn(rule, command, code, sid):
@@ -366,6 +365,7 @@ def test_expected_compare_and_merge():
     assert [w["rule"] for w in dumped["warnings"]] == ["argument.not-taken",
                                                         "rcpt.address-literal"]
     assert list(dumped)[-1] == "warnings"
+    # Postfix queue ids differ from run to run; re-recording does not churn on them.
     assert (update_expected.volatile_free("S: 250 2.0.0 Ok: queued as 6BDE2A7C07D")
             == update_expected.volatile_free("S: 250 2.0.0 Ok: queued as 173A1A7C629"))
 

@@ -34,7 +34,7 @@ report's findings with verdict "warn"), one per rule, command and reply
 code, whatever scenarios showed it:
 
     "warnings": [
-      {"rule": "rcpt.address-literal", "command": "RCPT", "code": 501,
+      {"rule": "expect.code", "command": "RCPT", "code": 501,
        "scenarios": ["rfc5321.rcpt.address-literal"],
        "reply": "501 ...",              # the first reply line, as a reminder
        "rfc": "RFC 5321 4.1.2: ...", "why": "Software: ..."}
@@ -131,13 +131,11 @@ def dump_expected(data):
         ordered.update({k: v for k, v in entry.items() if k not in ordered})
         scenarios[sid] = ordered
     out["scenarios"] = scenarios
+    out.pop("warnings", None)  # written last, when there are any
     if data.get("warnings"):
-        out.pop("warnings", None)
         out["warnings"] = [
             {k: w[k] for k in WARN_KEYS + tuple(sorted(set(w) - set(WARN_KEYS))) if k in w}
             for w in sorted(data["warnings"], key=warning_key_str)]
-    else:
-        out.pop("warnings", None)
     return json.dumps(out, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -427,8 +425,9 @@ def merge(old, report, name):
 def merge_warnings(old, report, notes):
     """The run's warnings, keeping the rfc/why of those recorded already."""
     prev = {warning_key(w): w for w in old}
+    seen = observed_warnings(report)
     out = []
-    for k, w in observed_warnings(report).items():
+    for k, w in seen.items():
         p = prev.get(k)
         for key in ("rfc", "why"):
             w[key] = (p or {}).get(key) or TODO
@@ -436,7 +435,7 @@ def merge_warnings(old, report, notes):
             notes.append("warning %s: NEW (%s): write its rfc and why"
                          % (describe_warning(w), ", ".join(w["scenarios"])))
         out.append(w)
-    for k in set(prev) - set(observed_warnings(report)):
+    for k in set(prev) - set(seen):
         notes.append("warning %s: no longer shown: removed" % describe_warning(prev[k]))
     return out
 
